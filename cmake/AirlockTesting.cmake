@@ -1,0 +1,23 @@
+# airlock_add_test(<name> LAYER <layer> SOURCES <file>... [LABELS <label>...]
+#                  [TIMEOUT <seconds>] [ENVIRONMENT <VAR=value>...])
+#   The one way a test is declared. Builds test_<layer>_<name> from SOURCES
+#   with GoogleTest and the test helpers, links airlock::airlock and registers
+#   it with ctest as <layer>.<name>. Labels pick suites: unit, stress, hostile,
+#   fuzz (and process later); scripts/test.sh runs them per sanitizer build.
+find_package(GTest REQUIRED)
+function(airlock_add_test name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "LAYER;TIMEOUT" "SOURCES;LABELS;ENVIRONMENT")
+  set(target test_${arg_LAYER}_${name})
+  add_executable(${target} ${arg_SOURCES})
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
+  target_link_libraries(${target} PRIVATE airlock GTest::gtest GTest::gtest_main)
+  add_test(NAME ${arg_LAYER}.${name} COMMAND ${target})
+  if(NOT arg_TIMEOUT)
+    set(arg_TIMEOUT 300)
+  endif()
+  set_tests_properties(${arg_LAYER}.${name} PROPERTIES LABELS "${arg_LABELS}" TIMEOUT ${arg_TIMEOUT}
+                       SKIP_RETURN_CODE 77)
+  if(arg_ENVIRONMENT)
+    set_tests_properties(${arg_LAYER}.${name} PROPERTIES ENVIRONMENT "${arg_ENVIRONMENT}")
+  endif()
+endfunction()

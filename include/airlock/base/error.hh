@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// airlock/base/error.hh: the one error vocabulary of Airlock.
+//
+// `errc` numbers every failure any layer can report, in per-layer ranges
+// (ring 100s, async 200s, rpc 300s, platform 400s, sys 500s, suvm 600s), so a
+// code read in a log names its layer. Fallible calls return
+// `airlock::expected<T>` (base/expected.hh) carrying an `errc`; the fast path
+// never throws. `std::error_code` interop goes through `make_error_code`.
+//
+// Thread contract: everything here is immutable data and pure functions; any
+// thread, either side.
+
+#include <cstdint>
+#include <string_view>
+#include <system_error>
+
+namespace airlock {
+
+// `errc` is the complete list of failures. A code in the "fault" groups
+// makes a channel sticky-faulted (it stays broken and reports that code);
+// the others are ordinary outcomes the caller reacts to.
+enum class errc : std::uint16_t {
+    ok = 0,
+
+    // --- ring: ordinary outcomes ----------------------------------------
+    ring_empty = 100,      // nothing to read now (like EAGAIN)
+    ring_full = 101,       // no room now: back-pressure, the message was not sent
+    message_too_large = 102,  // exceeds the trusted per-message cap
+    timed_out = 103,          // a bounded wait ran out (ring stayed full/empty)
+    invalid_argument = 104,   // caller error: bad size, bad index, bad config
+
+    // --- ring: region layout rejected at attach (HOSTILE-INPUTS #4) ------
+    region_misaligned = 110,       // base not 64-byte aligned
+    region_too_small = 111,        // size below what the trusted geometry needs
+    region_bad_magic = 112,        // not an Airlock region
+    region_bad_version = 113,      // wire-format version not understood
+    region_geometry_mismatch = 114,  // header disagrees with the trusted geometry
+    region_overlaps_enclave = 115,   // region intersects trusted (enclave) memory
+    region_address_wraps = 116,      // base + size overflows the address space
+
+    // --- ring: sticky faults found while running (HOSTILE-INPUTS #1-7, 23) ---
+    fault_tail_beyond_capacity = 120,  // producer index more than `capacity` ahead
+    fault_tail_rewound = 121,          // producer index moved backwards
+    fault_head_beyond_tail = 122,      // consumer index ahead of what was produced
+    fault_head_rewound = 123,          // consumer index moved backwards
+    fault_index_misaligned = 124,      // index not a multiple of 8
+    fault_record_header = 125,         // unknown kind or non-zero reserved bits
+    fault_record_length = 126,         // record longer than allowed or than available
+    fault_record_straddles_end = 127,  // record crosses the end of the ring
+    fault_padding = 128,               // wrap padding that does not end the ring
+    fault_fragment_sequence = 129,     // fragment out of order / lengths disagree
+    fault_fragment_total = 130,        // announced total above the trusted cap
+
+    // --- async -------------------------------------------------------------
+    cancelled = 200,
+    deadline_exceeded = 201,
+    broken_promise = 202,  // a task or reply was destroyed before completing
+
+    // --- rpc ---------------------------------------------------------------
+    rpc_unknown_method = 300,
+    rpc_unknown_call_id = 301,
+    rpc_decode = 302,
+    rpc_result_out_of_contract = 303,
+    rpc_channel_faulted = 304,
+
+    // --- platform ----------------------------------------------------------
+    platform_unavailable = 400,
+    enclave_died = 401,
+    host_died = 402,
+    enclave_memory_exhausted = 403,
+
+    // --- sys ---------------------------------------------------------------
+    sys_bad_result = 500,
+};
+
+// True for the codes that put a channel into its sticky faulted state.
+[[nodiscard]] constexpr bool is_fault(errc e) noexcept {
+    const auto v = static_cast<std::uint16_t>(e);
+    return (v >= 120 && v < 200) || e == errc::rpc_channel_faulted;
+}
+
+// Stable, human-readable name of a code ("ring_full"); never null.
+[[nodiscard]] std::string_view to_string(errc e) noexcept;
+
+// The `std::error_category` named "airlock".
+[[nodiscard]] const std::error_category& error_category() noexcept;
+
+[[nodiscard]] inline std::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+}  // namespace airlock
+
+template <>
+struct std::is_error_code_enum<airlock::errc> : std::true_type {};

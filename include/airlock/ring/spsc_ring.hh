@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// airlock/ring/spsc_ring.hh: the single-producer single-consumer ring of
+// variable-size framed records in untrusted shared memory.
+//
+// `ring_producer` and `ring_consumer` are the two endpoints of one ring
+// (see ring/layout.hh for the bytes). Each keeps its own index privately and
+// publishes it; each reads the peer's index only when its cached copy runs out
+// (cached peer indices), validates it (HOSTILE-INPUTS #1-3) and never reads
+// back its own. Publishing is batched: many records may be committed (or
+// released) and then made visible with one store. A violation by the peer
+// puts the endpoint into a sticky faulted state: every later call returns the
+// fault code, nothing is read or written outside the ring.
+//
+// Messages up to `max_record_payload()` travel as one record; larger ones
+// (up to the consumer's trusted cap) as consecutive fragment records that no
+// other message interleaves, reassembled by `ring_consumer::try_receive`.
+//
+// Thread contract: one thread uses the producer, one thread the consumer; a
+// second producer or consumer thread on the same ring is undefined (use
+// ring/fan_in.hh for many producers). Either side may be the enclave.
+// Memory ordering: payload and record headers are written relaxed and
+// published by a release store of `tail`, which the consumer reads with
+// acquire; released space returns by a release store of `head`, read with
+// acquire. Doorbells follow ring/wait.hh.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "airlock/base/expected.hh"
+#include "airlock/ring/layout.hh"
+#include "airlock/ring/region.hh"
+#include "airlock/ring/shared_memory.hh"
+#include "airlock/ring/wait.hh"
+
+namespace airlock::ring {
+
+// How an endpoint wakes its peer. `hooks` null: the peer never parks (pure
+// spinning), and publishing skips the doorbell fence. `peer_bell` overrides
+// the ring's own doorbell (a fan-in consumer parks on one bell for all rings).
+struct endpoint_options {
+    wait_hooks* hooks = nullptr;
+    wire::doorbell* peer_bell = nullptr;
+};
+
+struct consumer_options : endpoint_options {
+    // The trusted cap on a reassembled message (HOSTILE-INPUTS #19): a
+    // fragmented message announcing more is a fault. Memory for reassembly
+    // grows on demand up to this cap and is kept for reuse.
+    std::size_t max_message = std::size_t{1} << 20;
+};
+
+// `reservation` is space for one record that `ring_producer::try_reserve`
+// handed out: write the payload, then `commit` it. Writes go word by word
+// through the shared-memory accessor.
+class reservation {
+public:
+    // Payload bytes reserved.
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    // Writes `bytes` at payload offset `offset` (a multiple of 8);
+    // precondition: offset + bytes.size() <= size(). A trailing partial word
+    // is completed with zeros.
+    void write(std::span<const std::byte> bytes, std::size_t offset = 0) noexcept {
+        AIRLOCK_CHECK(offset % 8 == 0 && offset <= size_ && bytes.size() <= size_ - offset,
+                      "reservation write out of bounds");
+        shared::copy_in(payload_ + offset / 8, bytes.data(), bytes.size());
+    }
+    // Writes payload word `index`; precondition: index < ceil(size() / 8).
+    void write_word(std::size_t index, std::uint64_t value) noexcept {
+        AIRLOCK_CHECK(index < (size_ + 7) / 8, "reservation word out of bounds");
+        shared::store_relaxed(payload_[index], value);
+    }
+
+private:
+    friend class ring_producer;
+    shared_u64* payload_ = nullptr;
+    std::uint64_t position_ = 0;  // private tail at which the record starts
+    std::uint32_t size_ = 0;
+    std::uint16_t tag_ = 0;
+    wire::record_kind kind_ = wire::record_kind::message;
+};
+
+// `outgoing_message` is a message of any size on its way out through
+// `ring_producer::try_send(outgoing_message&)`, which sends as much as fits
+// and remembers where it stopped. The bytes must stay valid until it is done.
+class outgoing_message {
+public:
+    outgoing_message(std::uint16_t tag, std::span<const std::byte> bytes) noexcept
+        : bytes_(bytes), tag_(tag) {}
+    [[nodiscard]] bool done() const noexcept { return done_; }
+
+private:
+    friend class ring_producer;
+    std::span<const std::byte> bytes_;
+    std::size_t sent_ = 0;  // payload bytes already in the ring
+    std::uint16_t tag_;
+    bool started_ = false;
+    bool done_ = false;
+};
+
+// `ring_producer` writes records into one ring. Wait-free except `send`.
+class ring_producer {
+public:
+    ring_producer() = default;
+    ring_producer(ring_view ring, endpoint_options options = {}) noexcept;
+    // One producer per ring: endpoints move, never copy.
+    ring_producer(ring_producer&&) noexcept = default;
+    ring_producer& operator=(ring_producer&&) noexcept = default;
+    ring_producer(const ring_producer&) = delete;
+    ring_producer& operator=(const ring_producer&) = delete;
+
+    // --- zero-copy -----------------------------------------------------
+    // Reserves a record of `payload_bytes` bytes with `tag`. Returns
+    // ring_full (back-pressure: nothing was lost; committed records have
+    // been published so the consumer can drain), message_too_large (above
+    // max_record_payload(); use try_send(outgoing_message&)), or the fault.
+    // At most one reservation is open: a new one replaces an uncommitted one.
+    [[nodiscard]] expected<reservation> try_reserve(std::size_t payload_bytes,
+                                                    std::uint16_t tag) noexcept {
+        return reserve_record(payload_bytes, tag, wire::record_kind::message);
+    }
+    // Makes a reserved record part of the next publish(). Never blocks.
+    void commit(const reservation& r) noexcept {
+        shared::store_relaxed(data_[(r.position_ & mask_) / 8],
+                              wire::encode({r.size_, r.tag_, r.kind_}));
+        tail_ = r.position_ + wire::record_bytes(r.size_);
+    }
+    // Makes every committed record visible with one release store, then
+    // rings the consumer's doorbell if it may be parked.
+    void publish() noexcept {
+        if (tail_ == published_) return;
+        shared::store_release(control_->tail, tail_);  // payloads before index
+        published_ = tail_;
+        ring_doorbell(*peer_bell_, hooks_);
+    }
+
+    // --- copying ---------------------------------------------------------
+    // Sends `bytes` as one record and publishes. Same errors as try_reserve.
+    [[nodiscard]] expected<void> try_send(std::uint16_t tag,
+                                          std::span<const std::byte> bytes) noexcept {
+        auto r = try_reserve(bytes.size(), tag);
+        if (!r) [[unlikely]]
+            return unexpected(r.error());
+        r->write(bytes);
+        commit(*r);
+        publish();
+        return {};
+    }
+    // Sends as much of `m` as fits now, as one record or as fragments, and
+    // publishes. Returns success once the whole message is in the ring,
+    // ring_full when more remains (call again later), or the fault.
+    [[nodiscard]] expected<void> try_send(outgoing_message& m) noexcept;
+    // Gives up on a partly sent message: the consumer discards what it got.
+    void abandon(outgoing_message& m) noexcept;
+    // Sends a message of any size, waiting for space under `policy`.
+    // Returns timed_out if the consumer frees no space in time (the partial
+    // message is then abandoned), or the fault.
+    [[nodiscard]] expected<void> send(std::uint16_t tag, std::span<const std::byte> bytes,
+                                      const wait_policy& policy);
+
+    // Waits under `policy` until a record of `payload_bytes` fits
+    // (message_too_large above max_record_payload()).
+    [[nodiscard]] expected<void> wait_for_space(std::size_t payload_bytes,
+                                                const wait_policy& policy);
+
+    // --- state -------------------------------------------------------------
+    [[nodiscard]] std::size_t max_record_payload() const noexcept { return max_payload_; }
+    [[nodiscard]] bool faulted() const noexcept { return fault_ != errc::ok; }
+    // The sticky fault reason, or errc::ok.
+    [[nodiscard]] errc fault() const noexcept { return fault_; }
+
+private:
+    [[nodiscard]] expected<reservation> reserve_record(std::size_t payload_bytes, std::uint16_t tag,
+                                                       wire::record_kind kind) noexcept {
+        if (fault_ != errc::ok) [[unlikely]]
+            return unexpected(fault_);
+        if (payload_bytes > max_payload_) [[unlikely]]
+            return unexpected(errc::message_too_large);
+        if (abort_pending_ && !flush_abort()) [[unlikely]]
+            return unexpected(fault_ != errc::ok ? fault_ : errc::ring_full);
+        const std::uint64_t pad = padding_before(payload_bytes);
+        const std::uint64_t need = pad + wire::record_bytes(payload_bytes);
+        if (tail_ + need - head_cache_ > capacity_) [[unlikely]] {
+            if (!refresh_head(need))
+                return unexpected(fault_ != errc::ok ? fault_ : errc::ring_full);
+        }
+        std::uint64_t pos = tail_ & mask_;
+        if (pad != 0) {
+            shared::store_relaxed(data_[pos / 8],
+                                  wire::encode({static_cast<std::uint32_t>(pad - 8), 0,
+                                                wire::record_kind::padding}));
+            tail_ += pad;
+            pos = 0;
+        }
+        reservation r;
+        r.payload_ = data_ + pos / 8 + 1;
+        r.position_ = tail_;
+        r.size_ = static_cast<std::uint32_t>(payload_bytes);
+        r.tag_ = tag;
+        r.kind_ = kind;
+        return r;
+    }
+    // Bytes of wrap padding a record of `payload_bytes` needs before it: the
+    // rest of the ring when the record would not fit before the end, else 0.
+    [[nodiscard]] std::uint64_t padding_before(std::size_t payload_bytes) const noexcept {
+        const std::uint64_t to_end = capacity_ - (tail_ & mask_);
+        return to_end < wire::record_bytes(payload_bytes) ? to_end : 0;
+    }
+    // Payload bytes of the next record `m` needs.
+    [[nodiscard]] std::size_t next_record_payload(const outgoing_message& m) const noexcept;
+    // Slow path: re-reads and validates the consumer's head. Returns true if
+    // `need` bytes are now free; publishes pending records when they are not.
+    [[gnu::cold]] bool refresh_head(std::uint64_t need) noexcept;
+    // Writes the pending fragment_abort record; false if it does not fit yet.
+    [[gnu::cold]] bool flush_abort() noexcept;
+    [[gnu::cold]] void set_fault(errc e) noexcept;
+
+    // Trusted private copies (never re-read from shared memory).
+    wire::ring_control* control_ = nullptr;
+    shared_u64* data_ = nullptr;
+    std::uint64_t capacity_ = 0;
+    std::uint64_t mask_ = 0;
+    std::uint64_t max_payload_ = 0;
+    wait_hooks* hooks_ = nullptr;
+    wire::doorbell* peer_bell_ = nullptr;
+    // Private indices.
+    std::uint64_t tail_ = 0;        // next write position (committed records end here)
+    std::uint64_t published_ = 0;   // last tail stored to shared memory
+    std::uint64_t head_cache_ = 0;  // last validated consumer head
+    errc fault_ = errc::ok;
+    bool abort_pending_ = false;
+};
+
+// `record` is a zero-copy view of one record in the ring, valid until it is
+// released. Its header was validated from a private snapshot; its payload is
+// still in hostile memory, so the only ways to read it copy it out once.
+class record {
+public:
+    [[nodiscard]] std::uint16_t tag() const noexcept { return tag_; }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] wire::record_kind kind() const noexcept { return kind_; }
+    // Copies payload bytes [offset, offset + dst.size()) into private memory;
+    // offset is a multiple of 8; precondition: within size().
+    void copy_to(std::span<std::byte> dst, std::size_t offset = 0) const noexcept {
+        AIRLOCK_CHECK(offset % 8 == 0 && offset <= size_ && dst.size() <= size_ - offset,
+                      "record read out of bounds");
+        shared::copy_out(dst.data(), payload_ + offset / 8, dst.size());
+    }
+    // Reads payload word `index` once; precondition: index < ceil(size() / 8).
+    [[nodiscard]] std::uint64_t read_word(std::size_t index) const noexcept {
+        AIRLOCK_CHECK(index < (size_ + 7) / 8, "record word out of bounds");
+        return shared::load_relaxed(payload_[index]);
+    }
+
+private:
+    friend class ring_consumer;
+    const shared_u64* payload_ = nullptr;
+    std::uint64_t end_ = 0;  // private head after this record
+    std::uint32_t size_ = 0;
+    std::uint16_t tag_ = 0;
+    wire::record_kind kind_ = wire::record_kind::message;
+};
+
+// `message` is a received message in private memory, valid until the next
+// receive on the same consumer.
+struct message {
+    std::uint16_t tag = 0;
+    std::span<const std::byte> bytes;
+};
+
+// `ring_consumer` reads records from one ring. Wait-free except `receive`.
+class ring_consumer {
+public:
+    ring_consumer() = default;
+    ring_consumer(ring_view ring, consumer_options options = {});
+    ring_consumer(ring_consumer&&) noexcept = default;
+    ring_consumer& operator=(ring_consumer&&) noexcept = default;
+    ring_consumer(const ring_consumer&) = delete;
+    ring_consumer& operator=(const ring_consumer&) = delete;
+
+    // --- zero-copy -----------------------------------------------------
+    // The next record (padding is skipped; fragments are returned as they
+    // are, see record::kind()). Returns ring_empty when there is none (and
+    // first publishes released space), or the fault.
+    [[nodiscard]] expected<record> try_peek() noexcept {
+        if (fault_ != errc::ok) [[unlikely]]
+            return unexpected(fault_);
+        for (;;) {
+            if (head_ == tail_cache_ && !refresh_tail()) [[unlikely]]
+                return unexpected(fault_ != errc::ok ? fault_ : errc::ring_empty);
+            const std::uint64_t pos = head_ & mask_;
+            const std::uint64_t word = shared::load_relaxed(data_[pos / 8]);  // one snapshot
+            wire::record_header h;
+            if (!wire::decode(word, h)) [[unlikely]]
+                return fail(errc::fault_record_header);
+            const std::uint64_t size = wire::record_bytes(h.length);
+            if (size > tail_cache_ - head_) [[unlikely]]
+                return fail(errc::fault_record_length);
+            if (h.kind == wire::record_kind::padding) [[unlikely]] {
+                if (size != capacity_ - pos) return fail(errc::fault_padding);
+                advance(size);
+                continue;
+            }
+            if (h.length > max_payload_) [[unlikely]]
+                return fail(errc::fault_record_length);
+            if (size > capacity_ - pos) [[unlikely]]
+                return fail(errc::fault_record_straddles_end);
+            record r;
+            r.payload_ = data_ + pos / 8 + 1;
+            r.end_ = head_ + size;
+            r.size_ = h.length;
+            r.tag_ = h.tag;
+            r.kind_ = h.kind;
+            return r;
+        }
+    }
+    // Done with `r` (the record last peeked): its space returns to the
+    // producer at the next publish, which happens by itself when a quarter
+    // of the ring is pending or the ring is found empty.
+    void release(const record& r) noexcept { advance(r.end_ - head_); }
+    // Makes released space visible to the producer now, and rings its
+    // doorbell if it may be parked.
+    void publish() noexcept {
+        if (head_ == published_) return;
+        shared::store_release(control_->head, head_);  // our reads before the space returns
+        published_ = head_;
+        ring_doorbell(*peer_bell_, hooks_);
+    }
+
+    // --- copying -----------------------------------------------------------
+    // The next whole message, copied (and if fragmented, reassembled) into
+    // private memory. Returns ring_empty (a partly received message is kept
+    // and completed by later calls), or the fault. Do not mix with
+    // try_peek inside one fragmented message.
+    [[nodiscard]] expected<message> try_receive();
+    // Like try_receive, but waits under `policy` for the message.
+    [[nodiscard]] expected<message> receive(const wait_policy& policy);
+    // Calls `on_message(message)` for up to `budget` messages, then
+    // publishes. Returns how many were handled, or the fault. A per-poll
+    // budget keeps a flood from starving other work (HOSTILE-INPUTS #18).
+    template <class OnMessage>
+    [[nodiscard]] expected<std::size_t> poll(std::size_t budget, OnMessage&& on_message) {
+        std::size_t n = 0;
+        for (; n < budget; ++n) {
+            auto m = try_receive();
+            if (!m) {
+                if (m.error() == errc::ring_empty) break;
+                return unexpected(m.error());
+            }
+            on_message(*m);
+        }
+        publish();
+        return n;
+    }
+
+    // Waits under `policy` until a record is available (or a fault).
+    [[nodiscard]] expected<void> wait_for_data(const wait_policy& policy);
+
+    // --- state -------------------------------------------------------------
+    [[nodiscard]] std::size_t max_record_payload() const noexcept { return max_payload_; }
+    [[nodiscard]] bool faulted() const noexcept { return fault_ != errc::ok; }
+    [[nodiscard]] errc fault() const noexcept { return fault_; }
+    // True if a record is available now (refreshes the producer index).
+    [[nodiscard]] bool has_data() noexcept {
+        return fault_ == errc::ok && (head_ != tail_cache_ || refresh_tail());
+    }
+
+private:
+    void advance(std::uint64_t bytes) noexcept {
+        head_ += bytes;
+        if (head_ - published_ >= publish_threshold_) [[unlikely]]
+            publish();
+    }
+    // Slow path: re-reads and validates the producer's tail. True if new
+    // data arrived; publishes released space when it did not.
+    [[gnu::cold]] bool refresh_tail() noexcept;
+    [[gnu::cold]] unexpected<errc> fail(errc e) noexcept;
+    [[nodiscard]] std::byte* reassembly_space(std::size_t bytes);
+
+    // Trusted private copies.
+    wire::ring_control* control_ = nullptr;
+    const shared_u64* data_ = nullptr;
+    std::uint64_t capacity_ = 0;
+    std::uint64_t mask_ = 0;
+    std::uint64_t max_payload_ = 0;
+    std::uint64_t publish_threshold_ = 0;
+    std::size_t max_message_ = 0;
+    wait_hooks* hooks_ = nullptr;
+    wire::doorbell* peer_bell_ = nullptr;
+    // Private indices.
+    std::uint64_t head_ = 0;        // next read position
+    std::uint64_t published_ = 0;   // last head stored to shared memory
+    std::uint64_t tail_cache_ = 0;  // last validated producer tail
+    errc fault_ = errc::ok;
+    // Reassembly: private buffer, grown on demand up to max_message_.
+    std::unique_ptr<std::byte[]> buffer_;
+    std::size_t buffer_size_ = 0;
+    std::uint64_t assembling_total_ = 0;  // announced size of the message in progress
+    std::uint64_t assembled_ = 0;         // bytes of it received
+    std::uint16_t assembling_tag_ = 0;
+    bool assembling_ = false;
+};
+
+}  // namespace airlock::ring

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: Apache-2.0
+// The slow paths of the SPSC ring: peer-index validation, faults,
+// fragmentation and reassembly, and the blocking calls.
+#include "airlock/ring/spsc_ring.hh"
+
+#include <algorithm>
+#include <cstring>
+
+namespace airlock::ring {
+
+// ============================================================================
+// Producer
+// ============================================================================
+
+ring_producer::ring_producer(ring_view ring, endpoint_options options) noexcept
+    : control_(ring.control),
+      data_(ring.data),
+      capacity_(ring.capacity),
+      mask_(ring.capacity - 1),
+      max_payload_(wire::max_record_payload(ring.capacity)),
+      hooks_(options.hooks),
+      peer_bell_(options.peer_bell != nullptr ? options.peer_bell : &ring.control->consumer_bell) {
+    AIRLOCK_CHECK(ring.control != nullptr && ring.capacity >= wire::min_ring_capacity,
+                  "producer needs an attached ring");
+}
+
+void ring_producer::set_fault(errc e) noexcept {
+    if (fault_ == errc::ok) fault_ = e;
+}
+
+bool ring_producer::refresh_head(std::uint64_t need) noexcept {
+    // One snapshot of the consumer's index (HOSTILE-INPUTS #1-3).
+    const std::uint64_t head = shared::load_acquire(control_->head);
+    if (head % 8 != 0) {
+        set_fault(errc::fault_index_misaligned);
+        return false;
+    }
+    // The head may only move forward, and never past what was published.
+    const std::uint64_t moved = head - head_cache_;
+    if (moved > published_ - head_cache_) {
+        set_fault(static_cast<std::int64_t>(moved) < 0 ? errc::fault_head_rewound
+                                                       : errc::fault_head_beyond_tail);
+        return false;
+    }
+    head_cache_ = head;
+    if (tail_ + need - head_cache_ <= capacity_) return true;
+    publish();  // full: let the consumer see everything so it can drain
+    return false;
+}
+
+bool ring_producer::flush_abort() noexcept {
+    abort_pending_ = false;
+    auto r = reserve_record(0, 0, wire::record_kind::fragment_abort);
+    if (!r) {
+        abort_pending_ = true;
+        return false;
+    }
+    commit(*r);
+    return true;
+}
+
+std::size_t ring_producer::next_record_payload(const outgoing_message& m) const noexcept {
+    const std::size_t total = m.bytes_.size();
+    if (!m.started_) return total <= max_payload_ ? total : static_cast<std::size_t>(max_payload_);
+    return std::min<std::size_t>(total - m.sent_, max_payload_);
+}
+
+expected<void> ring_producer::try_send(outgoing_message& m) noexcept {
+    if (m.done_) return {};
+    const std::size_t total = m.bytes_.size();
+    if (!m.started_ && total <= max_payload_) {
+        auto r = try_send(m.tag_, m.bytes_);
+        if (r) m.done_ = true;
+        return r;
+    }
+    // Fragments: first (8-byte total + data), middle..., last.
+    for (;;) {
+        const bool first = !m.started_;
+        const std::size_t header = first ? 8 : 0;
+        const std::size_t chunk = std::min<std::size_t>(total - m.sent_, max_payload_ - header);
+        const bool last = !first && m.sent_ + chunk == total;
+        const auto kind = first  ? wire::record_kind::fragment_first
+                          : last ? wire::record_kind::fragment_last
+                                 : wire::record_kind::fragment_middle;
+        auto r = reserve_record(header + chunk, m.tag_, kind);
+        if (!r) {
+            publish();
+            return unexpected(r.error());
+        }
+        if (first) r->write_word(0, total);
+        r->write(m.bytes_.subspan(m.sent_, chunk), header);
+        commit(*r);
+        m.sent_ += chunk;
+        m.started_ = true;
+        if (last) {
+            m.done_ = true;
+            publish();
+            return {};
+        }
+        // A first fragment may carry everything but still needs a last one,
+        // so that every fragmented message ends with fragment_last.
+    }
+}
+
+void ring_producer::abandon(outgoing_message& m) noexcept {
+    if (m.started_ && !m.done_) {
+        abort_pending_ = true;
+        if (flush_abort()) publish();
+    }
+    m.done_ = true;
+}
+
+expected<void> ring_producer::wait_for_space(std::size_t payload_bytes,
+                                             const wait_policy& policy) {
+    if (payload_bytes > max_payload_) return unexpected(errc::message_too_large);
+    publish();
+    auto ready = [&] {
+        if (fault_ != errc::ok) return true;
+        const std::uint64_t need = padding_before(payload_bytes) + wire::record_bytes(payload_bytes);
+        if (tail_ + need - head_cache_ <= capacity_) return true;
+        return refresh_head(need);
+    };
+    auto w = wait_until(ready, control_->producer_bell, policy);
+    if (fault_ != errc::ok) return unexpected(fault_);
+    return w;
+}
+
+expected<void> ring_producer::send(std::uint16_t tag, std::span<const std::byte> bytes,
+                                   const wait_policy& policy) {
+    outgoing_message m(tag, bytes);
+    for (;;) {
+        auto r = try_send(m);
+        if (r || r.error() != errc::ring_full) return r;
+        auto w = wait_for_space(next_record_payload(m), policy);
+        if (!w) {
+            abandon(m);
+            return w;
+        }
+    }
+}
+
+// ============================================================================
+// Consumer
+// ============================================================================
+
+ring_consumer::ring_consumer(ring_view ring, consumer_options options)
+    : control_(ring.control),
+      data_(ring.data),
+      capacity_(ring.capacity),
+      mask_(ring.capacity - 1),
+      max_payload_(wire::max_record_payload(ring.capacity)),
+      publish_threshold_(ring.capacity / 4),
+      max_message_(options.max_message),
+      hooks_(options.hooks),
+      peer_bell_(options.peer_bell != nullptr ? options.peer_bell : &ring.control->producer_bell) {
+    AIRLOCK_CHECK(ring.control != nullptr && ring.capacity >= wire::min_ring_capacity,
+                  "consumer needs an attached ring");
+    // One record always fits without growing: the steady state allocates nothing.
+    buffer_size_ = static_cast<std::size_t>(max_payload_);
+    buffer_ = std::make_unique<std::byte[]>(buffer_size_);
+}
+
+unexpected<errc> ring_consumer::fail(errc e) noexcept {
+    if (fault_ == errc::ok) fault_ = e;
+    return unexpected(fault_);
+}
+
+bool ring_consumer::refresh_tail() noexcept {
+    // One snapshot of the producer's index (HOSTILE-INPUTS #1, #2).
+    const std::uint64_t tail = shared::load_acquire(control_->tail);
+    if (tail == tail_cache_) {
+        publish();  // empty: return released space before going idle
+        return false;
+    }
+    if (tail % 8 != 0) {
+        (void)fail(errc::fault_index_misaligned);
+        return false;
+    }
+    // Forward only, and never more than a ring ahead of what we consumed.
+    if (tail - head_ > capacity_) {
+        (void)fail(static_cast<std::int64_t>(tail - tail_cache_) < 0
+                       ? errc::fault_tail_rewound
+                       : errc::fault_tail_beyond_capacity);
+        return false;
+    }
+    if (tail - head_ < tail_cache_ - head_) {
+        (void)fail(errc::fault_tail_rewound);
+        return false;
+    }
+    tail_cache_ = tail;
+    return true;
+}
+
+std::byte* ring_consumer::reassembly_space(std::size_t bytes) {
+    if (bytes > buffer_size_) {
+        // Slow path, bounded by the trusted cap checked by the caller.
+        const std::size_t grown = std::min(std::max(bytes, buffer_size_ * 2), max_message_);
+        auto bigger = std::make_unique<std::byte[]>(grown);
+        std::memcpy(bigger.get(), buffer_.get(), static_cast<std::size_t>(assembled_));
+        buffer_ = std::move(bigger);
+        buffer_size_ = grown;
+    }
+    return buffer_.get();
+}
+
+expected<message> ring_consumer::try_receive() {
+    for (;;) {
+        auto r = try_peek();
+        if (!r) return unexpected(r.error());
+        const std::size_t len = r->size();
+        switch (r->kind()) {
+            case wire::record_kind::message: {
+                if (assembling_) return fail(errc::fault_fragment_sequence);
+                if (len > max_message_) return fail(errc::fault_fragment_total);
+                std::byte* dst = reassembly_space(len);
+                r->copy_to({dst, len});
+                release(*r);
+                return message{r->tag(), {dst, len}};
+            }
+            case wire::record_kind::fragment_first: {
+                if (assembling_ || len < 8) return fail(errc::fault_fragment_sequence);
+                const std::uint64_t total = r->read_word(0);  // read once, then checked
+                if (total > max_message_) return fail(errc::fault_fragment_total);
+                if (len - 8 > total) return fail(errc::fault_fragment_sequence);
+                assembling_ = true;
+                assembling_total_ = total;
+                assembling_tag_ = r->tag();
+                assembled_ = 0;
+                std::byte* dst = reassembly_space(static_cast<std::size_t>(total));
+                // Copy the data after the total word: the record copies in
+                // words from the payload start, so go through a word-aligned
+                // offset of 8.
+                r->copy_to({dst, len - 8}, 8);
+                assembled_ = len - 8;
+                release(*r);
+                break;
+            }
+            case wire::record_kind::fragment_middle:
+            case wire::record_kind::fragment_last: {
+                if (!assembling_ || r->tag() != assembling_tag_ ||
+                    len > assembling_total_ - assembled_)
+                    return fail(errc::fault_fragment_sequence);
+                const bool last = r->kind() == wire::record_kind::fragment_last;
+                if (last != (assembled_ + len == assembling_total_))
+                    return fail(errc::fault_fragment_sequence);
+                std::byte* dst = buffer_.get() + assembled_;
+                r->copy_to({dst, len});
+                assembled_ += len;
+                release(*r);
+                if (last) {
+                    assembling_ = false;
+                    return message{assembling_tag_,
+                                   {buffer_.get(), static_cast<std::size_t>(assembling_total_)}};
+                }
+                break;
+            }
+            case wire::record_kind::fragment_abort:
+                if (!assembling_) return fail(errc::fault_fragment_sequence);
+                assembling_ = false;
+                release(*r);
+                break;
+            case wire::record_kind::padding:  // try_peek never returns padding
+                AIRLOCK_CHECK(false, "padding escaped try_peek");
+        }
+    }
+}
+
+expected<void> ring_consumer::wait_for_data(const wait_policy& policy) {
+    auto w = wait_until([&] { return fault_ != errc::ok || has_data(); },
+                        control_->consumer_bell, policy);
+    if (fault_ != errc::ok) return unexpected(fault_);
+    return w;
+}
+
+expected<message> ring_consumer::receive(const wait_policy& policy) {
+    for (;;) {
+        auto m = try_receive();
+        if (m || m.error() != errc::ring_empty) return m;
+        auto w = wait_for_data(policy);
+        if (!w) return unexpected(w.error());
+    }
+}
+
+}  // namespace airlock::ring
