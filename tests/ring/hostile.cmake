@@ -1,0 +1,2 @@
+# Hostile-input tests of the ring layer: one file per HOSTILE-INPUTS.md item
+# or group, label `hostile`.
