@@ -6,6 +6,7 @@ namespace airlock::ring {
 fan_in_consumer::fan_in_consumer(std::span<const ring_view> rings, wire::doorbell& bell,
                                  consumer_options options)
     : bell_(&bell) {
+    options.peer_bell = nullptr;  // each consumer wakes its own ring's producer
     consumers_.reserve(rings.size());
     for (const ring_view& r : rings) consumers_.emplace_back(r, options);
 }
