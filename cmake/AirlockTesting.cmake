@@ -1,16 +1,21 @@
 # airlock_add_test(<name> LAYER <layer> SOURCES <file>... [LABELS <label>...]
-#                  [TIMEOUT <seconds>] [ENVIRONMENT <VAR=value>...])
+#                  [TIMEOUT <seconds>] [ENVIRONMENT <VAR=value>...] [STANDALONE])
 #   The one way a test is declared. Builds test_<layer>_<name> from SOURCES
 #   with GoogleTest and the test helpers, links airlock::airlock and registers
 #   it with ctest as <layer>.<name>. Labels pick suites: unit, stress, hostile,
 #   fuzz (and process later); scripts/test.sh runs them per sanitizer build.
+#   STANDALONE: the sources define main() themselves and use no GoogleTest
+#   (the programs in examples/, which must build and run cleanly).
 find_package(GTest REQUIRED)
 function(airlock_add_test name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "LAYER;TIMEOUT" "SOURCES;LABELS;ENVIRONMENT")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "STANDALONE" "LAYER;TIMEOUT" "SOURCES;LABELS;ENVIRONMENT")
   set(target test_${arg_LAYER}_${name})
   add_executable(${target} ${arg_SOURCES})
   target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
-  target_link_libraries(${target} PRIVATE airlock GTest::gtest GTest::gtest_main)
+  target_link_libraries(${target} PRIVATE airlock)
+  if(NOT arg_STANDALONE)
+    target_link_libraries(${target} PRIVATE GTest::gtest GTest::gtest_main)
+  endif()
   add_test(NAME ${arg_LAYER}.${name} COMMAND ${target})
   if(NOT arg_TIMEOUT)
     set(arg_TIMEOUT 300)
