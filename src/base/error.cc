@@ -55,7 +55,7 @@ std::string_view to_string(errc e) noexcept {
 namespace {
 
 class airlock_category final : public std::error_category {
-public:
+  public:
     const char* name() const noexcept override { return "airlock"; }
     std::string message(int code) const override {
         return std::string(to_string(static_cast<errc>(code)));

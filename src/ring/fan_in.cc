@@ -8,7 +8,8 @@ fan_in_consumer::fan_in_consumer(std::span<const ring_view> rings, wire::doorbel
     : bell_(&bell) {
     options.peer_bell = nullptr;  // each consumer wakes its own ring's producer
     consumers_.reserve(rings.size());
-    for (const ring_view& r : rings) consumers_.emplace_back(r, options);
+    for (const ring_view& r : rings)
+        consumers_.emplace_back(r, options);
 }
 
 expected<fan_in_message> fan_in_consumer::try_receive() {
@@ -43,12 +44,14 @@ expected<fan_in_message> fan_in_consumer::receive(const wait_policy& policy) {
 
 std::size_t fan_in_consumer::healthy_rings() const noexcept {
     std::size_t healthy = 0;
-    for (const ring_consumer& c : consumers_) healthy += c.faulted() ? 0 : 1;
+    for (const ring_consumer& c : consumers_)
+        healthy += c.faulted() ? 0 : 1;
     return healthy;
 }
 
 void fan_in_consumer::publish() noexcept {
-    for (ring_consumer& c : consumers_) c.publish();
+    for (ring_consumer& c : consumers_)
+        c.publish();
 }
 
 }  // namespace airlock::ring

@@ -6,7 +6,9 @@
 namespace airlock::ring {
 namespace {
 
-constexpr std::uint64_t round_up(std::uint64_t n, std::uint64_t a) { return (n + a - 1) / a * a; }
+constexpr std::uint64_t round_up(std::uint64_t n, std::uint64_t a) {
+    return (n + a - 1) / a * a;
+}
 
 // Where everything goes, computed only from trusted geometry. With the
 // limits on counts and capacities, no sum here can overflow 64 bits.
@@ -26,9 +28,9 @@ expected<computed_layout> compute(const region_geometry& g) {
     }
     computed_layout l;
     l.ring_table_offset = sizeof(wire::region_header);
-    l.doorbell_offset = round_up(l.ring_table_offset + g.ring_capacities.size() *
-                                                           sizeof(wire::ring_descriptor),
-                                 wire::region_alignment);
+    l.doorbell_offset =
+        round_up(l.ring_table_offset + g.ring_capacities.size() * sizeof(wire::ring_descriptor),
+                 wire::region_alignment);
     std::uint64_t at = l.doorbell_offset + g.doorbells * sizeof(wire::doorbell);
     for (std::size_t c : g.ring_capacities) {
         at = round_up(at, wire::region_alignment);
@@ -64,7 +66,8 @@ expected<region> region::format(std::span<std::byte> memory, const region_geomet
 
     // Zero through the accessor: the memory may already be visible to the peer.
     auto* words = reinterpret_cast<shared_u64*>(memory.data());
-    for (std::size_t i = 0; i < memory.size() / 8; ++i) shared::store_relaxed(words[i], 0);
+    for (std::size_t i = 0; i < memory.size() / 8; ++i)
+        shared::store_relaxed(words[i], 0);
 
     std::byte* base = memory.data();
     auto& h = *at_offset<wire::region_header>(base, 0);

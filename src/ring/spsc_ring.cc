@@ -110,13 +110,13 @@ void ring_producer::abandon(outgoing_message& m) noexcept {
     m.done_ = true;
 }
 
-expected<void> ring_producer::wait_for_space(std::size_t payload_bytes,
-                                             const wait_policy& policy) {
+expected<void> ring_producer::wait_for_space(std::size_t payload_bytes, const wait_policy& policy) {
     if (payload_bytes > max_payload_) return unexpected(errc::message_too_large);
     publish();
     auto ready = [&] {
         if (fault_ != errc::ok) return true;
-        const std::uint64_t need = padding_before(payload_bytes) + wire::record_bytes(payload_bytes);
+        const std::uint64_t need =
+            padding_before(payload_bytes) + wire::record_bytes(payload_bytes);
         if (tail_ + need - head_cache_ <= capacity_) return true;
         return refresh_head(need);
     };
@@ -266,8 +266,8 @@ expected<message> ring_consumer::try_receive() {
 }
 
 expected<void> ring_consumer::wait_for_data(const wait_policy& policy) {
-    auto w = wait_until([&] { return fault_ != errc::ok || has_data(); },
-                        control_->consumer_bell, policy);
+    auto w = wait_until([&] { return fault_ != errc::ok || has_data(); }, control_->consumer_bell,
+                        policy);
     if (fault_ != errc::ok) return unexpected(fault_);
     return w;
 }

@@ -15,8 +15,8 @@ namespace airlock::detail {
                                           int line) noexcept;
 }  // namespace airlock::detail
 
-#define AIRLOCK_CHECK(cond, why)                                                   \
-    do {                                                                           \
-        if (!(cond)) [[unlikely]]                                                  \
-            ::airlock::detail::check_failed(#cond, (why), __FILE__, __LINE__);     \
+#define AIRLOCK_CHECK(cond, why)                                               \
+    do {                                                                       \
+        if (!(cond)) [[unlikely]]                                              \
+            ::airlock::detail::check_failed(#cond, (why), __FILE__, __LINE__); \
     } while (false)

@@ -24,17 +24,17 @@ enum class errc : std::uint16_t {
     ok = 0,
 
     // --- ring: ordinary outcomes ----------------------------------------
-    ring_empty = 100,      // nothing to read now (like EAGAIN)
-    ring_full = 101,       // no room now: back-pressure, the message was not sent
+    ring_empty = 100,         // nothing to read now (like EAGAIN)
+    ring_full = 101,          // no room now: back-pressure, the message was not sent
     message_too_large = 102,  // exceeds the trusted per-message cap
     timed_out = 103,          // a bounded wait ran out (ring stayed full/empty)
     invalid_argument = 104,   // caller error: bad size, bad index, bad config
 
     // --- ring: region layout rejected at attach (HOSTILE-INPUTS #4) ------
-    region_misaligned = 110,       // base not 64-byte aligned
-    region_too_small = 111,        // size below what the trusted geometry needs
-    region_bad_magic = 112,        // not an Airlock region
-    region_bad_version = 113,      // wire-format version not understood
+    region_misaligned = 110,         // base not 64-byte aligned
+    region_too_small = 111,          // size below what the trusted geometry needs
+    region_bad_magic = 112,          // not an Airlock region
+    region_bad_version = 113,        // wire-format version not understood
     region_geometry_mismatch = 114,  // header disagrees with the trusted geometry
     region_overlaps_enclave = 115,   // region intersects trusted (enclave) memory
     region_address_wraps = 116,      // base + size overflows the address space

@@ -21,11 +21,11 @@ namespace airlock {
 // `unexpected<E>` wraps an error so that it converts to any `expected<T, E>`.
 template <class E>
 class unexpected {
-public:
+  public:
     constexpr explicit unexpected(E e) noexcept : error_(e) {}
     [[nodiscard]] constexpr const E& error() const noexcept { return error_; }
 
-private:
+  private:
     E error_;
 };
 
@@ -38,18 +38,16 @@ template <class T, class E = errc>
 class [[nodiscard]] expected {
     static_assert(std::is_trivially_copyable_v<E>, "errors are small codes");
 
-public:
+  public:
     using value_type = T;
     using error_type = E;
 
-    constexpr expected()
-        requires std::is_default_constructible_v<T>
-        : value_(std::in_place) {}
+    constexpr expected() requires std::is_default_constructible_v<T> : value_(std::in_place) {}
     template <class U = T>
-        requires std::is_constructible_v<T, U&&> &&
-                 (!std::is_same_v<std::remove_cvref_t<U>, expected>) &&
-                 (!std::is_same_v<std::remove_cvref_t<U>, unexpected<E>>)
-    constexpr expected(U&& v) : value_(std::in_place, std::forward<U>(v)) {}
+    requires std::is_constructible_v<T, U&&> &&
+        (!std::is_same_v<std::remove_cvref_t<U>, expected>)&&(
+            !std::is_same_v<std::remove_cvref_t<U>, unexpected<E>>)constexpr expected(U&& v)
+        : value_(std::in_place, std::forward<U>(v)) {}
     constexpr expected(unexpected<E> u) noexcept : error_(u.error()) {}
     template <class... Args>
     constexpr explicit expected(std::in_place_t, Args&&... args)
@@ -80,7 +78,7 @@ public:
         return has_value() ? *value_ : static_cast<T>(std::forward<U>(fallback));
     }
 
-private:
+  private:
     std::optional<T> value_;
     E error_{};
 };
@@ -88,7 +86,7 @@ private:
 // `expected<void, E>`: success or an error.
 template <class E>
 class [[nodiscard]] expected<void, E> {
-public:
+  public:
     using value_type = void;
     using error_type = E;
 
@@ -100,7 +98,7 @@ public:
     [[nodiscard]] constexpr const E& error() const noexcept { return error_; }
     constexpr void value() const { AIRLOCK_CHECK(ok_, "expected::value() on an error"); }
 
-private:
+  private:
     bool ok_ = true;
     E error_{};
 };

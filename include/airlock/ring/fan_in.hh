@@ -36,7 +36,7 @@ struct fan_in_message {
 };
 
 class fan_in_consumer {
-public:
+  public:
     // `rings` are consumed by this object; `bell` is the doorbell every
     // producer rings; `options` apply to every ring (peer_bell is ignored).
     fan_in_consumer(std::span<const ring_view> rings, wire::doorbell& bell,
@@ -58,7 +58,7 @@ public:
     [[nodiscard]] errc fault(std::size_t i) const noexcept { return consumers_.at(i).fault(); }
     [[nodiscard]] wire::doorbell& bell() const noexcept { return *bell_; }
 
-private:
+  private:
     std::vector<ring_consumer> consumers_;
     wire::doorbell* bell_;
     std::size_t next_ = 0;  // ring to try first

@@ -38,14 +38,14 @@ inline constexpr std::size_t max_ring_capacity = std::size_t{1} << 31;
 
 // At offset 0 of the region.
 struct region_header {
-    shared_u64 magic;               // region_magic
-    shared_u64 version;             // region_version
-    shared_u64 region_size;         // bytes the host laid out
-    shared_u64 ring_count;          // number of ring_descriptors
-    shared_u64 doorbell_count;      // number of doorbells
-    shared_u64 ring_table_offset;   // offset of ring_descriptor[ring_count]
-    shared_u64 doorbell_offset;     // offset of doorbell[doorbell_count]
-    shared_u64 reserved;            // zero
+    shared_u64 magic;              // region_magic
+    shared_u64 version;            // region_version
+    shared_u64 region_size;        // bytes the host laid out
+    shared_u64 ring_count;         // number of ring_descriptors
+    shared_u64 doorbell_count;     // number of doorbells
+    shared_u64 ring_table_offset;  // offset of ring_descriptor[ring_count]
+    shared_u64 doorbell_offset;    // offset of doorbell[doorbell_count]
+    shared_u64 reserved;           // zero
 };
 static_assert(sizeof(region_header) == 64 && alignof(region_header) == 8);
 static_assert(std::is_standard_layout_v<region_header>);
@@ -140,7 +140,9 @@ inline constexpr std::size_t record_header_bytes = 8;
     return true;
 }
 
-[[nodiscard]] constexpr std::uint64_t round_up8(std::uint64_t n) noexcept { return (n + 7) & ~7ull; }
+[[nodiscard]] constexpr std::uint64_t round_up8(std::uint64_t n) noexcept {
+    return (n + 7) & ~7ull;
+}
 
 // Bytes a record with `length` payload bytes occupies in the ring.
 [[nodiscard]] constexpr std::uint64_t record_bytes(std::uint64_t length) noexcept {
@@ -154,6 +156,7 @@ inline constexpr std::size_t record_header_bytes = 8;
     return capacity / 2 - record_header_bytes;
 }
 
-static_assert(encode({.length = 5, .tag = 7, .kind = record_kind::message}) == 0x0001'0007'0000'0005ull);
+static_assert(encode({.length = 5, .tag = 7, .kind = record_kind::message}) ==
+              0x0001'0007'0000'0005ull);
 
 }  // namespace airlock::ring::wire

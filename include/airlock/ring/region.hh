@@ -59,7 +59,7 @@ struct ring_view {
 
 // `region` is an attached (or formatted) region: a private copy of its layout.
 class region {
-public:
+  public:
     region() = default;
 
     // Bytes a region of this geometry needs (a multiple of 4096), or
@@ -86,7 +86,7 @@ public:
     [[nodiscard]] std::byte* base() const noexcept { return base_; }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
-private:
+  private:
     std::byte* base_ = nullptr;
     std::size_t size_ = 0;
     std::vector<ring_view> rings_;

@@ -27,12 +27,12 @@ namespace airlock::ring {
 // `shared_u64` is one 8-byte, 8-byte-aligned word of shared memory. Its bits
 // are private: the only way in or out is the `shared::` functions below.
 class shared_u64 {
-public:
+  public:
     shared_u64() = default;
     shared_u64(const shared_u64&) = delete;
     shared_u64& operator=(const shared_u64&) = delete;
 
-private:
+  private:
     friend struct shared;
     std::uint64_t bits_;
 };
@@ -90,7 +90,7 @@ struct shared {
         }
     }
 
-private:
+  private:
     // atomic_ref needs a non-const object even for loads; shared memory is
     // never const in reality (the peer writes it), so the cast is honest.
     static std::atomic_ref<std::uint64_t> ref(const shared_u64& w) noexcept {
@@ -100,6 +100,8 @@ private:
 
 // A seq_cst fence: the middle of the "announce, fence, re-check" handshake
 // that parks and wakes without a lost wake-up (ring/wait.hh).
-inline void full_fence() noexcept { std::atomic_thread_fence(std::memory_order_seq_cst); }
+inline void full_fence() noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+}
 
 }  // namespace airlock::ring

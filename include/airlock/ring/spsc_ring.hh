@@ -56,7 +56,7 @@ struct consumer_options : endpoint_options {
 // handed out: write the payload, then `commit` it. Writes go word by word
 // through the shared-memory accessor.
 class reservation {
-public:
+  public:
     // Payload bytes reserved.
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     // Writes `bytes` at payload offset `offset` (a multiple of 8);
@@ -73,7 +73,7 @@ public:
         shared::store_relaxed(payload_[index], value);
     }
 
-private:
+  private:
     friend class ring_producer;
     shared_u64* payload_ = nullptr;
     std::uint64_t position_ = 0;  // private tail at which the record starts
@@ -86,12 +86,12 @@ private:
 // `ring_producer::try_send(outgoing_message&)`, which sends as much as fits
 // and remembers where it stopped. The bytes must stay valid until it is done.
 class outgoing_message {
-public:
+  public:
     outgoing_message(std::uint16_t tag, std::span<const std::byte> bytes) noexcept
         : bytes_(bytes), tag_(tag) {}
     [[nodiscard]] bool done() const noexcept { return done_; }
 
-private:
+  private:
     friend class ring_producer;
     std::span<const std::byte> bytes_;
     std::size_t sent_ = 0;  // payload bytes already in the ring
@@ -102,7 +102,7 @@ private:
 
 // `ring_producer` writes records into one ring. Wait-free except `send`.
 class ring_producer {
-public:
+  public:
     ring_producer() = default;
     ring_producer(ring_view ring, endpoint_options options = {}) noexcept;
     // One producer per ring: endpoints move, never copy.
@@ -171,7 +171,7 @@ public:
     // The sticky fault reason, or errc::ok.
     [[nodiscard]] errc fault() const noexcept { return fault_; }
 
-private:
+  private:
     [[nodiscard]] expected<reservation> reserve_record(std::size_t payload_bytes, std::uint16_t tag,
                                                        wire::record_kind kind) noexcept {
         if (fault_ != errc::ok) [[unlikely]]
@@ -188,9 +188,8 @@ private:
         }
         std::uint64_t pos = tail_ & mask_;
         if (pad != 0) {
-            shared::store_relaxed(data_[pos / 8],
-                                  wire::encode({static_cast<std::uint32_t>(pad - 8), 0,
-                                                wire::record_kind::padding}));
+            shared::store_relaxed(data_[pos / 8], wire::encode({static_cast<std::uint32_t>(pad - 8),
+                                                                0, wire::record_kind::padding}));
             tail_ += pad;
             pos = 0;
         }
@@ -237,7 +236,7 @@ private:
 // released. Its header was validated from a private snapshot; its payload is
 // still in hostile memory, so the only ways to read it copy it out once.
 class record {
-public:
+  public:
     [[nodiscard]] std::uint16_t tag() const noexcept { return tag_; }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] wire::record_kind kind() const noexcept { return kind_; }
@@ -254,7 +253,7 @@ public:
         return shared::load_relaxed(payload_[index]);
     }
 
-private:
+  private:
     friend class ring_consumer;
     const shared_u64* payload_ = nullptr;
     std::uint64_t end_ = 0;  // private head after this record
@@ -272,7 +271,7 @@ struct message {
 
 // `ring_consumer` reads records from one ring. Wait-free except `receive`.
 class ring_consumer {
-public:
+  public:
     ring_consumer() = default;
     ring_consumer(ring_view ring, consumer_options options = {});
     ring_consumer(ring_consumer&&) noexcept = default;
@@ -367,7 +366,7 @@ public:
         return fault_ == errc::ok && (head_ != tail_cache_ || refresh_tail());
     }
 
-private:
+  private:
     void advance(std::uint64_t bytes) noexcept {
         head_ += bytes;
         if (head_ - published_ >= publish_threshold_) [[unlikely]]

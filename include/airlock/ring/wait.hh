@@ -41,7 +41,7 @@ namespace airlock::ring {
 // call would be a transition, which is why they are only taken on the slow
 // path.
 class wait_hooks {
-public:
+  public:
     virtual ~wait_hooks() = default;
     // Gives the CPU to another thread for a moment.
     virtual void yield() noexcept = 0;
@@ -100,9 +100,10 @@ template <class Ready>
     if (hooks == nullptr) return unexpected(errc::timed_out);
 
     const std::uint64_t start = hooks->now_ns();
-    const std::uint64_t deadline = policy.timeout_ns > std::numeric_limits<std::uint64_t>::max() - start
-                                       ? std::numeric_limits<std::uint64_t>::max()
-                                       : start + policy.timeout_ns;
+    const std::uint64_t deadline =
+        policy.timeout_ns > std::numeric_limits<std::uint64_t>::max() - start
+            ? std::numeric_limits<std::uint64_t>::max()
+            : start + policy.timeout_ns;
     for (std::uint32_t i = 0; i < policy.yield_iterations; ++i) {
         if (ready()) return {};
         hooks->yield();
@@ -113,9 +114,9 @@ template <class Ready>
         if (ready()) return {};
         const std::uint64_t now = hooks->now_ns();
         if (now >= deadline) return unexpected(errc::timed_out);
-        hooks->park(bell.word, 1, deadline == std::numeric_limits<std::uint64_t>::max()
-                                      ? deadline
-                                      : deadline - now);
+        hooks->park(
+            bell.word, 1,
+            deadline == std::numeric_limits<std::uint64_t>::max() ? deadline : deadline - now);
         if (ready()) return {};
     }
 }
