@@ -5,4 +5,6 @@
 # include/airlock/<layer>/ or src/<layer>/ includes a layer not reachable here.
 airlock_layer(base)
 airlock_layer(ring DEPENDS base)
-airlock_layer(platform DEPENDS ring)
+airlock_layer(async DEPENDS ring)
+airlock_layer(rpc DEPENDS async)
+airlock_layer(platform DEPENDS rpc)
