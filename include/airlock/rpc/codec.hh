@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// airlock/rpc/codec.hh: the argument and result codec of typed calls.
+//
+// `encode(writer&, const T&)` appends a value to a private byte buffer;
+// `decode(reader&, T&)` reads one back, bounds-checked, returning false on
+// malformed input (the caller turns that into errc::rpc_decode). Decoding
+// only ever runs on a private copy of a message (the ring copies it out of
+// shared memory first), so there is no double fetch.
+//
+// Built in: bool (strictly 0 or 1), integers and floating point (fixed width,
+// little-endian), enums (as their underlying type; specialize
+// `enum_traits<E>` to reject values outside a range), std::string, byte
+// vectors, std::vector, std::optional, std::array, std::pair, std::tuple, and
+// trivially copyable structs *without padding* (copied as bytes; a struct
+// with padding would leak private bytes to the host, HOSTILE-INPUTS #26, so
+// it must opt in). User types opt in by specializing `codec<T>` with
+//   static void encode(writer&, const T&);
+//   static bool decode(reader&, T&);
+// A length read from input is checked against the bytes that remain before
+// anything is allocated, so no input can ask for more memory than a small
+// multiple of its own size (HOSTILE-INPUTS #19).
+//
+// Thread contract: writer and reader are plain objects used by one thread.
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace airlock::rpc {
+
+static_assert(std::endian::native == std::endian::little,
+              "the wire format is little-endian; a big-endian port must byte-swap here");
+
+// `writer` appends encoded values to a caller-owned buffer, which keeps its
+// capacity between messages so that steady-state encoding allocates nothing.
+class writer {
+  public:
+    explicit writer(std::vector<std::byte>& out) noexcept : out_(&out) {}
+    void put_raw(const void* data, std::size_t n) {
+        const std::size_t at = out_->size();
+        out_->resize(at + n);
+        if (n != 0) std::memcpy(out_->data() + at, data, n);
+    }
+    void put_u64(std::uint64_t v) { put_raw(&v, sizeof v); }
+    [[nodiscard]] std::size_t size() const noexcept { return out_->size(); }
+
+  private:
+    std::vector<std::byte>* out_;
+};
+
+// `reader` consumes encoded values from private bytes; every read is
+// bounds-checked and a failed read leaves the reader failed.
+class reader {
+  public:
+    explicit reader(std::span<const std::byte> in) noexcept : in_(in) {}
+    [[nodiscard]] bool get_raw(void* out, std::size_t n) noexcept {
+        if (n > in_.size()) return fail();
+        if (n != 0) std::memcpy(out, in_.data(), n);
+        in_ = in_.subspan(n);
+        return true;
+    }
+    [[nodiscard]] bool get_u64(std::uint64_t& v) noexcept { return get_raw(&v, sizeof v); }
+    // A view of the next `n` bytes (private memory), consumed.
+    [[nodiscard]] bool get_view(std::size_t n, std::span<const std::byte>& out) noexcept {
+        if (n > in_.size()) return fail();
+        out = in_.first(n);
+        in_ = in_.subspan(n);
+        return true;
+    }
+    // Reads a length and checks it against what remains, at `min_each`
+    // bytes per element, before anyone allocates for it.
+    [[nodiscard]] bool get_length(std::size_t min_each, std::size_t& n) noexcept {
+        std::uint64_t v = 0;
+        if (!get_u64(v)) return false;
+        if (min_each != 0 && v > in_.size() / min_each) return fail();
+        if (min_each == 0 && v > in_.size()) return fail();
+        n = static_cast<std::size_t>(v);
+        return true;
+    }
+    [[nodiscard]] std::size_t remaining() const noexcept { return in_.size(); }
+    [[nodiscard]] bool failed() const noexcept { return failed_; }
+
+  private:
+    bool fail() noexcept {
+        failed_ = true;
+        in_ = {};
+        return false;
+    }
+    std::span<const std::byte> in_;
+    bool failed_ = false;
+};
+
+// Specialize to bound an enum: decode rejects values outside [min, max].
+template <class E>
+struct enum_traits {
+    static constexpr bool bounded = false;
+};
+
+// The opt-in hook; the primary template is the built-in cases.
+template <class T, class Enable = void>
+struct codec;
+
+// Encoded size lower bound of one T, used to bound lengths read from input.
+template <class T>
+inline constexpr std::size_t min_encoded_size = 1;
+
+template <class T>
+concept encodable = requires(writer& w, reader& r, const T& in, T& out) {
+    codec<T>::encode(w, in);
+    { codec<T>::decode(r, out) } -> std::same_as<bool>;
+};
+
+template <class T>
+void encode(writer& w, const T& v) {
+    codec<T>::encode(w, v);
+}
+template <class T>
+[[nodiscard]] bool decode(reader& r, T& v) {
+    return codec<T>::decode(r, v);
+}
+
+// --- scalars ----------------------------------------------------------------
+
+template <>
+struct codec<bool> {
+    static void encode(writer& w, bool v) {
+        const std::uint8_t b = v ? 1 : 0;
+        w.put_raw(&b, 1);
+    }
+    static bool decode(reader& r, bool& v) {
+        std::uint8_t b = 0;
+        if (!r.get_raw(&b, 1) || b > 1) return false;  // only 0 and 1 are bools (HOSTILE #10)
+        v = b == 1;
+        return true;
+    }
+};
+
+template <class T>
+requires(std::is_integral_v<T> && !std::is_same_v<T, bool>) ||
+    std::is_floating_point_v<T> struct codec<T> {
+    static void encode(writer& w, T v) { w.put_raw(&v, sizeof v); }
+    static bool decode(reader& r, T& v) { return r.get_raw(&v, sizeof v); }
+};
+
+template <class E>
+requires std::is_enum_v<E>
+struct codec<E> {
+    using U = std::underlying_type_t<E>;
+    static void encode(writer& w, E v) { codec<U>::encode(w, static_cast<U>(v)); }
+    static bool decode(reader& r, E& v) {
+        U u{};
+        if (!codec<U>::decode(r, u)) return false;
+        if constexpr (enum_traits<E>::bounded) {
+            if (u < static_cast<U>(enum_traits<E>::min) || u > static_cast<U>(enum_traits<E>::max))
+                return false;
+        }
+        v = static_cast<E>(u);
+        return true;
+    }
+};
+
+template <>
+struct codec<std::byte> {
+    static void encode(writer& w, std::byte v) { w.put_raw(&v, 1); }
+    static bool decode(reader& r, std::byte& v) { return r.get_raw(&v, 1); }
+};
+
+// Trivially copyable aggregates whose every byte is a value byte: copied.
+template <class T>
+requires std::is_class_v<T> && std::is_trivially_copyable_v<T> &&
+    std::has_unique_object_representations_v<T> && std::is_aggregate_v<T>
+struct codec<T> {
+    static void encode(writer& w, const T& v) { w.put_raw(&v, sizeof v); }
+    static bool decode(reader& r, T& v) { return r.get_raw(&v, sizeof v); }
+};
+template <class T>
+requires std::is_class_v<T> && std::is_trivially_copyable_v<T> &&
+    std::has_unique_object_representations_v<T> && std::is_aggregate_v<T>
+inline constexpr std::size_t min_encoded_size<T> = sizeof(T) == 0 ? 1 : sizeof(T);
+
+// --- strings and containers ---------------------------------------------------
+
+template <>
+struct codec<std::string> {
+    static void encode(writer& w, const std::string& s) {
+        w.put_u64(s.size());
+        w.put_raw(s.data(), s.size());
+    }
+    static bool decode(reader& r, std::string& s) {
+        std::size_t n = 0;
+        std::span<const std::byte> v;
+        if (!r.get_length(1, n) || !r.get_view(n, v)) return false;
+        s.assign(reinterpret_cast<const char*>(v.data()), n);
+        return true;
+    }
+};
+
+// A byte span encodes like std::vector<std::byte> and decodes into one.
+template <>
+struct codec<std::span<const std::byte>> {
+    static void encode(writer& w, std::span<const std::byte> s) {
+        w.put_u64(s.size());
+        w.put_raw(s.data(), s.size());
+    }
+};
+
+template <class T, class A>
+struct codec<std::vector<T, A>> {
+    static void encode(writer& w, const std::vector<T, A>& v) {
+        w.put_u64(v.size());
+        if constexpr (std::is_same_v<T, std::byte> ||
+                      (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>)) {
+            w.put_raw(v.data(), v.size() * sizeof(T));
+        } else {
+            for (const T& e : v)
+                codec<T>::encode(w, e);
+        }
+    }
+    static bool decode(reader& r, std::vector<T, A>& v) {
+        std::size_t n = 0;
+        if constexpr (std::is_same_v<T, std::byte> ||
+                      (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>)) {
+            std::span<const std::byte> bytes;
+            if (!r.get_length(sizeof(T), n) || !r.get_view(n * sizeof(T), bytes)) return false;
+            v.resize(n);
+            if (n != 0) std::memcpy(v.data(), bytes.data(), n * sizeof(T));
+            return true;
+        } else {
+            if (!r.get_length(min_encoded_size<T>, n)) return false;
+            v.clear();
+            v.reserve(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                T e{};
+                if (!codec<T>::decode(r, e)) return false;
+                v.push_back(std::move(e));
+            }
+            return true;
+        }
+    }
+};
+template <class T, class A>
+inline constexpr std::size_t min_encoded_size<std::vector<T, A>> = 8;
+template <>
+inline constexpr std::size_t min_encoded_size<std::string> = 8;
+
+template <class T>
+struct codec<std::optional<T>> {
+    static void encode(writer& w, const std::optional<T>& v) {
+        codec<bool>::encode(w, v.has_value());
+        if (v) codec<T>::encode(w, *v);
+    }
+    static bool decode(reader& r, std::optional<T>& v) {
+        bool present = false;
+        if (!codec<bool>::decode(r, present)) return false;
+        if (!present) {
+            v.reset();
+            return true;
+        }
+        T e{};
+        if (!codec<T>::decode(r, e)) return false;
+        v = std::move(e);
+        return true;
+    }
+};
+
+template <class T, std::size_t N>
+requires(
+    !(std::is_trivially_copyable_v<std::array<T, N>> &&
+      std::has_unique_object_representations_v<std::array<T, N>>)) struct codec<std::array<T, N>> {
+    static void encode(writer& w, const std::array<T, N>& a) {
+        for (const T& e : a)
+            codec<T>::encode(w, e);
+    }
+    static bool decode(reader& r, std::array<T, N>& a) {
+        for (T& e : a)
+            if (!codec<T>::decode(r, e)) return false;
+        return true;
+    }
+};
+
+template <class... Ts>
+struct codec<std::tuple<Ts...>> {
+    static void encode(writer& w, const std::tuple<Ts...>& t) {
+        std::apply([&](const Ts&... e) { (codec<Ts>::encode(w, e), ...); }, t);
+    }
+    static bool decode(reader& r, std::tuple<Ts...>& t) {
+        return std::apply([&](Ts&... e) { return (codec<Ts>::decode(r, e) && ...); }, t);
+    }
+};
+
+template <class A, class B>
+requires(!(std::is_trivially_copyable_v<std::pair<A, B>> &&
+           std::has_unique_object_representations_v<std::pair<A, B>> &&
+           std::is_aggregate_v<std::pair<A, B>>)) struct codec<std::pair<A, B>> {
+    static void encode(writer& w, const std::pair<A, B>& p) {
+        codec<A>::encode(w, p.first);
+        codec<B>::encode(w, p.second);
+    }
+    static bool decode(reader& r, std::pair<A, B>& p) {
+        return codec<A>::decode(r, p.first) && codec<B>::decode(r, p.second);
+    }
+};
+
+// --- whole messages -------------------------------------------------------------
+
+// Encodes `values...` in order.
+template <class... Ts>
+void encode_all(writer& w, const Ts&... values) {
+    (codec<std::remove_cvref_t<Ts>>::encode(w, values), ...);
+}
+
+// Decodes a tuple that must consume `bytes` exactly: trailing bytes are
+// malformed input too.
+template <class Tuple>
+[[nodiscard]] bool decode_exactly(std::span<const std::byte> bytes, Tuple& out) {
+    reader r(bytes);
+    return codec<Tuple>::decode(r, out) && r.remaining() == 0 && !r.failed();
+}
+
+}  // namespace airlock::rpc
