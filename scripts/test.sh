@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Sets up a fresh Debian 12 machine and runs every check Airlock has:
+#
+#   deps       scripts/install-deps.sh
+#   lint       shellcheck on every tracked shell script
+#   format     clang-format --dry-run -Werror on every tracked C++ file
+#   layers     tools/check_layers.py (and its self-test)
+#   release    gcc -O2 -Werror: build, every test, each public header alone,
+#              and the header checks again under -std=c++23
+#   consumer   install, then a find_package user and an add_subdirectory user
+#   clang      clang -Werror: build everything, unit tests
+#   asan       ASan+UBSan: every test, AIRLOCK_STRESS_SCALE=0.2
+#   tsan       TSan: unit, stress and hostile tests, AIRLOCK_STRESS_SCALE=0.05
+#   fuzz       the libFuzzer targets, bounded (fuzz/run_bounded.sh), when present
+#   clean      the builds left the source tree as they found it
+#
+# Each step prints a header and its duration; the end is a summary table and
+# the line "N passed, N failed" (ctest tests across all suites, plus one for
+# each other step). Exits non-zero when anything failed. Steps go on after a
+# failure, so one run shows everything that is broken.
+#
+#   bash scripts/test.sh            everything (CI runs this via .ci/run)
+#   bash scripts/test.sh --quick    deps, release build and unit tests only
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root="$PWD"
+
+quick=0
+case "${1:-}" in
+    "") ;;
+    --quick) quick=1 ;;
+    -h | --help)
+        sed -n '3,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *)
+        echo "usage: bash scripts/test.sh [--quick]" >&2
+        exit 2
+        ;;
+esac
+
+results="$root/build/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# The tree's state before any build, compared at the end by the clean step.
+in_git=0
+if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    in_git=1
+    git -C "$root" status --porcelain >"$tmp/status-before"
+fi
+
+step_names=()
+step_results=()
+step_seconds=()
+tests_passed=0
+tests_failed=0
+tests_skipped=0
+script_start=$SECONDS
+
+record() { # name result seconds
+    step_names+=("$1")
+    step_results+=("$2")
+    step_seconds+=("$3")
+}
+
+# step NAME COMMAND...: runs COMMAND with errexit in a subshell, records and
+# counts it as one check. Always returns 0, and must not be called where
+# errexit is ignored (after `if`, `||`, `&&`), or errexit would be ignored
+# inside COMMAND too; later steps ask `ok NAME` instead.
+step() {
+    local name="$1"
+    shift
+    echo
+    echo "==> $name"
+    local start=$SECONDS rc
+    set +e
+    (
+        set -e
+        "$@"
+    )
+    rc=$?
+    set -e
+    local took=$((SECONDS - start))
+    if ((rc == 0)); then
+        record "$name" ok "$took"
+        tests_passed=$((tests_passed + 1))
+        echo "<== $name: ok (${took} s)"
+    else
+        record "$name" "FAILED" "$took"
+        tests_failed=$((tests_failed + 1))
+        echo "<== $name: FAILED with status $rc (${took} s)"
+    fi
+}
+
+# not_run NAME WHY: a step that could not run because an earlier one failed.
+not_run() {
+    echo
+    echo "==> $1: not run ($2)"
+    record "$1" "not run" 0
+    tests_failed=$((tests_failed + 1))
+}
+
+# junit_counts FILE: prints "passed failed skipped" from a ctest JUnit file.
+junit_counts() {
+    python3 - "$1" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
+total = failed = skipped = 0
+for s in suites:
+    total += int(s.get("tests", 0))
+    failed += int(s.get("failures", 0)) + int(s.get("errors", 0))
+    skipped += int(s.get("skipped", 0)) + int(s.get("disabled", 0))
+print(total - failed - skipped, failed, skipped)
+PY
+}
+
+# suite NAME CTEST-ARGS...: runs ctest, records the step and counts each test.
+suite() {
+    local name="$1"
+    shift
+    local junit="$results/${name//[^A-Za-z0-9_-]/_}.xml"
+    echo
+    echo "==> $name"
+    local start=$SECONDS rc
+    set +e
+    ctest --output-junit "$junit" "$@"
+    rc=$?
+    set -e
+    local took=$((SECONDS - start))
+    local passed=0 failed=0 skipped=0
+    if [[ -s "$junit" ]] && read -r passed failed skipped < <(junit_counts "$junit"); then
+        tests_passed=$((tests_passed + passed))
+        tests_failed=$((tests_failed + failed))
+        tests_skipped=$((tests_skipped + skipped))
+    else
+        failed=1 # ctest itself failed before running anything
+        tests_failed=$((tests_failed + 1))
+    fi
+    if ((rc == 0 && failed == 0)); then
+        record "$name ($passed passed, $skipped skipped)" ok "$took"
+        echo "<== $name: ok, $passed passed, $skipped skipped (${took} s)"
+    else
+        record "$name ($passed passed, $failed failed)" FAILED "$took"
+        echo "<== $name: FAILED, $passed passed, $failed failed (${took} s)"
+    fi
+}
+
+# --- the steps --------------------------------------------------------------
+
+build_preset() { # preset [cmake --build args]
+    local preset="$1"
+    shift
+    cmake --preset "$preset"
+    cmake --build --preset "$preset" "$@"
+}
+
+lint_shell() {
+    local files
+    mapfile -t files < <(git ls-files '*.sh' .ci/run)
+    echo "shellcheck: ${#files[@]} files"
+    shellcheck "${files[@]}"
+}
+
+check_format() {
+    local files
+    mapfile -t files < <(git ls-files '*.cc' '*.hh' '*.h' '*.cpp' '*.hpp')
+    echo "clang-format: ${#files[@]} files"
+    clang-format --dry-run -Werror "${files[@]}"
+}
+
+check_layers() {
+    python3 tools/check_layers.py "$root"
+    python3 tools/check_layers.py --self-test
+}
+
+headers_cxx23() {
+    cmake -S . -B build/headers-cxx23 -G Ninja -DCMAKE_BUILD_TYPE=Release \
+        -DCMAKE_CXX_STANDARD=23 -DAIRLOCK_WERROR=ON \
+        -DAIRLOCK_BUILD_TESTS=OFF -DAIRLOCK_BUILD_BENCH=OFF
+    cmake --build build/headers-cxx23 -j2 --target airlock_check_headers
+}
+
+consumer_installed() {
+    local prefix="$tmp/prefix"
+    cmake --install build/release --prefix "$prefix"
+    cmake -S tests/consumer -B build/consumer-installed -G Ninja -DCMAKE_PREFIX_PATH="$prefix"
+    cmake --build build/consumer-installed -j2
+    ctest --test-dir build/consumer-installed --output-on-failure --no-tests=error
+}
+
+consumer_subdirectory() {
+    cmake -S tests/consumer -B build/consumer-subdirectory -G Ninja -DAIRLOCK_SOURCE_DIR="$root"
+    cmake --build build/consumer-subdirectory -j2
+    ctest --test-dir build/consumer-subdirectory --output-on-failure --no-tests=error
+}
+
+check_clean() {
+    if ((!in_git)); then
+        echo "not a git work tree: nothing to compare"
+        return 0
+    fi
+    git status --porcelain >"$tmp/status-after"
+    if [[ ! -s "$tmp/status-before" ]]; then
+        if [[ -s "$tmp/status-after" ]]; then
+            echo "the builds left files in the source tree (git status --porcelain):"
+            cat "$tmp/status-after"
+            return 1
+        fi
+        echo "git status --porcelain is empty"
+        return 0
+    fi
+    # A developer's tree with local edits: the builds must not have added to them.
+    echo "the tree had local changes before the builds; checking that the builds added none"
+    if ! diff -u "$tmp/status-before" "$tmp/status-after"; then
+        echo "git status --porcelain changed during the builds (see above)"
+        return 1
+    fi
+}
+
+run_fuzz() {
+    bash fuzz/run_bounded.sh
+}
+
+# Some steps depend on an earlier one; `ok NAME` says whether it passed.
+ok() {
+    local i
+    for i in "${!step_names[@]}"; do
+        [[ "${step_names[$i]}" == "$1" ]] && [[ "${step_results[$i]}" == ok ]] && return 0
+    done
+    return 1
+}
+
+export CTEST_OUTPUT_ON_FAILURE=1
+
+step deps bash scripts/install-deps.sh
+
+if ((quick)); then
+    step "release: build" build_preset release
+    if ok "release: build"; then
+        suite "release: unit tests" --preset release -L unit
+    else
+        not_run "release: unit tests" "build failed"
+    fi
+else
+    step "lint: shellcheck" lint_shell
+    step "format: clang-format" check_format
+    step "layers: graph and self-test" check_layers
+
+    step "release: build" build_preset release
+    if ok "release: build"; then
+        suite "release: all tests" --preset release
+        step "release: each header alone (C++20)" \
+            cmake --build --preset release --target airlock_check_headers
+        step "release: consumer via find_package" consumer_installed
+    else
+        not_run "release: all tests" "build failed"
+        not_run "release: consumer via find_package" "build failed"
+    fi
+    step "headers: each header alone (C++23)" headers_cxx23
+    step "consumer via add_subdirectory" consumer_subdirectory
+
+    for preset in clang asan tsan; do
+        step "$preset: build" build_preset "$preset"
+        if ok "$preset: build"; then
+            # The test presets pick the labels and AIRLOCK_STRESS_SCALE.
+            suite "$preset: tests" --preset "$preset"
+        else
+            not_run "$preset: tests" "build failed"
+        fi
+    done
+
+    if [[ -f fuzz/CMakeLists.txt ]]; then
+        step "fuzz: build" build_preset fuzz
+    fi
+    if [[ -f fuzz/run_bounded.sh ]]; then
+        step "fuzz: bounded run" run_fuzz
+    else
+        echo
+        echo "==> fuzz: fuzz/run_bounded.sh not present, skipped"
+    fi
+
+    step "clean: out-of-source builds" check_clean
+fi
+
+# --- summary ------------------------------------------------------------------
+echo
+echo "==> summary ($((SECONDS - script_start)) s)"
+printf '%-52s %-8s %6s\n' step result seconds
+for i in "${!step_names[@]}"; do
+    printf '%-52s %-8s %6s\n' "${step_names[$i]}" "${step_results[$i]}" "${step_seconds[$i]}"
+done
+echo "ctest tests skipped: $tests_skipped; JUnit files in build/test-results/"
+echo
+echo "$tests_passed passed, $tests_failed failed"
+((tests_failed == 0))
