@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// airlock/rpc/call_table.hh: the outstanding calls of one endpoint.
+//
+// `call_table` hands out call ids and matches replies to the waiter that
+// owns them. An id is (generation << 32 | slot): the slot indexes a fixed,
+// private array sized from trusted configuration, and the generation changes
+// every time the slot is freed. A reply whose id names no slot, a free slot,
+// or an older generation (a reply for a call never made, already answered,
+// timed out or cancelled) is dropped and counted, never delivered
+// (HOSTILE-INPUTS #12, #15): the waiter that gave up may already be gone.
+//
+// Thread contract: one thread (the endpoint's executor) uses a table.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "airlock/base/error.hh"
+#include "airlock/base/expected.hh"
+
+namespace airlock::rpc {
+
+// What a waiting call is told when its reply (or its failure) arrives.
+class call_waiter {
+  public:
+    // `result` is the reply's result bytes in private memory (valid only
+    // during the call) when `error == errc::ok`; otherwise empty.
+    virtual void complete(errc error, std::span<const std::byte> result) noexcept = 0;
+
+  protected:
+    ~call_waiter() = default;
+};
+
+class call_table {
+  public:
+    // A table of `capacity` slots (at least 1, at most 2^32).
+    explicit call_table(std::size_t capacity);
+
+    // Registers `w` and returns its call id, or errc::ring_full when every
+    // slot is taken (the caller waits for one to free up).
+    [[nodiscard]] expected<std::uint64_t> open(call_waiter& w) noexcept;
+
+    // Delivers a reply for `id` to its waiter and frees the slot. Returns
+    // false (and counts it) for an id that is not outstanding.
+    bool complete(std::uint64_t id, errc error, std::span<const std::byte> result) noexcept;
+
+    // The waiter gives up (deadline, cancellation): frees the slot without
+    // calling the waiter. A reply that comes later is dropped.
+    void abandon(std::uint64_t id) noexcept;
+
+    // Fails every outstanding call with `error` (channel faulted).
+    void fail_all(errc error) noexcept;
+
+    [[nodiscard]] std::size_t outstanding() const noexcept { return outstanding_; }
+    [[nodiscard]] std::size_t capacity() const noexcept { return slots_.size(); }
+    // Replies dropped because their id was not outstanding.
+    [[nodiscard]] std::uint64_t dropped_replies() const noexcept { return dropped_; }
+
+  private:
+    struct slot {
+        call_waiter* waiter = nullptr;  // null: free
+        std::uint32_t generation = 0;
+        std::uint32_t next_free = 0;
+    };
+    // Returns the slot index for a live `id`, or capacity() if none.
+    [[nodiscard]] std::size_t find(std::uint64_t id) const noexcept;
+    void release(std::size_t index) noexcept;
+
+    std::vector<slot> slots_;
+    std::uint32_t free_head_;
+    std::size_t outstanding_ = 0;
+    std::uint64_t dropped_ = 0;
+};
+
+}  // namespace airlock::rpc

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "airlock/rpc/call_table.hh"
+
+namespace airlock::rpc {
+
+namespace {
+constexpr std::uint32_t no_slot = UINT32_MAX;
+
+// A speculation barrier after a bounds check on a host-supplied index
+// (HOSTILE-INPUTS #9): the CPU must not read the table speculatively with an
+// out-of-range index before the check resolves.
+inline void speculation_barrier() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_lfence();
+#elif defined(__aarch64__)
+    asm volatile("dsb nsh\n\tisb" ::: "memory");
+#endif
+}
+}  // namespace
+
+call_table::call_table(std::size_t capacity) : slots_(capacity), free_head_(0) {
+    AIRLOCK_CHECK(capacity >= 1 && capacity < no_slot, "call table capacity out of range");
+    for (std::size_t i = 0; i < capacity; ++i)
+        slots_[i].next_free = i + 1 < capacity ? static_cast<std::uint32_t>(i + 1) : no_slot;
+}
+
+expected<std::uint64_t> call_table::open(call_waiter& w) noexcept {
+    if (free_head_ == no_slot) return unexpected(errc::ring_full);
+    const std::uint32_t index = free_head_;
+    slot& s = slots_[index];
+    free_head_ = s.next_free;
+    s.waiter = &w;
+    ++outstanding_;
+    return (std::uint64_t{s.generation} << 32) | index;
+}
+
+std::size_t call_table::find(std::uint64_t id) const noexcept {
+    const std::uint64_t index = id & 0xffff'ffffu;
+    if (index >= slots_.size()) return slots_.size();
+    speculation_barrier();
+    const slot& s = slots_[index];
+    if (s.waiter == nullptr || s.generation != static_cast<std::uint32_t>(id >> 32))
+        return slots_.size();
+    return static_cast<std::size_t>(index);
+}
+
+void call_table::release(std::size_t index) noexcept {
+    slot& s = slots_[index];
+    s.waiter = nullptr;
+    ++s.generation;  // every id handed out for this slot so far is now stale
+    s.next_free = free_head_;
+    free_head_ = static_cast<std::uint32_t>(index);
+    --outstanding_;
+}
+
+bool call_table::complete(std::uint64_t id, errc error,
+                          std::span<const std::byte> result) noexcept {
+    const std::size_t index = find(id);
+    if (index == slots_.size()) {
+        ++dropped_;
+        return false;
+    }
+    call_waiter* w = slots_[index].waiter;
+    release(index);  // before completing: the waiter may open a new call at once
+    w->complete(error, result);
+    return true;
+}
+
+void call_table::abandon(std::uint64_t id) noexcept {
+    const std::size_t index = find(id);
+    if (index != slots_.size()) release(index);
+}
+
+void call_table::fail_all(errc error) noexcept {
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        if (call_waiter* w = slots_[i].waiter) {
+            release(i);
+            w->complete(error, {});
+        }
+    }
+}
+
+}  // namespace airlock::rpc
