@@ -6,6 +6,7 @@
 #   lint       shellcheck on every tracked shell script
 #   format     clang-format --dry-run -Werror on every tracked C++ file
 #   layers     tools/check_layers.py (and its self-test)
+#   docs       the README's example is the code examples/ring_hello.cc runs
 #   release    gcc -O2 -Werror: build, every test, each public header alone,
 #              and the header checks again under -std=c++23
 #   consumer   install, then a find_package user and an add_subdirectory user
@@ -180,6 +181,26 @@ check_layers() {
     python3 tools/check_layers.py --self-test
 }
 
+# The README's example must be the code examples/ring_hello.cc compiles and runs.
+check_readme_example() {
+    python3 - <<'PY'
+import re
+import sys
+import textwrap
+
+source = open("examples/ring_hello.cc", encoding="utf-8").read()
+m = re.search(r"// --- README example begins ---\n(.*?)\n[ ]*// --- README example ends ---", source, re.S)
+if not m:
+    sys.exit("examples/ring_hello.cc: README example markers not found")
+example = textwrap.dedent(m.group(1)).strip()
+if example not in open("README.md", encoding="utf-8").read():
+    print("README.md does not contain the example of examples/ring_hello.cc:")
+    print(example)
+    sys.exit(1)
+print(f"README.md shows examples/ring_hello.cc ({len(example.splitlines())} lines)")
+PY
+}
+
 headers_cxx23() {
     cmake -S . -B build/headers-cxx23 -G Ninja -DCMAKE_BUILD_TYPE=Release \
         -DCMAKE_CXX_STANDARD=23 -DAIRLOCK_WERROR=ON \
@@ -252,6 +273,7 @@ else
     step "lint: shellcheck" lint_shell
     step "format: clang-format" check_format
     step "layers: graph and self-test" check_layers
+    step "docs: README example is examples/ring_hello.cc" check_readme_example
 
     step "release: build" build_preset release
     if ok "release: build"; then
