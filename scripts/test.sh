@@ -32,7 +32,7 @@ case "${1:-}" in
     "") ;;
     --quick) quick=1 ;;
     -h | --help)
-        sed -n '3,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "${BASH_SOURCE[0]}"
         exit 0
         ;;
     *)
