@@ -1,2 +1,5 @@
 # Hostile-input tests of the ring layer: one file per HOSTILE-INPUTS.md item
-# or group, label `hostile`.
+# or group, label `hostile`. docs/trust-model.md maps each item to its test.
+airlock_add_test(hostile_tail LAYER ring SOURCES hostile_tail.cc LABELS hostile)
+airlock_add_test(hostile_own_index LAYER ring SOURCES hostile_own_index.cc LABELS hostile)
+airlock_add_test(hostile_region_image LAYER ring SOURCES hostile_region_image.cc LABELS hostile)
