@@ -204,7 +204,12 @@ std::byte* ring_consumer::reassembly_space(std::size_t bytes) {
 }
 
 expected<message> ring_consumer::try_receive() {
+    // Bounded work per call (HOSTILE-INPUTS #18): after a ring's worth of
+    // fragments without a whole message, return and let the caller go on.
+    const std::uint64_t start = head_;
     for (;;) {
+        if (head_ - start >= capacity_) [[unlikely]]
+            return unexpected(errc::ring_empty);
         auto r = try_peek();
         if (!r) return unexpected(r.error());
         const std::size_t len = r->size();

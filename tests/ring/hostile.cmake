@@ -3,3 +3,5 @@
 airlock_add_test(hostile_tail LAYER ring SOURCES hostile_tail.cc LABELS hostile)
 airlock_add_test(hostile_own_index LAYER ring SOURCES hostile_own_index.cc LABELS hostile)
 airlock_add_test(hostile_region_image LAYER ring SOURCES hostile_region_image.cc LABELS hostile)
+airlock_add_test(hostile_record_header LAYER ring SOURCES hostile_record_header.cc LABELS hostile)
+airlock_add_test(hostile_flood LAYER ring SOURCES hostile_flood.cc LABELS hostile)

@@ -298,7 +298,9 @@ class ring_consumer {
             if (size > tail_cache_ - head_) [[unlikely]]
                 return fail(errc::fault_record_length);
             if (h.kind == wire::record_kind::padding) [[unlikely]] {
-                if (size != capacity_ - pos) return fail(errc::fault_padding);
+                // Never at offset 0: no record needs a whole lap of padding,
+                // and endless laps of it would keep this loop busy (#18).
+                if (pos == 0 || size != capacity_ - pos) return fail(errc::fault_padding);
                 advance(size);
                 continue;
             }
@@ -331,8 +333,10 @@ class ring_consumer {
     // --- copying -----------------------------------------------------------
     // The next whole message, copied (and if fragmented, reassembled) into
     // private memory. Returns ring_empty (a partly received message is kept
-    // and completed by later calls), or the fault. Do not mix with
-    // try_peek inside one fragmented message.
+    // and completed by later calls; one call consumes at most a ring's worth
+    // of records, so a peer feeding endless fragments cannot hold it,
+    // HOSTILE-INPUTS #18), or the fault. Do not mix with try_peek inside one
+    // fragmented message.
     [[nodiscard]] expected<message> try_receive();
     // Like try_receive, but waits under `policy` for the message.
     [[nodiscard]] expected<message> receive(const wait_policy& policy);
