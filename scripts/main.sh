@@ -12,7 +12,7 @@ bash scripts/install-deps.sh
 
 echo "==> configure and build airlock-bench (preset release)"
 cmake --preset release
-if ! ninja -C build/release -t targets all | grep -q '^airlock-bench:'; then
+if ! ninja -C build/release -t targets all | grep '^airlock-bench:' >/dev/null; then
     echo "main: no airlock-bench target: bench/CMakeLists.txt does not define it yet" >&2
     exit 1
 fi
@@ -23,7 +23,6 @@ if [[ -z "$bench" ]]; then
     exit 1
 fi
 
-echo "==> CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) logical CPUs"
 echo "==> airlock-bench ring"
 "$bench" ring "$@"
 echo
