@@ -63,6 +63,8 @@ enum class errc : std::uint16_t {
     rpc_decode = 302,
     rpc_result_out_of_contract = 303,
     rpc_channel_faulted = 304,
+    rpc_overloaded = 305,      // the server is running as many calls as it allows
+    rpc_handler_failed = 306,  // the handler threw; the exception stays on its side
 
     // --- platform ----------------------------------------------------------
     platform_unavailable = 400,

@@ -165,6 +165,15 @@ class ring_producer {
     [[nodiscard]] expected<void> wait_for_space(std::size_t payload_bytes,
                                                 const wait_policy& policy);
 
+    // True if a record of `payload_bytes` would fit now; re-reads the
+    // consumer's head only when the cached one says no. Never blocks.
+    [[nodiscard]] bool has_space(std::size_t payload_bytes) noexcept {
+        if (fault_ != errc::ok || payload_bytes > max_payload_) return false;
+        const std::uint64_t need =
+            padding_before(payload_bytes) + wire::record_bytes(payload_bytes);
+        return tail_ + need - head_cache_ <= capacity_ || refresh_head(need);
+    }
+
     // --- state -------------------------------------------------------------
     [[nodiscard]] std::size_t max_record_payload() const noexcept { return max_payload_; }
     [[nodiscard]] bool faulted() const noexcept { return fault_ != errc::ok; }
