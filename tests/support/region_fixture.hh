@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <new>
 #include <span>
@@ -89,14 +90,17 @@ inline std::span<const std::byte> as_bytes(const std::string& s) {
 }
 
 // `watchdog` aborts the process if it is not destroyed within `limit`,
-// printing `what` first: a test that could hang fails loudly instead.
+// printing `what` first (and calling `dump`, if given, to print the test's
+// state): a test that could hang fails loudly instead.
 class watchdog {
 public:
-    watchdog(std::chrono::seconds limit, std::string what)
-        : thread_([this, limit, what = std::move(what)] {
+    watchdog(std::chrono::seconds limit, std::string what, std::function<void()> dump = {})
+        : thread_([this, limit, what = std::move(what), dump = std::move(dump)] {
               std::unique_lock lock(mutex_);
               if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
                   std::fprintf(stderr, "watchdog: test hung: %s\n", what.c_str());
+                  if (dump) dump();
+                  std::fflush(stderr);
                   std::abort();
               }
           }) {}
