@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "calls_baselines.hh"
+
+#include <asio.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "airlock/platform/switchless.hh"
+#include "support.hh"
+
+namespace airlock::bench {
+
+std::string_view to_string(call_direction d) noexcept {
+    return d == call_direction::host_to_enclave ? "host-to-enclave" : "enclave-to-host";
+}
+
+// ---------------------------------------------------------------------------
+// The call and its timing.
+
+namespace {
+// The first and last 8-byte words of `b` (zero-padded) and its size: what
+// the callee reads from its copy.
+std::uint64_t digest_of(std::span<const std::byte> b) noexcept {
+    std::uint64_t first = 0;
+    std::uint64_t last = 0;
+    std::memcpy(&first, b.data(), std::min<std::size_t>(8, b.size()));
+    if (b.size() >= 8) std::memcpy(&last, b.data() + b.size() - 8, 8);
+    return first * 31 + last + b.size();
+}
+}  // namespace
+
+call_buffers::call_buffers(std::size_t bytes) : argument_(bytes), copy_(bytes) {
+    for (std::size_t i = 0; i < bytes; ++i)
+        argument_[i] = static_cast<std::byte>((i * 131 + (i >> 8)) & 0xff);
+    digest_ = digest_of(argument_);
+}
+
+std::uint64_t call_buffers::serve(std::uint64_t id) noexcept {
+    if (!argument_.empty()) std::memcpy(copy_.data(), argument_.data(), argument_.size());
+    return id ^ digest_of(copy_);
+}
+
+call_recorder::call_recorder(std::size_t messages) : ticks_(messages) {
+    std::fill(ticks_.begin(), ticks_.end(), 0);  // touch every page before timing
+}
+
+calls_result call_recorder::result() {
+    if (count_ != ticks_.size() || count_ == 0)
+        fail("calls: recorded " + std::to_string(count_) + " of " + std::to_string(ticks_.size()) +
+             " calls");
+    const double seconds = std::chrono::duration<double>(stop_ - start_).count();
+    const platform::tsc_clock& tsc = platform::tsc_clock::calibrated();
+    auto percentile = [&](double q) {
+        const auto k = static_cast<std::size_t>(q * static_cast<double>(count_ - 1));
+        std::nth_element(ticks_.begin(), ticks_.begin() + static_cast<std::ptrdiff_t>(k),
+                         ticks_.begin() + static_cast<std::ptrdiff_t>(count_));
+        return tsc.cycles_to_ns(static_cast<double>(ticks_[k]));
+    };
+    calls_result r;
+    r.calls_per_sec = static_cast<double>(count_) / seconds;
+    r.ns_per_call = seconds * 1e9 / static_cast<double>(count_);
+    r.p50_ns = percentile(0.50);
+    r.p99_ns = percentile(0.99);
+    return r;
+}
+
+std::size_t warmup_calls(const calls_config& c) noexcept {
+    return std::clamp<std::size_t>(c.messages / 10, 10, 1000);
+}
+
+void fail_call(std::uint64_t id, std::uint64_t got, std::uint64_t want) {
+    fail("calls: call " + std::to_string(id) + " returned " + std::to_string(got) + ", expected " +
+         std::to_string(want));
+}
+
+// ---------------------------------------------------------------------------
+// ecall: the modelled synchronous transition, all on the caller's thread.
+
+calls_result measure_ecall(const calls_config& c) {
+    call_buffers buffers(c.bytes);
+    platform::modelled_transition transition;  // 8,200 cycles, calibrated clock
+    calls_result result;
+    run_threads(1, {c.caller_cpu}, [&](std::size_t) {
+        result = time_calls(c, buffers, [&](std::uint64_t id) {
+            return transition.call([&] { return buffers.serve(id); });
+        });
+    });
+    return result;
+}
+
+// ---------------------------------------------------------------------------
+// switchless: the caller spins while one worker on the other CPU runs the
+// call; the SDK's defaults otherwise (64 slots, 20,000-pause budgets).
+
+calls_result measure_switchless(const calls_config& c) {
+    call_buffers buffers(c.bytes);
+    platform::modelled_transition fallback;
+    platform::switchless_options options;
+    options.fallback = &fallback;
+    options.on_worker_start = [cpu = c.callee_cpu](std::size_t) { pin_to_cpu(cpu); };
+    platform::switchless_pool pool(1, 64, options);
+    calls_result result;
+    run_threads(1, {c.caller_cpu}, [&](std::size_t) {
+        result = time_calls(c, buffers, [&](std::uint64_t id) {
+            return pool.call([&] { return buffers.serve(id); });
+        });
+    });
+    result.fallbacks = pool.stats().fallbacks();
+    return result;
+}
+
+// ---------------------------------------------------------------------------
+// asio: a coroutine on the caller's io_context co_spawns each call onto the
+// callee's io_context (asio posts it there, runs it, and dispatches the
+// completion back to the caller's context, which resumes the coroutine).
+// Both threads poll their context in a loop instead of blocking in run(),
+// so neither ever sleeps, like the spinning switchless caller and worker.
+
+namespace {
+
+asio::awaitable<std::uint64_t> serve_async(call_buffers& buffers, std::uint64_t id) {
+    co_return buffers.serve(id);
+}
+
+asio::awaitable<void> call_loop(const calls_config& c, call_buffers& buffers,
+                                asio::io_context::executor_type callee, call_recorder& recorder) {
+    const std::size_t warmup = warmup_calls(c);
+    for (std::uint64_t id = 0; id < warmup + c.messages; ++id) {
+        if (id == warmup) recorder.start();
+        const std::uint64_t before = platform::read_tsc();
+        const std::uint64_t r =
+            co_await asio::co_spawn(callee, serve_async(buffers, id), asio::use_awaitable);
+        const std::uint64_t after = platform::read_tsc();
+        if (r != buffers.expected(id)) [[unlikely]]
+            fail_call(id, r, buffers.expected(id));
+        if (id >= warmup) recorder.record(before, after);
+    }
+    recorder.stop();
+}
+
+}  // namespace
+
+calls_result measure_asio(const calls_config& c) {
+    call_buffers buffers(c.bytes);
+    call_recorder recorder(c.messages);
+    // Concurrency hint 1: each context is run by exactly one thread.
+    asio::io_context caller_context(1);
+    asio::io_context callee_context(1);
+    auto caller_work = asio::make_work_guard(caller_context);
+    auto callee_work = asio::make_work_guard(callee_context);
+    std::atomic<bool> finished{false};
+    std::exception_ptr error;
+
+    run_threads(2, {c.caller_cpu, c.callee_cpu}, [&](std::size_t role) {
+        if (role == 0) {
+            asio::co_spawn(caller_context,
+                           call_loop(c, buffers, callee_context.get_executor(), recorder),
+                           [&](std::exception_ptr e) {
+                               error = e;
+                               finished.store(true, std::memory_order_release);
+                           });
+            while (!finished.load(std::memory_order_acquire))
+                caller_context.poll();
+        } else {
+            while (!finished.load(std::memory_order_acquire))
+                callee_context.poll();
+        }
+    });
+    caller_work.reset();
+    callee_work.reset();
+    if (error) {
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+            fail(std::string("calls: asio: ") + e.what());
+        }
+    }
+    return recorder.result();
+}
+
+// ---------------------------------------------------------------------------
+
+std::span<const calls_mode> calls_modes() noexcept {
+    static constexpr std::array<calls_mode, 3> modes{{
+        {"ecall", measure_ecall},
+        {"switchless", measure_switchless},
+        {"asio", measure_asio},
+    }};
+    return modes;
+}
+
+}  // namespace airlock::bench

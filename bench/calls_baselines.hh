@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// bench/calls_baselines.hh: the call benchmark's modes and their harness.
+//
+// A "call" here crosses the enclave boundary with `bytes` of argument and
+// an 8-byte result: the callee's marshalling copies the argument out of the
+// caller's buffer into its own (as the SGX SDK's edger8r code does for an
+// [in] buffer), reads the copy, and returns a result that the caller checks.
+// Each mode measures `messages` such calls, one after another, and returns
+// calls/s, ns per call and the p50/p99 latency of single calls. Modes:
+//   ecall       platform::modelled_transition per call, on the caller's CPU
+//               (the cost is MODELLED: 8,200 cycles, HotCalls' lower bound).
+//   switchless  platform::switchless_pool with one worker on the other CPU;
+//               the caller spins until its call is done.
+//   asio        a C++20 coroutine on an asio::io_context that co_spawns the
+//               call onto a second io_context on the other CPU and resumes
+//               with its result; both threads poll their contexts.
+// Adding a mode is one function `calls_result measure_x(const calls_config&)`
+// built from `call_buffers` and `call_recorder` (or `time_calls` for a
+// synchronous call), plus one row in `calls_modes()`.
+//
+// Thread contract: each measure_* function runs on the main thread and
+// starts and joins its own threads; `call_buffers::serve` runs on the
+// callee's thread, everything else on the caller's.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "airlock/platform/transition.hh"
+
+namespace airlock::bench {
+
+// Which side calls. The baselines cost the same either way in this model
+// (an ocall is modelled like an ecall; the workers are host or enclave
+// threads alike); the direction labels the figures and lets Airlock modes
+// place their caller.
+enum class call_direction { host_to_enclave, enclave_to_host };
+[[nodiscard]] std::string_view to_string(call_direction d) noexcept;
+
+// One measurement.
+struct calls_config {
+    std::size_t bytes = 0;          // argument size copied in per call
+    std::size_t messages = 50'000;  // timed calls
+    call_direction direction = call_direction::host_to_enclave;
+    int caller_cpu = 0;  // -1: not pinned
+    int callee_cpu = 1;  // -1: not pinned
+};
+
+// The figures of one measurement.
+struct calls_result {
+    double calls_per_sec = 0;
+    double ns_per_call = 0;
+    double p50_ns = 0;
+    double p99_ns = 0;
+    std::uint64_t fallbacks = 0;  // switchless calls that took the regular transition
+};
+
+// `call_buffers` holds the caller's argument (a pattern) and the callee's
+// private copy. `serve(id)` is the callee's half of call number `id`: copy
+// the argument in, read it, return the result; `expected(id)` is what the
+// caller must get back.
+class call_buffers {
+  public:
+    explicit call_buffers(std::size_t bytes);
+    [[nodiscard]] std::size_t bytes() const noexcept { return argument_.size(); }
+
+    // Callee side: the marshalling copy and the callee's read of it.
+    [[nodiscard]] std::uint64_t serve(std::uint64_t id) noexcept;
+    // Caller side: the result call `id` must return.
+    [[nodiscard]] std::uint64_t expected(std::uint64_t id) const noexcept { return id ^ digest_; }
+
+  private:
+    std::vector<std::byte> argument_;  // the caller's
+    std::vector<std::byte> copy_;      // the callee's
+    std::uint64_t digest_ = 0;         // what serve() reads from a correct copy
+};
+
+// `call_recorder` collects one run: per-call latencies in TSC ticks (read
+// with platform::read_tsc around each call) and the wall time of all calls.
+class call_recorder {
+  public:
+    explicit call_recorder(std::size_t messages);
+    void start() noexcept { start_ = std::chrono::steady_clock::now(); }
+    void record(std::uint64_t tsc_before, std::uint64_t tsc_after) noexcept {
+        if (count_ < ticks_.size()) ticks_[count_++] = tsc_after - tsc_before;
+    }
+    void stop() noexcept { stop_ = std::chrono::steady_clock::now(); }
+    // The figures, converting ticks with tsc_clock::calibrated(). Fails the
+    // benchmark if fewer calls than expected were recorded.
+    [[nodiscard]] calls_result result();
+
+  private:
+    std::vector<std::uint64_t> ticks_;
+    std::size_t count_ = 0;
+    std::chrono::steady_clock::time_point start_{};
+    std::chrono::steady_clock::time_point stop_{};
+};
+
+// Calls before the timed ones in every measurement (threads spinning,
+// caches and branch predictors warm).
+[[nodiscard]] std::size_t warmup_calls(const calls_config& c) noexcept;
+
+// Times a synchronous call on the calling thread: `call(id)` must return the
+// callee's result for call `id`; it is checked against `buffers.expected`.
+// Runs warmup_calls(c) untimed calls, then c.messages timed ones.
+template <class Call>
+calls_result time_calls(const calls_config& c, const call_buffers& buffers, Call&& call);
+
+// The modes. Each pins its threads as `c` says and fails the benchmark on a
+// wrong result.
+[[nodiscard]] calls_result measure_ecall(const calls_config& c);
+[[nodiscard]] calls_result measure_switchless(const calls_config& c);
+[[nodiscard]] calls_result measure_asio(const calls_config& c);
+
+// A mode as the `calls` subcommand lists it.
+struct calls_mode {
+    std::string_view name;
+    calls_result (*measure)(const calls_config&);
+};
+// Every mode, in output order.
+[[nodiscard]] std::span<const calls_mode> calls_modes() noexcept;
+
+[[noreturn]] void fail_call(std::uint64_t id, std::uint64_t got, std::uint64_t want);
+
+template <class Call>
+calls_result time_calls(const calls_config& c, const call_buffers& buffers, Call&& call) {
+    const std::size_t warmup = warmup_calls(c);
+    for (std::uint64_t id = 0; id < warmup; ++id)
+        if (const std::uint64_t r = call(id); r != buffers.expected(id)) [[unlikely]]
+            fail_call(id, r, buffers.expected(id));
+    call_recorder recorder(c.messages);
+    recorder.start();
+    for (std::uint64_t id = warmup; id < warmup + c.messages; ++id) {
+        const std::uint64_t before = platform::read_tsc();
+        const std::uint64_t r = call(id);
+        const std::uint64_t after = platform::read_tsc();
+        if (r != buffers.expected(id)) [[unlikely]]
+            fail_call(id, r, buffers.expected(id));
+        recorder.record(before, after);
+    }
+    recorder.stop();
+    return recorder.result();
+}
+
+}  // namespace airlock::bench

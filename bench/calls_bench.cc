@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: Apache-2.0
+// airlock-bench calls: calls across the enclave boundary, one after another,
+// with `bytes` of argument copied in and an 8-byte result copied out, caller
+// and callee on different CPUs (--cpus: caller first). The modes and what a
+// call is are described in calls_baselines.hh: ecall (a MODELLED synchronous
+// transition), switchless (Intel-style, the caller spins while a worker runs
+// the call) and asio (a coroutine hopping to the other thread's io_context).
+//
+// Every figure is the median over --reps interleaved repetitions of
+// --messages calls each; a repetition copies at most 256 MiB of arguments,
+// so large calls run fewer of them (the output says how many).
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "calls_baselines.hh"
+#include "commands.hh"
+#include "support.hh"
+
+namespace airlock::bench {
+namespace {
+
+struct calls_options : common_options {
+    std::size_t messages = 50'000;
+    std::vector<std::size_t> bytes{0, 64, 1024, 65536, 1048576};
+    std::string direction_name = "host-to-enclave";
+    std::vector<std::string> modes;  // empty: all
+};
+
+constexpr std::size_t max_copy_per_rep = std::size_t{256} << 20;
+
+std::size_t messages_for(const calls_options& o, std::size_t bytes) {
+    if (bytes == 0) return o.messages;
+    return std::clamp<std::size_t>(max_copy_per_rep / bytes, 1, o.messages);
+}
+
+call_direction direction_of(const calls_options& o) {
+    return o.direction_name == "enclave-to-host" ? call_direction::enclave_to_host
+                                                 : call_direction::host_to_enclave;
+}
+
+// Metric order in trial::samples.
+enum metric : std::size_t { calls_per_sec, ns_per_call, p50_ns, p99_ns, fallbacks };
+
+// One repetition of `mode` at `bytes`, as run_interleaved wants it. Its
+// `seconds` argument is used here as the share of the repetition's calls to
+// make: 1.0 for a measured repetition, less for the warm-up round.
+std::vector<double> measure_once(const calls_options& o, const calls_mode& mode, std::size_t bytes,
+                                 double share) {
+    calls_config c;
+    c.bytes = bytes;
+    c.messages = std::max<std::size_t>(
+        1, static_cast<std::size_t>(share * static_cast<double>(messages_for(o, bytes))));
+    c.direction = direction_of(o);
+    c.caller_cpu = cpu_for(o.cpus, 0);
+    c.callee_cpu = cpu_for(o.cpus, 1);
+    const calls_result r = mode.measure(c);
+    return {r.calls_per_sec, r.ns_per_call, r.p50_ns, r.p99_ns, static_cast<double>(r.fallbacks)};
+}
+
+void run_calls(const calls_options& o) {
+    std::vector<const calls_mode*> modes;
+    for (const calls_mode& m : calls_modes())
+        if (o.modes.empty() || std::find(o.modes.begin(), o.modes.end(), m.name) != o.modes.end())
+            modes.push_back(&m);
+    for (const std::string& wanted : o.modes)
+        if (std::none_of(modes.begin(), modes.end(),
+                         [&](const calls_mode* m) { return m->name == wanted; }))
+            fail("calls: unknown mode '" + wanted + "'");
+
+    std::vector<trial> trials;
+    for (const std::size_t bytes : o.bytes) {
+        for (const calls_mode* m : modes) {
+            trials.push_back(
+                {std::string(m->name),
+                 bytes,
+                 [&o, m, bytes](double share) { return measure_once(o, *m, bytes, share); },
+                 {}});
+        }
+    }
+
+    std::string cpus;
+    for (const int c : o.cpus)
+        cpus += (cpus.empty() ? "" : ",") + std::to_string(c);
+    const std::string direction(to_string(direction_of(o)));
+    const double tsc_ghz = platform::tsc_clock::calibrated().cycles_per_ns();
+    if (o.json) {
+        json_line()
+            .str("bench", "calls")
+            .str("cpu_model", cpu_model())
+            .str("pinned", cpus.empty() ? "none" : cpus)
+            .integer("reps", static_cast<std::uint64_t>(o.reps))
+            .integer("messages", o.messages)
+            .num("tsc_ghz", tsc_ghz, 3)
+            .integer("ecall_cycles", platform::modelled_transition::default_cycles_per_call)
+            .str("ecall_cost", "modelled")
+            .print();
+    } else {
+        std::printf(
+            "calls: %s, pinned to %s; median of %d interleaved reps; TSC %.3f GHz; ecall is "
+            "MODELLED as %llu cycles per call\n",
+            cpu_model().c_str(), cpus.empty() ? "none" : cpus.c_str(), o.reps, tsc_ghz,
+            static_cast<unsigned long long>(
+                platform::modelled_transition::default_cycles_per_call));
+    }
+
+    common_options rounds = o;
+    rounds.seconds = 1.0;  // the share of calls per measured repetition (measure_once)
+    run_interleaved(trials, rounds);
+
+    auto total = [](const trial& t, std::size_t m) {
+        double sum = 0;
+        for (const auto& s : t.samples)
+            sum += s.at(m);
+        return sum;
+    };
+    table out({"mode", "direction", "bytes", "calls", "calls/s", "ns/call", "p50 ns", "p99 ns",
+               "x ecall", "fallbacks"});
+    for (const trial& t : trials) {
+        const double cps = summarize(t, calls_per_sec).median;
+        const trial* ecall = find_trial(trials, "ecall", t.bytes);
+        const double vs_ecall =
+            ecall != nullptr ? cps / summarize(*ecall, calls_per_sec).median : 0;
+        if (o.json) {
+            json_line line;
+            line.str("bench", "calls")
+                .str("mode", t.impl)
+                .str("direction", direction)
+                .integer("bytes", t.bytes)
+                .integer("messages", messages_for(o, t.bytes))
+                .num("calls_per_sec", cps)
+                .num("ns_per_call", summarize(t, ns_per_call).median, 1)
+                .num("p50_ns", summarize(t, p50_ns).median, 1)
+                .num("p99_ns", summarize(t, p99_ns).median, 1);
+            if (ecall != nullptr) line.num("vs_ecall", vs_ecall, 3);
+            line.integer("fallbacks", static_cast<std::uint64_t>(total(t, fallbacks))).print();
+        } else {
+            out.add_row(
+                {t.impl, direction, grouped(static_cast<double>(t.bytes)),
+                 grouped(static_cast<double>(messages_for(o, t.bytes))), grouped(cps),
+                 fixed(summarize(t, ns_per_call).median, 1), fixed(summarize(t, p50_ns).median, 1),
+                 fixed(summarize(t, p99_ns).median, 1), ecall != nullptr ? fixed(vs_ecall, 2) : "-",
+                 grouped(total(t, fallbacks))});
+        }
+    }
+    if (!o.json) out.print();
+}
+
+}  // namespace
+
+void add_calls_command(CLI::App& app) {
+    auto options = std::make_shared<calls_options>();
+    CLI::App* sub = app.add_subcommand(
+        "calls", "Calls across the boundary: modelled ecall, Intel-style switchless, asio");
+    sub->add_option("--cpus", options->cpus,
+                    "CPUs for the caller and the callee, comma-separated (empty: no pinning)")
+        ->delimiter(',')
+        ->expected(0, 64)
+        ->capture_default_str();
+    sub->add_option("--reps", options->reps, "Interleaved repetitions; figures are their medians")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    sub->add_option("--messages", options->messages,
+                    "Calls per repetition (fewer for large calls: at most 256 MiB copied)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
+        ->capture_default_str();
+    sub->add_option("--bytes", options->bytes, "Argument sizes in bytes, comma-separated")
+        ->delimiter(',')
+        ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 28))
+        ->capture_default_str();
+    sub->add_option("--direction", options->direction_name, "Who calls")
+        ->check(CLI::IsMember({"host-to-enclave", "enclave-to-host"}))
+        ->capture_default_str();
+    sub->add_option("--modes", options->modes,
+                    "Modes to run, comma-separated (default: all: ecall,switchless,asio)")
+        ->delimiter(',');
+    sub->add_flag("--json", options->json, "Print one JSON object per line");
+    sub->callback([options] { run_calls(*options); });
+}
+
+}  // namespace airlock::bench
