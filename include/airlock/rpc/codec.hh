@@ -31,6 +31,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -202,6 +203,15 @@ struct codec<std::string> {
         if (!r.get_length(1, n) || !r.get_view(n, v)) return false;
         s.assign(reinterpret_cast<const char*>(v.data()), n);
         return true;
+    }
+};
+
+// A string_view encodes like std::string and decodes into one.
+template <>
+struct codec<std::string_view> {
+    static void encode(writer& w, std::string_view s) {
+        w.put_u64(s.size());
+        w.put_raw(s.data(), s.size());
     }
 };
 

@@ -60,6 +60,8 @@ struct method<Id, R(Args...), Dir> {
     static constexpr std::uint32_t id = Id;
     static constexpr direction dir = Dir;
     using result_type = R;
+    // What the caller's arguments are encoded as (views stay views).
+    using parameters = std::tuple<std::remove_cvref_t<Args>...>;
     // What the handler receives (after decoding into private memory).
     using arguments = std::tuple<arrival_t<Args>...>;
 

@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// airlock/rpc/endpoint.hh: typed asynchronous calls across the boundary.
+//
+// An `endpoint<side>` is one side's end of a channel: a ring it produces
+// into and a ring it consumes from, polled by its executor as an
+// async::source. Through it a side calls the methods the other side serves
+// (`co_await ep.call(method, args...)`, returning `expected<R>`) and serves
+// the methods the other side calls (`ep.serve(method, handler)`). The
+// enclave endpoint calls host_methods (ocalls) and serves enclave_methods
+// (ecalls); the host endpoint the reverse; anything else does not compile.
+//
+// Messages (record tag, then payload; integers little-endian):
+//   call  (tag 1): call id (8 bytes), method id (8 bytes), encoded arguments
+//   reply (tag 2): call id (8 bytes), error code (8 bytes, 0 = ok), encoded result if ok
+// Call ids come from each side's own call_table, so the two directions
+// have separate id spaces. Incoming calls start their handlers in ring order
+// (per-channel ordering); replies go back in completion order, and each
+// resumes the coroutine that waits for it. Errors are values: a handler's
+// error, an unknown method, undecodable arguments or a thrown exception all
+// travel back as an error code, never as an exception.
+//
+// Hostile peer (HOSTILE-INPUTS #9-15, #19, #25, #28): ids are looked up
+// with a bounds check and a speculation barrier; unknown or stale reply ids
+// are dropped and counted; error codes outside the rpc/async/sys ranges
+// become rpc_result_out_of_contract; malformed results become rpc_decode; a
+// ring fault fails every waiting call with rpc_channel_faulted; the number of
+// calls served at once is capped (the excess is answered rpc_overloaded).
+//
+// Thread contract: an endpoint belongs to its executor's thread; every call
+// is made there. Memory ordering: that of the rings (ring/spsc_ring.hh).
+
+#include <coroutine>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <span>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "airlock/async/cancellation.hh"
+#include "airlock/async/executor.hh"
+#include "airlock/async/task.hh"
+#include "airlock/base/expected.hh"
+#include "airlock/ring/spsc_ring.hh"
+#include "airlock/rpc/call_table.hh"
+#include "airlock/rpc/codec.hh"
+#include "airlock/rpc/method.hh"
+
+namespace airlock::rpc {
+
+enum class side : std::uint8_t { enclave, host };
+
+// The direction of the methods a side calls.
+template <side S>
+inline constexpr direction calls_direction =
+    S == side::enclave ? direction::enclave_to_host : direction::host_to_enclave;
+
+// Record tags of the rpc protocol.
+inline constexpr std::uint16_t call_tag = 1;
+inline constexpr std::uint16_t reply_tag = 2;
+// Bytes before the arguments of a call and before the result of a reply.
+inline constexpr std::size_t message_header_bytes = 16;
+
+struct endpoint_options {
+    std::size_t max_in_flight = 256;                 // calls this side may have outstanding
+    std::size_t max_serving = 256;                   // incoming calls whose handlers run at once
+    std::size_t max_message = std::size_t{1} << 21;  // trusted cap on a received message
+    std::size_t poll_budget = 64;                    // messages handled per poll
+};
+
+// How the endpoint wakes the other side: the platform's hooks and the
+// doorbell the peer's executor parks on.
+struct endpoint_wiring {
+    ring::wait_hooks* hooks = nullptr;
+    ring::wire::doorbell* peer_bell = nullptr;
+};
+
+struct endpoint_stats {
+    std::uint64_t calls_sent = 0;
+    std::uint64_t replies_received = 0;
+    std::uint64_t calls_served = 0;
+    std::uint64_t replies_dropped = 0;  // unknown, stale or duplicate call ids
+    std::uint64_t unknown_methods = 0;  // calls for a method not served here
+    std::uint64_t malformed = 0;        // messages too short or with an unknown tag
+    std::uint64_t overloaded = 0;       // calls refused at max_serving
+};
+
+class endpoint_base;
+
+namespace detail {
+
+// A message waiting for room in the outgoing ring, in FIFO order.
+struct send_waiter {
+    std::uint16_t tag;
+    std::span<const std::byte> bytes;
+    ring::outgoing_message message;
+    std::coroutine_handle<> handle;
+    send_waiter* next = nullptr;
+    errc result = errc::ok;
+};
+
+// `co_await ep.send(tag, bytes)`: sends now if nobody queues before it and
+// the ring has room, else waits its turn. Returns ok or the channel fault.
+class [[nodiscard("co_await it")]] send_operation {
+  public:
+    send_operation(endpoint_base & ep, std::uint16_t tag, std::span<const std::byte> bytes) noexcept
+        : endpoint_(&ep),
+          waiter_{tag, bytes, ring::outgoing_message(tag, bytes), {}, nullptr, errc::ok} {}
+    [[nodiscard]] bool await_ready() noexcept;
+    void await_suspend(std::coroutine_handle<> h) noexcept;
+    [[nodiscard]] errc await_resume() const noexcept {
+        return waiter_.result;
+    }
+
+  private:
+    endpoint_base* endpoint_;
+    send_waiter waiter_;
+};
+
+// The part of a pending call that the reply completes.
+template <class R>
+class reply_waiter final : public call_waiter {
+  public:
+    explicit reply_waiter(async::executor& ex) noexcept : executor_(&ex) {}
+    void complete(errc error, std::span<const std::byte> result) noexcept override {
+        if (error != errc::ok) {
+            result_ = unexpected(error);
+        } else if constexpr (std::is_void_v<R>) {
+            result_ = result.empty() ? expected<void>() : unexpected(errc::rpc_decode);
+        } else {
+            std::tuple<R> value;
+            if (decode_exactly(result, value))
+                result_ = std::move(std::get<0>(value));
+            else
+                result_ = unexpected(errc::rpc_decode);
+        }
+        finish();
+    }
+    void cancel() noexcept {
+        result_ = unexpected(errc::cancelled);
+        finish();
+    }
+    [[nodiscard]] bool done() const noexcept { return done_; }
+    void set_handle(std::coroutine_handle<> h) noexcept { handle_ = h; }
+    expected<R> take() noexcept { return std::move(result_); }
+
+  private:
+    void finish() noexcept {
+        done_ = true;
+        if (handle_) executor_->enqueue(handle_);  // resumes in the next round
+    }
+    async::executor* executor_;
+    std::coroutine_handle<> handle_;
+    expected<R> result_ = unexpected(errc::broken_promise);
+    bool done_ = false;
+};
+
+// Suspends until the reply_waiter is done.
+template <class R>
+struct reply_wait {
+    reply_waiter<R>& waiter;
+    [[nodiscard]] bool await_ready() const noexcept { return waiter.done(); }
+    void await_suspend(std::coroutine_handle<> h) noexcept { waiter.set_handle(h); }
+    void await_resume() const noexcept {}
+};
+
+template <class T>
+struct is_task : std::false_type {};
+template <class T>
+struct is_task<async::task<T>> : std::true_type {
+    using value_type = T;
+};
+template <class T>
+struct is_expected_type : std::false_type {};
+template <class T, class E>
+struct is_expected_type<expected<T, E>> : std::true_type {};
+
+// The result a handler produces, normalised to expected<R>.
+template <class R, class V>
+expected<R> as_expected(V&& v) {
+    if constexpr (is_expected_type<std::remove_cvref_t<V>>::value)
+        return std::forward<V>(v);
+    else
+        return expected<R>(std::forward<V>(v));
+}
+
+}  // namespace detail
+
+// The side-independent machinery of an endpoint.
+class endpoint_base : public async::source {
+  public:
+    // `out` is the ring this side produces into, `in` the ring it consumes;
+    // both from a region attached on this side. Registers with `ex`.
+    endpoint_base(async::executor& ex, ring::ring_view out, ring::ring_view in,
+                  endpoint_wiring wiring, endpoint_options options);
+    ~endpoint_base();
+    endpoint_base(const endpoint_base&) = delete;
+    endpoint_base& operator=(const endpoint_base&) = delete;
+
+    // async::source
+    std::size_t poll(std::size_t budget) noexcept override;
+    [[nodiscard]] bool has_work() noexcept override;
+
+    // rpc_channel_faulted once either ring has faulted, else ok.
+    [[nodiscard]] errc fault() const noexcept { return fault_; }
+    // The ring-level reason of the fault (an errc::fault_*), or ok.
+    [[nodiscard]] errc ring_fault() const noexcept { return ring_fault_; }
+    [[nodiscard]] const endpoint_stats& stats() const noexcept { return stats_; }
+    [[nodiscard]] std::size_t outstanding_calls() const noexcept { return calls_.outstanding(); }
+    [[nodiscard]] std::size_t serving() const noexcept { return serving_; }
+    [[nodiscard]] async::executor& executor() const noexcept { return *executor_; }
+
+    // Sends one message (any size), waiting for room in FIFO order.
+    [[nodiscard]] detail::send_operation send(std::uint16_t tag,
+                                              std::span<const std::byte> bytes) noexcept {
+        return {*this, tag, bytes};
+    }
+
+  protected:
+    // A handler, type-erased: decodes `args` and serves call `id`. Returns
+    // false when the arguments do not decode (nothing was started).
+    using invoke_fn = bool (*)(endpoint_base& ep, void* handler, std::uint64_t id,
+                               std::span<const std::byte> args);
+    struct handler_entry {
+        invoke_fn invoke = nullptr;
+        void* handler = nullptr;
+        void (*destroy)(void*) noexcept = nullptr;
+    };
+    void add_handler(std::uint32_t method_id, handler_entry entry);
+
+    // A private buffer from the pool, with room for the message header.
+    [[nodiscard]] std::vector<std::byte> take_buffer();
+    void give_back(std::vector<std::byte>&& buffer) noexcept;
+
+    // The body of every call: opens a slot, sends, waits for the reply.
+    template <class R>
+    async::task<expected<R>> run_call(std::vector<std::byte> message,
+                                      async::cancellation_token token);
+    // The body of every served call with a coroutine handler: runs the
+    // handler, sends the reply.
+    template <class R, class F, class Args>
+    async::task<void> run_serve(F& handler, std::uint64_t id, Args args);
+    // A served call with a synchronous handler: runs it and replies now.
+    template <class R, class F, class Args>
+    void serve_now(F& handler, std::uint64_t id, Args args) noexcept;
+    // Sends an encoded reply: at once when it fits and nobody queues before
+    // it, otherwise from a spawned task that waits for room.
+    void send_reply_soon(std::vector<std::byte> reply);
+    void reply_error(std::uint64_t id, errc error);
+    async::task<void> send_reply(std::vector<std::byte> reply);
+    // A served call finished: one fewer running.
+    void served() noexcept {
+        ++stats_.calls_served;
+        --serving_;
+    }
+
+    template <class R>
+    void encode_reply(std::vector<std::byte>& out, std::uint64_t id, const expected<R>& result);
+
+  private:
+    friend class detail::send_operation;
+
+    // Tries to move `w` into the ring; true when it is all there (or failed).
+    bool attempt(detail::send_waiter& w) noexcept;
+    void enqueue_sender(detail::send_waiter& w) noexcept;
+    std::size_t flush_senders() noexcept;
+    void dispatch(const ring::message& m) noexcept;
+    void dispatch_call(std::span<const std::byte> payload) noexcept;
+    void dispatch_reply(std::span<const std::byte> payload) noexcept;
+    [[gnu::cold]] void set_fault(errc ring_reason) noexcept;
+
+    async::executor* executor_;
+    ring::ring_producer out_;
+    ring::ring_consumer in_;
+    endpoint_options options_;
+    call_table calls_;
+    std::vector<handler_entry> handlers_;          // indexed by method id
+    std::vector<std::vector<std::byte>> buffers_;  // the pool
+    detail::send_waiter* senders_head_ = nullptr;
+    detail::send_waiter* senders_tail_ = nullptr;
+    std::size_t serving_ = 0;
+    bool unpublished_ = false;
+    errc fault_ = errc::ok;
+    errc ring_fault_ = errc::ok;
+    endpoint_stats stats_;
+};
+
+// `endpoint<S>` adds the typed, direction-checked verbs.
+template <side S>
+class endpoint final : public endpoint_base {
+  public:
+    using endpoint_base::endpoint_base;
+
+    // Calls `m` on the other side with `args`, which are encoded at once
+    // (so temporaries may die before the task is awaited). The task resumes
+    // with the result, or with an error: the handler's, rpc_unknown_method,
+    // rpc_decode, rpc_overloaded, rpc_handler_failed, rpc_channel_faulted,
+    // or errc::cancelled when `token` is cancelled first (the late reply is
+    // then dropped). Owner thread; awaitable from any coroutine on it.
+    template <class M, class... A>
+    requires method_descriptor<M> &&(M::dir == calls_direction<S>)
+        [[nodiscard]] async::task<expected<typename M::result_type>> call(
+            async::cancellation_token token, const M& /*m*/, A&&... args) {
+        static_assert(sizeof...(A) == std::tuple_size_v<typename M::arguments>,
+                      "wrong number of arguments for this method");
+        std::vector<std::byte> message = take_buffer();
+        writer w(message);
+        w.put_u64(0);  // call id, filled in when the call opens its slot
+        w.put_u64(M::id);
+        encode_arguments<typename M::parameters>(w, std::index_sequence_for<A...>{},
+                                                 std::forward<A>(args)...);
+        return run_call<typename M::result_type>(std::move(message), token);
+    }
+    template <class M, class... A>
+    requires method_descriptor<M> &&(M::dir == calls_direction<S>)
+        [[nodiscard]] async::task<expected<typename M::result_type>> call(const M& m, A&&... args) {
+        return call(async::cancellation_token{}, m, std::forward<A>(args)...);
+    }
+
+    // Serves `m`: `handler(args...)` returns R, expected<R>, task<R> or
+    // task<expected<R>>. Setup path (allocates); call before the peer calls.
+    template <class M, class F>
+    requires method_descriptor<M> &&
+        (M::dir != calls_direction<S>)void serve(const M& m, F handler) {
+        using R = typename M::result_type;
+        using Args = typename M::arguments;
+        auto* stored = new F(std::move(handler));
+        add_handler(M::id, {.invoke =
+                                [](endpoint_base& ep, void* h, std::uint64_t id,
+                                   std::span<const std::byte> bytes) {
+                                    auto& self = static_cast<endpoint&>(ep);
+                                    F& fn = *static_cast<F*>(h);
+                                    Args args;
+                                    if (!decode_exactly(bytes, args)) return false;
+                                    using V = decltype(std::apply(fn, std::move(args)));
+                                    if constexpr (detail::is_task<V>::value) {
+                                        self.executor().spawn(
+                                            self.template run_serve<R>(fn, id, std::move(args)));
+                                    } else {
+                                        // A synchronous handler runs here and now:
+                                        // no coroutine frame, the reply goes out at once.
+                                        self.template serve_now<R>(fn, id, std::move(args));
+                                    }
+                                    return true;
+                                },
+                            .handler = stored,
+                            .destroy = [](void* h) noexcept { delete static_cast<F*>(h); }});
+        (void)m;
+    }
+
+  private:
+    // Encodes each argument as the declared parameter type: a vector passed
+    // for a span parameter is encoded through a span, never copied first.
+    template <class Params, class... A, std::size_t... I>
+    static void encode_arguments(writer& w, std::index_sequence<I...>, A&&... args) {
+        (encode_as<std::tuple_element_t<I, Params>>(w, std::forward<A>(args)), ...);
+    }
+    template <class P, class X>
+    static void encode_as(writer& w, X&& x) {
+        if constexpr (std::is_same_v<std::remove_cvref_t<X>, P>) {
+            codec<P>::encode(w, x);
+        } else {
+            const P p(std::forward<X>(x));
+            codec<P>::encode(w, p);
+        }
+    }
+};
+
+// ---------------------------------------------------------------------------
+// Templates of endpoint_base.
+
+template <class R>
+async::task<expected<R>> endpoint_base::run_call(std::vector<std::byte> message,
+                                                 async::cancellation_token token) {
+    if (fault_ != errc::ok) {
+        give_back(std::move(message));
+        co_return unexpected(fault_);
+    }
+    detail::reply_waiter<R> waiter(*executor_);
+    auto id = calls_.open(waiter);
+    while (!id) {  // every slot taken: let replies arrive, then try again
+        if (token.is_cancellation_requested()) co_return unexpected(errc::cancelled);
+        co_await executor_->schedule();
+        if (fault_ != errc::ok) co_return unexpected(fault_);
+        id = calls_.open(waiter);
+    }
+    const std::uint64_t call_id = *id;
+    std::memcpy(message.data(), &call_id, sizeof call_id);
+    const errc sent = co_await send(call_tag, message);
+    give_back(std::move(message));
+    if (sent != errc::ok) {
+        calls_.abandon(call_id);
+        co_return unexpected(sent);
+    }
+    ++stats_.calls_sent;
+    struct cancel_context {
+        call_table* table;
+        detail::reply_waiter<R>* waiter;
+        std::uint64_t id;
+    } context{&calls_, &waiter, call_id};
+    async::cancellation_registration registration;
+    if (!waiter.done() && token.can_be_cancelled()) {
+        const bool registered = registration.try_register(
+            token,
+            [](void* p) noexcept {
+                auto* c = static_cast<cancel_context*>(p);
+                c->table->abandon(c->id);  // a reply that comes later is dropped
+                c->waiter->cancel();
+            },
+            &context);
+        if (!registered) {  // already cancelled
+            calls_.abandon(call_id);
+            co_return unexpected(errc::cancelled);
+        }
+    }
+    co_await detail::reply_wait<R>{waiter};
+    co_return waiter.take();
+}
+
+template <class R>
+void endpoint_base::encode_reply(std::vector<std::byte>& out, std::uint64_t id,
+                                 const expected<R>& result) {
+    writer w(out);
+    w.put_u64(id);
+    w.put_u64(result.has_value() ? 0 : static_cast<std::uint64_t>(result.error()));
+    if constexpr (!std::is_void_v<R>) {
+        if (result.has_value()) encode(w, *result);
+    }
+}
+
+template <class R, class F, class Args>
+async::task<void> endpoint_base::run_serve(F& handler, std::uint64_t id, Args args) {
+    expected<R> result = unexpected(errc::rpc_handler_failed);
+    try {
+        using V =
+            typename detail::is_task<decltype(std::apply(handler, std::move(args)))>::value_type;
+        if constexpr (std::is_void_v<V>) {
+            co_await std::apply(handler, std::move(args));
+            result = expected<R>();
+        } else {
+            result = detail::as_expected<R>(co_await std::apply(handler, std::move(args)));
+        }
+    } catch (...) {
+        result = unexpected(errc::rpc_handler_failed);  // exceptions stay on this side
+    }
+    served();
+    std::vector<std::byte> reply = take_buffer();
+    encode_reply<R>(reply, id, result);
+    (void)co_await send(reply_tag, reply);
+    give_back(std::move(reply));
+}
+
+template <class R, class F, class Args>
+void endpoint_base::serve_now(F& handler, std::uint64_t id, Args args) noexcept {
+    expected<R> result = unexpected(errc::rpc_handler_failed);
+    try {
+        using V = decltype(std::apply(handler, std::move(args)));
+        if constexpr (std::is_void_v<V>) {
+            std::apply(handler, std::move(args));
+            result = expected<R>();
+        } else {
+            result = detail::as_expected<R>(std::apply(handler, std::move(args)));
+        }
+    } catch (...) {
+        result = unexpected(errc::rpc_handler_failed);
+    }
+    served();
+    std::vector<std::byte> reply = take_buffer();
+    encode_reply<R>(reply, id, result);
+    send_reply_soon(std::move(reply));
+}
+
+}  // namespace airlock::rpc

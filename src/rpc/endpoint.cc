@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: Apache-2.0
+// The untyped machinery of an rpc endpoint: sending with back-pressure,
+// dispatching received messages, faults.
+#include "airlock/rpc/endpoint.hh"
+
+#include <algorithm>
+
+namespace airlock::rpc {
+namespace {
+
+std::uint64_t read_u64(std::span<const std::byte> bytes, std::size_t at) noexcept {
+    std::uint64_t v = 0;
+    std::memcpy(&v, bytes.data() + at, sizeof v);
+    return v;
+}
+
+// Error codes a peer may send back: the defined async, rpc, sys and suvm
+// codes. Anything else (ring faults, platform codes, undefined values) is a
+// result out of contract (HOSTILE-INPUTS #13).
+errc remote_error(std::uint64_t code) noexcept {
+    if (code < 200 || code >= 700 || (code >= 400 && code < 500))
+        return errc::rpc_result_out_of_contract;
+    const auto e = static_cast<errc>(code);
+    if (to_string(e) == "unknown_airlock_error") return errc::rpc_result_out_of_contract;
+    return e;
+}
+
+inline void speculation_barrier() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_lfence();
+#elif defined(__aarch64__)
+    asm volatile("dsb nsh\n\tisb" ::: "memory");
+#endif
+}
+
+}  // namespace
+
+// ============================================================================
+// Sending
+
+bool detail::send_operation::await_ready() noexcept {
+    // Nobody may overtake a queued message: its fragments must stay together
+    // and per-channel order must hold.
+    if (endpoint_->senders_head_ != nullptr) return false;
+    return endpoint_->attempt(waiter_);
+}
+
+void detail::send_operation::await_suspend(std::coroutine_handle<> h) noexcept {
+    waiter_.handle = h;
+    endpoint_->enqueue_sender(waiter_);
+}
+
+bool endpoint_base::attempt(detail::send_waiter& w) noexcept {
+    if (fault_ != errc::ok) {
+        w.result = fault_;
+        return true;
+    }
+    if (w.bytes.size() <= out_.max_record_payload()) {
+        // One record: commit now, publish once per poll (batching).
+        auto r = out_.try_reserve(w.bytes.size(), w.tag);
+        if (r) {
+            r->write(w.bytes);
+            out_.commit(*r);
+            unpublished_ = true;
+            return true;
+        }
+        if (r.error() == errc::ring_full) return false;
+        set_fault(r.error());
+        w.result = fault_;
+        return true;
+    }
+    auto sent = out_.try_send(w.message);  // fragments; publishes as it goes
+    if (sent) return true;
+    if (sent.error() == errc::ring_full) return false;
+    set_fault(sent.error());
+    w.result = fault_;
+    return true;
+}
+
+void endpoint_base::enqueue_sender(detail::send_waiter& w) noexcept {
+    if (fault_ != errc::ok) {  // the channel died between ready and suspend
+        w.result = fault_;
+        executor_->enqueue(w.handle);
+        return;
+    }
+    w.next = nullptr;
+    if (senders_tail_ != nullptr)
+        senders_tail_->next = &w;
+    else
+        senders_head_ = &w;
+    senders_tail_ = &w;
+}
+
+std::size_t endpoint_base::flush_senders() noexcept {
+    std::size_t sent = 0;
+    while (senders_head_ != nullptr) {
+        detail::send_waiter& w = *senders_head_;
+        if (!attempt(w)) break;
+        senders_head_ = w.next;
+        if (senders_head_ == nullptr) senders_tail_ = nullptr;
+        executor_->enqueue(w.handle);
+        ++sent;
+    }
+    return sent;
+}
+
+void endpoint_base::send_reply_soon(std::vector<std::byte> reply) {
+    if (senders_head_ == nullptr && reply.size() <= out_.max_record_payload()) {
+        detail::send_waiter w{reply_tag, reply,   ring::outgoing_message(reply_tag, reply),
+                              {},        nullptr, errc::ok};
+        if (attempt(w)) {  // a single record: all or nothing, so `w` may die
+            give_back(std::move(reply));
+            return;
+        }
+    }
+    executor_->spawn(send_reply(std::move(reply)));
+}
+
+async::task<void> endpoint_base::send_reply(std::vector<std::byte> reply) {
+    (void)co_await send(reply_tag, reply);
+    give_back(std::move(reply));
+}
+
+void endpoint_base::reply_error(std::uint64_t id, errc error) {
+    std::vector<std::byte> reply = take_buffer();
+    encode_reply<void>(reply, id, unexpected(error));
+    send_reply_soon(std::move(reply));
+}
+
+// ============================================================================
+// Receiving
+
+std::size_t endpoint_base::poll(std::size_t budget) noexcept {
+    std::size_t work = 0;
+    const std::size_t limit = std::min(budget, options_.poll_budget);
+    while (fault_ == errc::ok && work < limit) {
+        auto m = in_.try_receive();
+        if (!m) {
+            if (m.error() != errc::ring_empty) set_fault(m.error());
+            break;
+        }
+        dispatch(*m);
+        ++work;
+    }
+    work += flush_senders();
+    if (unpublished_) {
+        out_.publish();  // one release store for everything this round sent
+        unpublished_ = false;
+    }
+    in_.publish();  // return the space of what was consumed
+    return work;
+}
+
+bool endpoint_base::has_work() noexcept {
+    if (fault_ != errc::ok) return false;
+    if (unpublished_ || in_.has_data()) return true;
+    if (senders_head_ == nullptr) return false;
+    const std::size_t next =
+        std::min<std::size_t>(senders_head_->bytes.size(), out_.max_record_payload());
+    return out_.has_space(next);
+}
+
+void endpoint_base::dispatch(const ring::message& m) noexcept {
+    switch (m.tag) {
+        case call_tag:
+            dispatch_call(m.bytes);
+            break;
+        case reply_tag:
+            dispatch_reply(m.bytes);
+            break;
+        default:
+            ++stats_.malformed;
+    }
+}
+
+void endpoint_base::dispatch_reply(std::span<const std::byte> payload) noexcept {
+    if (payload.size() < message_header_bytes) {
+        ++stats_.malformed;
+        return;
+    }
+    const std::uint64_t id = read_u64(payload, 0);
+    const std::uint64_t code = read_u64(payload, 8);
+    const bool delivered =
+        code == 0 ? calls_.complete(id, errc::ok, payload.subspan(message_header_bytes))
+                  : calls_.complete(id, remote_error(code), {});
+    if (delivered)
+        ++stats_.replies_received;
+    else
+        ++stats_.replies_dropped;
+}
+
+void endpoint_base::dispatch_call(std::span<const std::byte> payload) noexcept {
+    if (payload.size() < message_header_bytes) {
+        ++stats_.malformed;
+        return;
+    }
+    const std::uint64_t id = read_u64(payload, 0);
+    const std::uint64_t method = read_u64(payload, 8);
+    if (method >= handlers_.size()) {
+        ++stats_.unknown_methods;
+        reply_error(id, errc::rpc_unknown_method);
+        return;
+    }
+    speculation_barrier();  // no speculative table read with a hostile index (#9)
+    const handler_entry& entry = handlers_[method];
+    if (entry.invoke == nullptr) {
+        ++stats_.unknown_methods;
+        reply_error(id, errc::rpc_unknown_method);
+        return;
+    }
+    if (serving_ >= options_.max_serving) {
+        ++stats_.overloaded;
+        reply_error(id, errc::rpc_overloaded);
+        return;
+    }
+    ++serving_;
+    try {
+        if (!entry.invoke(*this, entry.handler, id, payload.subspan(message_header_bytes))) {
+            --serving_;
+            reply_error(id, errc::rpc_decode);
+        }
+    } catch (...) {  // decoding allocates: out of memory is an answer, not a crash
+        --serving_;
+        reply_error(id, errc::rpc_handler_failed);
+    }
+}
+
+void endpoint_base::set_fault(errc ring_reason) noexcept {
+    if (fault_ != errc::ok) return;
+    ring_fault_ = ring_reason;
+    fault_ = errc::rpc_channel_faulted;
+    calls_.fail_all(fault_);
+    while (senders_head_ != nullptr) {
+        detail::send_waiter& w = *senders_head_;
+        senders_head_ = w.next;
+        w.result = fault_;
+        executor_->enqueue(w.handle);
+    }
+    senders_tail_ = nullptr;
+}
+
+// ============================================================================
+// Setup
+
+endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::ring_view in,
+                             endpoint_wiring wiring, endpoint_options options)
+    : executor_(&ex),
+      out_(out, {.hooks = wiring.hooks, .peer_bell = wiring.peer_bell}),
+      in_(in, {{.hooks = wiring.hooks, .peer_bell = wiring.peer_bell}, options.max_message}),
+      options_(options),
+      calls_(options.max_in_flight) {
+    buffers_.reserve(options.max_in_flight + options.max_serving + 8);
+    executor_->add_source(*this);
+}
+
+endpoint_base::~endpoint_base() {
+    executor_->remove_source(*this);
+    calls_.fail_all(errc::broken_promise);
+    for (handler_entry& h : handlers_)
+        if (h.destroy != nullptr) h.destroy(h.handler);
+}
+
+void endpoint_base::add_handler(std::uint32_t method_id, handler_entry entry) {
+    AIRLOCK_CHECK(method_id < (1u << 16), "method ids are small dense numbers");
+    if (handlers_.size() <= method_id) handlers_.resize(method_id + 1);
+    AIRLOCK_CHECK(handlers_[method_id].invoke == nullptr, "a method is served once");
+    handlers_[method_id] = entry;
+}
+
+std::vector<std::byte> endpoint_base::take_buffer() {
+    if (buffers_.empty()) return {};
+    std::vector<std::byte> b = std::move(buffers_.back());
+    buffers_.pop_back();
+    return b;
+}
+
+void endpoint_base::give_back(std::vector<std::byte>&& buffer) noexcept {
+    buffer.clear();  // keeps its capacity: the steady state allocates nothing
+    if (buffers_.size() < buffers_.capacity()) buffers_.push_back(std::move(buffer));
+}
+
+}  // namespace airlock::rpc

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// tests/rpc/rpc_support.hh: a loopback channel for rpc tests.
+//
+// `loopback` puts an enclave endpoint and a host endpoint on one executor,
+// over a region with one ring each way, so a test drives whole call flows
+// on one thread, deterministically (manual clock, no spinning). Both
+// endpoints poll in every round, like two executors that never sleep.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "airlock/rpc/endpoint.hh"
+#include "async/async_support.hh"
+#include "support/region_fixture.hh"
+
+namespace airlock::test {
+
+inline constexpr std::size_t enclave_to_host_ring = 0;
+inline constexpr std::size_t host_to_enclave_ring = 1;
+
+struct loopback {
+    explicit loopback(std::size_t ring_capacity = 1 << 14, rpc::endpoint_options options = {})
+        : region({ring_capacity, ring_capacity}),
+          enclave(h.ex, region.ring(enclave_to_host_ring), region.ring(host_to_enclave_ring),
+                  {&h.hooks, &h.bell}, options),
+          host(h.ex, region.ring(host_to_enclave_ring), region.ring(enclave_to_host_ring),
+               {&h.hooks, &h.bell}, options) {}
+
+    // Runs the executor until `t` completes and returns its result.
+    template <class T>
+    T run(async::task<T> t) {
+        std::optional<T> out;
+        bool done = false;
+        h.ex.spawn([](async::task<T> inner, std::optional<T>& o, bool& d) -> async::task<void> {
+            o.emplace(co_await std::move(inner));
+            d = true;
+        }(std::move(t), out, done));
+        h.ex.run_until([&] { return done; });
+        return std::move(*out);
+    }
+
+    harness h;
+    test_region region;
+    rpc::endpoint<rpc::side::enclave> enclave;
+    rpc::endpoint<rpc::side::host> host;
+};
+
+}  // namespace airlock::test
