@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+// Description: frames come from the current executor's pool by size class
+// and are reused; without an executor, or above the largest class, they come
+// from global new and are counted; a frame freed on another thread returns
+// to its own pool.
+#include <array>
+#include <thread>
+
+#include "airlock/async/frame_pool.hh"
+#include "airlock/async/sync_wait.hh"
+#include "async/async_support.hh"
+
+using namespace airlock;
+using namespace airlock::async;
+
+namespace {
+
+task<int> small() {
+    co_return 1;
+}
+
+// Keeps 8 KiB alive across a suspension, so the frame holds it.
+task<int> large(executor& ex) {
+    std::array<char, 8192> buffer{};
+    buffer[100] = 5;
+    co_await ex.schedule();
+    co_return buffer[100];
+}
+
+}  // namespace
+
+TEST(frame_pool, size_classes) {
+    using async::detail::frame_size_class;
+    EXPECT_EQ(frame_size_class(1), 0u);
+    EXPECT_EQ(frame_size_class(64), 0u);
+    EXPECT_EQ(frame_size_class(65), 1u);
+    EXPECT_EQ(frame_size_class(128), 1u);
+    EXPECT_EQ(frame_size_class(129), 2u);
+    EXPECT_EQ(frame_size_class(4096), 6u);
+}
+
+TEST(frame_pool, frames_are_reused_from_the_pool) {
+    test::harness h;
+    (void)sync_wait(h.ex, small());
+    const frame_pool_stats before = h.ex.frame_stats();
+    for (int i = 0; i < 1000; ++i)
+        (void)sync_wait(h.ex, small());
+    const frame_pool_stats after = h.ex.frame_stats();
+    EXPECT_EQ(after.chunk_allocations, before.chunk_allocations);
+    EXPECT_EQ(after.allocations - before.allocations, 2000u) << "task + sync_wait driver";
+    EXPECT_EQ(after.live_frames, 0u);
+}
+
+TEST(frame_pool, oversize_frames_fall_back_to_global_new_and_are_counted) {
+    test::harness h;
+    const std::uint64_t global = frame_pool::global_fallbacks();
+    EXPECT_EQ(sync_wait(h.ex, large(h.ex)), 5);
+    EXPECT_EQ(h.ex.frame_stats().oversize_allocations, 1u);
+    EXPECT_EQ(frame_pool::global_fallbacks(), global + 1);
+}
+
+TEST(frame_pool, without_an_executor_frames_come_from_global_new) {
+    ASSERT_EQ(executor::current(), nullptr);
+    const std::uint64_t global = frame_pool::global_fallbacks();
+    task<int> t = small();
+    EXPECT_EQ(frame_pool::global_fallbacks(), global + 1);
+    test::harness h;
+    EXPECT_EQ(sync_wait(h.ex, std::move(t)), 1);  // runs fine, freed with global delete
+}
+
+TEST(frame_pool, a_frame_freed_on_another_thread_returns_to_its_pool) {
+    test::harness h;
+    task<int> t = small();
+    EXPECT_EQ(h.ex.frame_stats().live_frames, 1u);
+    std::thread([moved = std::move(t)]() mutable { moved = task<int>{}; }).join();
+    const frame_pool_stats s = h.ex.frame_stats();  // reclaims
+    EXPECT_EQ(s.remote_frees, 1u);
+    EXPECT_EQ(s.live_frames, 0u);
+}
+
+TEST(frame_pool, a_pool_outlived_by_a_frame_is_leaked_not_freed) {
+    const std::uint64_t orphans = frame_pool::orphaned_pools();
+    task<int> survivor;
+    {
+        test::harness h;
+        survivor = small();
+    }
+    EXPECT_EQ(frame_pool::orphaned_pools(), orphans + 1);
+    survivor = task<int>{};  // safe: the frame goes to the orphaned pool's remote list
+}
