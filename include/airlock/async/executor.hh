@@ -366,9 +366,13 @@ class executor {
     }
     // Any thread: makes `run()` return after its current round.
     void request_stop() noexcept {
+        // Read the members first: once the flag is set, the owner may return
+        // from run() and destroy this executor while we still ring the bell.
+        ring::wire::doorbell& bell = bell_;
+        ring::wait_hooks* hooks = &hooks_;
         // release: what the requester wrote before is visible when run returns.
         stop_requested_.store(true, std::memory_order_release);
-        ring::ring_doorbell(bell_, &hooks_);
+        ring::ring_doorbell(bell, hooks);
     }
 
     // --- errors and observation (owner thread) ------------------------------

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+// The `sim` platform: the enclave runs on threads of the host process.
+//
+// Everything the enclave side does goes through the same path it would on
+// hardware: it attaches the region with its own trusted geometry, keeps
+// private copies, and talks only through the rings. What sim cannot enforce
+// (no syscalls, no host pointers) the `process` platform does.
+#include <cstdlib>
+#include <cstring>
+#include <latch>
+#include <new>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "airlock/platform/enclave.hh"
+#include "airlock/platform/futex_wait.hh"
+
+namespace airlock::platform {
+
+expected<platform_kind> platform_from_environment(platform_kind fallback) {
+    const char* name = std::getenv("AIRLOCK_PLATFORM");
+    if (name == nullptr || *name == '\0') return fallback;
+    const std::string_view n(name);
+    if (n == "sim") return platform_kind::sim;
+    if (n == "process") return platform_kind::process;
+    return unexpected(errc::invalid_argument);
+}
+
+ring::region_geometry channel_geometry(std::size_t channels, std::size_t ring_capacity) {
+    ring::region_geometry g;
+    g.ring_capacities.assign(2 * channels, ring_capacity);
+    g.doorbells = 2 * channels;
+    return g;
+}
+
+namespace {
+
+// Untrusted memory for the region, page-aligned.
+struct region_memory {
+    explicit region_memory(std::size_t n)
+        : size(n), data(static_cast<std::byte*>(::operator new (n, std::align_val_t{4096}))) {
+        std::memset(data, 0, size);
+    }
+    ~region_memory() { ::operator delete (data, std::align_val_t{4096}); }
+    region_memory(const region_memory&) = delete;
+    region_memory& operator=(const region_memory&) = delete;
+    std::size_t size;
+    std::byte* data;
+};
+
+class sim_host_channel final : public host_channel {
+  public:
+    sim_host_channel(const ring::region& region, std::size_t i, ring::wait_hooks& hooks,
+                     const rpc::endpoint_options& rpc_options,
+                     async::executor_options executor_options)
+        : executor_(region.doorbell(host_bell(i)), hooks, executor_options),
+          endpoint_(
+              executor_, region.ring(host_to_enclave_ring(i)), region.ring(enclave_to_host_ring(i)),
+              {.hooks = &hooks, .peer_bell = &region.doorbell(enclave_bell(i))}, rpc_options) {}
+    async::executor& executor() noexcept override { return executor_; }
+    rpc::endpoint<rpc::side::host>& endpoint() noexcept override { return endpoint_; }
+
+  private:
+    async::executor executor_;
+    rpc::endpoint<rpc::side::host> endpoint_;
+};
+
+class sim_enclave final : public enclave {
+  public:
+    sim_enclave(const enclave_config& config, std::size_t region_size)
+        : config_(config),
+          geometry_(channel_geometry(config.enclave_threads, config.ring_capacity)),
+          memory_(region_size),
+          transition_(config.transition_cycles),
+          executors_(config.enclave_threads, nullptr) {}
+
+    ~sim_enclave() override {
+        for (async::executor* ex : executors_)
+            if (ex != nullptr) ex->request_stop();  // thread-safe entry point
+        for (std::thread& t : threads_)
+            t.join();
+    }
+
+    expected<void> start(enclave_program program) {
+        auto formatted = ring::region::format({memory_.data, memory_.size}, geometry_);
+        if (!formatted) return unexpected(formatted.error());
+        host_region_ = std::move(*formatted);
+        std::latch ready(static_cast<std::ptrdiff_t>(config_.enclave_threads));
+        for (std::size_t i = 0; i < config_.enclave_threads; ++i)
+            threads_.emplace_back([this, i, program, &ready] { enclave_main(i, program, ready); });
+        ready.wait();
+        for (errc e : start_errors_)
+            if (e != errc::ok) return unexpected(e);
+        return {};
+    }
+
+    platform_kind kind() const noexcept override { return platform_kind::sim; }
+    std::size_t channels() const noexcept override { return config_.enclave_threads; }
+    std::unique_ptr<host_channel> open_channel(std::size_t i,
+                                               async::executor_options options) override {
+        AIRLOCK_CHECK(i < channels(), "no such channel");
+        return std::make_unique<sim_host_channel>(host_region_, i, hooks(), config_.rpc, options);
+    }
+    ring::wait_hooks& hooks() noexcept override { return futex_wait_hooks::instance(); }
+    const modelled_transition& transition() const noexcept override { return transition_; }
+
+  private:
+    // The body of enclave thread i: attach with trusted geometry, build the
+    // executor and endpoint, run the program, then serve until stopped.
+    void enclave_main(std::size_t i, enclave_program program, std::latch& ready) {
+        auto region = ring::region::attach({memory_.data, memory_.size}, geometry_);
+        if (!region) {
+            start_errors_[i] = region.error();
+            ready.count_down();
+            return;
+        }
+        async::executor ex(region->doorbell(enclave_bell(i)), hooks(), config_.executor);
+        rpc::endpoint<rpc::side::enclave> ep(
+            ex, region->ring(enclave_to_host_ring(i)), region->ring(host_to_enclave_ring(i)),
+            {.hooks = &hooks(), .peer_bell = &region->doorbell(host_bell(i))}, config_.rpc);
+        enclave_thread ctx{i, ex, ep};
+        program(ctx);
+        executors_[i] = &ex;
+        ready.count_down();
+        ex.run();  // until the destructor's request_stop
+    }
+
+    enclave_config config_;
+    ring::region_geometry geometry_;
+    region_memory memory_;
+    ring::region host_region_;
+    modelled_transition transition_;
+    std::vector<async::executor*> executors_;  // published before `ready`, read after it
+    std::vector<errc> start_errors_ = std::vector<errc>(config_.enclave_threads, errc::ok);
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
+expected<std::unique_ptr<enclave>> enclave::create(const enclave_config& config,
+                                                   enclave_program program) {
+    if (config.enclave_threads == 0 || program == nullptr)
+        return unexpected(errc::invalid_argument);
+    if (config.platform != platform_kind::sim) return unexpected(errc::platform_unavailable);
+    auto size =
+        ring::region::required_size(channel_geometry(config.enclave_threads, config.ring_capacity));
+    if (!size) return unexpected(size.error());
+    auto e = std::make_unique<sim_enclave>(config, *size);
+    if (auto started = e->start(program); !started) return unexpected(started.error());
+    return std::unique_ptr<enclave>(std::move(e));
+}
+
+}  // namespace airlock::platform
