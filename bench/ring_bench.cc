@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: Apache-2.0
+// airlock-bench ring: one-way throughput of one SPSC ring, producer and
+// consumer on different CPUs (--cpus: producer first, then consumer).
+//
+// Implementations, each carrying N-byte messages whose first 8 bytes are a
+// sequence number the consumer sums and checks (so a lost, repeated or torn
+// message fails the run instead of producing a figure):
+//   airlock     ring_producer try_reserve / write / commit, publish every
+//               --batch records; ring_consumer try_peek / copy_to / release.
+//               The real API: record headers, index and header validation,
+//               8-byte shared-memory accessor.
+//   boost_spsc  boost::lockfree::spsc_queue<std::array<std::byte, N>> push/pop.
+//   moodycamel  moodycamel::ReaderWriterQueue<std::array<std::byte, N>>
+//               try_enqueue / try_dequeue.
+//   ideal       a bare power-of-two array of 8-byte values with cached
+//               indices and the same batched index publish as airlock, and
+//               nothing else: what this machine can do (8 bytes only).
+// Every queue gets the same storage (--ring-bytes, or 8 payloads' worth if
+// that is more; airlock's record headers come out of it). Figures are medians
+// of interleaved repetitions.
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "airlock/ring/spsc_ring.hh"
+#include "commands.hh"
+#include "peers.hh"
+#include "support.hh"
+
+namespace airlock::bench {
+namespace {
+
+struct ring_options : common_options {
+    std::vector<std::size_t> sizes{8, 64, 1024, 65536};
+    std::size_t ring_bytes = 65536;
+    std::size_t batch = 32;
+};
+
+// Bytes of storage every queue gets for messages of `bytes` bytes (a power
+// of two for the sizes the peers run at).
+std::size_t storage_bytes(const ring_options& o, std::size_t bytes) {
+    return std::max(o.ring_bytes, 8 * bytes);
+}
+
+// The one-way harness. `push(seq)` tries to enqueue message `seq` (false:
+// full), `flush()` publishes whatever a batching producer holds back,
+// `pop(seq)` tries to dequeue a message and returns its sequence number
+// (false: empty). The producer runs for `seconds`; the clock stops when the
+// consumer has received the last message. Returns {msgs/s, ns/msg}.
+template <class Push, class Flush, class Pop>
+std::vector<double> one_way(const ring_options& o, double seconds, std::size_t bytes, Push&& push,
+                            Flush&& flush, Pop&& pop) {
+    start_gate gate(2);
+    alignas(128) std::atomic<std::uint64_t> sent{std::numeric_limits<std::uint64_t>::max()};
+    alignas(128) std::uint64_t received = 0;
+    std::uint64_t sum = 0;
+    clock::time_point t0, t1;
+    // Look at the clock about every 16 KiB (at most every 1024 messages).
+    const std::uint64_t check_every = std::clamp<std::size_t>(16384 / bytes, 1, 1024);
+    run_threads(2, {cpu_for(o.cpus, 0), cpu_for(o.cpus, 1)}, [&](std::size_t role) {
+        if (role == 0) {
+            auto try_push = push;  // a copy on this thread's stack
+            auto publish = flush;
+            const auto deadline = gate.arrive_and_wait() + std::chrono::duration<double>(seconds);
+            std::uint64_t seq = 0;
+            backoff wait;
+            for (;;) {
+                for (std::uint64_t i = 0; i < check_every; ++i, ++seq) {
+                    while (!try_push(seq))
+                        wait.pause();
+                    wait.reset();
+                }
+                if (clock::now() >= deadline) break;
+            }
+            publish();
+            sent.store(seq, std::memory_order_release);
+        } else {
+            auto try_pop = pop;  // a copy on this thread's stack
+            t0 = gate.arrive_and_wait();
+            std::uint64_t n = 0;
+            std::uint64_t s = 0;
+            backoff wait;
+            for (;;) {
+                std::uint64_t seq;
+                if (try_pop(seq)) {
+                    s += seq;
+                    ++n;
+                    wait.reset();
+                    continue;
+                }
+                if (n == sent.load(std::memory_order_acquire)) break;
+                wait.pause();
+            }
+            t1 = clock::now();
+            received = n;
+            sum = s;
+        }
+    });
+    const std::uint64_t total = sent.load();
+    if (received != total ||
+        sum != (total % 2 == 0 ? total / 2 * (total - 1) : (total - 1) / 2 * total))
+        fail("ring: messages lost, repeated or corrupted");
+    const double secs = seconds_between(t0, t1);
+    return {static_cast<double>(total) / secs, secs * 1e9 / static_cast<double>(total)};
+}
+
+[[noreturn]] void fail_errc(const char* what, errc e) {
+    fail(std::string(what) + ": " + std::string(to_string(e)));
+}
+
+std::vector<double> run_airlock(const ring_options& o, std::size_t bytes, double seconds) {
+    bench_region region({ring_capacity_at_least(storage_bytes(o, bytes))});
+    ring::consumer_options copts;
+    copts.max_message = std::max<std::size_t>(bytes, copts.max_message);
+    // Each side's state on lines of its own, as if in another address space.
+    struct producer_side {
+        ring::ring_producer ring;
+        private_bytes src;
+        std::size_t pending = 0;
+    };
+    struct consumer_side {
+        ring::ring_consumer ring;
+        private_bytes dst;
+    };
+    auto p = std::make_unique<isolated<producer_side>>(
+        producer_side{ring::ring_producer(region.region().ring(0)), private_bytes(bytes)});
+    auto c = std::make_unique<isolated<consumer_side>>(
+        consumer_side{ring::ring_consumer(region.region().ring(0), copts), private_bytes(bytes)});
+    if (bytes > p->value.ring.max_record_payload()) fail("ring: message larger than a record");
+    const std::size_t batch = o.batch;
+    auto push = [&s = p->value, bytes, batch](std::uint64_t seq) {
+        auto r = s.ring.try_reserve(bytes, 1);
+        if (!r) [[unlikely]] {
+            if (r.error() == errc::ring_full) return false;
+            fail_errc("airlock producer", r.error());
+        }
+        std::memcpy(s.src.data(), &seq, 8);
+        r->write(s.src.span());
+        s.ring.commit(*r);
+        if (++s.pending == batch) {
+            s.ring.publish();
+            s.pending = 0;
+        }
+        return true;
+    };
+    auto flush = [&s = p->value] { s.ring.publish(); };
+    auto pop = [&s = c->value, bytes](std::uint64_t& seq) {
+        auto r = s.ring.try_peek();
+        if (!r) [[unlikely]] {
+            if (r.error() == errc::ring_empty) return false;
+            fail_errc("airlock consumer", r.error());
+        }
+        if (r->size() != bytes) [[unlikely]]
+            fail("airlock consumer: wrong record size");
+        r->copy_to(s.dst.span());
+        s.ring.release(*r);
+        std::memcpy(&seq, s.dst.data(), 8);
+        return true;
+    };
+    return one_way(o, seconds, bytes, push, flush, pop);
+}
+
+// `ideal_ring`: the least an SPSC ring of 8-byte values can do. Indices are
+// private, each side caches the other's, the producer publishes every
+// `batch` values and the consumer every quarter ring or when it runs dry,
+// like airlock. No headers, no validation, no accessor.
+class ideal_ring {
+  public:
+    ideal_ring(std::size_t slots, std::size_t batch)
+        : data_(std::make_unique<std::uint64_t[]>(slots)),
+          slots_(slots),
+          mask_(slots - 1),
+          batch_(batch) {}
+
+    bool try_push(std::uint64_t v) noexcept {
+        if (tail_ - head_cache_ == slots_) [[unlikely]] {
+            head_cache_ = head_shared_.load(std::memory_order_acquire);
+            if (tail_ - head_cache_ == slots_) {
+                publish_tail();
+                return false;
+            }
+        }
+        data_[tail_ & mask_] = v;
+        ++tail_;
+        if (++pending_ == batch_) publish_tail();
+        return true;
+    }
+    void publish_tail() noexcept {
+        tail_shared_.store(tail_, std::memory_order_release);  // values before index
+        pending_ = 0;
+    }
+    bool try_pop(std::uint64_t& v) noexcept {
+        if (head_ == tail_cache_) [[unlikely]] {
+            tail_cache_ = tail_shared_.load(std::memory_order_acquire);
+            if (head_ == tail_cache_) {
+                publish_head();
+                return false;
+            }
+        }
+        v = data_[head_ & mask_];
+        ++head_;
+        if (head_ - head_published_ >= slots_ / 4) [[unlikely]]
+            publish_head();
+        return true;
+    }
+
+  private:
+    void publish_head() noexcept {
+        if (head_ == head_published_) return;
+        head_shared_.store(head_, std::memory_order_release);  // reads before space returns
+        head_published_ = head_;
+    }
+
+    std::unique_ptr<std::uint64_t[]> data_;
+    std::size_t slots_;
+    std::size_t mask_;
+    std::size_t batch_;
+    alignas(128) std::atomic<std::uint64_t> tail_shared_{0};
+    alignas(128) std::atomic<std::uint64_t> head_shared_{0};
+    // Producer-private.
+    alignas(128) std::uint64_t tail_ = 0;
+    std::uint64_t head_cache_ = 0;
+    std::size_t pending_ = 0;
+    // Consumer-private.
+    alignas(128) std::uint64_t head_ = 0;
+    std::uint64_t tail_cache_ = 0;
+    std::uint64_t head_published_ = 0;
+};
+
+std::vector<double> run_ideal(const ring_options& o, double seconds) {
+    auto q = std::make_unique<ideal_ring>(ring_capacity_at_least(storage_bytes(o, 8)) / 8, o.batch);
+    ideal_ring* r = q.get();
+    return one_way(
+        o, seconds, 8, [r](std::uint64_t seq) { return r->try_push(seq); },
+        [r] { r->publish_tail(); }, [r](std::uint64_t& seq) { return r->try_pop(seq); });
+}
+
+#if AIRLOCK_BENCH_HAVE_BOOST_SPSC
+template <std::size_t N>
+std::vector<double> run_boost(const ring_options& o, double seconds) {
+    using queue = boost::lockfree::spsc_queue<payload<N>>;
+    auto q = std::make_unique<queue>(storage_bytes(o, N) / N);
+    auto src_line = std::make_unique<isolated<payload<N>>>();  // producer-private
+    auto dst_line = std::make_unique<isolated<payload<N>>>();  // consumer-private
+    payload<N>* src = &src_line->value;
+    payload<N>* dst = &dst_line->value;
+    return one_way(
+        o, seconds, N,
+        [q = q.get(), src](std::uint64_t seq) {
+            std::memcpy(src->data(), &seq, 8);
+            return q->push(*src);
+        },
+        [] {},
+        [q = q.get(), dst](std::uint64_t& seq) {
+            if (!q->pop(*dst)) return false;
+            std::memcpy(&seq, dst->data(), 8);
+            return true;
+        });
+}
+#endif
+
+#if AIRLOCK_BENCH_HAVE_READERWRITERQUEUE
+template <std::size_t N>
+std::vector<double> run_moodycamel(const ring_options& o, double seconds) {
+    using queue = moodycamel::ReaderWriterQueue<payload<N>>;
+    auto q = std::make_unique<queue>(storage_bytes(o, N) / N);
+    auto src_line = std::make_unique<isolated<payload<N>>>();  // producer-private
+    auto dst_line = std::make_unique<isolated<payload<N>>>();  // consumer-private
+    payload<N>* src = &src_line->value;
+    payload<N>* dst = &dst_line->value;
+    return one_way(
+        o, seconds, N,
+        [q = q.get(), src](std::uint64_t seq) {
+            std::memcpy(src->data(), &seq, 8);
+            return q->try_enqueue(*src);  // never allocates: bounded like the others
+        },
+        [] {},
+        [q = q.get(), dst](std::uint64_t& seq) {
+            if (!q->try_dequeue(*dst)) return false;
+            std::memcpy(&seq, dst->data(), 8);
+            return true;
+        });
+}
+#endif
+
+// Adds a peer trial at `bytes` if the peer is compiled in and supports the size.
+template <class Run>
+void add_peer_trial(std::vector<trial>& trials, const peer& p, std::size_t bytes, Run run) {
+    if (!p.present) return;
+    if (!with_payload_size(bytes, [](auto) {})) return;
+    trials.push_back({std::string(p.impl), bytes, run, {}});
+}
+
+void run_ring(const ring_options& o) {
+    if (o.batch == 0) fail("--batch must be at least 1");
+    std::vector<trial> trials;
+    for (const std::size_t bytes : o.sizes) {
+        trials.push_back(
+            {"airlock", bytes, [&o, bytes](double s) { return run_airlock(o, bytes, s); }, {}});
+#if AIRLOCK_BENCH_HAVE_BOOST_SPSC
+        add_peer_trial(trials, boost_spsc, bytes, [&o, bytes](double s) {
+            std::vector<double> r;
+            with_payload_size(bytes, [&](auto n) { r = run_boost<decltype(n)::value>(o, s); });
+            return r;
+        });
+#endif
+#if AIRLOCK_BENCH_HAVE_READERWRITERQUEUE
+        add_peer_trial(trials, moodycamel_rwq, bytes, [&o, bytes](double s) {
+            std::vector<double> r;
+            with_payload_size(bytes, [&](auto n) { r = run_moodycamel<decltype(n)::value>(o, s); });
+            return r;
+        });
+#endif
+        if (bytes == 8)
+            trials.push_back({"ideal", 8, [&o](double s) { return run_ideal(o, s); }, {}});
+    }
+
+    print_environment("ring", o);
+    for (const peer& p : {boost_spsc, moodycamel_rwq})
+        if (!p.present)
+            print_note("ring", o,
+                       std::string(p.impl) + " missing: header <" + std::string(p.header) +
+                           "> not found at build time");
+    for (const std::size_t bytes : o.sizes)
+        if (!with_payload_size(bytes, [](auto) {}))
+            print_note("ring", o,
+                       "peers run at 8, 64, 1024 and 65536 bytes only; " + std::to_string(bytes) +
+                           " bytes is airlock alone");
+
+    run_interleaved(trials, o);
+
+    if (o.json) {
+        for (const trial& t : trials)
+            json_line()
+                .str("bench", "ring")
+                .str("impl", t.impl)
+                .integer("bytes", t.bytes)
+                .num("msgs_per_sec", summarize(t, 0).median)
+                .num("ns_per_msg", summarize(t, 1).median, 2)
+                .print();
+    } else {
+        table out({"bytes", "impl", "msgs/s", "ns/msg", "MB/s", "msgs/s min", "msgs/s max"});
+        for (const trial& t : trials) {
+            const summary rate = summarize(t, 0);
+            out.add_row({std::to_string(t.bytes), t.impl, grouped(rate.median),
+                         fixed(summarize(t, 1).median, 2),
+                         grouped(rate.median * static_cast<double>(t.bytes) / 1e6),
+                         grouped(rate.min), grouped(rate.max)});
+        }
+        out.print();
+        std::printf("\n");
+    }
+
+    // Ratios of medians: airlock against the better peer and against ideal.
+    table ratios({"bytes", "airlock/best peer", "best peer", "airlock/ideal", "target"});
+    for (const std::size_t bytes : o.sizes) {
+        const trial* a = find_trial(trials, "airlock", bytes);
+        const trial* best = nullptr;
+        for (const char* name : {"boost_spsc", "moodycamel"}) {
+            const trial* p = find_trial(trials, name, bytes);
+            if (p != nullptr &&
+                (best == nullptr || summarize(*p, 0).median > summarize(*best, 0).median))
+                best = p;
+        }
+        const trial* ideal = find_trial(trials, "ideal", bytes);
+        const double airlock_rate = summarize(*a, 0).median;
+        const double vs_peer = best != nullptr ? airlock_rate / summarize(*best, 0).median : 0;
+        const double vs_ideal = ideal != nullptr ? airlock_rate / summarize(*ideal, 0).median : 0;
+        if (o.json) {
+            json_line line;
+            line.str("bench", "ring").str("ratio", "airlock/best_peer").integer("bytes", bytes);
+            if (best != nullptr) line.str("peer", best->impl).num("value", vs_peer, 3);
+            if (bytes == 8) line.num("target_min", 1.5, 1);
+            line.print();
+            if (ideal != nullptr)
+                json_line()
+                    .str("bench", "ring")
+                    .str("ratio", "airlock/ideal")
+                    .integer("bytes", bytes)
+                    .num("value", vs_ideal, 3)
+                    .print();
+        } else {
+            std::string target = "-";
+            if (bytes == 8 && best != nullptr)
+                target = vs_peer >= 1.5 ? ">= 1.5: met" : ">= 1.5: MISSED";
+            ratios.add_row({std::to_string(bytes), best != nullptr ? fixed(vs_peer, 2) : "-",
+                            best != nullptr ? best->impl : "-",
+                            ideal != nullptr ? fixed(vs_ideal, 2) : "-", target});
+        }
+    }
+    if (!o.json) ratios.print();
+}
+
+}  // namespace
+
+void add_ring_command(CLI::App& app) {
+    auto options = std::make_shared<ring_options>();
+    CLI::App* sub = app.add_subcommand("ring", "One-way throughput of an SPSC ring against peers");
+    add_common_options(*sub, *options);
+    add_sizes_option(*sub, options->sizes);
+    sub->add_option("--ring-bytes", options->ring_bytes,
+                    "Storage per queue in bytes (or 8 payloads, if more)")
+        ->check(CLI::Range(std::size_t{256}, std::size_t{1} << 30))
+        ->capture_default_str();
+    sub->add_option("--batch", options->batch, "Records committed per publish (airlock, ideal)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+        ->capture_default_str();
+    sub->callback([options] { run_ring(*options); });
+}
+
+}  // namespace airlock::bench
