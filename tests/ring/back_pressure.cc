@@ -133,3 +133,37 @@ TEST(back_pressure, free_space_that_is_too_small_for_the_record_is_ring_full) {
         EXPECT_EQ(m->tag, tag);
     }
 }
+
+TEST(back_pressure, has_space_agrees_with_try_send_and_writes_nothing) {
+    test::test_region r({256});
+    ring_producer p(r.ring());
+    ring_consumer c(r.ring());
+    EXPECT_TRUE(p.has_space(0));
+    EXPECT_TRUE(p.has_space(p.max_record_payload()));
+    EXPECT_FALSE(p.has_space(p.max_record_payload() + 1)) << "too large never fits";
+    ASSERT_TRUE(p.try_send(1, pattern(56, 1)));   // [0, 64)
+    ASSERT_TRUE(p.try_send(2, pattern(120, 2)));  // [64, 192)
+    ASSERT_TRUE(p.try_send(3, pattern(8, 3)));    // [192, 208): 48 bytes left
+    EXPECT_TRUE(p.has_space(40));
+    EXPECT_FALSE(p.has_space(41));
+    const std::uint64_t tail = shared_tail(r.ring());
+    const std::uint64_t word = test::header_word_at(r.ring(), 208);
+    EXPECT_FALSE(p.has_space(100));
+    EXPECT_EQ(shared_tail(r.ring()), tail) << "has_space published something";
+    EXPECT_EQ(test::header_word_at(r.ring(), 208), word) << "has_space wrote padding";
+    // Every size: has_space predicts exactly what try_reserve does.
+    for (std::size_t n = 0; n <= p.max_record_payload(); ++n)
+        EXPECT_EQ(p.has_space(n), p.try_reserve(n, 0).has_value()) << "size " << n;
+    // Space comes back when the consumer publishes it (here by itself: 64
+    // bytes are a quarter of the ring); has_space re-reads the head.
+    EXPECT_FALSE(p.has_space(56));
+    ASSERT_TRUE(c.try_receive());
+    // 48 bytes before the end and 64 at the start are free. A 72-byte record
+    // would fit in 112 free bytes, but not after 48 bytes of padding.
+    EXPECT_FALSE(p.has_space(64)) << "padding to the end must be counted";
+    EXPECT_TRUE(p.has_space(56)) << "48 bytes of padding + 64 = 112 free bytes";
+    EXPECT_TRUE(p.has_space(40)) << "fits before the end";
+    ASSERT_TRUE(p.try_send(4, pattern(56, 4)));
+    EXPECT_FALSE(p.has_space(0));
+    EXPECT_FALSE(p.faulted());
+}
