@@ -221,6 +221,7 @@ inline void expect_consumer_stuck(ring::ring_consumer& c, errc want) {
         auto polled = c.poll(16, [&](const ring::message&) { ++delivered; });
         AIRLOCK_EXPECT_ERRC(code_of(polled), want);
         EXPECT_EQ(delivered, 0u) << "poll delivered messages after the fault";
+        AIRLOCK_EXPECT_ERRC(code_of(c.poll(0, [](const ring::message&) {})), want);
         EXPECT_FALSE(c.has_data()) << "has_data() on a faulted ring";
         AIRLOCK_EXPECT_ERRC(code_of(c.wait_for_data(short_wait())), want);
         AIRLOCK_EXPECT_ERRC(code_of(c.receive(short_wait())), want);

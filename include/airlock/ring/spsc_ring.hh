@@ -354,6 +354,8 @@ class ring_consumer {
     // budget keeps a flood from starving other work (HOSTILE-INPUTS #18).
     template <class OnMessage>
     [[nodiscard]] expected<std::size_t> poll(std::size_t budget, OnMessage&& on_message) {
+        if (fault_ != errc::ok) [[unlikely]]
+            return unexpected(fault_);  // sticky, even for a budget of 0
         std::size_t n = 0;
         for (; n < budget; ++n) {
             auto m = try_receive();
