@@ -13,3 +13,13 @@ airlock_add_test(hostile_leftovers LAYER ring SOURCES hostile_leftovers.cc LABEL
 airlock_add_test(hostile_producer_side LAYER ring SOURCES hostile_producer_side.cc LABELS hostile)
 airlock_add_test(hostile_fragments LAYER ring SOURCES hostile_fragments.cc LABELS hostile)
 airlock_add_test(hostile_scribbler LAYER ring SOURCES hostile_scribbler.cc LABELS hostile tsan)
+
+# The fuzz corpus replay: every file of fuzz/corpus/ring through the ring fuzz
+# driver, in every build and with any compiler (the libFuzzer target itself
+# is fuzz/CMakeLists.txt, AIRLOCK_BUILD_FUZZ=ON).
+airlock_add_test(fuzz_replay LAYER ring
+                 SOURCES ${PROJECT_SOURCE_DIR}/fuzz/ring_fuzz_replay.cc
+                         ${PROJECT_SOURCE_DIR}/fuzz/ring_fuzz_driver.cc
+                 LABELS fuzz)
+target_compile_definitions(test_ring_fuzz_replay
+                           PRIVATE AIRLOCK_FUZZ_CORPUS_DIR="${PROJECT_SOURCE_DIR}/fuzz/corpus/ring")
