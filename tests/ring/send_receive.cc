@@ -5,8 +5,8 @@
 
 using namespace airlock;
 using namespace airlock::ring;
-using airlock::test::pattern;
 using airlock::test::first_mismatch;
+using airlock::test::pattern;
 
 TEST(send_receive, copying_api_every_size_up_to_the_record_limit) {
     test::test_region r({4096});

@@ -29,26 +29,27 @@ namespace airlock::test {
 
 // Aligned, zeroed memory of `size` bytes.
 class aligned_memory {
-public:
+  public:
     explicit aligned_memory(std::size_t size)
-        : size_(size), data_(static_cast<std::byte*>(::operator new(size, std::align_val_t{4096}))) {
+        : size_(size),
+          data_(static_cast<std::byte*>(::operator new (size, std::align_val_t{4096}))) {
         std::memset(data_, 0, size_);
     }
-    ~aligned_memory() { ::operator delete(data_, std::align_val_t{4096}); }
+    ~aligned_memory() { ::operator delete (data_, std::align_val_t{4096}); }
     aligned_memory(const aligned_memory&) = delete;
     aligned_memory& operator=(const aligned_memory&) = delete;
     [[nodiscard]] std::span<std::byte> span() const { return {data_, size_}; }
     [[nodiscard]] std::byte* data() const { return data_; }
     [[nodiscard]] std::size_t size() const { return size_; }
 
-private:
+  private:
     std::size_t size_;
     std::byte* data_;
 };
 
 // A formatted region with the given ring capacities and doorbells.
 class test_region {
-public:
+  public:
     explicit test_region(std::vector<std::size_t> capacities, std::size_t doorbells = 0)
         : geometry_{std::move(capacities), doorbells},
           memory_(ring::region::required_size(geometry_).value()) {
@@ -59,7 +60,7 @@ public:
     [[nodiscard]] const ring::region_geometry& geometry() const { return geometry_; }
     [[nodiscard]] aligned_memory& memory() { return memory_; }
 
-private:
+  private:
     ring::region_geometry geometry_;
     aligned_memory memory_;
     ring::region region_;
@@ -71,7 +72,8 @@ inline std::byte pattern_byte(std::uint64_t seq, std::size_t i) {
     return static_cast<std::byte>((seq * 131 + i * 7 + (i >> 8)) & 0xff);
 }
 inline void fill_pattern(std::span<std::byte> out, std::uint64_t seq) {
-    for (std::size_t i = 0; i < out.size(); ++i) out[i] = pattern_byte(seq, i);
+    for (std::size_t i = 0; i < out.size(); ++i)
+        out[i] = pattern_byte(seq, i);
 }
 inline std::vector<std::byte> pattern(std::size_t n, std::uint64_t seq) {
     std::vector<std::byte> v(n);
@@ -93,7 +95,7 @@ inline std::span<const std::byte> as_bytes(const std::string& s) {
 // printing `what` first (and calling `dump`, if given, to print the test's
 // state): a test that could hang fails loudly instead.
 class watchdog {
-public:
+  public:
     watchdog(std::chrono::seconds limit, std::string what, std::function<void()> dump = {})
         : thread_([this, limit, what = std::move(what), dump = std::move(dump)] {
               std::unique_lock lock(mutex_);
@@ -113,7 +115,7 @@ public:
         thread_.join();
     }
 
-private:
+  private:
     std::mutex mutex_;
     std::condition_variable cv_;
     bool done_ = false;
