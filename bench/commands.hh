@@ -14,5 +14,7 @@ namespace airlock::bench {
 
 // `ring`: one-way throughput of one SPSC ring against peer queues.
 void add_ring_command(CLI::App& app);
+// `pingpong`: round trip of one message each way.
+void add_pingpong_command(CLI::App& app);
 
 }  // namespace airlock::bench

@@ -2,6 +2,7 @@
 // airlock-bench: measures Airlock against peers, in one run on one machine.
 //
 //   airlock-bench ring [--json] [--cpus 0,1] [--reps 7] [--seconds 0.2] [--sizes 8,64]
+//   airlock-bench pingpong [--json] ...
 //
 // Every figure is the median of interleaved repetitions; see docs/benchmarks.md.
 #include <CLI/CLI.hpp>
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
     CLI::App app{"airlock-bench: Airlock rings against peer queues, interleaved, medians"};
     app.require_subcommand(1);
     airlock::bench::add_ring_command(app);
+    airlock::bench::add_pingpong_command(app);
     CLI11_PARSE(app, argc, argv);
     return 0;
 }
