@@ -16,5 +16,7 @@ namespace airlock::bench {
 void add_ring_command(CLI::App& app);
 // `pingpong`: round trip of one message each way.
 void add_pingpong_command(CLI::App& app);
+// `fanin`: many producers into one consumer.
+void add_fanin_command(CLI::App& app);
 
 }  // namespace airlock::bench

@@ -3,6 +3,7 @@
 //
 //   airlock-bench ring [--json] [--cpus 0,1] [--reps 7] [--seconds 0.2] [--sizes 8,64]
 //   airlock-bench pingpong [--json] ...
+//   airlock-bench fanin [--json] [--producers 2] ...
 //
 // Every figure is the median of interleaved repetitions; see docs/benchmarks.md.
 #include <CLI/CLI.hpp>
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     airlock::bench::add_ring_command(app);
     airlock::bench::add_pingpong_command(app);
+    airlock::bench::add_fanin_command(app);
     CLI11_PARSE(app, argc, argv);
     return 0;
 }
