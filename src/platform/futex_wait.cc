@@ -19,7 +19,9 @@ std::uint32_t* futex_word(ring::shared_u64& word) {
 
 }  // namespace
 
-void futex_wait_hooks::yield() noexcept { sched_yield(); }
+void futex_wait_hooks::yield() noexcept {
+    sched_yield();
+}
 
 void futex_wait_hooks::park(ring::shared_u64& word, std::uint64_t expected,
                             std::uint64_t timeout_ns) noexcept {
@@ -32,8 +34,8 @@ void futex_wait_hooks::park(ring::shared_u64& word, std::uint64_t expected,
     }
     // Returns at once if the word no longer holds `expected` (EAGAIN), on a
     // wake-up, a signal or the timeout: the caller re-checks in every case.
-    syscall(SYS_futex, futex_word(word), FUTEX_WAIT, static_cast<std::uint32_t>(expected),
-            timeout, nullptr, 0);
+    syscall(SYS_futex, futex_word(word), FUTEX_WAIT, static_cast<std::uint32_t>(expected), timeout,
+            nullptr, 0);
 }
 
 void futex_wait_hooks::unpark(ring::shared_u64& word) noexcept {

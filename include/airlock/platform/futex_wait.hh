@@ -16,7 +16,7 @@
 namespace airlock::platform {
 
 class futex_wait_hooks final : public ring::wait_hooks {
-public:
+  public:
     void yield() noexcept override;
     void park(ring::shared_u64& word, std::uint64_t expected,
               std::uint64_t timeout_ns) noexcept override;
