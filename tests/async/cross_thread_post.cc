@@ -38,7 +38,9 @@ struct counting_item : work_item {
     }
 };
 
-task<std::uint64_t> child(std::uint64_t v) {
+// noinline: clang could otherwise elide the child's frame into the hopper's
+// (HALO), and there would be no cross-thread free to test.
+[[gnu::noinline]] task<std::uint64_t> child(std::uint64_t v) {
     co_return v;
 }
 

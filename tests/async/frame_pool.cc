@@ -15,16 +15,27 @@ using namespace airlock::async;
 
 namespace {
 
-task<int> small() {
+// The coroutines whose frames are counted are noinline: clang may otherwise
+// inline the ramp and elide the frame allocation (HALO), which is fine in
+// production but hides the pool from the counts.
+[[gnu::noinline]] task<int> small() {
     co_return 1;
 }
 
-// Keeps 8 KiB alive across a suspension, so the frame holds it.
-task<int> large(executor& ex) {
+[[gnu::noinline]] int checksum(const std::array<char, 8192>& bytes) {
+    int sum = 0;
+    for (const char c : bytes)
+        sum += c;
+    return sum;
+}
+
+// Keeps 8 KiB alive across a suspension (its address escapes after it), so
+// the frame holds it.
+[[gnu::noinline]] task<int> large(executor& ex) {
     std::array<char, 8192> buffer{};
     buffer[100] = 5;
     co_await ex.schedule();
-    co_return buffer[100];
+    co_return checksum(buffer);
 }
 
 }  // namespace
@@ -47,7 +58,10 @@ TEST(frame_pool, frames_are_reused_from_the_pool) {
         (void)sync_wait(h.ex, small());
     const frame_pool_stats after = h.ex.frame_stats();
     EXPECT_EQ(after.chunk_allocations, before.chunk_allocations);
-    EXPECT_EQ(after.allocations - before.allocations, 2000u) << "task + sync_wait driver";
+    // The tasks' frames, and the sync_wait drivers' unless the compiler
+    // elided those into sync_wait's stack (clang does).
+    EXPECT_GE(after.allocations - before.allocations, 1000u);
+    EXPECT_LE(after.allocations - before.allocations, 2000u);
     EXPECT_EQ(after.live_frames, 0u);
 }
 

@@ -95,7 +95,7 @@ TEST(spawn_errors, spawned_tasks_run_alongside_a_sync_wait) {
     for (int i = 0; i < 10; ++i)
         h.ex.spawn(succeeds(runs));
     auto waiter = [](executor& ex) -> task<int> {
-        co_await ex.sleep_for(100);
+        (void)co_await ex.sleep_for(100);
         co_return 3;
     };
     EXPECT_EQ(sync_wait(h.ex, waiter(h.ex)), 3);

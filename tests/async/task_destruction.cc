@@ -4,6 +4,7 @@
 // timers and unlinks cancellation registrations: nothing leaks.
 #include <coroutine>
 #include <exception>
+#include <utility>
 
 #include "airlock/async/cancellation.hh"
 #include "airlock/async/executor.hh"
@@ -16,13 +17,18 @@ using airlock::test::counted;
 
 namespace {
 
-task<void> sleeper(counted /*param*/, executor& ex, cancellation_token token, bool& resumed) {
+// The coroutines whose frames are counted are noinline: clang may otherwise
+// inline the ramp and elide the frame allocation (HALO), which is fine in
+// production but hides the pool from the counts.
+[[gnu::noinline]] task<void> sleeper(counted /*param*/, executor& ex, cancellation_token token,
+                                     bool& resumed) {
     counted local;
     (void)co_await ex.sleep_for(1'000, token);
     resumed = true;
 }
 
-task<void> parent(counted /*param*/, executor& ex, cancellation_token token, bool& resumed) {
+[[gnu::noinline]] task<void> parent(counted /*param*/, executor& ex, cancellation_token token,
+                                    bool& resumed) {
     counted local;
     co_await sleeper(counted{}, ex, token, resumed);
     resumed = true;
@@ -41,8 +47,10 @@ struct starter {
         void unhandled_exception() noexcept { std::terminate(); }
     };
     explicit starter(std::coroutine_handle<promise_type> h) noexcept : handle(h) {}
-    starter(const starter&) = delete;
-    ~starter() { handle.destroy(); }
+    starter(starter&& other) noexcept : handle(std::exchange(other.handle, {})) {}
+    ~starter() {
+        if (handle) handle.destroy();
+    }
     std::coroutine_handle<promise_type> handle;
 };
 

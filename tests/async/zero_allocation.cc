@@ -139,15 +139,16 @@ TEST(zero_allocation, steady_state_calls_allocate_nothing) {
     EXPECT_EQ(h.ex.frame_stats().chunk_allocations, chunks);
     EXPECT_EQ(frame_pool::global_fallbacks(), fallbacks);
     EXPECT_EQ(h.ex.frame_stats().live_frames, 0u);
-    EXPECT_GT(h.ex.frame_stats().allocations, 4000u);
+    // Frames did go through the pool (clang elides some, gcc none).
+    EXPECT_GT(h.ex.frame_stats().allocations, 1000u);
 }
 
 TEST(zero_allocation, the_counter_does_count) {
     // Guards the test above against a replacement that is not in effect.
     allocations.store(0);
     counting.store(true);
-    auto* p = new int(1);
+    void* p = ::operator new(16);  // a call, not a new-expression: never elided
     counting.store(false);
-    delete p;
+    ::operator delete(p);
     EXPECT_EQ(allocations.load(), 1);
 }

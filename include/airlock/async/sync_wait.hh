@@ -33,9 +33,13 @@ class sync_wait_driver {
   public:
     using promise_type = sync_wait_promise;
     explicit sync_wait_driver(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
-    sync_wait_driver(const sync_wait_driver&) = delete;
-    sync_wait_driver& operator=(const sync_wait_driver&) = delete;
-    ~sync_wait_driver() { handle_.destroy(); }
+    // Movable only because clang 14 moves the return object out of the promise.
+    sync_wait_driver(sync_wait_driver&& other) noexcept
+        : handle_(std::exchange(other.handle_, {})) {}
+    sync_wait_driver& operator=(sync_wait_driver&&) = delete;
+    ~sync_wait_driver() {
+        if (handle_) handle_.destroy();
+    }
     [[nodiscard]] std::coroutine_handle<> handle() const noexcept { return handle_; }
 
   private:
