@@ -117,7 +117,7 @@ void executor::remove_source(source& s) noexcept {
     }
 }
 
-void executor::adopt(std::coroutine_handle<detail::detached_promise> h) {
+void executor::adopt(std::coroutine_handle<detail::detached_promise> h, bool start_now) {
     AIRLOCK_CHECK(is_owner_thread(), "spawn from a foreign thread");
     detail::detached_promise& p = h.promise();
     p.owner_ = this;
@@ -125,7 +125,10 @@ void executor::adopt(std::coroutine_handle<detail::detached_promise> h) {
     if (spawned_head_ != nullptr) spawned_head_->prev_ = &p;
     spawned_head_ = &p;
     ++spawned_count_;
-    ready_.push(h);
+    if (start_now)
+        h.resume();  // runs to its first suspension; may finish and retire here
+    else
+        ready_.push(h);
 }
 
 void executor::retire_detached(detail::detached_promise& p) noexcept {

@@ -321,7 +321,16 @@ class executor {
     template <class T>
     void spawn(task<T> t) {
         AIRLOCK_CHECK(t.valid(), "spawn of an empty task");
-        adopt(detail::run_detached(std::move(t)).handle);
+        adopt(detail::run_detached(std::move(t)).handle, /*start_now=*/false);
+    }
+    // Like spawn, but `t` starts at once, on the calling (owner) thread, and
+    // this returns at its first suspension or its end. For work that must
+    // begin in the order it arrived: the rpc endpoint starts coroutine
+    // handlers in ring order, beside handlers that run synchronously.
+    template <class T>
+    void spawn_now(task<T> t) {
+        AIRLOCK_CHECK(t.valid(), "spawn of an empty task");
+        adopt(detail::run_detached(std::move(t)).handle, /*start_now=*/true);
     }
     // Makes `h` ready: it resumes in a later round, in FIFO order. For
     // awaitables of other layers (an rpc reply arriving in a source's poll).
@@ -397,7 +406,7 @@ class executor {
         if (node.armed()) timers_.remove(node);
     }
 
-    void adopt(std::coroutine_handle<detail::detached_promise> h);
+    void adopt(std::coroutine_handle<detail::detached_promise> h, bool start_now);
     void retire_detached(detail::detached_promise& p) noexcept;
     void report(const task_failure& failure) noexcept;
 
