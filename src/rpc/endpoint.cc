@@ -104,6 +104,61 @@ std::size_t endpoint_base::flush_senders() noexcept {
     return sent;
 }
 
+// ============================================================================
+// Waiting for a call slot
+
+void endpoint_base::enqueue_slot_waiter(detail::slot_waiter& w) noexcept {
+    if (fault_ != errc::ok) {
+        w.id = unexpected(fault_);
+        executor_->enqueue(w.handle);
+        return;
+    }
+    w.prev = slot_tail_;
+    w.next = nullptr;
+    if (slot_tail_ != nullptr)
+        slot_tail_->next = &w;
+    else
+        slot_head_ = &w;
+    slot_tail_ = &w;
+    hand_off_slots();  // a slot may have freed since try_open_call
+}
+
+void endpoint_base::cancel_slot_wait(detail::slot_waiter& w) noexcept {
+    if (w.prev == nullptr && slot_head_ != &w) return;  // not queued (any more)
+    if (w.prev != nullptr)
+        w.prev->next = w.next;
+    else
+        slot_head_ = w.next;
+    if (w.next != nullptr)
+        w.next->prev = w.prev;
+    else
+        slot_tail_ = w.prev;
+    w.prev = w.next = nullptr;
+    w.id = unexpected(errc::cancelled);
+    executor_->enqueue(w.handle);
+}
+
+void endpoint_base::hand_off_slots() noexcept {
+    while (slot_head_ != nullptr) {
+        detail::slot_waiter& w = *slot_head_;
+        auto id = calls_.open(*w.waiter);
+        if (!id) return;  // still full
+        slot_head_ = w.next;
+        if (slot_head_ != nullptr)
+            slot_head_->prev = nullptr;
+        else
+            slot_tail_ = nullptr;
+        w.prev = w.next = nullptr;
+        w.id = *id;
+        executor_->enqueue(w.handle);
+    }
+}
+
+void endpoint_base::abandon_call(std::uint64_t id) noexcept {
+    calls_.abandon(id);
+    hand_off_slots();
+}
+
 void endpoint_base::send_reply_soon(std::vector<std::byte> reply) {
     if (senders_head_ == nullptr && reply.size() <= out_.max_record_payload()) {
         detail::send_waiter w{reply_tag, reply,   ring::outgoing_message(reply_tag, reply),
@@ -183,10 +238,12 @@ void endpoint_base::dispatch_reply(std::span<const std::byte> payload) noexcept 
     const bool delivered =
         code == 0 ? calls_.complete(id, errc::ok, payload.subspan(message_header_bytes))
                   : calls_.complete(id, remote_error(code), {});
-    if (delivered)
+    if (delivered) {
         ++stats_.replies_received;
-    else
+        hand_off_slots();
+    } else {
         ++stats_.replies_dropped;
+    }
 }
 
 void endpoint_base::dispatch_call(std::span<const std::byte> payload) noexcept {
@@ -237,6 +294,14 @@ void endpoint_base::set_fault(errc ring_reason) noexcept {
         executor_->enqueue(w.handle);
     }
     senders_tail_ = nullptr;
+    while (slot_head_ != nullptr) {
+        detail::slot_waiter& w = *slot_head_;
+        slot_head_ = w.next;
+        w.prev = w.next = nullptr;
+        w.id = unexpected(fault_);
+        executor_->enqueue(w.handle);
+    }
+    slot_tail_ = nullptr;
 }
 
 // ============================================================================

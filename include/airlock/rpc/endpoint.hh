@@ -92,6 +92,7 @@ struct endpoint_stats {
 class endpoint_base;
 
 namespace detail {
+struct slot_wait;
 
 // A message waiting for room in the outgoing ring, in FIFO order.
 struct send_waiter {
@@ -101,6 +102,18 @@ struct send_waiter {
     std::coroutine_handle<> handle;
     send_waiter* next = nullptr;
     errc result = errc::ok;
+};
+
+// A call waiting for a free call slot, in FIFO order. When a slot frees,
+// the endpoint opens it for the head of the queue (a hand-off, so no later
+// call can take it first) and resumes it with the id, or with the fault or
+// errc::cancelled.
+struct slot_waiter {
+    call_waiter* waiter;
+    std::coroutine_handle<> handle{};
+    slot_waiter* prev = nullptr;
+    slot_waiter* next = nullptr;
+    expected<std::uint64_t> id = unexpected(errc::broken_promise);
 };
 
 // `co_await ep.send(tag, bytes)`: sends now if nobody queues before it and
@@ -261,8 +274,26 @@ class endpoint_base : public async::source {
     template <class R>
     void encode_reply(std::vector<std::byte>& out, std::uint64_t id, const expected<R>& result);
 
+    // A call slot for `w` at once, unless every slot is taken or earlier
+    // calls already wait for one (they go first): then ring_full.
+    [[nodiscard]] expected<std::uint64_t> try_open_call(call_waiter& w) noexcept {
+        if (slot_head_ != nullptr) return unexpected(errc::ring_full);
+        return calls_.open(w);
+    }
+    // Queues `w` for a slot; it resumes through the executor once it has one.
+    void enqueue_slot_waiter(detail::slot_waiter& w) noexcept;
+    // Takes `w` out of the queue (cancelled before a slot freed) and resumes it.
+    void cancel_slot_wait(detail::slot_waiter& w) noexcept;
+    // The caller gives up on call `id` (cancellation, failed send): frees its
+    // slot, so a late reply is dropped, and hands the slot on.
+    void abandon_call(std::uint64_t id) noexcept;
+
   private:
     friend class detail::send_operation;
+    friend struct detail::slot_wait;
+
+    // Opens freed slots for the calls waiting for one, oldest first.
+    void hand_off_slots() noexcept;
 
     // Tries to move `w` into the ring; true when it is all there (or failed).
     bool attempt(detail::send_waiter& w) noexcept;
@@ -282,12 +313,28 @@ class endpoint_base : public async::source {
     std::vector<std::vector<std::byte>> buffers_;  // the pool
     detail::send_waiter* senders_head_ = nullptr;
     detail::send_waiter* senders_tail_ = nullptr;
+    detail::slot_waiter* slot_head_ = nullptr;
+    detail::slot_waiter* slot_tail_ = nullptr;
     std::size_t serving_ = 0;
     bool unpublished_ = false;
     errc fault_ = errc::ok;
     errc ring_fault_ = errc::ok;
     endpoint_stats stats_;
 };
+
+namespace detail {
+// Suspends a call until the endpoint hands it a slot (or fails it).
+struct slot_wait {
+    endpoint_base& ep;
+    slot_waiter& w;
+    [[nodiscard]] bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) noexcept {
+        w.handle = h;
+        ep.enqueue_slot_waiter(w);
+    }
+    void await_resume() const noexcept {}
+};
+}  // namespace detail
 
 // `endpoint<S>` adds the typed, direction-checked verbs.
 template <side S>
@@ -338,7 +385,9 @@ class endpoint final : public endpoint_base {
                                     if (!decode_exactly(bytes, args)) return false;
                                     using V = decltype(std::apply(fn, std::move(args)));
                                     if constexpr (detail::is_task<V>::value) {
-                                        self.executor().spawn(
+                                        // Started now, so that handlers start in
+                                        // ring order whatever their kind.
+                                        self.executor().spawn_now(
                                             self.template run_serve<R>(fn, id, std::move(args)));
                                     } else {
                                         // A synchronous handler runs here and now:
@@ -381,39 +430,61 @@ async::task<expected<R>> endpoint_base::run_call(std::vector<std::byte> message,
         co_return unexpected(fault_);
     }
     detail::reply_waiter<R> waiter(*executor_);
-    auto id = calls_.open(waiter);
-    while (!id) {  // every slot taken: let replies arrive, then try again
-        if (token.is_cancellation_requested()) co_return unexpected(errc::cancelled);
-        co_await executor_->schedule();
-        if (fault_ != errc::ok) co_return unexpected(fault_);
-        id = calls_.open(waiter);
+    std::uint64_t call_id = 0;
+    if (auto id = try_open_call(waiter)) {
+        call_id = *id;
+    } else {
+        // Every slot taken, or earlier calls wait: wait in line (no polling,
+        // and calls keep the order they were made in).
+        detail::slot_waiter in_line{&waiter};
+        struct line_context {
+            endpoint_base* ep;
+            detail::slot_waiter* w;
+        } line{this, &in_line};
+        async::cancellation_registration registration;
+        if (token.can_be_cancelled() && !registration.try_register(
+                                            token,
+                                            [](void* p) noexcept {
+                                                auto* c = static_cast<line_context*>(p);
+                                                c->ep->cancel_slot_wait(*c->w);
+                                            },
+                                            &line)) {
+            give_back(std::move(message));
+            co_return unexpected(errc::cancelled);
+        }
+        co_await detail::slot_wait{*this, in_line};
+        registration.deregister();
+        if (!in_line.id) {
+            give_back(std::move(message));
+            co_return unexpected(in_line.id.error());
+        }
+        call_id = *in_line.id;
     }
-    const std::uint64_t call_id = *id;
     std::memcpy(message.data(), &call_id, sizeof call_id);
     const errc sent = co_await send(call_tag, message);
     give_back(std::move(message));
     if (sent != errc::ok) {
-        calls_.abandon(call_id);
+        abandon_call(call_id);
         co_return unexpected(sent);
     }
     ++stats_.calls_sent;
     struct cancel_context {
-        call_table* table;
+        endpoint_base* ep;
         detail::reply_waiter<R>* waiter;
         std::uint64_t id;
-    } context{&calls_, &waiter, call_id};
+    } context{this, &waiter, call_id};
     async::cancellation_registration registration;
     if (!waiter.done() && token.can_be_cancelled()) {
         const bool registered = registration.try_register(
             token,
             [](void* p) noexcept {
                 auto* c = static_cast<cancel_context*>(p);
-                c->table->abandon(c->id);  // a reply that comes later is dropped
+                c->ep->abandon_call(c->id);  // a reply that comes later is dropped
                 c->waiter->cancel();
             },
             &context);
         if (!registered) {  // already cancelled
-            calls_.abandon(call_id);
+            abandon_call(call_id);
             co_return unexpected(errc::cancelled);
         }
     }
