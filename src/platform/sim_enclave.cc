@@ -5,6 +5,9 @@
 // hardware: it attaches the region with its own trusted geometry, keeps
 // private copies, and talks only through the rings. What sim cannot enforce
 // (no syscalls, no host pointers) the `process` platform does.
+#include <pthread.h>
+#include <sched.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <latch>
@@ -66,6 +69,15 @@ class sim_host_channel final : public host_channel {
     rpc::endpoint<rpc::side::host> endpoint_;
 };
 
+// Best effort: a CPU that does not exist leaves the thread where it is.
+void pin_to(int cpu) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    (void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
 class sim_enclave final : public enclave {
   public:
     sim_enclave(const enclave_config& config, std::size_t region_size)
@@ -109,6 +121,7 @@ class sim_enclave final : public enclave {
     // The body of enclave thread i: attach with trusted geometry, build the
     // executor and endpoint, run the program, then serve until stopped.
     void enclave_main(std::size_t i, enclave_program program, std::latch& ready) {
+        if (!config_.cpus.empty()) pin_to(config_.cpus[i % config_.cpus.size()]);
         auto region = ring::region::attach({memory_.data, memory_.size}, geometry_);
         if (!region) {
             start_errors_[i] = region.error();

@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "airlock/async/executor.hh"
 #include "airlock/base/expected.hh"
@@ -53,6 +54,9 @@ struct enclave_config {
     rpc::endpoint_options rpc{};
     // Idle strategy of the enclave executors.
     async::executor_options executor{};
+    // CPUs for the enclave threads: thread i runs on cpus[i % size]; empty
+    // leaves placement to the OS.
+    std::vector<int> cpus{};
     // Cost of the modelled synchronous transition (platform/transition.hh).
     std::uint64_t transition_cycles = modelled_transition::default_cycles_per_call;
 };
