@@ -22,9 +22,6 @@ std::string_view to_string(call_direction d) noexcept {
 // ---------------------------------------------------------------------------
 // The call and its timing.
 
-namespace {
-// The first and last 8-byte words of `b` (zero-padded) and its size: what
-// the callee reads from its copy.
 std::uint64_t digest_of(std::span<const std::byte> b) noexcept {
     std::uint64_t first = 0;
     std::uint64_t last = 0;
@@ -32,7 +29,6 @@ std::uint64_t digest_of(std::span<const std::byte> b) noexcept {
     if (b.size() >= 8) std::memcpy(&last, b.data() + b.size() - 8, 8);
     return first * 31 + last + b.size();
 }
-}  // namespace
 
 call_buffers::call_buffers(std::size_t bytes) : argument_(bytes), copy_(bytes) {
     for (std::size_t i = 0; i < bytes; ++i)
@@ -186,9 +182,11 @@ calls_result measure_asio(const calls_config& c) {
 // ---------------------------------------------------------------------------
 
 std::span<const calls_mode> calls_modes() noexcept {
-    static constexpr std::array<calls_mode, 3> modes{{
+    static constexpr std::array<calls_mode, 5> modes{{
         {"ecall", measure_ecall},
         {"switchless", measure_switchless},
+        {"airlock", measure_airlock},
+        {"airlock_sync", measure_airlock_sync},
         {"asio", measure_asio},
     }};
     return modes;

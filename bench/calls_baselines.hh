@@ -12,6 +12,9 @@
 //               (the cost is MODELLED: 8,200 cycles, HotCalls' lower bound).
 //   switchless  platform::switchless_pool with one worker on the other CPU;
 //               the caller spins until its call is done.
+//   airlock     typed rpc calls over the rings of a sim enclave, from many
+//               coroutines on the caller's thread (bench/calls_airlock.cc).
+//   airlock_sync the same with one call in flight: the pure round trip.
 //   asio        a C++20 coroutine on an asio::io_context that co_spawns the
 //               call onto a second io_context on the other CPU and resumes
 //               with its result; both threads poll their contexts.
@@ -45,9 +48,11 @@ enum class call_direction { host_to_enclave, enclave_to_host };
 struct calls_config {
     std::size_t bytes = 0;          // argument size copied in per call
     std::size_t messages = 50'000;  // timed calls
-    call_direction direction = call_direction::host_to_enclave;
+    call_direction direction = call_direction::enclave_to_host;
     int caller_cpu = 0;  // -1: not pinned
     int callee_cpu = 1;  // -1: not pinned
+    // Calls in flight at once in the `airlock` mode (coroutines on the caller's thread).
+    std::size_t in_flight = 128;
 };
 
 // The figures of one measurement.
@@ -67,6 +72,8 @@ class call_buffers {
   public:
     explicit call_buffers(std::size_t bytes);
     [[nodiscard]] std::size_t bytes() const noexcept { return argument_.size(); }
+    // The caller's argument, for modes that send it themselves.
+    [[nodiscard]] std::span<const std::byte> argument() const noexcept { return argument_; }
 
     // Callee side: the marshalling copy and the callee's read of it.
     [[nodiscard]] std::uint64_t serve(std::uint64_t id) noexcept;
@@ -78,6 +85,10 @@ class call_buffers {
     std::vector<std::byte> copy_;      // the callee's
     std::uint64_t digest_ = 0;         // what serve() reads from a correct copy
 };
+
+// What the callee reads from its copy of an argument: the first and last
+// 8-byte words (zero-padded) and the size. A call returns `id ^ digest_of`.
+[[nodiscard]] std::uint64_t digest_of(std::span<const std::byte> b) noexcept;
 
 // `call_recorder` collects one run: per-call latencies in TSC ticks (read
 // with platform::read_tsc around each call) and the wall time of all calls.
@@ -115,6 +126,9 @@ calls_result time_calls(const calls_config& c, const call_buffers& buffers, Call
 [[nodiscard]] calls_result measure_ecall(const calls_config& c);
 [[nodiscard]] calls_result measure_switchless(const calls_config& c);
 [[nodiscard]] calls_result measure_asio(const calls_config& c);
+// bench/calls_airlock.cc: typed rpc calls over the rings, sim platform.
+[[nodiscard]] calls_result measure_airlock(const calls_config& c);
+[[nodiscard]] calls_result measure_airlock_sync(const calls_config& c);
 
 // A mode as the `calls` subcommand lists it.
 struct calls_mode {

@@ -4,7 +4,9 @@
 // and callee on different CPUs (--cpus: caller first). The modes and what a
 // call is are described in calls_baselines.hh: ecall (a MODELLED synchronous
 // transition), switchless (Intel-style, the caller spins while a worker runs
-// the call) and asio (a coroutine hopping to the other thread's io_context).
+// the call), airlock (many calls in flight from coroutines on one thread),
+// airlock_sync (one call in flight: the round trip) and asio (a coroutine
+// hopping to the other thread's io_context).
 //
 // Every figure is the median over --reps interleaved repetitions of
 // --messages calls each; a repetition copies at most 256 MiB of arguments,
@@ -25,8 +27,9 @@ namespace {
 struct calls_options : common_options {
     std::size_t messages = 50'000;
     std::vector<std::size_t> bytes{0, 64, 1024, 65536, 1048576};
-    std::string direction_name = "host-to-enclave";
-    std::vector<std::string> modes;  // empty: all
+    std::string direction_name = "enclave-to-host";  // the seed's direction: ocalls
+    std::vector<std::string> modes;                  // empty: all
+    std::size_t in_flight = calls_config{}.in_flight;
 };
 
 constexpr std::size_t max_copy_per_rep = std::size_t{256} << 20;
@@ -56,6 +59,7 @@ std::vector<double> measure_once(const calls_options& o, const calls_mode& mode,
     c.direction = direction_of(o);
     c.caller_cpu = cpu_for(o.cpus, 0);
     c.callee_cpu = cpu_for(o.cpus, 1);
+    c.in_flight = o.in_flight;
     const calls_result r = mode.measure(c);
     return {r.calls_per_sec, r.ns_per_call, r.p50_ns, r.p99_ns, static_cast<double>(r.fallbacks)};
 }
@@ -153,7 +157,8 @@ void run_calls(const calls_options& o) {
 void add_calls_command(CLI::App& app) {
     auto options = std::make_shared<calls_options>();
     CLI::App* sub = app.add_subcommand(
-        "calls", "Calls across the boundary: modelled ecall, Intel-style switchless, asio");
+        "calls",
+        "Calls across the boundary: modelled ecall, Intel-style switchless, Airlock, asio");
     sub->add_option("--cpus", options->cpus,
                     "CPUs for the caller and the callee, comma-separated (empty: no pinning)")
         ->delimiter(',')
@@ -174,8 +179,13 @@ void add_calls_command(CLI::App& app) {
         ->check(CLI::IsMember({"host-to-enclave", "enclave-to-host"}))
         ->capture_default_str();
     sub->add_option("--modes", options->modes,
-                    "Modes to run, comma-separated (default: all: ecall,switchless,asio)")
+                    "Modes to run, comma-separated (default: all: "
+                    "ecall,switchless,airlock,airlock_sync,asio)")
         ->delimiter(',');
+    sub->add_option("--in-flight", options->in_flight,
+                    "Calls in flight at once in the airlock mode (coroutines on one thread)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
+        ->capture_default_str();
     sub->add_flag("--json", options->json, "Print one JSON object per line");
     sub->callback([options] { run_calls(*options); });
 }

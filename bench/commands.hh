@@ -18,5 +18,7 @@ void add_ring_command(CLI::App& app);
 void add_pingpong_command(CLI::App& app);
 // `fanin`: many producers into one consumer.
 void add_fanin_command(CLI::App& app);
+// `calls`: calls across the boundary: modelled ecall, switchless, Airlock, asio.
+void add_calls_command(CLI::App& app);
 
 }  // namespace airlock::bench

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     airlock::bench::add_ring_command(app);
     airlock::bench::add_pingpong_command(app);
     airlock::bench::add_fanin_command(app);
+    airlock::bench::add_calls_command(app);
     CLI11_PARSE(app, argc, argv);
     return 0;
 }

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: Apache-2.0
+// The Airlock modes of the calls benchmark: typed rpc calls over the rings
+// between a sim enclave thread and a host thread, each running an executor.
+//
+//   airlock       `in_flight` coroutines (--in-flight, default 128) on the
+//                 caller's thread share the calls, so many are in flight at
+//                 once and the thread never waits for one reply before
+//                 sending the next call.
+//   airlock_sync  one coroutine, one call in flight: the pure round trip.
+//
+// The caller is the enclave for enclave-to-host (it runs the loop inside an
+// ecall `drive` and returns the per-call ticks) and the host otherwise. The
+// callee copies the argument out of the ring into private memory (the
+// decode), reads it and returns `id ^ digest`, as in every other mode.
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "airlock/async/sync_wait.hh"
+#include "airlock/async/when_all.hh"
+#include "airlock/platform/enclave.hh"
+#include "calls_baselines.hh"
+#include "support.hh"
+
+namespace airlock::bench {
+namespace {
+
+using work_signature = std::uint64_t(std::span<const std::byte>, std::uint64_t);
+constexpr rpc::host_method<1, work_signature> host_work{"host_work"};
+constexpr rpc::enclave_method<1, work_signature> enclave_work{"enclave_work"};
+// Runs the caller's loop in the enclave: (bytes, warmup, messages,
+// concurrency) -> per-call ticks, then the elapsed ticks of the timed calls.
+constexpr rpc::enclave_method<2, std::vector<std::uint64_t>(std::uint64_t, std::uint64_t,
+                                                            std::uint64_t, std::uint64_t)>
+    enclave_drive{"enclave_drive"};
+
+std::uint64_t serve_work(const std::vector<std::byte>& argument, std::uint64_t id) {
+    return id ^ digest_of(argument);
+}
+
+// Shared by the coroutines of one run (they all live on one thread).
+struct run_state {
+    std::span<const std::byte> argument;
+    std::uint64_t digest = 0;
+    std::uint64_t warmup = 0;
+    std::uint64_t total = 0;  // warmup + timed
+    std::uint64_t next = 0;   // next call id to take
+    std::uint64_t first_timed_start = 0;
+    std::uint64_t last_end = 0;
+    std::vector<std::uint64_t> ticks;
+};
+
+// One caller coroutine: takes call ids until none are left.
+template <class Endpoint, class Method>
+async::task<void> caller(Endpoint& ep, const Method& method, run_state& s) {
+    while (s.next < s.total) {
+        const std::uint64_t id = s.next++;
+        const std::uint64_t before = platform::read_tsc();
+        if (id == s.warmup) s.first_timed_start = before;
+        auto r = co_await ep.call(method, s.argument, id);
+        const std::uint64_t after = platform::read_tsc();
+        if (!r)
+            fail(std::string("calls: airlock call failed: ") + std::string(to_string(r.error())));
+        if (*r != (id ^ s.digest)) fail_call(id, *r, id ^ s.digest);
+        if (id >= s.warmup) {
+            s.ticks[id - s.warmup] = after - before;
+            s.last_end = std::max(s.last_end, after);
+        }
+    }
+}
+
+// The caller's loop: `concurrency` coroutines share warmup + messages calls.
+// Returns the ticks of the timed calls followed by their elapsed ticks.
+template <class Endpoint, class Method>
+async::task<std::vector<std::uint64_t>> drive(Endpoint& ep, const Method& method,
+                                              std::span<const std::byte> argument,
+                                              std::uint64_t warmup, std::uint64_t messages,
+                                              std::uint64_t concurrency) {
+    run_state s;
+    s.argument = argument;
+    s.digest = digest_of(argument);
+    s.warmup = warmup;
+    s.total = warmup + messages;
+    s.ticks.assign(messages, 0);
+    std::vector<async::task<void>> callers;
+    for (std::uint64_t k = 0; k < concurrency; ++k)
+        callers.push_back(caller(ep, method, s));
+    co_await async::when_all(std::move(callers));
+    s.ticks.push_back(s.last_end - s.first_timed_start);
+    co_return std::move(s.ticks);
+}
+
+// The enclave's program: serves the work ecall and the drive ecall.
+void bench_enclave(platform::enclave_thread& t) {
+    t.host.serve(enclave_work, serve_work);
+    t.host.serve(enclave_drive,
+                 [&t](std::uint64_t bytes, std::uint64_t warmup, std::uint64_t messages,
+                      std::uint64_t concurrency) -> async::task<std::vector<std::uint64_t>> {
+                     // The argument is the enclave's own data, made inside the enclave.
+                     const call_buffers buffers(bytes);
+                     co_return co_await drive(t.host, host_work, buffers.argument(), warmup,
+                                              messages, concurrency);
+                 });
+}
+
+calls_result from_ticks(std::vector<std::uint64_t> ticks) {
+    if (ticks.size() < 2) fail("calls: the airlock run returned no ticks");
+    const std::uint64_t elapsed = ticks.back();
+    ticks.pop_back();
+    const platform::tsc_clock& tsc = platform::tsc_clock::calibrated();
+    auto percentile = [&](double q) {
+        const auto k = static_cast<std::size_t>(q * static_cast<double>(ticks.size() - 1));
+        std::nth_element(ticks.begin(), ticks.begin() + static_cast<std::ptrdiff_t>(k),
+                         ticks.end());
+        return tsc.cycles_to_ns(static_cast<double>(ticks[k]));
+    };
+    const double ns = tsc.cycles_to_ns(static_cast<double>(elapsed));
+    calls_result r;
+    r.calls_per_sec = static_cast<double>(ticks.size()) * 1e9 / ns;
+    r.ns_per_call = ns / static_cast<double>(ticks.size());
+    r.p50_ns = percentile(0.50);
+    r.p99_ns = percentile(0.99);
+    return r;
+}
+
+calls_result measure(const calls_config& c, std::uint64_t concurrency) {
+    const bool enclave_calls = c.direction == call_direction::enclave_to_host;
+    platform::enclave_config config;
+    config.enclave_threads = 1;
+    config.ring_capacity = std::size_t{1} << 18;
+    config.rpc.max_message = std::max<std::size_t>(c.bytes + 4096, c.messages * 8 + 4096);
+    config.rpc.max_in_flight = std::max<std::size_t>(config.rpc.max_in_flight, concurrency);
+    config.rpc.max_serving = std::max<std::size_t>(config.rpc.max_serving, concurrency);
+    config.cpus = {enclave_calls ? c.caller_cpu : c.callee_cpu};
+    auto created = platform::enclave::create(config, bench_enclave);
+    if (!created)
+        fail(std::string("calls: no enclave: ") + std::string(to_string(created.error())));
+    platform::enclave& e = **created;
+
+    const std::uint64_t warmup = warmup_calls(c);
+    const call_buffers buffers(c.bytes);
+    std::vector<std::uint64_t> ticks;
+    const int host_cpu = enclave_calls ? c.callee_cpu : c.caller_cpu;
+    run_threads(1, {host_cpu}, [&](std::size_t) {
+        auto channel = e.open_channel(0);
+        rpc::endpoint<rpc::side::host>& ep = channel->endpoint();
+        ep.serve(host_work, serve_work);
+        expected<std::vector<std::uint64_t>> r =
+            enclave_calls
+                ? async::sync_wait(channel->executor(),
+                                   ep.call(enclave_drive, c.bytes, warmup, c.messages, concurrency))
+                : expected<std::vector<std::uint64_t>>(async::sync_wait(
+                      channel->executor(), drive(ep, enclave_work, buffers.argument(), warmup,
+                                                 c.messages, concurrency)));
+        if (!r) fail(std::string("calls: drive failed: ") + std::string(to_string(r.error())));
+        ticks = std::move(*r);
+    });
+    return from_ticks(std::move(ticks));
+}
+
+}  // namespace
+
+calls_result measure_airlock(const calls_config& c) {
+    return measure(c, c.in_flight);
+}
+calls_result measure_airlock_sync(const calls_config& c) {
+    return measure(c, 1);
+}
+
+}  // namespace airlock::bench
