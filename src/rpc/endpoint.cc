@@ -340,7 +340,9 @@ std::vector<std::byte> endpoint_base::take_buffer() {
 }
 
 void endpoint_base::give_back(std::vector<std::byte>&& buffer) noexcept {
-    buffer.clear();  // keeps its capacity: the steady state allocates nothing
+    // Kept at its size as well as its capacity: the next writer overwrites
+    // it in place (writer::reuse), so steady-state encoding neither
+    // allocates nor zero-fills.
     if (buffers_.size() < buffers_.capacity()) buffers_.push_back(std::move(buffer));
 }
 

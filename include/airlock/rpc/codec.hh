@@ -42,25 +42,43 @@ namespace airlock::rpc {
 static_assert(std::endian::native == std::endian::little,
               "the wire format is little-endian; a big-endian port must byte-swap here");
 
-// `writer` appends encoded values to a caller-owned buffer, which keeps its
-// capacity between messages so that steady-state encoding allocates nothing.
+// `writer` appends encoded values to a caller-owned buffer.
+//
+// Two modes. `writer(out)` appends at out.size() and keeps out.size() equal
+// to what has been written. `writer(out, writer::reuse)` writes from the
+// start of `out` over its old bytes, so a pooled buffer whose size was left
+// at its last message's length is filled by inline copies with no resize
+// (and no zero-fill) per value; call `finish()` before using the buffer, to
+// cut it to what was written. The endpoint encodes every message this way,
+// so steady-state encoding neither allocates nor calls out of line.
 class writer {
   public:
-    explicit writer(std::vector<std::byte>& out) noexcept : out_(&out) {}
+    struct reuse_t {};
+    static constexpr reuse_t reuse{};
+
+    explicit writer(std::vector<std::byte>& out) noexcept : out_(&out), used_(out.size()) {}
+    writer(std::vector<std::byte>& out, reuse_t /*unused*/) noexcept : out_(&out), used_(0) {}
+
     void put_raw(const void* data, std::size_t n) {
-        const std::size_t at = out_->size();
-        out_->resize(at + n);
-        if (n != 0) std::memcpy(out_->data() + at, data, n);
+        if (n > out_->size() - used_) [[unlikely]]
+            grow(used_ + n);
+        if (n != 0) std::memcpy(out_->data() + used_, data, n);
+        used_ += n;
     }
     void put_u64(std::uint64_t v) { put_raw(&v, sizeof v); }
-    [[nodiscard]] std::size_t size() const noexcept { return out_->size(); }
+    // Bytes written so far.
+    [[nodiscard]] std::size_t size() const noexcept { return used_; }
+    // Cuts the buffer to what was written (a no-op in append mode).
+    void finish() noexcept {
+        if (out_->size() > used_) out_->resize(used_);  // shrinking: no allocation
+    }
 
   private:
+    [[gnu::noinline]] void grow(std::size_t size) { out_->resize(size); }
     std::vector<std::byte>* out_;
+    std::size_t used_;
 };
 
-// `reader` consumes encoded values from private bytes; every read is
-// bounds-checked and a failed read leaves the reader failed.
 class reader {
   public:
     explicit reader(std::span<const std::byte> in) noexcept : in_(in) {}

@@ -245,7 +245,8 @@ class endpoint_base : public async::source {
     };
     void add_handler(std::uint32_t method_id, handler_entry entry);
 
-    // A private buffer from the pool, with room for the message header.
+    // A private buffer from the pool. Its bytes are stale: fill it with a
+    // writer in reuse mode, which overwrites them and cuts the rest.
     [[nodiscard]] std::vector<std::byte> take_buffer();
     void give_back(std::vector<std::byte>&& buffer) noexcept;
 
@@ -355,11 +356,12 @@ class endpoint final : public endpoint_base {
         static_assert(sizeof...(A) == std::tuple_size_v<typename M::arguments>,
                       "wrong number of arguments for this method");
         std::vector<std::byte> message = take_buffer();
-        writer w(message);
+        writer w(message, writer::reuse);
         w.put_u64(0);  // call id, filled in when the call opens its slot
         w.put_u64(M::id);
         encode_arguments<typename M::parameters>(w, std::index_sequence_for<A...>{},
                                                  std::forward<A>(args)...);
+        w.finish();
         return run_call<typename M::result_type>(std::move(message), token);
     }
     template <class M, class... A>
@@ -495,12 +497,13 @@ async::task<expected<R>> endpoint_base::run_call(std::vector<std::byte> message,
 template <class R>
 void endpoint_base::encode_reply(std::vector<std::byte>& out, std::uint64_t id,
                                  const expected<R>& result) {
-    writer w(out);
+    writer w(out, writer::reuse);
     w.put_u64(id);
     w.put_u64(result.has_value() ? 0 : static_cast<std::uint64_t>(result.error()));
     if constexpr (!std::is_void_v<R>) {
         if (result.has_value()) encode(w, *result);
     }
+    w.finish();
 }
 
 template <class R, class F, class Args>
