@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "calls_baselines.hh"
 
+// asio enables co_await on clang only with <experimental/coroutine>; clang 14
+// with libstdc++ has the standard <coroutine>, which asio uses once told that
+// the compiler supports co_await.
+#if defined(__clang__) && defined(__cpp_impl_coroutine) && !defined(ASIO_HAS_CO_AWAIT)
+#define ASIO_HAS_CO_AWAIT 1
+#endif
 #include <asio.hpp>
 
 #include <algorithm>

@@ -99,6 +99,10 @@ class backoff {
 // figures (two endpoints of a ring never share memory in real use).
 template <class T>
 struct alignas(128) isolated {
+    // A constructor, not an aggregate: clang 14 has no parenthesised
+    // aggregate initialisation, which std::make_unique needs.
+    template <class... A>
+    explicit isolated(A&&... args) : value{std::forward<A>(args)...} {}
     T value;
 };
 

@@ -139,7 +139,9 @@ class exact_region {
     std::size_t size_;
     std::byte* data_;
     ring::region region_;
+#if defined(AIRLOCK_TEST_ASAN)
     bool guarded_ = false;
+#endif
 };
 
 // A hostile producer that writes records word by word at its own tail.
