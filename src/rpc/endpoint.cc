@@ -282,6 +282,10 @@ void endpoint_base::dispatch_call(std::span<const std::byte> payload) noexcept {
     }
 }
 
+void endpoint_base::fail(errc reason) noexcept {
+    set_fault(reason);
+}
+
 void endpoint_base::set_fault(errc ring_reason) noexcept {
     if (fault_ != errc::ok) return;
     ring_fault_ = ring_reason;

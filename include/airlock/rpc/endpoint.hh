@@ -222,6 +222,11 @@ class endpoint_base : public async::source {
     [[nodiscard]] errc fault() const noexcept { return fault_; }
     // The ring-level reason of the fault (an errc::fault_*), or ok.
     [[nodiscard]] errc ring_fault() const noexcept { return ring_fault_; }
+    // Faults the channel from outside the rings, for `reason` (the platform
+    // saw the peer die: errc::enclave_died): as a ring fault does, every
+    // waiting and later call resumes with rpc_channel_faulted, and
+    // ring_fault() reports `reason`. Owner thread; a no-op once faulted.
+    void fail(errc reason) noexcept;
     [[nodiscard]] const endpoint_stats& stats() const noexcept { return stats_; }
     [[nodiscard]] std::size_t outstanding_calls() const noexcept { return calls_.outstanding(); }
     [[nodiscard]] std::size_t serving() const noexcept { return serving_; }
