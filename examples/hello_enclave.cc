@@ -28,7 +28,15 @@ void enclave_main(airlock::platform::enclave_thread& t) {
 
 // ---- host side ----------------------------------------------------------------
 int main() {
-    auto enclave = airlock::platform::enclave::create({}, enclave_main);
+    // AIRLOCK_PLATFORM=process runs the enclave as a sealed process of its own.
+    airlock::platform::enclave_config config;
+    if (auto platform = airlock::platform::platform_from_environment()) {
+        config.platform = *platform;
+    } else {
+        std::fprintf(stderr, "AIRLOCK_PLATFORM must be sim or process\n");
+        return 1;
+    }
+    auto enclave = airlock::platform::enclave::create(config, enclave_main);
     if (!enclave) {
         std::fprintf(stderr, "cannot create the enclave: %s\n",
                      airlock::to_string(enclave.error()).data());

@@ -8,34 +8,17 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <latch>
 #include <new>
-#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "airlock/platform/enclave.hh"
 #include "airlock/platform/futex_wait.hh"
+#include "enclave_internal.hh"
 
 namespace airlock::platform {
-
-expected<platform_kind> platform_from_environment(platform_kind fallback) {
-    const char* name = std::getenv("AIRLOCK_PLATFORM");
-    if (name == nullptr || *name == '\0') return fallback;
-    const std::string_view n(name);
-    if (n == "sim") return platform_kind::sim;
-    if (n == "process") return platform_kind::process;
-    return unexpected(errc::invalid_argument);
-}
-
-ring::region_geometry channel_geometry(std::size_t channels, std::size_t ring_capacity) {
-    ring::region_geometry g;
-    g.ring_capacities.assign(2 * channels, ring_capacity);
-    g.doorbells = 2 * channels;
-    return g;
-}
 
 namespace {
 
@@ -116,6 +99,7 @@ class sim_enclave final : public enclave {
     }
     ring::wait_hooks& hooks() noexcept override { return futex_wait_hooks::instance(); }
     const modelled_transition& transition() const noexcept override { return transition_; }
+    const void* region_base() const noexcept override { return memory_.data; }
 
   private:
     // The body of enclave thread i: attach with trusted geometry, build the
@@ -132,7 +116,7 @@ class sim_enclave final : public enclave {
         rpc::endpoint<rpc::side::enclave> ep(
             ex, region->ring(enclave_to_host_ring(i)), region->ring(host_to_enclave_ring(i)),
             {.hooks = &hooks(), .peer_bell = &region->doorbell(host_bell(i))}, config_.rpc);
-        enclave_thread ctx{i, ex, ep};
+        enclave_thread ctx{i, ex, ep, region->base()};
         program(ctx);
         executors_[i] = &ex;
         ready.count_down();
@@ -151,11 +135,8 @@ class sim_enclave final : public enclave {
 
 }  // namespace
 
-expected<std::unique_ptr<enclave>> enclave::create(const enclave_config& config,
-                                                   enclave_program program) {
-    if (config.enclave_threads == 0 || program == nullptr)
-        return unexpected(errc::invalid_argument);
-    if (config.platform != platform_kind::sim) return unexpected(errc::platform_unavailable);
+expected<std::unique_ptr<enclave>> detail::create_sim_enclave(const enclave_config& config,
+                                                              enclave_program program) {
     auto size =
         ring::region::required_size(channel_geometry(config.enclave_threads, config.ring_capacity));
     if (!size) return unexpected(size.error());

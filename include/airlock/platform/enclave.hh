@@ -14,19 +14,26 @@
 // that channel and the host endpoint bound to it.
 //
 // Platforms: `sim` (the default, for development and CI) runs the enclave on
-// threads of the host process; `process` (platform_kind::process) will run it
-// as a separate, sandboxed process. Both take the same config and program.
-// Each platform also offers the classic synchronous transition
-// (`transition()`), used as the baseline in benchmarks: on `sim` its cost is
-// modelled (platform/transition.hh).
+// threads of the host process; `process` (platform_kind::process) runs it as
+// a separate process, forked by `create`, that shares only the region and is
+// sealed by a seccomp allow-list and a fixed heap before the program runs
+// (docs/platform.md). Both take the same config and program. Each platform
+// also offers the classic synchronous transition: `transition()` is the
+// modelled one (platform/transition.hh); on `process`,
+// `transition_round_trip` is a real cross-process handoff, to be measured.
 //
 // Thread contract: create and the destructor on one host thread; a
 // host_channel belongs to the thread that opened it (its executor's owner).
-// Close every host_channel before destroying the enclave.
+// Close every host_channel before destroying the enclave. On `process`, the
+// thread that calls create must outlive the enclave (the enclave process is
+// killed when that thread ends: PR_SET_PDEATHSIG), and create must be called
+// before the host starts threads that hold locks the enclave code needs
+// (fork copies only the calling thread).
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "airlock/async/executor.hh"
@@ -59,6 +66,12 @@ struct enclave_config {
     std::vector<int> cpus{};
     // Cost of the modelled synchronous transition (platform/transition.hh).
     std::uint64_t transition_cycles = modelled_transition::default_cycles_per_call;
+    // `process` only: the enclave's heap (the EPC budget), reserved before
+    // the program runs; allocations past it fail inside the enclave.
+    std::size_t enclave_memory = std::size_t{64} << 20;
+    // `process` only: how long the destructor waits for the enclave to stop
+    // on request before it kills the process.
+    std::uint64_t stop_grace_ns = 2'000'000'000;
 };
 
 // What an enclave thread's program is given.
@@ -67,6 +80,9 @@ struct enclave_thread {
     async::executor& executor;
     // Calls host_methods (ocalls), serves enclave_methods (ecalls).
     rpc::endpoint<rpc::side::enclave>& host;
+    // Where the shared region is mapped on the enclave's side (on `process`
+    // not where the host maps it: only offsets may cross).
+    const void* region_base = nullptr;
 };
 
 // The enclave's code: runs on each enclave thread, registers handlers and
@@ -101,8 +117,31 @@ class enclave {
         std::size_t i, async::executor_options options = {}) = 0;
     // The platform's wait hooks (park, unpark, clock) for host-side waits.
     [[nodiscard]] virtual ring::wait_hooks& hooks() noexcept = 0;
-    // The classic synchronous ecall/ocall of this platform.
+    // The classic synchronous ecall/ocall of this platform, modelled.
     [[nodiscard]] virtual const modelled_transition& transition() const noexcept = 0;
+
+    // --- the process platform (defaults serve `sim`) --------------------------
+
+    // The measured synchronous transition: hands `value` to a dedicated
+    // enclave thread through two futex words of the region and blocks until
+    // it answers `value + 1`. One host thread at a time. platform_unavailable
+    // on `sim` (whose transition is only modelled); enclave_died once the
+    // enclave process is gone.
+    [[nodiscard]] virtual expected<std::uint64_t> transition_round_trip(std::uint64_t value) {
+        (void)value;
+        return unexpected(errc::platform_unavailable);
+    }
+    // ok while the enclave runs; enclave_died once it has stopped on its own
+    // (crashed, killed, or stopped by the sandbox). Any host thread.
+    [[nodiscard]] virtual errc failure() const noexcept { return errc::ok; }
+    // Why the enclave stopped ("killed by signal 9", or the sandbox's report
+    // naming the system call and the code that made it); empty while it runs.
+    // Any host thread.
+    [[nodiscard]] virtual std::string diagnostic() const { return {}; }
+    // The enclave's process id on `process`, -1 on `sim`.
+    [[nodiscard]] virtual int process_id() const noexcept { return -1; }
+    // Where the host maps the shared region.
+    [[nodiscard]] virtual const void* region_base() const noexcept = 0;
 };
 
 // The region layout every platform uses: channel i has rings 2i

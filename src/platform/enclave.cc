@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+// What every platform shares: the platform named by the environment, the
+// channel layout of the region, and enclave::create's dispatch.
+#include <cstdlib>
+#include <string_view>
+
+#include "airlock/platform/enclave.hh"
+#include "enclave_internal.hh"
+
+namespace airlock::platform {
+
+expected<platform_kind> platform_from_environment(platform_kind fallback) {
+    const char* name = std::getenv("AIRLOCK_PLATFORM");
+    if (name == nullptr || *name == '\0') return fallback;
+    const std::string_view n(name);
+    if (n == "sim") return platform_kind::sim;
+    if (n == "process") return platform_kind::process;
+    return unexpected(errc::invalid_argument);
+}
+
+ring::region_geometry channel_geometry(std::size_t channels, std::size_t ring_capacity) {
+    ring::region_geometry g;
+    g.ring_capacities.assign(2 * channels, ring_capacity);
+    g.doorbells = 2 * channels;
+    return g;
+}
+
+expected<std::unique_ptr<enclave>> enclave::create(const enclave_config& config,
+                                                   enclave_program program) {
+    if (config.enclave_threads == 0 || program == nullptr)
+        return unexpected(errc::invalid_argument);
+    switch (config.platform) {
+        case platform_kind::sim:
+            return detail::create_sim_enclave(config, program);
+        case platform_kind::process:
+            return detail::create_process_enclave(config, program);
+    }
+    return unexpected(errc::platform_unavailable);
+}
+
+}  // namespace airlock::platform

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// src/platform/enclave_internal.hh: the platforms behind enclave::create.
+//
+// enclave::create (src/platform/enclave.cc) checks what every platform
+// needs and dispatches to one of these constructors; each returns a started
+// enclave or the reason it could not start.
+//
+// Thread contract: called on the host thread that calls enclave::create.
+
+#include <memory>
+
+#include "airlock/platform/enclave.hh"
+
+namespace airlock::platform::detail {
+
+// src/platform/sim_enclave.cc: enclave threads in the host process.
+[[nodiscard]] expected<std::unique_ptr<enclave>> create_sim_enclave(const enclave_config& config,
+                                                                    enclave_program program);
+// src/platform/process_enclave.cc: a forked, sealed enclave process.
+[[nodiscard]] expected<std::unique_ptr<enclave>> create_process_enclave(
+    const enclave_config& config, enclave_program program);
+
+}  // namespace airlock::platform::detail
