@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+// Description: the enclave cannot allocate past its memory budget: the
+// allocation fails inside the enclave (bad_alloc, answered as a value), the
+// enclave goes on serving, and allocations within the budget still work.
+#include <gtest/gtest.h>
+
+#include <new>
+
+#include "airlock/async/sync_wait.hh"
+#include "airlock/platform/enclave.hh"
+#include "platform/process_support.hh"
+#include "support/region_fixture.hh"
+
+namespace {
+
+using namespace airlock;
+
+// Allocates and touches `bytes` in the enclave; false when that fails.
+constexpr rpc::enclave_method<1, bool(std::uint64_t)> try_allocate{"try_allocate"};
+
+void program(platform::enclave_thread& t) {
+    t.host.serve(try_allocate, [](std::uint64_t bytes) {
+        try {
+            auto* p = new std::byte[bytes];
+            for (std::uint64_t i = 0; i < bytes; i += 4096)
+                p[i] = std::byte{1};
+            // The compiler may not elide an allocation whose address escapes.
+            asm volatile("" : : "r"(p) : "memory");
+            delete[] p;
+            return true;
+        } catch (const std::bad_alloc&) {
+            return false;
+        }
+    });
+}
+
+TEST(process_memory_budget, allocation_past_the_budget_fails_inside_the_enclave) {
+    if (test::sanitized_build)
+        GTEST_SKIP() << "a sanitizer's allocator maps its own memory: the fixed heap is glibc's";
+    platform::enclave_config config = test::process_config();
+    config.enclave_memory = std::size_t{16} << 20;
+    auto e = platform::enclave::create(config, program);
+    ASSERT_TRUE(e.has_value()) << to_string(e.error());
+    test::watchdog dog(std::chrono::seconds(60), "memory budget");
+    auto ch = (*e)->open_channel(0);
+    auto call = [&](std::uint64_t bytes) {
+        return async::sync_wait(ch->executor(), ch->endpoint().call(try_allocate, bytes));
+    };
+    auto small = call(std::uint64_t{1} << 20);
+    ASSERT_TRUE(small.has_value()) << to_string(small.error());
+    EXPECT_TRUE(*small) << "1 MiB fits in a 16 MiB budget";
+    auto big = call(std::uint64_t{64} << 20);
+    ASSERT_TRUE(big.has_value()) << to_string(big.error()) << " " << (*e)->diagnostic();
+    EXPECT_FALSE(*big) << "64 MiB does not";
+    auto again = call(std::uint64_t{1} << 20);
+    ASSERT_TRUE(again.has_value()) << to_string(again.error());
+    EXPECT_TRUE(*again) << "the enclave goes on";
+    EXPECT_EQ((*e)->failure(), errc::ok) << (*e)->diagnostic();
+}
+
+}  // namespace

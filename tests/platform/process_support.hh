@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// tests/platform/process_support.hh: helpers for the process-platform tests.
+//
+// `process_config` is an enclave_config for the process platform, small
+// enough for CI; `sanitized_build` says whether a sanitizer runtime is in
+// the binary (its allocator ignores the fixed heap); `readable_in_this_process`
+// reads /proc/self/maps to tell whether an address is mapped readable here;
+// `platform_name` names a platform for parameterised test names.
+//
+// Thread contract: any thread of the test (host) process.
+
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "airlock/platform/enclave.hh"
+
+namespace airlock::test {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool sanitized_build = true;
+#else
+inline constexpr bool sanitized_build = false;
+#endif
+#if defined(__SANITIZE_THREAD__)
+inline constexpr bool thread_sanitized_build = true;
+#else
+inline constexpr bool thread_sanitized_build = false;
+#endif
+
+inline platform::enclave_config process_config(std::size_t threads = 1) {
+    platform::enclave_config config;
+    config.platform = platform::platform_kind::process;
+    config.enclave_threads = threads;
+    config.ring_capacity = std::size_t{1} << 14;
+    config.enclave_memory = std::size_t{32} << 20;
+    return config;
+}
+
+// True when [addr, addr + size) lies in one readable mapping of this process.
+inline bool readable_in_this_process(std::uintptr_t addr, std::size_t size) {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+        std::istringstream in(line);
+        std::uintptr_t begin = 0;
+        std::uintptr_t end = 0;
+        char dash = 0;
+        std::string perms;
+        in >> std::hex >> begin >> dash >> end >> perms;
+        if (addr >= begin && addr + size <= end) return !perms.empty() && perms[0] == 'r';
+    }
+    return false;
+}
+
+inline std::string platform_name(platform::platform_kind k) {
+    return k == platform::platform_kind::sim ? "sim" : "process";
+}
+
+}  // namespace airlock::test
