@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <string>
 
 #include "airlock/platform/switchless.hh"
@@ -91,6 +92,51 @@ calls_result measure_ecall(const calls_config& c) {
         result = time_calls(c, buffers, [&](std::uint64_t id) {
             return transition.call([&] { return buffers.serve(id); });
         });
+    });
+    return result;
+}
+
+// ---------------------------------------------------------------------------
+// bare: the machine's floor for a call. The caller stores the call number
+// in a word on its own cache line and spins on the callee's word; the callee
+// spins on the caller's word, serves the call and stores the result. No
+// queue, no framing, no validation: what one cross-core round trip with the
+// marshalling copy costs, for ratios measured in the same run.
+
+namespace {
+struct alignas(128) call_word {
+    std::atomic<std::uint64_t> value{0};
+};
+}  // namespace
+
+calls_result measure_bare(const calls_config& c) {
+    call_buffers buffers(c.bytes);
+    constexpr std::uint64_t stop = ~std::uint64_t{0};
+    auto request = std::make_unique<call_word>();  // call id + 1; `stop` ends the callee
+    auto reply = std::make_unique<call_word>();    // result, valid once `done` matches
+    auto done = std::make_unique<call_word>();     // call id + 1 of the last served call
+    calls_result result;
+    run_threads(2, {c.caller_cpu, c.callee_cpu}, [&](std::size_t role) {
+        if (role == 1) {
+            std::uint64_t seen = 0;
+            for (;;) {
+                std::uint64_t r;
+                // acquire: the caller's argument is written before its request.
+                while ((r = request->value.load(std::memory_order_acquire)) == seen)
+                    ring::cpu_relax();
+                if (r == stop) return;
+                seen = r;
+                reply->value.store(buffers.serve(r - 1), std::memory_order_relaxed);
+                done->value.store(r, std::memory_order_release);  // the reply before `done`
+            }
+        }
+        result = time_calls(c, buffers, [&](std::uint64_t id) {
+            request->value.store(id + 1, std::memory_order_release);
+            while (done->value.load(std::memory_order_acquire) != id + 1)
+                ring::cpu_relax();
+            return reply->value.load(std::memory_order_relaxed);
+        });
+        request->value.store(stop, std::memory_order_release);
     });
     return result;
 }
@@ -188,7 +234,8 @@ calls_result measure_asio(const calls_config& c) {
 // ---------------------------------------------------------------------------
 
 std::span<const calls_mode> calls_modes() noexcept {
-    static constexpr std::array<calls_mode, 5> modes{{
+    static constexpr std::array<calls_mode, 6> modes{{
+        {"bare", measure_bare},
         {"ecall", measure_ecall},
         {"switchless", measure_switchless},
         {"airlock", measure_airlock},

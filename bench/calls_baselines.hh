@@ -8,6 +8,8 @@
 // [in] buffer), reads the copy, and returns a result that the caller checks.
 // Each mode measures `messages` such calls, one after another, and returns
 // calls/s, ns per call and the p50/p99 latency of single calls. Modes:
+//   bare        one atomic word each way, both threads spinning: the floor
+//               of a cross-core call on this machine (not a usable design).
 //   ecall       platform::modelled_transition per call, on the caller's CPU
 //               (the cost is MODELLED: 8,200 cycles, HotCalls' lower bound).
 //   switchless  platform::switchless_pool with one worker on the other CPU;
@@ -123,6 +125,7 @@ calls_result time_calls(const calls_config& c, const call_buffers& buffers, Call
 
 // The modes. Each pins its threads as `c` says and fails the benchmark on a
 // wrong result.
+[[nodiscard]] calls_result measure_bare(const calls_config& c);
 [[nodiscard]] calls_result measure_ecall(const calls_config& c);
 [[nodiscard]] calls_result measure_switchless(const calls_config& c);
 [[nodiscard]] calls_result measure_asio(const calls_config& c);

@@ -30,6 +30,7 @@ struct calls_options : common_options {
     std::string direction_name = "enclave-to-host";  // the seed's direction: ocalls
     std::vector<std::string> modes;                  // empty: all
     std::size_t in_flight = calls_config{}.in_flight;
+    std::string json_file;  // also write the JSON lines here (for plots)
 };
 
 constexpr std::size_t max_copy_per_rep = std::size_t{256} << 20;
@@ -64,6 +65,33 @@ std::vector<double> measure_once(const calls_options& o, const calls_mode& mode,
     return {r.calls_per_sec, r.ns_per_call, r.p50_ns, r.p99_ns, static_cast<double>(r.fallbacks)};
 }
 
+// The ratios the issue sets as targets, from this run: at 0 bytes, airlock
+// against ecall (at least 30x) and against switchless (at least 3x) in calls
+// per second, and the airlock_sync round trip against the bare one (at most
+// 3x, p50).
+void print_targets(const std::vector<trial>& trials) {
+    auto median = [&](const char* mode, metric m) -> double {
+        const trial* t = find_trial(trials, mode, 0);
+        return t != nullptr ? summarize(*t, m).median : 0.0;
+    };
+    auto line = [](const char* what, double ratio, double target, bool at_least) {
+        if (ratio <= 0) return;
+        const bool met = at_least ? ratio >= target : ratio <= target;
+        std::printf("%-44s %6.2f  (target %s %.1f: %s)\n", what, ratio,
+                    at_least ? ">=" : "<=", target, met ? "met" : "NOT met");
+    };
+    const double airlock = median("airlock", calls_per_sec);
+    const double ecall = median("ecall", calls_per_sec);
+    const double switchless = median("switchless", calls_per_sec);
+    const double sync_p50 = median("airlock_sync", p50_ns);
+    const double bare_p50 = median("bare", p50_ns);
+    std::printf("\n");
+    if (ecall > 0) line("airlock / ecall, calls/s at 0 B", airlock / ecall, 30, true);
+    if (switchless > 0) line("airlock / switchless, calls/s at 0 B", airlock / switchless, 3, true);
+    if (bare_p50 > 0)
+        line("airlock_sync / bare, p50 round trip at 0 B", sync_p50 / bare_p50, 3, false);
+}
+
 void run_calls(const calls_options& o) {
     std::vector<const calls_mode*> modes;
     for (const calls_mode& m : calls_modes())
@@ -90,18 +118,29 @@ void run_calls(const calls_options& o) {
         cpus += (cpus.empty() ? "" : ",") + std::to_string(c);
     const std::string direction(to_string(direction_of(o)));
     const double tsc_ghz = platform::tsc_clock::calibrated().cycles_per_ns();
-    if (o.json) {
-        json_line()
-            .str("bench", "calls")
+    // JSON goes to stdout with --json, and to --json-file as well if given.
+    std::FILE* json_file = nullptr;
+    if (!o.json_file.empty()) {
+        json_file = std::fopen(o.json_file.c_str(), "w");
+        if (json_file == nullptr) fail("calls: cannot write " + o.json_file);
+    }
+    auto emit = [&](const json_line& line) {
+        if (o.json) line.print();
+        if (json_file != nullptr) line.print(json_file);
+    };
+    {
+        json_line header;
+        header.str("bench", "calls")
             .str("cpu_model", cpu_model())
             .str("pinned", cpus.empty() ? "none" : cpus)
             .integer("reps", static_cast<std::uint64_t>(o.reps))
             .integer("messages", o.messages)
             .num("tsc_ghz", tsc_ghz, 3)
             .integer("ecall_cycles", platform::modelled_transition::default_cycles_per_call)
-            .str("ecall_cost", "modelled")
-            .print();
-    } else {
+            .str("ecall_cost", "modelled");
+        emit(header);
+    }
+    if (!o.json) {
         std::printf(
             "calls: %s, pinned to %s; median of %d interleaved reps; TSC %.3f GHz; ecall is "
             "MODELLED as %llu cycles per call\n",
@@ -127,7 +166,7 @@ void run_calls(const calls_options& o) {
         const trial* ecall = find_trial(trials, "ecall", t.bytes);
         const double vs_ecall =
             ecall != nullptr ? cps / summarize(*ecall, calls_per_sec).median : 0;
-        if (o.json) {
+        {
             json_line line;
             line.str("bench", "calls")
                 .str("mode", t.impl)
@@ -139,8 +178,10 @@ void run_calls(const calls_options& o) {
                 .num("p50_ns", summarize(t, p50_ns).median, 1)
                 .num("p99_ns", summarize(t, p99_ns).median, 1);
             if (ecall != nullptr) line.num("vs_ecall", vs_ecall, 3);
-            line.integer("fallbacks", static_cast<std::uint64_t>(total(t, fallbacks))).print();
-        } else {
+            line.integer("fallbacks", static_cast<std::uint64_t>(total(t, fallbacks)));
+            emit(line);
+        }
+        if (!o.json) {
             out.add_row(
                 {t.impl, direction, grouped(static_cast<double>(t.bytes)),
                  grouped(static_cast<double>(messages_for(o, t.bytes))), grouped(cps),
@@ -149,7 +190,12 @@ void run_calls(const calls_options& o) {
                  grouped(total(t, fallbacks))});
         }
     }
-    if (!o.json) out.print();
+    if (!o.json) {
+        out.print();
+        print_targets(trials);
+    }
+    if (json_file != nullptr && std::fclose(json_file) != 0)
+        fail("calls: cannot write " + o.json_file);
 }
 
 }  // namespace
@@ -180,13 +226,15 @@ void add_calls_command(CLI::App& app) {
         ->capture_default_str();
     sub->add_option("--modes", options->modes,
                     "Modes to run, comma-separated (default: all: "
-                    "ecall,switchless,airlock,airlock_sync,asio)")
+                    "bare,ecall,switchless,airlock,airlock_sync,asio)")
         ->delimiter(',');
     sub->add_option("--in-flight", options->in_flight,
                     "Calls in flight at once in the airlock mode (coroutines on one thread)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
         ->capture_default_str();
     sub->add_flag("--json", options->json, "Print one JSON object per line");
+    sub->add_option("--json-file", options->json_file,
+                    "Also write the JSON lines to this file (tools/plot_calls.py draws them)");
     sub->callback([options] { run_calls(*options); });
 }
 

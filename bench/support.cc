@@ -203,8 +203,8 @@ json_line& json_line::integer(const std::string& key, std::uint64_t value) {
     return *this;
 }
 
-void json_line::print() const {
-    std::printf("%s}\n", text_.empty() ? "{" : text_.c_str());
+void json_line::print(std::FILE* out) const {
+    std::fprintf(out, "%s}\n", text_.empty() ? "{" : text_.c_str());
 }
 
 table::table(std::vector<std::string> headers) : headers_(std::move(headers)) {}

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <span>
 #include <string>
@@ -195,7 +196,7 @@ class json_line {
     json_line& str(const std::string& key, const std::string& value);
     json_line& num(const std::string& key, double value, int decimals = 0);
     json_line& integer(const std::string& key, std::uint64_t value);
-    void print() const;
+    void print(std::FILE* out = stdout) const;
 
   private:
     std::string text_;

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Draws the calls benchmark as a chart: calls per second by mode and size.
+
+Reads the JSON lines of `airlock-bench calls --json` (a file, or stdin when
+the path is "-") and writes a PNG with one group of bars per argument size
+and one bar per mode, on a logarithmic axis, so the modelled ecall, the
+Intel-style switchless call, Airlock and Asio can be compared at every size
+the way the seed article's figure compares them.
+
+    airlock-bench calls --json > calls.jsonl
+    python3 tools/plot_calls.py calls.jsonl docs/img/calls.png
+
+Needs matplotlib (Debian's python3-matplotlib); draws off-screen (Agg).
+"""
+
+import json
+import sys
+
+MODE_ORDER = ["ecall", "switchless", "airlock_sync", "airlock", "asio", "bare"]
+MODE_LABELS = {
+    "ecall": "ecall (modelled transition)",
+    "switchless": "switchless (caller waits)",
+    "airlock_sync": "Airlock, one call in flight",
+    "airlock": "Airlock, many calls in flight",
+    "asio": "Asio coroutine hop",
+    "bare": "bare atomics (the machine's floor)",
+}
+COLOURS = {
+    "ecall": "#7f7f7f",
+    "switchless": "#ff7f0e",
+    "airlock_sync": "#9ecae1",
+    "airlock": "#1f77b4",
+    "asio": "#2ca02c",
+    "bare": "#d62728",
+}
+
+
+def size_label(n):
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale} {unit}"
+    return f"{n} B"
+
+
+def read_rows(path):
+    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    header, rows = {}, []
+    with stream:
+        for line in stream:
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            obj = json.loads(line)
+            if obj.get("bench") != "calls":
+                continue
+            if "mode" in obj:
+                rows.append(obj)
+            else:
+                header = obj
+    return header, rows
+
+
+def main(argv):
+    if len(argv) != 3:
+        sys.exit("usage: plot_calls.py CALLS.jsonl|- OUT.png")
+    header, rows = read_rows(argv[1])
+    if not rows:
+        sys.exit("plot_calls.py: no calls rows in the input")
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = sorted({r["bytes"] for r in rows})
+    modes = [m for m in MODE_ORDER if any(r["mode"] == m for r in rows)]
+    modes += sorted({r["mode"] for r in rows} - set(modes))
+    value = {(r["mode"], r["bytes"]): r["calls_per_sec"] for r in rows}
+    direction = rows[0].get("direction", "")
+
+    fig, ax = plt.subplots(figsize=(10, 5.2), dpi=120)
+    width = 0.8 / len(modes)
+    for i, mode in enumerate(modes):
+        xs, ys = [], []
+        for j, size in enumerate(sizes):
+            if (mode, size) in value:
+                xs.append(j - 0.4 + width * (i + 0.5))
+                ys.append(value[(mode, size)])
+        ax.bar(xs, ys, width, label=MODE_LABELS.get(mode, mode),
+               color=COLOURS.get(mode), edgecolor="white", linewidth=0.5)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(sizes)))
+    ax.set_xticklabels([size_label(s) for s in sizes])
+    ax.set_xlabel("argument size per call")
+    ax.set_ylabel("calls per second (log scale)")
+    title = f"Calls across the enclave boundary, {direction}"
+    subtitle = []
+    if header.get("cpu_model"):
+        subtitle.append(header["cpu_model"])
+    if header.get("ecall_cycles"):
+        subtitle.append(f"ecall modelled at {header['ecall_cycles']:,} cycles")
+    if header.get("reps"):
+        subtitle.append(f"median of {header['reps']} interleaved reps")
+    ax.set_title(title + ("\n" + "; ".join(subtitle) if subtitle else ""), fontsize=10)
+    ax.grid(axis="y", which="major", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(argv[2])
+    print(f"plot_calls.py: wrote {argv[2]} ({len(modes)} modes x {len(sizes)} sizes)")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
