@@ -358,7 +358,7 @@ void seal() {
         ret(action);
     };
     constexpr std::uint32_t allow = SECCOMP_RET_ALLOW;
-    constexpr std::uint32_t refuse = SECCOMP_RET_ERRNO | ENOMEM;
+    [[maybe_unused]] constexpr std::uint32_t refuse = SECCOMP_RET_ERRNO | ENOMEM;
 #if defined(__x86_64__)
     constexpr std::uint32_t arch = AUDIT_ARCH_X86_64;
 #elif defined(__aarch64__)
@@ -410,6 +410,19 @@ void seal() {
     on(SYS_munmap, refuse);
     on(SYS_madvise, refuse);
 #endif
+#if AIRLOCK_PROCESS_SANITIZED
+    // UBSan probes whether memory is readable by writing it into a pipe of
+    // its own (IsAccessibleMemoryRange): pipes, closing them, and writes to
+    // any fd but stdin and stdout (fd 2 is the diagnostic pipe here).
+    on(SYS_pipe2, allow);
+    on(SYS_close, allow);
+    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_write, 0, 5));
+    load(offsetof(seccomp_data, args[0]));
+    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 2, 0));
+    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0));
+    ret(allow);
+    ret(SECCOMP_RET_TRAP);
+#else
     // write(2) only to the diagnostic pipe: both halves of the fd checked.
     f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_write, 0, 6));
     load(offsetof(seccomp_data, args[0]));
@@ -418,6 +431,7 @@ void seal() {
     f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1));
     ret(allow);
     ret(SECCOMP_RET_TRAP);
+#endif
     // Everything else.
     ret(SECCOMP_RET_TRAP);
 
@@ -539,6 +553,11 @@ void transition_thread_main(child_state& s, process_words w) {
     g_diag_fd = 2;
 #endif
     close_all_but(g_diag_fd);
+#if AIRLOCK_PROCESS_SANITIZED
+    // Keep fds 0 and 1 taken, so the pipes UBSan opens never get them: the
+    // filter refuses writes to 0 and 1 whatever they are.
+    if (dup2(g_diag_fd, 0) != 0 || dup2(g_diag_fd, 1) != 1) setup_failed("dup2");
+#endif
 
     // The fixed heap: one arena, no mmap'd chunks, never trimmed, and the
     // budget taken from the kernel now and handed back to the arena.
