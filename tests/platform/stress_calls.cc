@@ -18,8 +18,12 @@
 // every result is a digest of (handler, key, size, channel) plus the
 // argument bytes put through a keyed transform, so a reply delivered to the
 // wrong call, a call served on the wrong channel, or a corrupted payload
-// fails a check. Calls per coroutine scale with AIRLOCK_STRESS_SCALE; the
-// number of coroutines does not (the concurrency is the point).
+// fails a check. The test runs twice: with the default idle wait (spin,
+// yield, park) and with executors that park at once, so that every idle
+// moment goes through the doorbell handshake and a lost wake-up hangs (and
+// the watchdog reports it). Calls per coroutine scale with
+// AIRLOCK_STRESS_SCALE; the number of coroutines does not (the concurrency
+// is the point).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -410,7 +414,8 @@ task<expected<enclave_report>> settled_report(host_endpoint& ep, async::executor
     }
 }
 
-void run_host(platform::enclave& enclave, std::size_t channel, std::uint64_t calls_each,
+void run_host(platform::enclave& enclave, std::size_t channel,
+              const async::executor_options& options, std::uint64_t calls_each,
               std::uint64_t enclave_calls_each, host_outcome& out) {
     host_progress& progress = host_progress_of[channel];
     const auto check_argument = [&out](std::uint64_t key, const bytes& data) {
@@ -418,7 +423,7 @@ void run_host(platform::enclave& enclave, std::size_t channel, std::uint64_t cal
         ++out.bad_arguments;
         return false;
     };
-    auto ch = enclave.open_channel(channel);
+    auto ch = enclave.open_channel(channel, options);
     async::executor& ex = ch->executor();
     host_endpoint& ep = ch->endpoint();
     ep.serve(host_scramble, [&, channel](std::uint64_t key, bytes data) -> expected<scrambled> {
@@ -491,9 +496,25 @@ void dump_progress() {
     }
 }
 
-TEST(stress_calls, thousands_of_coroutines_call_both_ways_on_every_channel) {
-    const std::uint64_t calls_each = scaled_calls(96);
-    const std::uint64_t enclave_calls_each = scaled_calls(64);
+// How the executors of both sides idle.
+struct wait_strategy {
+    std::string name;
+    std::uint32_t spin_iterations;
+    std::uint32_t yield_iterations;
+};
+
+std::string strategy_name(const testing::TestParamInfo<wait_strategy>& info) {
+    return info.param.name;
+}
+
+class stress_calls : public testing::TestWithParam<wait_strategy> {};
+
+TEST_P(stress_calls, thousands_of_coroutines_call_both_ways_on_every_channel) {
+    const std::uint64_t calls_each = scaled_calls(48);
+    const std::uint64_t enclave_calls_each = scaled_calls(32);
+    async::executor_options executor;
+    executor.spin_iterations = GetParam().spin_iterations;
+    executor.yield_iterations = GetParam().yield_iterations;
     for (std::size_t i = 0; i < channels; ++i) {
         host_progress_of[i].ecalls = 0;
         host_progress_of[i].ocalls_served = 0;
@@ -504,19 +525,21 @@ TEST(stress_calls, thousands_of_coroutines_call_both_ways_on_every_channel) {
         enclave_progress_of[i].callers_done = 0;
     }
     const std::uint64_t orphaned_before = async::frame_pool::orphaned_pools();
-    test::watchdog dog(std::chrono::seconds(240), "stress_calls", dump_progress);
+    test::watchdog dog(std::chrono::seconds(120), "stress_calls." + GetParam().name, dump_progress);
 
     platform::enclave_config config;
     config.enclave_threads = channels;
     config.ring_capacity = ring_capacity;
+    config.executor = executor;
     auto enclave = platform::enclave::create(config, enclave_program);
     ASSERT_TRUE(enclave.has_value()) << to_string(enclave.error());
 
     std::array<host_outcome, channels> outcomes;
     std::vector<std::thread> hosts;
     for (std::size_t i = 0; i < channels; ++i)
-        hosts.emplace_back(
-            [&, i] { run_host(**enclave, i, calls_each, enclave_calls_each, outcomes[i]); });
+        hosts.emplace_back([&, i] {
+            run_host(**enclave, i, executor, calls_each, enclave_calls_each, outcomes[i]);
+        });
     for (std::thread& t : hosts)
         t.join();
     enclave->reset();  // stops and joins the enclave threads
@@ -584,5 +607,12 @@ TEST(stress_calls, thousands_of_coroutines_call_both_ways_on_every_channel) {
     EXPECT_EQ(async::frame_pool::orphaned_pools(), orphaned_before)
         << "an executor died with frames of its pool alive";
 }
+
+INSTANTIATE_TEST_SUITE_P(wait, stress_calls,
+                         testing::Values(wait_strategy{"spin_yield_park",
+                                                       async::executor_options{}.spin_iterations,
+                                                       async::executor_options{}.yield_iterations},
+                                         wait_strategy{"park_at_once", 0, 0}),
+                         strategy_name);
 
 }  // namespace
