@@ -61,6 +61,7 @@ void program(platform::enclave_thread& t) {
 class platform_calls : public ::testing::TestWithParam<platform_kind> {};
 
 TEST_P(platform_calls, every_thread_serves_its_channel_and_calls_go_both_ways) {
+    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(GetParam());
     platform::enclave_config config = test::process_config(3);
     config.platform = GetParam();
     auto e = platform::enclave::create(config, program);
@@ -99,6 +100,7 @@ TEST_P(platform_calls, every_thread_serves_its_channel_and_calls_go_both_ways) {
 }
 
 TEST_P(platform_calls, many_calls_in_flight_from_many_coroutines) {
+    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(GetParam());
     platform::enclave_config config = test::process_config(1);
     config.platform = GetParam();
     auto e = platform::enclave::create(config, program);
@@ -131,6 +133,7 @@ TEST_P(platform_calls, many_calls_in_flight_from_many_coroutines) {
 }
 
 TEST_P(platform_calls, the_region_is_mapped_where_each_side_chose) {
+    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(GetParam());
     platform::enclave_config config = test::process_config(1);
     config.platform = GetParam();
     auto e = platform::enclave::create(config, program);

@@ -34,6 +34,7 @@ void program(platform::enclave_thread& t) {
 }
 
 TEST(process_enclave_killed, waiting_calls_fail_with_an_error) {
+    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(::airlock::platform::platform_kind::process);
     auto e = platform::enclave::create(test::process_config(), program);
     ASSERT_TRUE(e.has_value()) << to_string(e.error());
     test::watchdog dog(std::chrono::seconds(60), "calls waiting on a killed enclave");
@@ -83,6 +84,7 @@ TEST(process_enclave_killed, waiting_calls_fail_with_an_error) {
 }
 
 TEST(process_enclave_killed, a_kill_during_a_call_the_enclave_is_serving_fails_it) {
+    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(::airlock::platform::platform_kind::process);
     auto e = platform::enclave::create(test::process_config(), program);
     ASSERT_TRUE(e.has_value()) << to_string(e.error());
     test::watchdog dog(std::chrono::seconds(60), "call from a killed enclave's handler");

@@ -68,11 +68,13 @@ void expect_stopped(const Method& forbidden, std::string_view call_name) {
 }
 
 TEST(process_forbidden_syscalls, open_stops_the_enclave_with_a_diagnostic) {
+    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(::airlock::platform::platform_kind::process);
     // glibc's open() is the openat system call.
     expect_stopped(open_a_file, "openat");
 }
 
 TEST(process_forbidden_syscalls, write_to_stdout_stops_the_enclave_with_a_diagnostic) {
+    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(::airlock::platform::platform_kind::process);
     expect_stopped(write_to_stdout, "write");
 }
 

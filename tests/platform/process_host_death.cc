@@ -25,8 +25,7 @@ void program(platform::enclave_thread& t) {
 }
 
 TEST(process_host_death, the_enclave_process_exits_with_its_host) {
-    if (test::thread_sanitized_build)
-        GTEST_SKIP() << "ThreadSanitizer: the helper host forks again from a forked process";
+    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(::airlock::platform::platform_kind::process);
     ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
     int pipe_fds[2];
     ASSERT_EQ(::pipe(pipe_fds), 0);

@@ -38,6 +38,7 @@ void program(platform::enclave_thread& t) {
 }
 
 TEST(process_hung_teardown, destroying_a_hung_enclave_kills_and_reaps_it) {
+    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(::airlock::platform::platform_kind::process);
     test::watchdog dog(std::chrono::seconds(60), "tearing down a hung enclave");
     platform::enclave_config config = test::process_config(2);
     config.stop_grace_ns = 200'000'000;
@@ -67,6 +68,7 @@ TEST(process_hung_teardown, destroying_a_hung_enclave_kills_and_reaps_it) {
 }
 
 TEST(process_hung_teardown, a_healthy_enclave_stops_on_request) {
+    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(::airlock::platform::platform_kind::process);
     test::watchdog dog(std::chrono::seconds(60), "tearing down a healthy enclave");
     auto e = platform::enclave::create(test::process_config(2), program);
     ASSERT_TRUE(e.has_value()) << to_string(e.error());

@@ -35,6 +35,7 @@ void program(platform::enclave_thread& t) {
 }
 
 TEST(process_memory_budget, allocation_past_the_budget_fails_inside_the_enclave) {
+    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(::airlock::platform::platform_kind::process);
     if (test::sanitized_build)
         GTEST_SKIP() << "a sanitizer's allocator maps its own memory: the fixed heap is glibc's";
     platform::enclave_config config = test::process_config();

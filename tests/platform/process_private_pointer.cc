@@ -56,6 +56,7 @@ bool holds_the_secret(std::uintptr_t address, std::uint64_t nonce) {
 class private_pointer : public ::testing::TestWithParam<platform_kind> {};
 
 TEST_P(private_pointer, the_host_does_not_see_enclave_memory_through_it) {
+    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(GetParam());
     platform::enclave_config config = test::process_config();
     config.platform = GetParam();
     auto e = platform::enclave::create(config, program);

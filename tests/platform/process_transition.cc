@@ -15,6 +15,7 @@ using namespace airlock;
 void program(platform::enclave_thread&) {}
 
 TEST(process_transition, round_trips_reach_the_enclave_process) {
+    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(::airlock::platform::platform_kind::process);
     auto e = platform::enclave::create(test::process_config(), program);
     ASSERT_TRUE(e.has_value()) << to_string(e.error());
     test::watchdog dog(std::chrono::seconds(60), "measured transition");
