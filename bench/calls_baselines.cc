@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "airlock/platform/enclave.hh"
 #include "airlock/platform/switchless.hh"
 #include "support.hh"
 
@@ -91,6 +92,31 @@ calls_result measure_ecall(const calls_config& c) {
     run_threads(1, {c.caller_cpu}, [&](std::size_t) {
         result = time_calls(c, buffers, [&](std::uint64_t id) {
             return transition.call([&] { return buffers.serve(id); });
+        });
+    });
+    return result;
+}
+
+// ---------------------------------------------------------------------------
+// ecall_process: the measured transition into a process enclave. The
+// enclave is created on this (main) thread, which outlives it; the round
+// trips come from the pinned caller thread.
+
+calls_result measure_ecall_process(const calls_config& c) {
+    call_buffers buffers(c.bytes);
+    platform::enclave_config config;
+    config.platform = platform::platform_kind::process;
+    config.ring_capacity = std::size_t{1} << 12;
+    config.enclave_memory = std::size_t{16} << 20;
+    if (c.callee_cpu >= 0) config.cpus = {c.callee_cpu};
+    auto e = platform::enclave::create(config, [](platform::enclave_thread&) {});
+    if (!e) fail(std::string("calls: no process enclave: ") + std::string(to_string(e.error())));
+    calls_result result;
+    run_threads(1, {c.caller_cpu}, [&](std::size_t) {
+        result = time_calls(c, buffers, [&](std::uint64_t id) {
+            const auto r = (*e)->transition_round_trip(id);
+            if (!r || *r != id + 1) fail("calls: the process transition failed");
+            return buffers.serve(id);
         });
     });
     return result;
@@ -234,9 +260,10 @@ calls_result measure_asio(const calls_config& c) {
 // ---------------------------------------------------------------------------
 
 std::span<const calls_mode> calls_modes() noexcept {
-    static constexpr std::array<calls_mode, 6> modes{{
+    static constexpr std::array<calls_mode, 7> modes{{
         {"bare", measure_bare},
         {"ecall", measure_ecall},
+        {"ecall_process", measure_ecall_process},
         {"switchless", measure_switchless},
         {"airlock", measure_airlock},
         {"airlock_sync", measure_airlock_sync},

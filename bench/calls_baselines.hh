@@ -12,6 +12,11 @@
 //               of a cross-core call on this machine (not a usable design).
 //   ecall       platform::modelled_transition per call, on the caller's CPU
 //               (the cost is MODELLED: 8,200 cycles, HotCalls' lower bound).
+//   ecall_process  the MEASURED transition of a process enclave per call
+//               (enclave::transition_round_trip: two cross-process futex
+//               handoffs; the callee's copy runs on the caller's side, as
+//               the enclave cannot read host buffers). On these VMs a futex
+//               handoff costs tens of microseconds, far more than hardware.
 //   switchless  platform::switchless_pool with one worker on the other CPU;
 //               the caller spins until its call is done.
 //   airlock     typed rpc calls over the rings of a sim enclave, from many
@@ -127,6 +132,7 @@ calls_result time_calls(const calls_config& c, const call_buffers& buffers, Call
 // wrong result.
 [[nodiscard]] calls_result measure_bare(const calls_config& c);
 [[nodiscard]] calls_result measure_ecall(const calls_config& c);
+[[nodiscard]] calls_result measure_ecall_process(const calls_config& c);
 [[nodiscard]] calls_result measure_switchless(const calls_config& c);
 [[nodiscard]] calls_result measure_asio(const calls_config& c);
 // bench/calls_airlock.cc: typed rpc calls over the rings, sim platform.
