@@ -12,14 +12,22 @@
 // little-endian), enums (as their underlying type; specialize
 // `enum_traits<E>` to reject values outside a range), std::string, byte
 // vectors, std::vector, std::optional, std::array, std::pair, std::tuple, and
-// trivially copyable structs *without padding* (copied as bytes; a struct
-// with padding would leak private bytes to the host, HOSTILE-INPUTS #26, so
-// it must opt in). User types opt in by specializing `codec<T>` with
+// structs that opt in to being copied as bytes with
+//   template <> inline constexpr bool airlock::rpc::copy_as_bytes<S> = true;
+// which compiles only for a trivially copyable aggregate without padding (a
+// padded struct would leak private bytes to the host, HOSTILE-INPUTS #26).
+// Opt in only when every bit pattern of S is a valid value: a `bool` or an
+// enum member decoded from hostile bytes is not checked (#10), so such a
+// struct needs a codec of its own. Any type opts in by specializing
+// `codec<T>` with
 //   static void encode(writer&, const T&);
 //   static bool decode(reader&, T&);
-// A length read from input is checked against the bytes that remain before
-// anything is allocated, so no input can ask for more memory than a small
-// multiple of its own size (HOSTILE-INPUTS #19).
+// and, if its encoding is never shorter than N bytes, `min_encoded_size<T> = N`.
+// A length read from input is checked against the bytes that remain
+// (each element needs at least min_encoded_size bytes) before anything is
+// allocated, and a vector reserves at most 4 times the input's remaining
+// bytes up front, so an input can make the decoder allocate at most about
+// sizeof(T) / min_encoded_size<T> times its own size (HOSTILE-INPUTS #19).
 //
 // Thread contract: writer and reader are plain objects used by one thread.
 
@@ -133,6 +141,10 @@ struct codec;
 template <class T>
 inline constexpr std::size_t min_encoded_size = 1;
 
+// Opt-in: a struct whose every bit pattern is a valid value, copied as bytes.
+template <class T>
+inline constexpr bool copy_as_bytes = false;
+
 template <class T>
 concept encodable = requires(writer& w, reader& r, const T& in, T& out) {
     codec<T>::encode(w, in);
@@ -171,6 +183,10 @@ requires(std::is_integral_v<T> && !std::is_same_v<T, bool>) ||
     static bool decode(reader& r, T& v) { return r.get_raw(&v, sizeof v); }
 };
 
+template <class T>
+requires std::is_arithmetic_v<T> || std::is_enum_v<T>
+inline constexpr std::size_t min_encoded_size<T> = sizeof(T);
+
 template <class E>
 requires std::is_enum_v<E>
 struct codec<E> {
@@ -194,17 +210,20 @@ struct codec<std::byte> {
     static bool decode(reader& r, std::byte& v) { return r.get_raw(&v, 1); }
 };
 
-// Trivially copyable aggregates whose every byte is a value byte: copied.
+// Structs that opted in (copy_as_bytes): copied. The requirements are
+// checked here, so an opt-in for a padded or non-trivial type does not compile.
 template <class T>
-requires std::is_class_v<T> && std::is_trivially_copyable_v<T> &&
-    std::has_unique_object_representations_v<T> && std::is_aggregate_v<T>
+requires copy_as_bytes<T>
 struct codec<T> {
+    static_assert(std::is_class_v<T> && std::is_trivially_copyable_v<T> && std::is_aggregate_v<T>,
+                  "copy_as_bytes is for trivially copyable aggregates");
+    static_assert(std::has_unique_object_representations_v<T>,
+                  "copy_as_bytes: the struct has padding, which would leak private bytes");
     static void encode(writer& w, const T& v) { w.put_raw(&v, sizeof v); }
     static bool decode(reader& r, T& v) { return r.get_raw(&v, sizeof v); }
 };
 template <class T>
-requires std::is_class_v<T> && std::is_trivially_copyable_v<T> &&
-    std::has_unique_object_representations_v<T> && std::is_aggregate_v<T>
+requires copy_as_bytes<T>
 inline constexpr std::size_t min_encoded_size<T> = sizeof(T) == 0 ? 1 : sizeof(T);
 
 // --- strings and containers ---------------------------------------------------
@@ -266,7 +285,9 @@ struct codec<std::vector<T, A>> {
         } else {
             if (!r.get_length(min_encoded_size<T>, n)) return false;
             v.clear();
-            v.reserve(n);
+            // Up front at most 4x the input left; past that, the vector grows
+            // only as elements really decode.
+            v.reserve(std::min(n, 4 * r.remaining() / sizeof(T) + 1));
             for (std::size_t i = 0; i < n; ++i) {
                 T e{};
                 if (!codec<T>::decode(r, e)) return false;
@@ -280,6 +301,19 @@ template <class T, class A>
 inline constexpr std::size_t min_encoded_size<std::vector<T, A>> = 8;
 template <>
 inline constexpr std::size_t min_encoded_size<std::string> = 8;
+template <class T>
+inline constexpr std::size_t min_encoded_size<std::optional<T>> = 1;
+template <class T, std::size_t N>
+inline constexpr std::size_t min_encoded_size<std::array<T, N>> =
+    N == 0 ? 1 : N* min_encoded_size<T>;
+template <class A, class B>
+inline constexpr std::size_t min_encoded_size<std::pair<A, B>> =
+    min_encoded_size<A> + min_encoded_size<B>;
+template <class... Ts>
+inline constexpr std::size_t min_encoded_size<std::tuple<Ts...>> = sizeof...(Ts) == 0
+                                                                       ? 1
+                                                                       : (min_encoded_size<Ts> +
+                                                                          ... + 0);
 
 template <class T>
 struct codec<std::optional<T>> {
@@ -302,17 +336,26 @@ struct codec<std::optional<T>> {
 };
 
 template <class T, std::size_t N>
-requires(
-    !(std::is_trivially_copyable_v<std::array<T, N>> &&
-      std::has_unique_object_representations_v<std::array<T, N>>)) struct codec<std::array<T, N>> {
+struct codec<std::array<T, N>> {
+    // Elements whose every bit pattern is a value are copied in one go.
+    static constexpr bool as_bytes =
+        std::is_same_v<T, std::byte> || (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>);
     static void encode(writer& w, const std::array<T, N>& a) {
-        for (const T& e : a)
-            codec<T>::encode(w, e);
+        if constexpr (as_bytes) {
+            w.put_raw(a.data(), sizeof a);
+        } else {
+            for (const T& e : a)
+                codec<T>::encode(w, e);
+        }
     }
     static bool decode(reader& r, std::array<T, N>& a) {
-        for (T& e : a)
-            if (!codec<T>::decode(r, e)) return false;
-        return true;
+        if constexpr (as_bytes) {
+            return r.get_raw(a.data(), sizeof a);
+        } else {
+            for (T& e : a)
+                if (!codec<T>::decode(r, e)) return false;
+            return true;
+        }
     }
 };
 
@@ -327,9 +370,7 @@ struct codec<std::tuple<Ts...>> {
 };
 
 template <class A, class B>
-requires(!(std::is_trivially_copyable_v<std::pair<A, B>> &&
-           std::has_unique_object_representations_v<std::pair<A, B>> &&
-           std::is_aggregate_v<std::pair<A, B>>)) struct codec<std::pair<A, B>> {
+struct codec<std::pair<A, B>> {
     static void encode(writer& w, const std::pair<A, B>& p) {
         codec<A>::encode(w, p.first);
         codec<B>::encode(w, p.second);
