@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The Airlock modes of the calls benchmark: typed rpc calls over the rings
-// between a sim enclave thread and a host thread, each running an executor.
+// between an enclave thread (sim or process platform, --platform) and a host
+// thread, each running an executor.
 //
 //   airlock       `in_flight` coroutines (--in-flight, default 128) on the
 //                 caller's thread share the calls, so many are in flight at
@@ -128,6 +129,7 @@ calls_result from_ticks(std::vector<std::uint64_t> ticks) {
 calls_result measure(const calls_config& c, std::uint64_t concurrency) {
     const bool enclave_calls = c.direction == call_direction::enclave_to_host;
     platform::enclave_config config;
+    config.platform = c.platform;
     config.enclave_threads = 1;
     config.ring_capacity = std::size_t{1} << 18;
     config.rpc.max_message = std::max<std::size_t>(c.bytes + 4096, c.messages * 8 + 4096);

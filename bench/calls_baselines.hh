@@ -40,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "airlock/platform/enclave.hh"
 #include "airlock/platform/transition.hh"
 
 namespace airlock::bench {
@@ -60,6 +61,8 @@ struct calls_config {
     int callee_cpu = 1;  // -1: not pinned
     // Calls in flight at once in the `airlock` mode (coroutines on the caller's thread).
     std::size_t in_flight = 128;
+    // Where the Airlock modes' enclave runs (the baselines do not depend on it).
+    platform::platform_kind platform = platform::platform_kind::sim;
 };
 
 // The figures of one measurement.
@@ -135,7 +138,7 @@ calls_result time_calls(const calls_config& c, const call_buffers& buffers, Call
 [[nodiscard]] calls_result measure_ecall_process(const calls_config& c);
 [[nodiscard]] calls_result measure_switchless(const calls_config& c);
 [[nodiscard]] calls_result measure_asio(const calls_config& c);
-// bench/calls_airlock.cc: typed rpc calls over the rings, sim platform.
+// bench/calls_airlock.cc: typed rpc calls over the rings, on c.platform.
 [[nodiscard]] calls_result measure_airlock(const calls_config& c);
 [[nodiscard]] calls_result measure_airlock_sync(const calls_config& c);
 

@@ -31,7 +31,13 @@ struct calls_options : common_options {
     std::vector<std::string> modes;                  // empty: all
     std::size_t in_flight = calls_config{}.in_flight;
     std::string json_file;  // also write the JSON lines here (for plots)
+    std::string platform_name = "sim";
 };
+
+platform::platform_kind platform_of(const calls_options& o) {
+    return o.platform_name == "process" ? platform::platform_kind::process
+                                        : platform::platform_kind::sim;
+}
 
 constexpr std::size_t max_copy_per_rep = std::size_t{256} << 20;
 
@@ -61,6 +67,7 @@ std::vector<double> measure_once(const calls_options& o, const calls_mode& mode,
     c.caller_cpu = cpu_for(o.cpus, 0);
     c.callee_cpu = cpu_for(o.cpus, 1);
     c.in_flight = o.in_flight;
+    c.platform = platform_of(o);
     const calls_result r = mode.measure(c);
     return {r.calls_per_sec, r.ns_per_call, r.p50_ns, r.p99_ns, static_cast<double>(r.fallbacks)};
 }
@@ -133,6 +140,7 @@ void run_calls(const calls_options& o) {
         header.str("bench", "calls")
             .str("cpu_model", cpu_model())
             .str("pinned", cpus.empty() ? "none" : cpus)
+            .str("platform", o.platform_name)
             .integer("reps", static_cast<std::uint64_t>(o.reps))
             .integer("messages", o.messages)
             .num("tsc_ghz", tsc_ghz, 3)
@@ -142,9 +150,10 @@ void run_calls(const calls_options& o) {
     }
     if (!o.json) {
         std::printf(
-            "calls: %s, pinned to %s; median of %d interleaved reps; TSC %.3f GHz; ecall is "
-            "MODELLED as %llu cycles per call\n",
-            cpu_model().c_str(), cpus.empty() ? "none" : cpus.c_str(), o.reps, tsc_ghz,
+            "calls: %s, pinned to %s; %s platform; median of %d interleaved reps; TSC %.3f GHz; "
+            "ecall is MODELLED as %llu cycles per call\n",
+            cpu_model().c_str(), cpus.empty() ? "none" : cpus.c_str(), o.platform_name.c_str(),
+            o.reps, tsc_ghz,
             static_cast<unsigned long long>(
                 platform::modelled_transition::default_cycles_per_call));
     }
@@ -171,6 +180,7 @@ void run_calls(const calls_options& o) {
             line.str("bench", "calls")
                 .str("mode", t.impl)
                 .str("direction", direction)
+                .str("platform", o.platform_name)
                 .integer("bytes", t.bytes)
                 .integer("messages", messages_for(o, t.bytes))
                 .num("calls_per_sec", cps)
@@ -231,6 +241,11 @@ void add_calls_command(CLI::App& app) {
     sub->add_option("--in-flight", options->in_flight,
                     "Calls in flight at once in the airlock mode (coroutines on one thread)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
+        ->capture_default_str();
+    sub->add_option("--platform", options->platform_name,
+                    "Where the Airlock modes' enclave runs: sim (threads of this process) or "
+                    "process (a sealed separate process)")
+        ->check(CLI::IsMember({"sim", "process"}))
         ->capture_default_str();
     sub->add_flag("--json", options->json, "Print one JSON object per line");
     sub->add_option("--json-file", options->json_file,
