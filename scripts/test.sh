@@ -6,7 +6,8 @@
 #   lint       shellcheck on every tracked shell script
 #   format     clang-format --dry-run -Werror on every tracked C++ file
 #   layers     tools/check_layers.py (and its self-test)
-#   docs       the README's example is the code examples/ring_hello.cc runs
+#   docs       the README's example is the code examples/ring_hello.cc runs,
+#              and docs/tutorial.md shows only code the tests build
 #   release    gcc -O2 -Werror: build, every test, each public header alone,
 #              and the header checks again under -std=c++23
 #   consumer   install, then a find_package user and an add_subdirectory user
@@ -274,6 +275,7 @@ else
     step "format: clang-format" check_format
     step "layers: graph and self-test" check_layers
     step "docs: README example is examples/ring_hello.cc" check_readme_example
+    step "docs: tutorial shows only built code" python3 tools/check_tutorial.py "$root"
 
     step "release: build" build_preset release
     if ok "release: build"; then
