@@ -486,6 +486,9 @@ async::task<expected<R>> endpoint_base::run_call(std::vector<std::byte> message,
             token,
             [](void* p) noexcept {
                 auto* c = static_cast<cancel_context*>(p);
+                // The reply (or a fault) came first and the caller is about
+                // to resume with it: resuming it again would run it twice.
+                if (c->waiter->done()) return;
                 c->ep->abandon_call(c->id);  // a reply that comes later is dropped
                 c->waiter->cancel();
             },
