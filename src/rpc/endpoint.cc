@@ -172,8 +172,9 @@ void endpoint_base::send_reply_soon(std::vector<std::byte> reply) {
 }
 
 async::task<void> endpoint_base::send_reply(std::vector<std::byte> reply) {
+    const detail::lifeline_hold life(lifeline_);
     (void)co_await send(reply_tag, reply);
-    give_back(std::move(reply));
+    if (life.alive()) give_back(std::move(reply));
 }
 
 void endpoint_base::reply_error(std::uint64_t id, errc error) {
@@ -290,11 +291,15 @@ void endpoint_base::set_fault(errc ring_reason) noexcept {
     if (fault_ != errc::ok) return;
     ring_fault_ = ring_reason;
     fault_ = errc::rpc_channel_faulted;
-    calls_.fail_all(fault_);
+    fail_waiters(fault_);
+}
+
+void endpoint_base::fail_waiters(errc error) noexcept {
+    calls_.fail_all(error);
     while (senders_head_ != nullptr) {
         detail::send_waiter& w = *senders_head_;
         senders_head_ = w.next;
-        w.result = fault_;
+        w.result = error;
         executor_->enqueue(w.handle);
     }
     senders_tail_ = nullptr;
@@ -302,7 +307,7 @@ void endpoint_base::set_fault(errc ring_reason) noexcept {
         detail::slot_waiter& w = *slot_head_;
         slot_head_ = w.next;
         w.prev = w.next = nullptr;
-        w.id = unexpected(fault_);
+        w.id = unexpected(error);
         executor_->enqueue(w.handle);
     }
     slot_tail_ = nullptr;
@@ -314,6 +319,7 @@ void endpoint_base::set_fault(errc ring_reason) noexcept {
 endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::ring_view in,
                              endpoint_wiring wiring, endpoint_options options)
     : executor_(&ex),
+      lifeline_(new detail::lifeline{this}),
       out_(out, {.hooks = wiring.hooks, .peer_bell = wiring.peer_bell}),
       in_(in, {{.hooks = wiring.hooks, .peer_bell = wiring.peer_bell}, options.max_message}),
       options_(options),
@@ -324,7 +330,13 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
 
 endpoint_base::~endpoint_base() {
     executor_->remove_source(*this);
-    calls_.fail_all(errc::broken_promise);
+    // Every waiting call resumes with broken_promise: those waiting for a
+    // reply, and those still in line for a slot or for ring space. What they
+    // run next (a caller's code, or the endpoint's own coroutines, which see
+    // the cleared lifeline and stop) may run on this executor long after.
+    lifeline_->endpoint = nullptr;
+    fail_waiters(errc::broken_promise);
+    if (lifeline_->holders == 0) delete lifeline_;
     for (handler_entry& h : handlers_)
         if (h.destroy != nullptr) h.destroy(h.handler);
 }

@@ -27,6 +27,10 @@
 // ring fault fails every waiting call with rpc_channel_faulted; the number of
 // calls served at once is capped (the excess is answered rpc_overloaded).
 //
+// Destroying an endpoint resumes every call still waiting (for a reply, a
+// call slot or ring space) with broken_promise; its executor may go on
+// running, and the endpoint's own coroutines then finish without touching it.
+//
 // Thread contract: an endpoint belongs to its executor's thread; every call
 // is made there. Memory ordering: that of the rings (ring/spsc_ring.hh).
 
@@ -93,6 +97,30 @@ class endpoint_base;
 
 namespace detail {
 struct slot_wait;
+
+// What the endpoint's own coroutines (calls, coroutine handlers, queued
+// replies) hold to learn, after each suspension, whether their endpoint still
+// exists. The destructor clears `endpoint` and resumes every waiting call
+// with broken_promise; a coroutine that then finds it cleared finishes
+// without touching the endpoint. Whoever lets go last frees it. Owner thread
+// only, like the endpoint: a plain count.
+struct lifeline {
+    endpoint_base* endpoint;
+    std::size_t holders = 0;
+};
+class lifeline_hold {
+  public:
+    explicit lifeline_hold(lifeline* l) noexcept : line_(l) { ++line_->holders; }
+    ~lifeline_hold() {
+        if (--line_->holders == 0 && line_->endpoint == nullptr) delete line_;
+    }
+    lifeline_hold(const lifeline_hold&) = delete;
+    lifeline_hold& operator=(const lifeline_hold&) = delete;
+    [[nodiscard]] bool alive() const noexcept { return line_->endpoint != nullptr; }
+
+  private:
+    lifeline* line_;
+};
 
 // A message waiting for room in the outgoing ring, in FIFO order.
 struct send_waiter {
@@ -309,8 +337,11 @@ class endpoint_base : public async::source {
     void dispatch_call(std::span<const std::byte> payload) noexcept;
     void dispatch_reply(std::span<const std::byte> payload) noexcept;
     [[gnu::cold]] void set_fault(errc ring_reason) noexcept;
+    // Resumes every waiting call (for a reply, a slot or ring space) with `error`.
+    void fail_waiters(errc error) noexcept;
 
     async::executor* executor_;
+    detail::lifeline* lifeline_;  // cleared and handed over by the destructor
     ring::ring_producer out_;
     ring::ring_consumer in_;
     endpoint_options options_;
@@ -436,6 +467,7 @@ async::task<expected<R>> endpoint_base::run_call(std::vector<std::byte> message,
         give_back(std::move(message));
         co_return unexpected(fault_);
     }
+    const detail::lifeline_hold life(lifeline_);
     detail::reply_waiter<R> waiter(*executor_);
     std::uint64_t call_id = 0;
     if (auto id = try_open_call(waiter)) {
@@ -445,22 +477,22 @@ async::task<expected<R>> endpoint_base::run_call(std::vector<std::byte> message,
         // and calls keep the order they were made in).
         detail::slot_waiter in_line{&waiter};
         struct line_context {
-            endpoint_base* ep;
+            detail::lifeline* life;
             detail::slot_waiter* w;
-        } line{this, &in_line};
+        } line{lifeline_, &in_line};
+        // Once the endpoint is gone, the call has been failed already.
+        constexpr async::cancellation_registration::callback leave_line = [](void* p) noexcept {
+            auto* c = static_cast<line_context*>(p);
+            if (c->life->endpoint != nullptr) c->life->endpoint->cancel_slot_wait(*c->w);
+        };
         async::cancellation_registration registration;
-        if (token.can_be_cancelled() && !registration.try_register(
-                                            token,
-                                            [](void* p) noexcept {
-                                                auto* c = static_cast<line_context*>(p);
-                                                c->ep->cancel_slot_wait(*c->w);
-                                            },
-                                            &line)) {
+        if (token.can_be_cancelled() && !registration.try_register(token, leave_line, &line)) {
             give_back(std::move(message));
             co_return unexpected(errc::cancelled);
         }
         co_await detail::slot_wait{*this, in_line};
         registration.deregister();
+        if (!life.alive()) co_return unexpected(errc::broken_promise);
         if (!in_line.id) {
             give_back(std::move(message));
             co_return unexpected(in_line.id.error());
@@ -469,6 +501,7 @@ async::task<expected<R>> endpoint_base::run_call(std::vector<std::byte> message,
     }
     std::memcpy(message.data(), &call_id, sizeof call_id);
     const errc sent = co_await send(call_tag, message);
+    if (!life.alive()) co_return unexpected(errc::broken_promise);
     give_back(std::move(message));
     if (sent != errc::ok) {
         abandon_call(call_id);
@@ -516,6 +549,7 @@ void endpoint_base::encode_reply(std::vector<std::byte>& out, std::uint64_t id,
 
 template <class R, class F, class Args>
 async::task<void> endpoint_base::run_serve(F& handler, std::uint64_t id, Args args) {
+    const detail::lifeline_hold life(lifeline_);
     expected<R> result = unexpected(errc::rpc_handler_failed);
     try {
         using V =
@@ -529,11 +563,12 @@ async::task<void> endpoint_base::run_serve(F& handler, std::uint64_t id, Args ar
     } catch (...) {
         result = unexpected(errc::rpc_handler_failed);  // exceptions stay on this side
     }
+    if (!life.alive()) co_return;  // nobody left to answer through
     served();
     std::vector<std::byte> reply = take_buffer();
     encode_reply<R>(reply, id, result);
     (void)co_await send(reply_tag, reply);
-    give_back(std::move(reply));
+    if (life.alive()) give_back(std::move(reply));
 }
 
 template <class R, class F, class Args>
