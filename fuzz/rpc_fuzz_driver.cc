@@ -209,7 +209,9 @@ outcome outcome_of(const expected<R>& r) {
 
 // The error codes a peer may answer with (the defined async, rpc and sys
 // codes), written out here rather than taken from the endpoint.
-constexpr std::uint64_t allowed_codes[] = {200, 201, 202, 300, 301, 302, 303, 304, 305, 306, 500};
+// What a peer may answer (src/rpc/endpoint.cc, remote_error): 301 and 304
+// are the caller's own conditions and arrive as out of contract.
+constexpr std::uint64_t allowed_codes[] = {200, 201, 202, 300, 302, 303, 305, 306, 307, 500};
 
 bool is_allowed_code(std::uint64_t code) {
     return std::find(std::begin(allowed_codes), std::end(allowed_codes), code) !=

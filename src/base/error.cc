@@ -44,6 +44,7 @@ std::string_view to_string(errc e) noexcept {
         AIRLOCK_ERRC_NAME(rpc_channel_faulted)
         AIRLOCK_ERRC_NAME(rpc_overloaded)
         AIRLOCK_ERRC_NAME(rpc_handler_failed)
+        AIRLOCK_ERRC_NAME(rpc_message_too_large)
         AIRLOCK_ERRC_NAME(platform_unavailable)
         AIRLOCK_ERRC_NAME(enclave_died)
         AIRLOCK_ERRC_NAME(host_died)

@@ -20,6 +20,11 @@ std::uint64_t read_u64(std::span<const std::byte> bytes, std::size_t at) noexcep
 errc remote_error(std::uint64_t code) noexcept {
     if (code < 200 || code >= 700 || (code >= 400 && code < 500))
         return errc::rpc_result_out_of_contract;
+    // Local conditions a peer cannot report: a channel fault is this side's
+    // own finding (HOSTILE-INPUTS #28), and call ids are this side's.
+    if (code == static_cast<std::uint64_t>(errc::rpc_channel_faulted) ||
+        code == static_cast<std::uint64_t>(errc::rpc_unknown_call_id))
+        return errc::rpc_result_out_of_contract;
     const auto e = static_cast<errc>(code);
     if (to_string(e) == "unknown_airlock_error") return errc::rpc_result_out_of_contract;
     return e;
@@ -121,6 +126,25 @@ void endpoint_base::enqueue_slot_waiter(detail::slot_waiter& w) noexcept {
         slot_head_ = &w;
     slot_tail_ = &w;
     hand_off_slots();  // a slot may have freed since try_open_call
+}
+
+void endpoint_base::cancel_send(detail::send_waiter& w) noexcept {
+    detail::send_waiter* prev = nullptr;
+    detail::send_waiter* at = senders_head_;
+    while (at != nullptr && at != &w) {
+        prev = at;
+        at = at->next;
+    }
+    if (at == nullptr) return;  // not queued: all of it is in the ring already
+    out_.abandon(w.message);    // a no-op unless fragments of it were sent
+    if (prev != nullptr)
+        prev->next = w.next;
+    else
+        senders_head_ = w.next;
+    if (senders_tail_ == &w) senders_tail_ = prev;
+    w.next = nullptr;
+    w.result = errc::cancelled;
+    executor_->enqueue(w.handle);
 }
 
 void endpoint_base::cancel_slot_wait(detail::slot_waiter& w) noexcept {

@@ -65,6 +65,7 @@ enum class errc : std::uint16_t {
     rpc_channel_faulted = 304,
     rpc_overloaded = 305,      // the server is running as many calls as it allows
     rpc_handler_failed = 306,  // the handler threw; the exception stays on its side
+    rpc_message_too_large = 307,  // the encoded call or result exceeds max_message: not sent
 
     // --- platform ----------------------------------------------------------
     platform_unavailable = 400,

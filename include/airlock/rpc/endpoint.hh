@@ -156,6 +156,10 @@ class [[nodiscard("co_await it")]] send_operation {
     [[nodiscard]] errc await_resume() const noexcept {
         return waiter_.result;
     }
+    // For a cancellation callback: the queue entry this send occupies.
+    [[nodiscard]] send_waiter& waiter() noexcept {
+        return waiter_;
+    }
 
   private:
     endpoint_base* endpoint_;
@@ -316,6 +320,10 @@ class endpoint_base : public async::source {
     }
     // Queues `w` for a slot; it resumes through the executor once it has one.
     void enqueue_slot_waiter(detail::slot_waiter& w) noexcept;
+    // Takes `w` out of the send queue (its call was cancelled) and resumes it
+    // with errc::cancelled; abandons its message if part of it was sent. Does
+    // nothing once the message is all in the ring.
+    void cancel_send(detail::send_waiter& w) noexcept;
     // Takes `w` out of the queue (cancelled before a slot freed) and resumes it.
     void cancel_slot_wait(detail::slot_waiter& w) noexcept;
     // The caller gives up on call `id` (cancellation, failed send): frees its
@@ -467,6 +475,14 @@ async::task<expected<R>> endpoint_base::run_call(std::vector<std::byte> message,
         give_back(std::move(message));
         co_return unexpected(fault_);
     }
+    if (token.is_cancellation_requested()) {  // cancelled before it began: nothing is sent
+        give_back(std::move(message));
+        co_return unexpected(errc::cancelled);
+    }
+    if (message.size() > options_.max_message) {  // the peer would fault the channel on it
+        give_back(std::move(message));
+        co_return unexpected(errc::rpc_message_too_large);
+    }
     const detail::lifeline_hold life(lifeline_);
     detail::reply_waiter<R> waiter(*executor_);
     std::uint64_t call_id = 0;
@@ -500,7 +516,28 @@ async::task<expected<R>> endpoint_base::run_call(std::vector<std::byte> message,
         call_id = *in_line.id;
     }
     std::memcpy(message.data(), &call_id, sizeof call_id);
-    const errc sent = co_await send(call_tag, message);
+    errc sent = errc::ok;
+    {
+        // A call waiting for ring space leaves the queue when its token is
+        // cancelled; a fragmented message already partly in the ring is
+        // abandoned, so the peer discards it whole.
+        detail::send_operation sending = send(call_tag, message);
+        struct send_context {
+            detail::lifeline* life;
+            detail::send_operation* op;
+        } queued{lifeline_, &sending};
+        constexpr async::cancellation_registration::callback leave_queue = [](void* p) noexcept {
+            auto* c = static_cast<send_context*>(p);
+            if (c->life->endpoint != nullptr) c->life->endpoint->cancel_send(c->op->waiter());
+        };
+        async::cancellation_registration registration;
+        if (token.can_be_cancelled() && !registration.try_register(token, leave_queue, &queued)) {
+            give_back(std::move(message));
+            abandon_call(call_id);
+            co_return unexpected(errc::cancelled);
+        }
+        sent = co_await sending;
+    }
     if (!life.alive()) co_return unexpected(errc::broken_promise);
     give_back(std::move(message));
     if (sent != errc::ok) {
@@ -545,6 +582,13 @@ void endpoint_base::encode_reply(std::vector<std::byte>& out, std::uint64_t id,
         if (result.has_value()) encode(w, *result);
     }
     w.finish();
+    if (out.size() > options_.max_message) [[unlikely]] {
+        // The caller's side would fault the channel on it: answer the error.
+        writer e(out, writer::reuse);
+        e.put_u64(id);
+        e.put_u64(static_cast<std::uint64_t>(errc::rpc_message_too_large));
+        e.finish();
+    }
 }
 
 template <class R, class F, class Args>
