@@ -76,9 +76,29 @@ struct shared {
     // Copies `n` private bytes into shared memory at word `dst`. The last
     // word is completed with zeros, so no stale private byte ever leaves
     // (HOSTILE-INPUTS #26).
+    //
+    // The lines written were last read by the peer's core, so each store
+    // waits for that line to come back (a read-for-ownership); the store
+    // buffer holds only a few lines' worth of 8-byte stores, so a long copy
+    // would wait for them one by one. Prefetching for write a few lines
+    // ahead keeps many of those transfers in flight. A prefetch is a hint,
+    // not an access: it reads and writes nothing.
     static void copy_in(shared_u64* dst, const std::byte* src, std::size_t n) noexcept {
         const std::size_t whole = n / 8;
-        for (std::size_t i = 0; i < whole; ++i) {
+        constexpr std::size_t words_per_line = 8;
+        constexpr std::size_t ahead = 16 * words_per_line;  // 16 lines, 1 KiB
+        std::size_t i = 0;
+        if (whole > ahead) {
+            for (std::size_t p = 0; p < ahead; p += words_per_line)
+                __builtin_prefetch(&dst[p], 1);
+            for (; i + ahead < whole; ++i) {
+                if (i % words_per_line == 0) __builtin_prefetch(&dst[i + ahead], 1);
+                std::uint64_t v;
+                std::memcpy(&v, src + i * 8, 8);
+                store_relaxed(dst[i], v);
+            }
+        }
+        for (; i < whole; ++i) {
             std::uint64_t v;
             std::memcpy(&v, src + i * 8, 8);
             store_relaxed(dst[i], v);

@@ -279,8 +279,12 @@ struct codec<std::vector<T, A>> {
                       (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>)) {
             std::span<const std::byte> bytes;
             if (!r.get_length(sizeof(T), n) || !r.get_view(n * sizeof(T), bytes)) return false;
-            v.resize(n);
-            if (n != 0) std::memcpy(v.data(), bytes.data(), n * sizeof(T));
+            if constexpr (std::is_same_v<T, std::byte>) {
+                v.assign(bytes.begin(), bytes.end());  // one pass: no zero-fill first
+            } else {
+                v.resize(n);
+                if (n != 0) std::memcpy(v.data(), bytes.data(), n * sizeof(T));
+            }
             return true;
         } else {
             if (!r.get_length(min_encoded_size<T>, n)) return false;
