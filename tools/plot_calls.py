@@ -17,9 +17,10 @@ Needs matplotlib (Debian's python3-matplotlib); draws off-screen (Agg).
 import json
 import sys
 
-MODE_ORDER = ["ecall", "switchless", "airlock_sync", "airlock", "asio", "bare"]
+MODE_ORDER = ["ecall", "ecall_process", "switchless", "airlock_sync", "airlock", "asio", "bare"]
 MODE_LABELS = {
     "ecall": "ecall (modelled transition)",
+    "ecall_process": "ecall on process (measured futex handoff)",
     "switchless": "switchless (caller waits)",
     "airlock_sync": "Airlock, one call in flight",
     "airlock": "Airlock, many calls in flight",
@@ -28,6 +29,7 @@ MODE_LABELS = {
 }
 COLOURS = {
     "ecall": "#7f7f7f",
+    "ecall_process": "#c7c7c7",
     "switchless": "#ff7f0e",
     "airlock_sync": "#9ecae1",
     "airlock": "#1f77b4",
