@@ -63,8 +63,8 @@ enum class errc : std::uint16_t {
     rpc_decode = 302,
     rpc_result_out_of_contract = 303,
     rpc_channel_faulted = 304,
-    rpc_overloaded = 305,      // the server is running as many calls as it allows
-    rpc_handler_failed = 306,  // the handler threw; the exception stays on its side
+    rpc_overloaded = 305,         // the server is running as many calls as it allows
+    rpc_handler_failed = 306,     // the handler threw; the exception stays on its side
     rpc_message_too_large = 307,  // the encoded call or result exceeds max_message: not sent
 
     // --- platform ----------------------------------------------------------
