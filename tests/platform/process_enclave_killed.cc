@@ -22,7 +22,6 @@ using airlock::async::task;
 constexpr rpc::enclave_method<1, std::uint64_t(std::uint64_t)> answer_much_later{
     "answer_much_later"};
 constexpr rpc::enclave_method<2, std::uint64_t(std::uint64_t)> echo{"echo"};
-constexpr rpc::host_method<1, std::uint64_t()> kill_me_now{"kill_me_now"};
 
 void program(platform::enclave_thread& t) {
     // Never answers in the life of the test: the calls wait until the kill.
