@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Description: a cancelled call ends with errc::cancelled wherever it waits
 // (before it starts, for a call slot, for ring space, for its reply), sends
-// nothing it had not sent, and leaves the channel working (HOSTILE-INPUTS
-// #14, #15, #16).
+// nothing it had not sent, and leaves the channel working; a host that never
+// answers costs the caller its deadline, on the injected clock, never a hang
+// (HOSTILE-INPUTS #14, #15, #16).
 #include <cstdint>
 #include <string>
 
 #include "airlock/async/cancellation.hh"
+#include "airlock/async/deadline.hh"
 #include "rpc/hostile_host.hh"
 
 namespace {
@@ -123,6 +125,26 @@ TEST(call_cancellation, a_reply_after_cancellation_is_dropped) {
     EXPECT_EQ(f.enclave().stats().replies_dropped, 1u);
     EXPECT_EQ(f.enclave().outstanding_calls(), 0u);
     EXPECT_TRUE(test::same_errc(f.enclave().fault(), errc::ok));
+}
+
+TEST(call_cancellation, a_host_that_never_answers_costs_the_deadline) {
+    test::hostile_host f;
+    const std::uint64_t start = f.now();
+    auto out = f.start(async::with_timeout(f.h.ex, 5'000'000, [&f](async::cancellation_token t) {
+        return f.enclave().call(t, lookup, 9);
+    }));
+    f.settle();
+    ASSERT_TRUE(f.ch.take_call().has_value()) << "the call was not sent";
+    ASSERT_FALSE(out->done());
+    f.advance(4'999'999);  // just before the deadline: still waiting
+    f.settle();
+    ASSERT_FALSE(out->done());
+    f.advance(1);
+    f.settle();
+    ASSERT_TRUE(out->done()) << "the deadline passed and the caller is still waiting";
+    EXPECT_TRUE(test::same_errc(error_of(out), errc::deadline_exceeded));
+    EXPECT_EQ(f.now() - start, 5'000'000u) << "only the injected clock moved";
+    EXPECT_EQ(f.enclave().outstanding_calls(), 0u);
 }
 
 }  // namespace
