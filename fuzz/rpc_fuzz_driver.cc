@@ -598,6 +598,7 @@ struct enclave_call {
     async::cancellation_source source;
     bool cancellable = false;
     bool cancel_requested = false;
+    bool oversized = false;         // above max_message: refused before sending
     std::uint64_t seen_at = never;  // when the host read it
     int completions = 0;
     std::vector<outcome> answers;  // owed by replies the host addressed to it
@@ -1104,6 +1105,7 @@ class driver {
         c->method = M::id;
         c->cancellable = (flags & call_cancellable) != 0;
         c->args = encoding_of(typename M::arguments(static_cast<std::uint64_t>(index), args...));
+        c->oversized = rpc::message_header_bytes + c->args.size() > config_.options.max_message;
         calls_.push_back(std::move(c));
         auto t = caller(this, index, m, static_cast<std::uint64_t>(index), std::move(args)...);
         if ((flags & call_starts_now) != 0) {
@@ -1162,6 +1164,7 @@ class driver {
         check(c.completions == 1, "an enclave call completed twice", static_cast<long long>(index),
               c.completions);
         if (o.code == errc::cancelled && c.cancel_requested) return;
+        if (o.code == errc::rpc_message_too_large && c.oversized) return;
         if (o.code == errc::rpc_channel_faulted && (faulted_ || (ep_ && ep_->fault() != errc::ok)))
             return;
         if (o.code == errc::broken_promise && !ep_) return;
