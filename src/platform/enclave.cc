@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // What every platform shares: the platform named by the environment, the
 // channel layout of the region, and enclave::create's dispatch.
+#include <pthread.h>
+#include <sched.h>
+
 #include <cstdlib>
 #include <string_view>
 
@@ -23,6 +26,16 @@ ring::region_geometry channel_geometry(std::size_t channels, std::size_t ring_ca
     g.ring_capacities.assign(2 * channels, ring_capacity);
     g.doorbells = 2 * channels;
     return g;
+}
+
+void detail::pin_enclave_thread(const enclave_config& config, std::size_t i) noexcept {
+    if (config.cpus.empty()) return;
+    const int cpu = config.cpus[i % config.cpus.size()];
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    (void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
 expected<std::unique_ptr<enclave>> enclave::create(const enclave_config& config,

@@ -14,6 +14,10 @@
 
 namespace airlock::platform::detail {
 
+// Pins enclave thread `i` to config.cpus[i % size] (best effort: a CPU that
+// does not exist leaves it where it is); no-op when cpus is empty.
+void pin_enclave_thread(const enclave_config& config, std::size_t i) noexcept;
+
 // src/platform/sim_enclave.cc: enclave threads in the host process.
 [[nodiscard]] expected<std::unique_ptr<enclave>> create_sim_enclave(const enclave_config& config,
                                                                     enclave_program program);

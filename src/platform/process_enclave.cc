@@ -449,15 +449,6 @@ void seal() {
         setup_failed("seccomp");
 }
 
-// Best effort: a CPU that does not exist leaves the thread where it is.
-void pin_to(int cpu) {
-    if (cpu < 0 || cpu >= CPU_SETSIZE) return;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    (void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-}
-
 // What the child needs, copied before fork (the child sees the host's
 // memory as it was at the fork, so these stay valid there).
 struct child_plan {
@@ -495,7 +486,7 @@ void wait_sealed(child_state& s) {
 
 void enclave_thread_main(const child_plan& plan, child_state& s, std::size_t i) {
     const enclave_config& config = *plan.config;
-    if (!config.cpus.empty()) pin_to(config.cpus[i % config.cpus.size()]);
+    detail::pin_enclave_thread(config, i);
     use_alternate_stack();
     ring::wait_hooks& hooks = futex_wait_hooks::instance();
     async::executor_options options = config.executor;

@@ -5,9 +5,6 @@
 // hardware: it attaches the region with its own trusted geometry, keeps
 // private copies, and talks only through the rings. What sim cannot enforce
 // (no syscalls, no host pointers) the `process` platform does.
-#include <pthread.h>
-#include <sched.h>
-
 #include <cstring>
 #include <latch>
 #include <new>
@@ -51,15 +48,6 @@ class sim_host_channel final : public host_channel {
     async::executor executor_;
     rpc::endpoint<rpc::side::host> endpoint_;
 };
-
-// Best effort: a CPU that does not exist leaves the thread where it is.
-void pin_to(int cpu) {
-    if (cpu < 0 || cpu >= CPU_SETSIZE) return;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    (void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-}
 
 class sim_enclave final : public enclave {
   public:
@@ -105,7 +93,7 @@ class sim_enclave final : public enclave {
     // The body of enclave thread i: attach with trusted geometry, build the
     // executor and endpoint, run the program, then serve until stopped.
     void enclave_main(std::size_t i, enclave_program program, std::latch& ready) {
-        if (!config_.cpus.empty()) pin_to(config_.cpus[i % config_.cpus.size()]);
+        detail::pin_enclave_thread(config_, i);
         auto region = ring::region::attach({memory_.data, memory_.size}, geometry_);
         if (!region) {
             start_errors_[i] = region.error();
