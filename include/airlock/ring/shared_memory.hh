@@ -91,11 +91,14 @@ struct shared {
         if (whole > ahead) {
             for (std::size_t p = 0; p < ahead; p += words_per_line)
                 __builtin_prefetch(&dst[p], 1);
-            for (; i + ahead < whole; ++i) {
-                if (i % words_per_line == 0) __builtin_prefetch(&dst[i + ahead], 1);
-                std::uint64_t v;
-                std::memcpy(&v, src + i * 8, 8);
-                store_relaxed(dst[i], v);
+            // Line by line, each with one prefetch `ahead` words in front.
+            for (; i + ahead + words_per_line <= whole; i += words_per_line) {
+                __builtin_prefetch(&dst[i + ahead], 1);
+                for (std::size_t k = i; k < i + words_per_line; ++k) {
+                    std::uint64_t v;
+                    std::memcpy(&v, src + k * 8, 8);
+                    store_relaxed(dst[k], v);
+                }
             }
         }
         for (; i < whole; ++i) {
