@@ -203,7 +203,7 @@ std::byte* ring_consumer::reassembly_space(std::size_t bytes) {
     return buffer_.get();
 }
 
-expected<message> ring_consumer::try_receive() {
+expected<message> ring_consumer::receive_slow() {
     // Bounded work per call (HOSTILE-INPUTS #18): after a ring's worth of
     // fragments without a whole message, return and let the caller go on.
     const std::uint64_t start = head_;

@@ -346,7 +346,32 @@ class ring_consumer {
     // of records, so a peer feeding endless fragments cannot hold it,
     // HOSTILE-INPUTS #18), or the fault. Do not mix with try_peek inside one
     // fragmented message.
-    [[nodiscard]] expected<message> try_receive();
+    [[nodiscard]] expected<message> try_receive() {
+        // Fast path, inline: a whole-message record. One snapshot of its
+        // header decides; anything else (padding, fragments, a record that
+        // fails a check) goes to the slow path, which takes its own snapshot
+        // and repeats every check, so the header read here is never trusted
+        // twice.
+        if (fault_ == errc::ok && !assembling_) [[likely]] {
+            if (head_ == tail_cache_ && !refresh_tail())
+                return unexpected(fault_ != errc::ok ? fault_ : errc::ring_empty);
+            const std::uint64_t pos = head_ & mask_;
+            const std::uint64_t word = shared::load_relaxed(data_[pos / 8]);
+            wire::record_header h;
+            if (wire::decode(word, h) && h.kind == wire::record_kind::message) [[likely]] {
+                const std::uint64_t size = wire::record_bytes(h.length);
+                // The buffer starts at max_payload_ bytes and only grows,
+                // so any record that passes fits it.
+                if (size <= tail_cache_ - head_ && size <= capacity_ - pos &&
+                    h.length <= max_payload_ && h.length <= max_message_) [[likely]] {
+                    shared::copy_out(buffer_.get(), data_ + pos / 8 + 1, h.length);
+                    advance(size);
+                    return message{h.tag, {buffer_.get(), h.length}};
+                }
+            }
+        }
+        return receive_slow();
+    }
     // Like try_receive, but waits under `policy` for the message.
     [[nodiscard]] expected<message> receive(const wait_policy& policy);
     // Calls `on_message(message)` for up to `budget` messages, then
@@ -392,6 +417,8 @@ class ring_consumer {
     [[gnu::cold]] bool refresh_tail() noexcept;
     [[gnu::cold]] unexpected<errc> fail(errc e) noexcept;
     [[nodiscard]] std::byte* reassembly_space(std::size_t bytes);
+    // try_receive for everything but a whole record in the cached range.
+    [[nodiscard]] expected<message> receive_slow();
 
     // Trusted private copies.
     wire::ring_control* control_ = nullptr;
