@@ -214,6 +214,10 @@ std::size_t endpoint_base::poll(std::size_t budget) noexcept {
     std::size_t work = 0;
     const std::size_t limit = std::min(budget, options_.poll_budget);
     while (fault_ == errc::ok && work < limit) {
+        // Before looking for more (which reads the peer's index and, if it
+        // finds nothing, returns released space with a fence), let what this
+        // round sent go: a reply waits for nothing else.
+        if (unpublished_ && !in_.has_cached_data()) publish_sent();
         auto m = in_.try_receive();
         if (!m) {
             if (m.error() != errc::ring_empty) set_fault(m.error());
@@ -223,12 +227,14 @@ std::size_t endpoint_base::poll(std::size_t budget) noexcept {
         ++work;
     }
     work += flush_senders();
-    if (unpublished_) {
-        out_.publish();  // one release store for everything this round sent
-        unpublished_ = false;
-    }
+    if (unpublished_) publish_sent();
     in_.publish();  // return the space of what was consumed
     return work;
+}
+
+void endpoint_base::publish_sent() noexcept {
+    out_.publish();  // one release store for every record committed since the last
+    unpublished_ = false;
 }
 
 bool endpoint_base::has_work() noexcept {

@@ -405,6 +405,11 @@ class ring_consumer {
     [[nodiscard]] bool has_data() noexcept {
         return fault_ == errc::ok && (head_ != tail_cache_ || refresh_tail());
     }
+    // True if records are known to be available without reading the
+    // producer's index: the next try_receive will not touch it.
+    [[nodiscard]] bool has_cached_data() const noexcept {
+        return fault_ == errc::ok && head_ != tail_cache_;
+    }
 
   private:
     void advance(std::uint64_t bytes) noexcept {

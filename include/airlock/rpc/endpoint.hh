@@ -341,6 +341,8 @@ class endpoint_base : public async::source {
     bool attempt(detail::send_waiter& w) noexcept;
     void enqueue_sender(detail::send_waiter& w) noexcept;
     std::size_t flush_senders() noexcept;
+    // Publishes the records committed since the last publish.
+    void publish_sent() noexcept;
     void dispatch(const ring::message& m) noexcept;
     void dispatch_call(std::span<const std::byte> payload) noexcept;
     void dispatch_reply(std::span<const std::byte> payload) noexcept;
