@@ -1,21 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "airlock/rpc/call_table.hh"
 
+#include "airlock/base/speculation.hh"
+
 namespace airlock::rpc {
 
 namespace {
 constexpr std::uint32_t no_slot = UINT32_MAX;
-
-// A speculation barrier after a bounds check on a host-supplied index
-// (HOSTILE-INPUTS #9): the CPU must not read the table speculatively with an
-// out-of-range index before the check resolves.
-inline void speculation_barrier() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_lfence();
-#elif defined(__aarch64__)
-    asm volatile("dsb nsh\n\tisb" ::: "memory");
-#endif
-}
 }  // namespace
 
 call_table::call_table(std::size_t capacity) : slots_(capacity), free_head_(0) {
@@ -37,11 +28,13 @@ expected<std::uint64_t> call_table::open(call_waiter& w) noexcept {
 std::size_t call_table::find(std::uint64_t id) const noexcept {
     const std::uint64_t index = id & 0xffff'ffffu;
     if (index >= slots_.size()) return slots_.size();
-    speculation_barrier();
-    const slot& s = slots_[index];
+    // The reply id is the host's (HOSTILE-INPUTS #9, #12): clamp it, without
+    // a branch, before it indexes the table.
+    const std::size_t at = index_nospec(index, slots_.size());
+    const slot& s = slots_[at];
     if (s.waiter == nullptr || s.generation != static_cast<std::uint32_t>(id >> 32))
         return slots_.size();
-    return static_cast<std::size_t>(index);
+    return at;
 }
 
 void call_table::release(std::size_t index) noexcept {

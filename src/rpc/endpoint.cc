@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "airlock/base/speculation.hh"
+
 namespace airlock::rpc {
 namespace {
 
@@ -28,14 +30,6 @@ errc remote_error(std::uint64_t code) noexcept {
     const auto e = static_cast<errc>(code);
     if (to_string(e) == "unknown_airlock_error") return errc::rpc_result_out_of_contract;
     return e;
-}
-
-inline void speculation_barrier() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_lfence();
-#elif defined(__aarch64__)
-    asm volatile("dsb nsh\n\tisb" ::: "memory");
-#endif
 }
 
 }  // namespace
@@ -184,13 +178,9 @@ void endpoint_base::abandon_call(std::uint64_t id) noexcept {
 }
 
 void endpoint_base::send_reply_soon(std::vector<std::byte> reply) {
-    if (senders_head_ == nullptr && reply.size() <= out_.max_record_payload()) {
-        detail::send_waiter w{reply_tag, reply,   ring::outgoing_message(reply_tag, reply),
-                              {},        nullptr, errc::ok};
-        if (attempt(w)) {  // a single record: all or nothing, so `w` may die
-            give_back(std::move(reply));
-            return;
-        }
+    if (try_send_now(reply_tag, reply)) [[likely]] {
+        give_back(std::move(reply));
+        return;
     }
     executor_->spawn(send_reply(std::move(reply)));
 }
@@ -271,7 +261,7 @@ void endpoint_base::dispatch_reply(std::span<const std::byte> payload) noexcept 
                   : calls_.complete(id, remote_error(code), {});
     if (delivered) {
         ++stats_.replies_received;
-        hand_off_slots();
+        if (slot_head_ != nullptr) hand_off_slots();  // the freed slot goes to the oldest in line
     } else {
         ++stats_.replies_dropped;
     }
@@ -289,8 +279,8 @@ void endpoint_base::dispatch_call(std::span<const std::byte> payload) noexcept {
         reply_error(id, errc::rpc_unknown_method);
         return;
     }
-    speculation_barrier();  // no speculative table read with a hostile index (#9)
-    const handler_entry& entry = handlers_[method];
+    // No speculative table read with a hostile index either (#9).
+    const handler_entry& entry = handlers_[index_nospec(method, handlers_.size())];
     if (entry.invoke == nullptr) {
         ++stats_.unknown_methods;
         reply_error(id, errc::rpc_unknown_method);

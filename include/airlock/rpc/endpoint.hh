@@ -312,6 +312,35 @@ class endpoint_base : public async::source {
     template <class R>
     void encode_reply(std::vector<std::byte>& out, std::uint64_t id, const expected<R>& result);
 
+    // Why a call of `bytes` encoded bytes must not start (the channel
+    // faulted, the token is cancelled: nothing is sent; too large for the
+    // peer, which would fault the channel on it), or ok.
+    [[nodiscard]] errc refusal(std::size_t bytes,
+                               const async::cancellation_token& token) const noexcept {
+        if (fault_ != errc::ok) [[unlikely]]
+            return fault_;
+        if (token.is_cancellation_requested()) [[unlikely]]
+            return errc::cancelled;
+        if (bytes > options_.max_message) [[unlikely]]
+            return errc::rpc_message_too_large;
+        return errc::ok;
+    }
+    // Sends `bytes` as one record at once if nothing queues before it, the
+    // channel is healthy and the ring has room: committed, published at the
+    // end of the poll. False when it must go through send() instead.
+    [[nodiscard]] bool try_send_now(std::uint16_t tag, std::span<const std::byte> bytes) noexcept {
+        if (senders_head_ != nullptr || fault_ != errc::ok ||
+            bytes.size() > out_.max_record_payload()) [[unlikely]]
+            return false;
+        auto r = out_.try_reserve(bytes.size(), tag);
+        if (!r) [[unlikely]]
+            return false;  // full (or faulted): send() waits, or reports the fault
+        r->write(bytes);
+        out_.commit(*r);
+        unpublished_ = true;
+        return true;
+    }
+
     // A call slot for `w` at once, unless every slot is taken or earlier
     // calls already wait for one (they go first): then ring_full.
     [[nodiscard]] expected<std::uint64_t> try_open_call(call_waiter& w) noexcept {
@@ -473,22 +502,14 @@ class endpoint final : public endpoint_base {
 template <class R>
 async::task<expected<R>> endpoint_base::run_call(std::vector<std::byte> message,
                                                  async::cancellation_token token) {
-    if (fault_ != errc::ok) {
+    if (const errc refused = refusal(message.size(), token); refused != errc::ok) [[unlikely]] {
         give_back(std::move(message));
-        co_return unexpected(fault_);
-    }
-    if (token.is_cancellation_requested()) {  // cancelled before it began: nothing is sent
-        give_back(std::move(message));
-        co_return unexpected(errc::cancelled);
-    }
-    if (message.size() > options_.max_message) {  // the peer would fault the channel on it
-        give_back(std::move(message));
-        co_return unexpected(errc::rpc_message_too_large);
+        co_return unexpected(refused);
     }
     const detail::lifeline_hold life(lifeline_);
     detail::reply_waiter<R> waiter(*executor_);
     std::uint64_t call_id = 0;
-    if (auto id = try_open_call(waiter)) {
+    if (auto id = try_open_call(waiter)) [[likely]] {
         call_id = *id;
     } else {
         // Every slot taken, or earlier calls wait: wait in line (no polling,
@@ -518,42 +539,53 @@ async::task<expected<R>> endpoint_base::run_call(std::vector<std::byte> message,
         call_id = *in_line.id;
     }
     std::memcpy(message.data(), &call_id, sizeof call_id);
-    errc sent = errc::ok;
-    {
-        // A call waiting for ring space leaves the queue when its token is
-        // cancelled; a fragmented message already partly in the ring is
-        // abandoned, so the peer discards it whole.
-        detail::send_operation sending = send(call_tag, message);
-        struct send_context {
-            detail::lifeline* life;
-            detail::send_operation* op;
-        } queued{lifeline_, &sending};
-        constexpr async::cancellation_registration::callback leave_queue = [](void* p) noexcept {
-            auto* c = static_cast<send_context*>(p);
-            if (c->life->endpoint != nullptr) c->life->endpoint->cancel_send(c->op->waiter());
-        };
-        async::cancellation_registration registration;
-        if (token.can_be_cancelled() && !registration.try_register(token, leave_queue, &queued)) {
+    if (!try_send_now(call_tag, message)) [[unlikely]] {
+        // Others queue for the ring, it is full, or the message needs
+        // fragments. A call waiting for ring space leaves the queue when its
+        // token is cancelled; a fragmented message already partly in the
+        // ring is abandoned, so the peer discards it whole.
+        errc sent = errc::ok;
+        {
+            detail::send_operation sending = send(call_tag, message);
+            struct send_context {
+                detail::lifeline* life;
+                detail::send_operation* op;
+            } queued{lifeline_, &sending};
+            constexpr async::cancellation_registration::callback leave_queue =
+                [](void* p) noexcept {
+                    auto* c = static_cast<send_context*>(p);
+                    if (c->life->endpoint != nullptr)
+                        c->life->endpoint->cancel_send(c->op->waiter());
+                };
+            async::cancellation_registration registration;
+            if (token.can_be_cancelled() &&
+                !registration.try_register(token, leave_queue, &queued)) {
+                give_back(std::move(message));
+                abandon_call(call_id);
+                co_return unexpected(errc::cancelled);
+            }
+            sent = co_await sending;
+        }
+        if (!life.alive()) co_return unexpected(errc::broken_promise);
+        if (sent != errc::ok) {
             give_back(std::move(message));
             abandon_call(call_id);
-            co_return unexpected(errc::cancelled);
+            co_return unexpected(sent);
         }
-        sent = co_await sending;
     }
-    if (!life.alive()) co_return unexpected(errc::broken_promise);
     give_back(std::move(message));
-    if (sent != errc::ok) {
-        abandon_call(call_id);
-        co_return unexpected(sent);
-    }
     ++stats_.calls_sent;
+    if (!token.can_be_cancelled()) [[likely]] {
+        co_await detail::reply_wait<R>{waiter};
+        co_return waiter.take();
+    }
     struct cancel_context {
         endpoint_base* ep;
         detail::reply_waiter<R>* waiter;
         std::uint64_t id;
     } context{this, &waiter, call_id};
     async::cancellation_registration registration;
-    if (!waiter.done() && token.can_be_cancelled()) {
+    if (!waiter.done()) {
         const bool registered = registration.try_register(
             token,
             [](void* p) noexcept {
