@@ -177,6 +177,82 @@ void endpoint_base::abandon_call(std::uint64_t id) noexcept {
     hand_off_slots();
 }
 
+// ============================================================================
+// The slow paths of a call
+
+async::task<expected<std::uint64_t>> endpoint_base::wait_for_slot(call_waiter& w,
+                                                                  async::cancellation_token token) {
+    detail::slot_waiter in_line{&w};
+    struct line_context {
+        detail::lifeline* life;
+        detail::slot_waiter* w;
+    } line{lifeline_, &in_line};
+    // Once the endpoint is gone, the call has been failed already.
+    constexpr async::cancellation_registration::callback leave_line = [](void* p) noexcept {
+        auto* c = static_cast<line_context*>(p);
+        if (c->life->endpoint != nullptr) c->life->endpoint->cancel_slot_wait(*c->w);
+    };
+    async::cancellation_registration registration;
+    if (token.can_be_cancelled() && !registration.try_register(token, leave_line, &line))
+        co_return unexpected(errc::cancelled);
+    co_await detail::slot_wait{*this, in_line};
+    co_return in_line.id;  // broken_promise if the endpoint died meanwhile
+}
+
+async::task<errc> endpoint_base::send_queued(std::span<const std::byte> message, std::uint64_t id,
+                                             async::cancellation_token token) {
+    const detail::lifeline_hold life(lifeline_);
+    errc sent = errc::ok;
+    {
+        detail::send_operation sending = send(call_tag, message);
+        struct send_context {
+            detail::lifeline* life;
+            detail::send_operation* op;
+        } queued{lifeline_, &sending};
+        constexpr async::cancellation_registration::callback leave_queue = [](void* p) noexcept {
+            auto* c = static_cast<send_context*>(p);
+            if (c->life->endpoint != nullptr) c->life->endpoint->cancel_send(c->op->waiter());
+        };
+        async::cancellation_registration registration;
+        if (token.can_be_cancelled() && !registration.try_register(token, leave_queue, &queued))
+            sent = errc::cancelled;
+        else
+            sent = co_await sending;
+    }
+    if (!life.alive()) co_return errc::broken_promise;
+    if (sent != errc::ok) abandon_call(id);
+    co_return sent;
+}
+
+async::task<errc> endpoint_base::wait_cancellable(detail::reply_waiter_base& w, std::uint64_t id,
+                                                  async::cancellation_token token) {
+    struct cancel_context {
+        endpoint_base* ep;
+        detail::reply_waiter_base* waiter;
+        std::uint64_t id;
+    } context{this, &w, id};
+    async::cancellation_registration registration;
+    if (!w.done()) {
+        const bool registered = registration.try_register(
+            token,
+            [](void* p) noexcept {
+                auto* c = static_cast<cancel_context*>(p);
+                // The reply (or a fault) came first and the caller is about
+                // to resume with it: resuming it again would run it twice.
+                if (c->waiter->done()) return;
+                c->ep->abandon_call(c->id);  // a reply that comes later is dropped
+                c->waiter->cancel();
+            },
+            &context);
+        if (!registered) {  // already cancelled
+            abandon_call(id);
+            co_return errc::cancelled;
+        }
+    }
+    co_await detail::reply_wait{w};
+    co_return errc::ok;
+}
+
 void endpoint_base::send_reply_soon(std::vector<std::byte> reply) {
     if (try_send_now(reply_tag, reply)) [[likely]] {
         give_back(std::move(reply));
@@ -344,7 +420,8 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
       in_(in, {{.hooks = wiring.hooks, .peer_bell = wiring.peer_bell}, options.max_message}),
       options_(options),
       calls_(options.max_in_flight) {
-    buffers_.reserve(options.max_in_flight + options.max_serving + 8);
+    pool_capacity_ = options.max_in_flight + options.max_serving + 8;
+    pool_ = std::make_unique<std::vector<std::byte>[]>(pool_capacity_);
     executor_->add_source(*this);
 }
 
@@ -366,20 +443,6 @@ void endpoint_base::add_handler(std::uint32_t method_id, handler_entry entry) {
     if (handlers_.size() <= method_id) handlers_.resize(method_id + 1);
     AIRLOCK_CHECK(handlers_[method_id].invoke == nullptr, "a method is served once");
     handlers_[method_id] = entry;
-}
-
-std::vector<std::byte> endpoint_base::take_buffer() {
-    if (buffers_.empty()) return {};
-    std::vector<std::byte> b = std::move(buffers_.back());
-    buffers_.pop_back();
-    return b;
-}
-
-void endpoint_base::give_back(std::vector<std::byte>&& buffer) noexcept {
-    // Kept at its size as well as its capacity: the next writer overwrites
-    // it in place (writer::reuse), so steady-state encoding neither
-    // allocates nor zero-fills.
-    if (buffers_.size() < buffers_.capacity()) buffers_.push_back(std::move(buffer));
 }
 
 }  // namespace airlock::rpc

@@ -166,11 +166,34 @@ class [[nodiscard("co_await it")]] send_operation {
     send_waiter waiter_;
 };
 
+// The untyped part of a pending call: whether its reply came, and the
+// coroutine to resume when it does.
+class reply_waiter_base : public call_waiter {
+  public:
+    [[nodiscard]] bool done() const noexcept { return done_; }
+    void set_handle(std::coroutine_handle<> h) noexcept { handle_ = h; }
+    // Completes the call with errc::cancelled.
+    void cancel() noexcept { complete(errc::cancelled, {}); }
+
+  protected:
+    explicit reply_waiter_base(async::executor& ex) noexcept : executor_(&ex) {}
+    ~reply_waiter_base() = default;
+    void finish() noexcept {
+        done_ = true;
+        if (handle_) executor_->enqueue(handle_);  // resumes in the next round
+    }
+
+  private:
+    async::executor* executor_;
+    std::coroutine_handle<> handle_;
+    bool done_ = false;
+};
+
 // The part of a pending call that the reply completes.
 template <class R>
-class reply_waiter final : public call_waiter {
+class reply_waiter final : public reply_waiter_base {
   public:
-    explicit reply_waiter(async::executor& ex) noexcept : executor_(&ex) {}
+    explicit reply_waiter(async::executor& ex) noexcept : reply_waiter_base(ex) {}
     void complete(errc error, std::span<const std::byte> result) noexcept override {
         if (error != errc::ok) {
             result_ = unexpected(error);
@@ -185,29 +208,15 @@ class reply_waiter final : public call_waiter {
         }
         finish();
     }
-    void cancel() noexcept {
-        result_ = unexpected(errc::cancelled);
-        finish();
-    }
-    [[nodiscard]] bool done() const noexcept { return done_; }
-    void set_handle(std::coroutine_handle<> h) noexcept { handle_ = h; }
     expected<R> take() noexcept { return std::move(result_); }
 
   private:
-    void finish() noexcept {
-        done_ = true;
-        if (handle_) executor_->enqueue(handle_);  // resumes in the next round
-    }
-    async::executor* executor_;
-    std::coroutine_handle<> handle_;
     expected<R> result_ = unexpected(errc::broken_promise);
-    bool done_ = false;
 };
 
 // Suspends until the reply_waiter is done.
-template <class R>
 struct reply_wait {
-    reply_waiter<R>& waiter;
+    reply_waiter_base& waiter;
     [[nodiscard]] bool await_ready() const noexcept { return waiter.done(); }
     void await_suspend(std::coroutine_handle<> h) noexcept { waiter.set_handle(h); }
     void await_resume() const noexcept {}
@@ -284,8 +293,18 @@ class endpoint_base : public async::source {
 
     // A private buffer from the pool. Its bytes are stale: fill it with a
     // writer in reuse mode, which overwrites them and cuts the rest.
-    [[nodiscard]] std::vector<std::byte> take_buffer();
-    void give_back(std::vector<std::byte>&& buffer) noexcept;
+    [[nodiscard]] std::vector<std::byte> take_buffer() noexcept {
+        if (pooled_ == 0) [[unlikely]]
+            return {};
+        return std::move(pool_[--pooled_]);
+    }
+    // Kept at its size as well as its capacity: the next writer overwrites
+    // it in place (writer::reuse), so steady-state encoding neither
+    // allocates nor zero-fills. Beyond the pool's capacity it is freed.
+    void give_back(std::vector<std::byte>&& buffer) noexcept {
+        if (pooled_ < pool_capacity_) [[likely]]
+            pool_[pooled_++] = std::move(buffer);
+    }
 
     // The body of every call: opens a slot, sends, waits for the reply.
     template <class R>
@@ -347,6 +366,26 @@ class endpoint_base : public async::source {
         if (slot_head_ != nullptr) return unexpected(errc::ring_full);
         return calls_.open(w);
     }
+    // The slow paths of run_call, each its own coroutine. All of them may
+    // outlive the endpoint: after they resume, run_call checks its lifeline
+    // before it touches the endpoint again.
+    //
+    // Waits in line for a call slot for `w` (no polling; calls keep the
+    // order they were made in): its id, errc::cancelled, or the fault.
+    async::task<expected<std::uint64_t>> wait_for_slot(call_waiter& w,
+                                                       async::cancellation_token token);
+    // Sends call `id` through the queue for ring space: ok, or
+    // errc::cancelled / the fault, after which the call is abandoned (a
+    // fragmented message partly in the ring is aborted, so the peer discards
+    // it whole).
+    async::task<errc> send_queued(std::span<const std::byte> message, std::uint64_t id,
+                                  async::cancellation_token token);
+    // Waits for the reply to call `id` while `token` may cancel it: ok once
+    // `w` is done, or errc::cancelled (the call is abandoned, and a reply
+    // that comes later is dropped).
+    async::task<errc> wait_cancellable(detail::reply_waiter_base& w, std::uint64_t id,
+                                       async::cancellation_token token);
+
     // Queues `w` for a slot; it resumes through the executor once it has one.
     void enqueue_slot_waiter(detail::slot_waiter& w) noexcept;
     // Takes `w` out of the send queue (its call was cancelled) and resumes it
@@ -385,8 +424,11 @@ class endpoint_base : public async::source {
     ring::ring_consumer in_;
     endpoint_options options_;
     call_table calls_;
-    std::vector<handler_entry> handlers_;          // indexed by method id
-    std::vector<std::vector<std::byte>> buffers_;  // the pool
+    std::vector<handler_entry> handlers_;  // indexed by method id
+    // The buffer pool: pool_[0, pooled_) are free buffers.
+    std::unique_ptr<std::vector<std::byte>[]> pool_;
+    std::size_t pool_capacity_ = 0;
+    std::size_t pooled_ = 0;
     detail::send_waiter* senders_head_ = nullptr;
     detail::send_waiter* senders_tail_ = nullptr;
     detail::slot_waiter* slot_head_ = nullptr;
@@ -502,107 +544,37 @@ class endpoint final : public endpoint_base {
 template <class R>
 async::task<expected<R>> endpoint_base::run_call(std::vector<std::byte> message,
                                                  async::cancellation_token token) {
+    // The fast path (a free slot, room in the ring, a token nobody can
+    // cancel) suspends once, for the reply; each slow path is an untyped
+    // coroutine of its own, so this frame stays small.
     if (const errc refused = refusal(message.size(), token); refused != errc::ok) [[unlikely]] {
         give_back(std::move(message));
         co_return unexpected(refused);
     }
     const detail::lifeline_hold life(lifeline_);
     detail::reply_waiter<R> waiter(*executor_);
-    std::uint64_t call_id = 0;
-    if (auto id = try_open_call(waiter)) [[likely]] {
-        call_id = *id;
-    } else {
-        // Every slot taken, or earlier calls wait: wait in line (no polling,
-        // and calls keep the order they were made in).
-        detail::slot_waiter in_line{&waiter};
-        struct line_context {
-            detail::lifeline* life;
-            detail::slot_waiter* w;
-        } line{lifeline_, &in_line};
-        // Once the endpoint is gone, the call has been failed already.
-        constexpr async::cancellation_registration::callback leave_line = [](void* p) noexcept {
-            auto* c = static_cast<line_context*>(p);
-            if (c->life->endpoint != nullptr) c->life->endpoint->cancel_slot_wait(*c->w);
-        };
-        async::cancellation_registration registration;
-        if (token.can_be_cancelled() && !registration.try_register(token, leave_line, &line)) {
-            give_back(std::move(message));
-            co_return unexpected(errc::cancelled);
-        }
-        co_await detail::slot_wait{*this, in_line};
-        registration.deregister();
+    expected<std::uint64_t> id = try_open_call(waiter);
+    if (!id) [[unlikely]] {
+        id = co_await wait_for_slot(waiter, token);
         if (!life.alive()) co_return unexpected(errc::broken_promise);
-        if (!in_line.id) {
-            give_back(std::move(message));
-            co_return unexpected(in_line.id.error());
-        }
-        call_id = *in_line.id;
     }
-    std::memcpy(message.data(), &call_id, sizeof call_id);
-    if (!try_send_now(call_tag, message)) [[unlikely]] {
-        // Others queue for the ring, it is full, or the message needs
-        // fragments. A call waiting for ring space leaves the queue when its
-        // token is cancelled; a fragmented message already partly in the
-        // ring is abandoned, so the peer discards it whole.
-        errc sent = errc::ok;
-        {
-            detail::send_operation sending = send(call_tag, message);
-            struct send_context {
-                detail::lifeline* life;
-                detail::send_operation* op;
-            } queued{lifeline_, &sending};
-            constexpr async::cancellation_registration::callback leave_queue =
-                [](void* p) noexcept {
-                    auto* c = static_cast<send_context*>(p);
-                    if (c->life->endpoint != nullptr)
-                        c->life->endpoint->cancel_send(c->op->waiter());
-                };
-            async::cancellation_registration registration;
-            if (token.can_be_cancelled() &&
-                !registration.try_register(token, leave_queue, &queued)) {
-                give_back(std::move(message));
-                abandon_call(call_id);
-                co_return unexpected(errc::cancelled);
-            }
-            sent = co_await sending;
-        }
-        if (!life.alive()) co_return unexpected(errc::broken_promise);
-        if (sent != errc::ok) {
-            give_back(std::move(message));
-            abandon_call(call_id);
-            co_return unexpected(sent);
+    if (id) [[likely]] {
+        std::memcpy(message.data(), &*id, sizeof(std::uint64_t));
+        if (!try_send_now(call_tag, message)) [[unlikely]] {
+            const errc sent = co_await send_queued(message, *id, token);
+            if (!life.alive()) co_return unexpected(errc::broken_promise);
+            if (sent != errc::ok) id = unexpected(sent);  // the call was abandoned
         }
     }
     give_back(std::move(message));
+    if (!id) co_return unexpected(id.error());
     ++stats_.calls_sent;
-    if (!token.can_be_cancelled()) [[likely]] {
-        co_await detail::reply_wait<R>{waiter};
-        co_return waiter.take();
+    if (token.can_be_cancelled()) [[unlikely]] {
+        if (const errc e = co_await wait_cancellable(waiter, *id, token); e != errc::ok)
+            co_return unexpected(e);
+    } else {
+        co_await detail::reply_wait{waiter};
     }
-    struct cancel_context {
-        endpoint_base* ep;
-        detail::reply_waiter<R>* waiter;
-        std::uint64_t id;
-    } context{this, &waiter, call_id};
-    async::cancellation_registration registration;
-    if (!waiter.done()) {
-        const bool registered = registration.try_register(
-            token,
-            [](void* p) noexcept {
-                auto* c = static_cast<cancel_context*>(p);
-                // The reply (or a fault) came first and the caller is about
-                // to resume with it: resuming it again would run it twice.
-                if (c->waiter->done()) return;
-                c->ep->abandon_call(c->id);  // a reply that comes later is dropped
-                c->waiter->cancel();
-            },
-            &context);
-        if (!registered) {  // already cancelled
-            abandon_call(call_id);
-            co_return unexpected(errc::cancelled);
-        }
-    }
-    co_await detail::reply_wait<R>{waiter};
     co_return waiter.take();
 }
 
