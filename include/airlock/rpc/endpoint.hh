@@ -21,7 +21,7 @@
 // travel back as an error code, never as an exception.
 //
 // Hostile peer (HOSTILE-INPUTS #9-15, #19, #25, #28): ids are looked up
-// with a bounds check and a speculation barrier; unknown or stale reply ids
+// with a bounds check and a branch-free clamp (base/speculation.hh); unknown or stale reply ids
 // are dropped and counted; error codes outside the rpc/async/sys ranges
 // become rpc_result_out_of_contract; malformed results become rpc_decode; a
 // ring fault fails every waiting call with rpc_channel_faulted; the number of
