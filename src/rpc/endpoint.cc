@@ -32,6 +32,19 @@ errc remote_error(std::uint64_t code) noexcept {
     return e;
 }
 
+// What a waiting call registers with its token: when it is cancelled, take
+// `waiter` out of the endpoint's queue with `Leave`, unless the endpoint is
+// gone (it failed every waiting call already).
+template <class Waiter, void (endpoint_base::*Leave)(Waiter&) noexcept>
+struct leave_on_cancel {
+    detail::lifeline* life;
+    Waiter* waiter;
+    static void callback(void* p) noexcept {
+        auto* c = static_cast<leave_on_cancel*>(p);
+        if (c->life->endpoint != nullptr) (c->life->endpoint->*Leave)(*c->waiter);
+    }
+};
+
 }  // namespace
 
 // ============================================================================
@@ -183,17 +196,10 @@ void endpoint_base::abandon_call(std::uint64_t id) noexcept {
 async::task<expected<std::uint64_t>> endpoint_base::wait_for_slot(call_waiter& w,
                                                                   async::cancellation_token token) {
     detail::slot_waiter in_line{&w};
-    struct line_context {
-        detail::lifeline* life;
-        detail::slot_waiter* w;
-    } line{lifeline_, &in_line};
-    // Once the endpoint is gone, the call has been failed already.
-    constexpr async::cancellation_registration::callback leave_line = [](void* p) noexcept {
-        auto* c = static_cast<line_context*>(p);
-        if (c->life->endpoint != nullptr) c->life->endpoint->cancel_slot_wait(*c->w);
-    };
+    leave_on_cancel<detail::slot_waiter, &endpoint_base::cancel_slot_wait> line{lifeline_,
+                                                                                &in_line};
     async::cancellation_registration registration;
-    if (token.can_be_cancelled() && !registration.try_register(token, leave_line, &line))
+    if (token.can_be_cancelled() && !registration.try_register(token, line.callback, &line))
         co_return unexpected(errc::cancelled);
     co_await detail::slot_wait{*this, in_line};
     co_return in_line.id;  // broken_promise if the endpoint died meanwhile
@@ -205,16 +211,10 @@ async::task<errc> endpoint_base::send_queued(std::span<const std::byte> message,
     errc sent = errc::ok;
     {
         detail::send_operation sending = send(call_tag, message);
-        struct send_context {
-            detail::lifeline* life;
-            detail::send_operation* op;
-        } queued{lifeline_, &sending};
-        constexpr async::cancellation_registration::callback leave_queue = [](void* p) noexcept {
-            auto* c = static_cast<send_context*>(p);
-            if (c->life->endpoint != nullptr) c->life->endpoint->cancel_send(c->op->waiter());
-        };
+        leave_on_cancel<detail::send_waiter, &endpoint_base::cancel_send> queued{lifeline_,
+                                                                                 &sending.waiter()};
         async::cancellation_registration registration;
-        if (token.can_be_cancelled() && !registration.try_register(token, leave_queue, &queued))
+        if (token.can_be_cancelled() && !registration.try_register(token, queued.callback, &queued))
             sent = errc::cancelled;
         else
             sent = co_await sending;
