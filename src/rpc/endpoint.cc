@@ -193,6 +193,37 @@ void endpoint_base::abandon_call(std::uint64_t id) noexcept {
 // ============================================================================
 // The slow paths of a call
 
+async::task<errc> endpoint_base::finish_call(std::vector<std::byte>& message,
+                                             detail::reply_waiter_base& w,
+                                             expected<std::uint64_t> id,
+                                             async::cancellation_token token,
+                                             std::uint64_t& opened) {
+    const detail::lifeline_hold life(lifeline_);
+    if (!id) {  // every slot taken, or earlier calls wait for one
+        id = co_await wait_for_slot(w, token);
+        if (!life.alive()) co_return errc::broken_promise;
+        if (!id) {
+            give_back(std::move(message));
+            co_return id.error();
+        }
+        opened = *id;
+        std::memcpy(message.data(), &*id, sizeof(std::uint64_t));
+    }
+    if (!try_send_now(call_tag, message)) {
+        const errc sent = co_await send_queued(message, *id, token);
+        if (!life.alive()) co_return errc::broken_promise;
+        if (sent != errc::ok) {  // send_queued abandoned the call
+            give_back(std::move(message));
+            co_return sent;
+        }
+    }
+    give_back(std::move(message));
+    ++stats_.calls_sent;
+    if (token.can_be_cancelled()) co_return co_await wait_cancellable(w, *id, token);
+    co_await detail::reply_wait{w};
+    co_return errc::ok;
+}
+
 async::task<expected<std::uint64_t>> endpoint_base::wait_for_slot(call_waiter& w,
                                                                   async::cancellation_token token) {
     detail::slot_waiter in_line{&w};

@@ -370,6 +370,11 @@ class hostile_host {
         }(std::move(t), out));
         return out;
     }
+    // The same for an rpc call.
+    template <async::task_convertible A>
+    auto start(A&& operation) {
+        return start(async::as_task(std::forward<A>(operation)));
+    }
 
     rpc::endpoint<rpc::side::enclave>& enclave() { return ch.enclave; }
 

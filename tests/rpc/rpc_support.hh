@@ -40,6 +40,11 @@ struct loopback {
         h.ex.run_until([&] { return done; });
         return std::move(*out);
     }
+    // The same for an rpc call (or anything else that stands for a task).
+    template <async::task_convertible A>
+    auto run(A&& operation) {
+        return run(async::as_task(std::forward<A>(operation)));
+    }
 
     harness h;
     test_region region;

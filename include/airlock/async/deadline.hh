@@ -59,12 +59,17 @@ class deadline_source {
 };
 
 namespace detail {
+// What `make_task(token)` stands for: a task, or an operation such as an
+// rpc call that converts to one.
 template <class F>
-using deadline_result_t = typename std::invoke_result_t<F&, cancellation_token>::value_type;
+using deadline_task_t =
+    decltype(as_task(std::declval<std::invoke_result_t<F&, cancellation_token>>()));
+template <class F>
+using deadline_result_t = typename deadline_task_t<F>::value_type;
 }  // namespace detail
 
 // Runs `make_task(token)` under a deadline. `make_task` must return a
-// `task<expected<U>>` that honours the token; the result is that task's, with
+// `task<expected<U>>` (or an rpc call) that honours the token; the result is that task's, with
 // `errc::cancelled` replaced by `errc::deadline_exceeded` when the deadline
 // expired. `make_task` is moved into the coroutine frame, so a lambda's
 // captures stay alive while its task runs (docs/coroutine-traps.md).

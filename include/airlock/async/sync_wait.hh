@@ -87,4 +87,14 @@ T sync_wait(task<T> t) {
     return sync_wait(*ex, std::move(t));
 }
 
+// sync_wait for an operation that stands for a task (an rpc call).
+template <task_convertible A>
+auto sync_wait(executor& ex, A&& a) {
+    return sync_wait(ex, as_task(std::forward<A>(a)));
+}
+template <task_convertible A>
+auto sync_wait(A&& a) {
+    return sync_wait(as_task(std::forward<A>(a)));
+}
+
 }  // namespace airlock::async

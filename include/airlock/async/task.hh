@@ -248,6 +248,26 @@ class [[nodiscard]] task {
     std::coroutine_handle<promise_type> handle_;
 };
 
+// `task_convertible<A>`: an operation that is not a task but stands for one.
+// It names the task it becomes (`A::task_type`) and converts to it as an
+// rvalue; rpc calls are such operations. sync_wait and when_all take them
+// where they take tasks.
+template <class A>
+concept task_convertible = requires {
+    typename std::remove_cvref_t<A>::task_type;
+}
+&&std::is_convertible_v<std::remove_cvref_t<A>&&, typename std::remove_cvref_t<A>::task_type>;
+
+// The task `a` stands for (a task itself passes through).
+template <class T>
+task<T> as_task(task<T> t) noexcept {
+    return t;
+}
+template <task_convertible A>
+typename std::remove_cvref_t<A>::task_type as_task(A&& a) {
+    return std::move(a);
+}
+
 namespace detail {
 
 template <class T>

@@ -154,6 +154,20 @@ task<std::tuple<detail::when_all_element_t<Ts>...>> when_all(task<Ts>... tasks) 
     co_return std::tuple<detail::when_all_element_t<Ts>...>{detail::take_element(tasks)...};
 }
 
+namespace detail {
+template <class T>
+inline constexpr bool is_task_v = false;
+template <class T>
+inline constexpr bool is_task_v<task<T>> = true;
+}  // namespace detail
+
+// The same for operations that stand for tasks (rpc calls), mixed with tasks.
+template <class... As>
+requires((task_convertible<As> || detail::is_task_v<std::remove_cvref_t<As>>)&&...) &&
+    (task_convertible<As> || ...) auto when_all(As&&... operations) {
+    return when_all(as_task(std::forward<As>(operations))...);
+}
+
 // Runs every task and yields their results in the order of `tasks`.
 template <class T>
 requires std::is_object_v<T> task<std::vector<T>> when_all(std::vector<task<T>> tasks) {

@@ -172,6 +172,7 @@ class reply_waiter_base : public call_waiter {
   public:
     [[nodiscard]] bool done() const noexcept { return done_; }
     void set_handle(std::coroutine_handle<> h) noexcept { handle_ = h; }
+    [[nodiscard]] async::executor& executor() const noexcept { return *executor_; }
     // Completes the call with errc::cancelled.
     void cancel() noexcept { complete(errc::cancelled, {}); }
 
@@ -306,10 +307,15 @@ class endpoint_base : public async::source {
             pool_[pooled_++] = std::move(buffer);
     }
 
-    // The body of every call: opens a slot, sends, waits for the reply.
-    template <class R>
-    async::task<expected<R>> run_call(std::vector<std::byte> message,
-                                      async::cancellation_token token);
+    // The rest of a call that could not take the fast path (call_operation):
+    // waits for a slot if `id` holds none (then writes it into `message` and
+    // `opened`), sends, waits for the reply. Returns ok once `w` is done (its
+    // result says what came back), or why the call ended without a reply
+    // (then it is abandoned). `message`, `w` and `opened` belong to the
+    // awaiting call_operation, which outlives this task.
+    async::task<errc> finish_call(std::vector<std::byte>& message, detail::reply_waiter_base& w,
+                                  expected<std::uint64_t> id, async::cancellation_token token,
+                                  std::uint64_t& opened);
     // The body of every served call with a coroutine handler: runs the
     // handler, sends the reply.
     template <class R, class F, class Args>
@@ -366,9 +372,9 @@ class endpoint_base : public async::source {
         if (slot_head_ != nullptr) return unexpected(errc::ring_full);
         return calls_.open(w);
     }
-    // The slow paths of run_call, each its own coroutine. All of them may
-    // outlive the endpoint: after they resume, run_call checks its lifeline
-    // before it touches the endpoint again.
+    // The slow paths of finish_call, each its own coroutine. All of them may
+    // outlive the endpoint: after they resume, finish_call checks its
+    // lifeline before it touches the endpoint again.
     //
     // Waits in line for a call slot for `w` (no polling; calls keep the
     // order they were made in): its id, errc::cancelled, or the fault.
@@ -401,6 +407,8 @@ class endpoint_base : public async::source {
   private:
     friend class detail::send_operation;
     friend struct detail::slot_wait;
+    template <class R>
+    friend class call_operation;
 
     // Opens freed slots for the calls waiting for one, oldest first.
     void hand_off_slots() noexcept;
@@ -454,6 +462,122 @@ struct slot_wait {
 };
 }  // namespace detail
 
+// `call_operation<R>` is what `endpoint::call` returns: one call, encoded
+// and not yet sent, that `co_await` sends and that resumes with its
+// `expected<R>`. The common case (the channel healthy, a free call slot, room
+// in the ring, a token that cannot be cancelled) is an awaitable with no
+// coroutine frame of its own: awaiting it commits the record into the ring
+// and suspends the caller until the reply resumes it directly. Anything else
+// continues in the endpoint's untyped slow path (finish_call), which the
+// operation awaits in turn.
+//
+// Awaited at most once. Before that it may be moved, or converted to
+// `task_type` (a task that awaits it), for code that stores calls as tasks
+// or hands them to async::sync_wait or async::when_all (which take it
+// directly too). Destroying an operation that was sent but not answered
+// gives up its call: the slot frees and a late reply is dropped.
+template <class R>
+class [[nodiscard("co_await it")]] call_operation {
+  public:
+    using task_type = async::task<expected<R>>;
+
+    call_operation(endpoint_base & ep, std::vector<std::byte> message,
+                   async::cancellation_token token) noexcept
+        : endpoint_(&ep),
+          life_(ep.lifeline_),
+          message_(std::move(message)),
+          token_(token),
+          waiter_(*ep.executor_) {
+        ++life_->holders;
+    }
+    call_operation(call_operation && other) noexcept
+        : endpoint_(other.endpoint_),
+          life_(std::exchange(other.life_, nullptr)),
+          message_(std::move(other.message_)),
+          token_(other.token_),
+          waiter_(other.waiter_.executor()) {
+        AIRLOCK_CHECK(other.state_ == state::fresh, "a call moved after it was awaited");
+    }
+    call_operation& operator=(call_operation&&) = delete;
+    ~call_operation() {
+        if (life_ == nullptr) return;  // moved from
+        slow_ = {};                    // its frames unlink from the endpoint's queues first
+        if (state_ != state::fresh && state_ != state::refused && id_ != no_call &&
+            life_->endpoint != nullptr && !waiter_.done())
+            endpoint_->abandon_call(id_);  // a late reply is dropped (stale ids are ignored)
+        if (--life_->holders == 0 && life_->endpoint == nullptr) delete life_;
+    }
+
+    [[nodiscard]] bool await_ready() noexcept {
+        AIRLOCK_CHECK(state_ == state::fresh && life_ != nullptr, "a call is awaited once");
+        if (life_->endpoint == nullptr) [[unlikely]] {  // the endpoint died before the call began
+            result_error_ = errc::broken_promise;
+            state_ = state::refused;
+            return true;
+        }
+        endpoint_base& ep = *endpoint_;
+        if (const errc refused = ep.refusal(message_.size(), token_); refused != errc::ok)
+            [[unlikely]] {
+            ep.give_back(std::move(message_));
+            result_error_ = refused;
+            state_ = state::refused;
+            return true;
+        }
+        expected<std::uint64_t> id = ep.try_open_call(waiter_);
+        if (id) [[likely]] {
+            id_ = *id;
+            std::memcpy(message_.data(), &id_, sizeof id_);
+            if (!token_.can_be_cancelled() && ep.try_send_now(call_tag, message_)) [[likely]] {
+                ep.give_back(std::move(message_));
+                ++ep.stats_.calls_sent;
+                state_ = state::replying;
+                return false;  // the reply comes through a later poll
+            }
+        }
+        slow_ = ep.finish_call(message_, waiter_, id, token_, id_);
+        state_ = state::slow;
+        return false;
+    }
+    bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
+        if (state_ == state::replying) {
+            waiter_.set_handle(awaiting);
+            return true;
+        }
+        return slow_.when_ready().await_suspend(awaiting);
+    }
+    [[nodiscard]] expected<R> await_resume() noexcept {
+        if (state_ == state::refused) return unexpected(result_error_);
+        if (state_ == state::slow) {
+            if (const errc e = async::detail::task_access::take(slow_); e != errc::ok)
+                return unexpected(e);
+        }
+        return waiter_.take();
+    }
+
+    // A task that awaits this call.
+    operator task_type()&& {  // NOLINT(google-explicit-constructor): calls are tasks to callers
+        return as_task(std::move(*this));
+    }
+
+  private:
+    static task_type as_task(call_operation op) {
+        co_return co_await op;
+    }
+
+    enum class state : std::uint8_t { fresh, refused, replying, slow };
+    static constexpr std::uint64_t no_call = ~std::uint64_t{0};
+
+    endpoint_base* endpoint_;
+    detail::lifeline* life_;  // held: the endpoint may die while the call waits
+    std::vector<std::byte> message_;
+    async::cancellation_token token_;
+    detail::reply_waiter<R> waiter_;
+    async::task<errc> slow_;
+    std::uint64_t id_ = no_call;  // the call's id once it has a slot
+    errc result_error_ = errc::ok;
+    state state_ = state::fresh;
+};
+
 // `endpoint<S>` adds the typed, direction-checked verbs.
 template <side S>
 class endpoint final : public endpoint_base {
@@ -461,15 +585,17 @@ class endpoint final : public endpoint_base {
     using endpoint_base::endpoint_base;
 
     // Calls `m` on the other side with `args`, which are encoded at once
-    // (so temporaries may die before the task is awaited). The task resumes
-    // with the result, or with an error: the handler's, rpc_unknown_method,
-    // rpc_decode, rpc_overloaded, rpc_handler_failed, rpc_channel_faulted,
-    // or errc::cancelled when `token` is cancelled first (the late reply is
-    // then dropped). Owner thread; awaitable from any coroutine on it.
+    // (so temporaries may die before the call is awaited). Awaiting the
+    // call_operation sends it and resumes with the result, or with an error:
+    // the handler's, rpc_unknown_method, rpc_decode, rpc_overloaded,
+    // rpc_handler_failed, rpc_channel_faulted, or errc::cancelled when
+    // `token` is cancelled first (the late reply is then dropped). It
+    // converts to a task<expected<R>>. Owner thread; awaitable from any
+    // coroutine on it.
     template <class M, class... A>
     requires method_descriptor<M> &&(M::dir == calls_direction<S>)
-        [[nodiscard]] async::task<expected<typename M::result_type>> call(
-            async::cancellation_token token, const M& /*m*/, A&&... args) {
+        [[nodiscard]] call_operation<typename M::result_type> call(async::cancellation_token token,
+                                                                   const M& /*m*/, A&&... args) {
         static_assert(sizeof...(A) == std::tuple_size_v<typename M::arguments>,
                       "wrong number of arguments for this method");
         std::vector<std::byte> message = take_buffer();
@@ -479,11 +605,11 @@ class endpoint final : public endpoint_base {
         encode_arguments<typename M::parameters>(w, std::index_sequence_for<A...>{},
                                                  std::forward<A>(args)...);
         w.finish();
-        return run_call<typename M::result_type>(std::move(message), token);
+        return {*this, std::move(message), token};
     }
     template <class M, class... A>
     requires method_descriptor<M> &&(M::dir == calls_direction<S>)
-        [[nodiscard]] async::task<expected<typename M::result_type>> call(const M& m, A&&... args) {
+        [[nodiscard]] call_operation<typename M::result_type> call(const M& m, A&&... args) {
         return call(async::cancellation_token{}, m, std::forward<A>(args)...);
     }
 
@@ -540,43 +666,6 @@ class endpoint final : public endpoint_base {
 
 // ---------------------------------------------------------------------------
 // Templates of endpoint_base.
-
-template <class R>
-async::task<expected<R>> endpoint_base::run_call(std::vector<std::byte> message,
-                                                 async::cancellation_token token) {
-    // The fast path (a free slot, room in the ring, a token nobody can
-    // cancel) suspends once, for the reply; each slow path is an untyped
-    // coroutine of its own, so this frame stays small.
-    if (const errc refused = refusal(message.size(), token); refused != errc::ok) [[unlikely]] {
-        give_back(std::move(message));
-        co_return unexpected(refused);
-    }
-    const detail::lifeline_hold life(lifeline_);
-    detail::reply_waiter<R> waiter(*executor_);
-    expected<std::uint64_t> id = try_open_call(waiter);
-    if (!id) [[unlikely]] {
-        id = co_await wait_for_slot(waiter, token);
-        if (!life.alive()) co_return unexpected(errc::broken_promise);
-    }
-    if (id) [[likely]] {
-        std::memcpy(message.data(), &*id, sizeof(std::uint64_t));
-        if (!try_send_now(call_tag, message)) [[unlikely]] {
-            const errc sent = co_await send_queued(message, *id, token);
-            if (!life.alive()) co_return unexpected(errc::broken_promise);
-            if (sent != errc::ok) id = unexpected(sent);  // the call was abandoned
-        }
-    }
-    give_back(std::move(message));
-    if (!id) co_return unexpected(id.error());
-    ++stats_.calls_sent;
-    if (token.can_be_cancelled()) [[unlikely]] {
-        if (const errc e = co_await wait_cancellable(waiter, *id, token); e != errc::ok)
-            co_return unexpected(e);
-    } else {
-        co_await detail::reply_wait{waiter};
-    }
-    co_return waiter.take();
-}
 
 template <class R>
 void endpoint_base::encode_reply(std::vector<std::byte>& out, std::uint64_t id,
