@@ -9,6 +9,7 @@
 // Thread contract: called from main() before parsing.
 
 #include <CLI/CLI.hpp>
+#include <vector>
 
 namespace airlock::bench {
 
@@ -20,5 +21,11 @@ void add_pingpong_command(CLI::App& app);
 void add_fanin_command(CLI::App& app);
 // `calls`: calls across the boundary: modelled ecall, switchless, Airlock, asio.
 void add_calls_command(CLI::App& app);
+
+// The `bare` round trip of `pingpong` (one atomic word each way, timed with
+// steady_clock): {p50 ns, p99 ns} of one repetition of `seconds`, threads
+// pinned to `cpus`. The calls benchmark measures it in its own run, for the
+// target that names it.
+std::vector<double> pingpong_bare_round_trip(const std::vector<int>& cpus, double seconds);
 
 }  // namespace airlock::bench

@@ -241,6 +241,12 @@ void run_pingpong(const pingpong_options& o) {
 
 }  // namespace
 
+std::vector<double> pingpong_bare_round_trip(const std::vector<int>& cpus, double seconds) {
+    pingpong_options o;
+    o.cpus = cpus;
+    return run_bare(o, seconds);
+}
+
 void add_pingpong_command(CLI::App& app) {
     auto options = std::make_shared<pingpong_options>();
     CLI::App* sub = app.add_subcommand(
