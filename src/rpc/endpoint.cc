@@ -135,27 +135,32 @@ void endpoint_base::enqueue_slot_waiter(detail::slot_waiter& w) noexcept {
     hand_off_slots();  // a slot may have freed since try_open_call
 }
 
-void endpoint_base::cancel_send(detail::send_waiter& w) noexcept {
+bool endpoint_base::leave_send_queue(detail::send_waiter& w) noexcept {
     detail::send_waiter* prev = nullptr;
     detail::send_waiter* at = senders_head_;
     while (at != nullptr && at != &w) {
         prev = at;
         at = at->next;
     }
-    if (at == nullptr) return;  // not queued: all of it is in the ring already
-    out_.abandon(w.message);    // a no-op unless fragments of it were sent
+    if (at == nullptr) return false;  // not queued: all of it is in the ring already
+    out_.abandon(w.message);          // a no-op unless fragments of it were sent
     if (prev != nullptr)
         prev->next = w.next;
     else
         senders_head_ = w.next;
     if (senders_tail_ == &w) senders_tail_ = prev;
     w.next = nullptr;
+    return true;
+}
+
+void endpoint_base::cancel_send(detail::send_waiter& w) noexcept {
+    if (!leave_send_queue(w)) return;
     w.result = errc::cancelled;
     executor_->enqueue(w.handle);
 }
 
-void endpoint_base::cancel_slot_wait(detail::slot_waiter& w) noexcept {
-    if (w.prev == nullptr && slot_head_ != &w) return;  // not queued (any more)
+bool endpoint_base::leave_slot_queue(detail::slot_waiter& w) noexcept {
+    if (w.prev == nullptr && slot_head_ != &w) return false;  // not queued (any more)
     if (w.prev != nullptr)
         w.prev->next = w.next;
     else
@@ -165,6 +170,11 @@ void endpoint_base::cancel_slot_wait(detail::slot_waiter& w) noexcept {
     else
         slot_tail_ = w.prev;
     w.prev = w.next = nullptr;
+    return true;
+}
+
+void endpoint_base::cancel_slot_wait(detail::slot_waiter& w) noexcept {
+    if (!leave_slot_queue(w)) return;
     w.id = unexpected(errc::cancelled);
     executor_->enqueue(w.handle);
 }
@@ -227,12 +237,25 @@ async::task<errc> endpoint_base::finish_call(std::vector<std::byte>& message,
 async::task<expected<std::uint64_t>> endpoint_base::wait_for_slot(call_waiter& w,
                                                                   async::cancellation_token token) {
     detail::slot_waiter in_line{&w};
+    // Destroyed while it waits (its call_operation died): the queue must not
+    // keep a pointer into this frame, nor a slot opened for a dead waiter.
+    struct leave_line_if_destroyed {
+        detail::lifeline* life;
+        detail::slot_waiter* w;
+        bool armed = true;
+        ~leave_line_if_destroyed() {
+            if (!armed || life->endpoint == nullptr) return;
+            endpoint_base& ep = *life->endpoint;
+            if (!ep.leave_slot_queue(*w) && w->id) ep.abandon_call(*w->id);
+        }
+    } guard{lifeline_, &in_line};
     leave_on_cancel<detail::slot_waiter, &endpoint_base::cancel_slot_wait> line{lifeline_,
                                                                                 &in_line};
     async::cancellation_registration registration;
     if (token.can_be_cancelled() && !registration.try_register(token, line.callback, &line))
         co_return unexpected(errc::cancelled);
     co_await detail::slot_wait{*this, in_line};
+    guard.armed = false;
     co_return in_line.id;  // broken_promise if the endpoint died meanwhile
 }
 
@@ -242,6 +265,15 @@ async::task<errc> endpoint_base::send_queued(std::span<const std::byte> message,
     errc sent = errc::ok;
     {
         detail::send_operation sending = send(call_tag, message);
+        // Destroyed while it waits: out of the queue, its fragments aborted.
+        struct leave_queue_if_destroyed {
+            detail::lifeline* life;
+            detail::send_waiter* w;
+            bool armed = true;
+            ~leave_queue_if_destroyed() {
+                if (armed && life->endpoint != nullptr) (void)life->endpoint->leave_send_queue(*w);
+            }
+        } guard{lifeline_, &sending.waiter()};
         leave_on_cancel<detail::send_waiter, &endpoint_base::cancel_send> queued{lifeline_,
                                                                                  &sending.waiter()};
         async::cancellation_registration registration;
@@ -249,6 +281,7 @@ async::task<errc> endpoint_base::send_queued(std::span<const std::byte> message,
             sent = errc::cancelled;
         else
             sent = co_await sending;
+        guard.armed = false;
     }
     if (!life.alive()) co_return errc::broken_promise;
     if (sent != errc::ok) abandon_call(id);

@@ -3,7 +3,8 @@
 // when it is awaited (never before), resumes its awaiter with the reply,
 // stands for a task where one is needed (when_all, sync_wait, a vector of
 // tasks), gives up its call when destroyed unanswered (the slot frees, the
-// late reply is dropped), and refuses to start once its endpoint is gone.
+// late reply is dropped) or while it waits for a slot or for ring space (it
+// leaves the line), and refuses to start once its endpoint is gone.
 #include <coroutine>
 #include <cstdint>
 #include <memory>
@@ -86,6 +87,64 @@ TEST(call_operation, destroyed_unanswered_it_frees_its_slot_and_the_late_reply_i
     ASSERT_TRUE(next->done());
     ASSERT_TRUE(next->value->has_value());
     EXPECT_EQ(**next->value, 20u);
+}
+
+TEST(call_operation, destroyed_while_waiting_for_a_slot_it_leaves_the_line) {
+    rpc::endpoint_options options;
+    options.max_in_flight = 1;
+    test::hostile_host f(options);
+    auto first = f.start(f.enclave().call(lookup, 1));
+    f.settle();
+    {
+        auto waiting = f.enclave().call(lookup, 2);
+        ASSERT_FALSE(waiting.await_ready());
+        EXPECT_TRUE(waiting.await_suspend(std::noop_coroutine())) << "the only slot is taken";
+        f.settle();
+    }  // gone while in line: the line must not keep it (ASan sees a dangling one)
+    auto third = f.start(f.enclave().call(lookup, 3));
+    f.settle();
+    EXPECT_EQ(answer(f, 10), test::encoded(std::uint64_t{1}));
+    f.settle();  // the freed slot goes to the third call, not to the destroyed second
+    EXPECT_EQ(answer(f, 30), test::encoded(std::uint64_t{3}));
+    f.settle();
+    EXPECT_FALSE(f.ch.take().has_value()) << "the destroyed call was sent";
+    ASSERT_TRUE(first->done() && third->done());
+    EXPECT_EQ(**first->value, 10u);
+    EXPECT_EQ(**third->value, 30u);
+    EXPECT_EQ(f.enclave().outstanding_calls(), 0u);
+}
+
+TEST(call_operation, destroyed_while_waiting_for_ring_space_it_leaves_the_queue) {
+    // A 4 KiB ring the host does not drain until later: two large calls fill
+    // most of it, a third waits for room and is destroyed there.
+    constexpr rpc::host_method<9, std::uint64_t(std::string)> store{"store"};
+    test::hostile_host f({}, 4096);
+    auto a = f.start(f.enclave().call(store, std::string(1800, 'a')));
+    auto b = f.start(f.enclave().call(store, std::string(1800, 'b')));
+    f.settle();
+    {
+        auto waiting = f.enclave().call(store, std::string(1800, 'c'));
+        ASSERT_FALSE(waiting.await_ready());
+        EXPECT_TRUE(waiting.await_suspend(std::noop_coroutine()));
+        f.settle();
+        EXPECT_EQ(f.enclave().stats().calls_sent, 2u) << "the third call should wait for room";
+    }                                                  // gone while queued for room
+    auto next = f.start(f.enclave().call(lookup, 4));  // small: fits what is left
+    f.settle();
+    std::vector<std::vector<std::byte>> seen;
+    for (std::uint64_t k = 1; k <= 3; ++k) {
+        auto c = f.ch.take_call();
+        ASSERT_TRUE(c.has_value()) << "call " << k << " never reached the host";
+        seen.push_back(c->args);
+        f.ch.send_reply(c->id, 0, test::encoded(k));
+    }
+    f.settle();
+    EXPECT_FALSE(f.ch.take().has_value()) << "the destroyed call was sent";
+    EXPECT_EQ(seen[2], test::encoded(std::uint64_t{4}));
+    ASSERT_TRUE(a->done() && b->done() && next->done());
+    EXPECT_EQ(**next->value, 3u);
+    EXPECT_EQ(f.enclave().fault(), errc::ok);
+    EXPECT_EQ(f.enclave().outstanding_calls(), 0u);
 }
 
 TEST(call_operation, stands_for_a_task_in_when_all_and_in_a_vector_of_tasks) {

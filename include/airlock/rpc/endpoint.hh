@@ -394,6 +394,10 @@ class endpoint_base : public async::source {
 
     // Queues `w` for a slot; it resumes through the executor once it has one.
     void enqueue_slot_waiter(detail::slot_waiter& w) noexcept;
+    // Take `w` out of their queue (the send queue abandons a partly sent
+    // message); false if it was not queued. Nothing is resumed.
+    bool leave_send_queue(detail::send_waiter& w) noexcept;
+    bool leave_slot_queue(detail::slot_waiter& w) noexcept;
     // Takes `w` out of the send queue (its call was cancelled) and resumes it
     // with errc::cancelled; abandons its message if part of it was sent. Does
     // nothing once the message is all in the ring.
@@ -501,7 +505,7 @@ class [[nodiscard("co_await it")]] call_operation {
     call_operation& operator=(call_operation&&) = delete;
     ~call_operation() {
         if (life_ == nullptr) return;  // moved from
-        slow_ = {};                    // its frames unlink from the endpoint's queues first
+        slow_ = {};                    // its frames leave the endpoint's queues first
         if (state_ != state::fresh && state_ != state::refused && id_ != no_call &&
             life_->endpoint != nullptr && !waiter_.done())
             endpoint_->abandon_call(id_);  // a late reply is dropped (stale ids are ignored)
