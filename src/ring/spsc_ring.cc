@@ -26,6 +26,7 @@ ring_producer::ring_producer(ring_view ring, endpoint_options options) noexcept
 
 void ring_producer::set_fault(errc e) noexcept {
     if (fault_ == errc::ok) fault_ = e;
+    close_run();  // nothing joins a run once faulted
 }
 
 bool ring_producer::refresh_head(std::uint64_t need) noexcept {

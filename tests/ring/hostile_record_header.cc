@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Description: every record header word the host can write, including
 // lengths past the record limit, "negative" 32-bit lengths, lengths past the
-// published data, records straddling the ring end, unknown kinds, non-zero
-// reserved bits and torn mixes of two headers, is decoded from one snapshot
-// and either yields a record inside the ring or a sticky fault, exactly as a
-// reference model of the wire format says (HOSTILE-INPUTS #5, #10, #23).
+// published data, records straddling the ring end, unknown kinds, run counts
+// on kinds that have none, runs longer than the published data or the ring,
+// and torn mixes of two headers, is decoded from one snapshot and either
+// yields records inside the ring or a sticky fault, exactly as a reference
+// model of the wire format says (HOSTILE-INPUTS #5, #10, #23).
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -26,15 +28,20 @@ constexpr std::uint64_t max_payload = wire::max_record_payload(capacity);
 // docs/wire-format.md, in the order the checks are specified.
 errc reference_outcome(std::uint64_t word, std::uint64_t pos, std::uint64_t avail) {
     const std::uint64_t kind = (word >> 48) & 0xff;
-    if ((word >> 56) != 0 || kind < 1 || kind > 6) return errc::fault_record_header;
+    const std::uint64_t count = (word >> 56) + 1;  // a run of messages (kind 1 only)
+    if (kind < 1 || kind > 6 || (count != 1 && kind != 1)) return errc::fault_record_header;
     const std::uint64_t length = word & 0xffff'ffff;
-    const std::uint64_t bytes = 8 + ((length + 7) & ~std::uint64_t{7});
+    const std::uint64_t stride = (length + 7) & ~std::uint64_t{7};
+    const std::uint64_t bytes = 8 + stride;
     if (bytes > avail) return errc::fault_record_length;
     if (kind == 2) {  // padding: must run exactly to the end, and never from offset 0
         return (pos != 0 && bytes == capacity - pos) ? errc::ok : errc::fault_padding;
     }
     if (length > max_payload) return errc::fault_record_length;
     if (bytes > capacity - pos) return errc::fault_record_straddles_end;
+    // A run: all of it, checked at its first message.
+    if (8 + count * stride > avail) return errc::fault_record_length;
+    if (8 + count * stride > capacity - pos) return errc::fault_record_straddles_end;
     return errc::ok;
 }
 
@@ -94,6 +101,18 @@ void check_word(std::uint64_t word, std::uint64_t pos, std::uint64_t avail) {
     std::vector<std::byte> copy(r->size());
     r->copy_to(copy);  // ASan: the copy stays in the ring's data area
     s.consumer.release(*r);
+    // The rest of a run: the same shape, one message after another, and
+    // then nothing (the staging published nothing after it that is ready).
+    const std::uint64_t count = (word >> 56) + 1;
+    for (std::uint64_t i = 1; i < count; ++i) {
+        auto next = s.consumer.try_peek();
+        ASSERT_TRUE(next.has_value()) << "message " << i << " of a run of " << count;
+        EXPECT_EQ(next->size(), length);
+        EXPECT_EQ(next->tag(), static_cast<std::uint16_t>(word >> 32));
+        EXPECT_EQ(next->kind(), wire::record_kind::message);
+        next->copy_to(copy);
+        s.consumer.release(*next);
+    }
 }
 
 const std::vector<std::uint64_t> edge_lengths = {0,
@@ -116,19 +135,36 @@ const std::vector<std::uint64_t> edge_lengths = {0,
 const std::vector<std::uint64_t> positions = {0, 64, capacity / 2, capacity - 16, capacity - 8};
 
 std::uint64_t header(std::uint64_t length, std::uint64_t tag, std::uint64_t kind,
-                     std::uint64_t reserved = 0) {
-    return length | (tag << 32) | (kind << 48) | (reserved << 56);
+                     std::uint64_t count_byte = 0) {
+    return length | (tag << 32) | (kind << 48) | (count_byte << 56);
 }
 
 }  // namespace
 
-TEST(hostile_record_header, every_kind_byte_and_reserved_byte) {
+TEST(hostile_record_header, every_kind_byte_and_count_byte) {
     for (std::uint64_t kind = 0; kind < 256; ++kind)
         for (std::uint64_t length : {std::uint64_t{0}, std::uint64_t{24}})
             check_word(header(length, 5, kind), 0, capacity);
-    for (std::uint64_t reserved : {1, 2, 0x80, 0xff})
+    // A count byte: a run on a message (valid while it fits), a fault on
+    // every other kind.
+    for (std::uint64_t count_byte = 1; count_byte < 256; ++count_byte)
         for (std::uint64_t kind = 1; kind <= 6; ++kind)
-            check_word(header(16, 0, kind, reserved), 64, capacity - 64);
+            for (std::uint64_t length : {std::uint64_t{0}, std::uint64_t{8}, std::uint64_t{16}})
+                check_word(header(length, 0, kind, count_byte), 64, capacity - 64);
+}
+
+TEST(hostile_record_header, runs_at_the_edges_of_the_published_data_and_the_ring) {
+    // The largest run that fits exactly, and one message more, at the end of
+    // what was published and at the end of the ring.
+    for (std::uint64_t pos : positions)
+        for (std::uint64_t stride : {8, 16, 24}) {
+            const std::uint64_t room = capacity - pos - 8;
+            const std::uint64_t fit = std::min<std::uint64_t>(room / stride, 256);
+            for (std::uint64_t count : {fit, fit + 1})
+                if (count >= 2 && count <= 256)
+                    for (std::uint64_t avail : {capacity - pos, 8 + fit * stride})
+                        check_word(header(stride, 3, 1, count - 1), pos, avail);
+        }
 }
 
 TEST(hostile_record_header, every_edge_length_at_every_position) {

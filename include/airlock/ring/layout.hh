@@ -22,7 +22,8 @@ namespace airlock::ring::wire {
 
 // "AIRLOCK!" read as a little-endian 64-bit word.
 inline constexpr std::uint64_t region_magic = 0x214B434F4C524941ull;
-inline constexpr std::uint64_t region_version = 1;
+// 2: a message header may describe a run of messages (bits 56..63).
+inline constexpr std::uint64_t region_version = 2;
 
 // Each hot word gets 128 bytes: its own 64-byte line plus the neighbour that
 // the adjacent-line prefetcher would otherwise drag along (false sharing).
@@ -99,15 +100,23 @@ static_assert(offsetof(ring_control, producer_bell) == 384);
 // Records. Each record starts with one 8-byte header word, read with a single
 // load and decoded from that private snapshot (no torn or re-read fields):
 //
-//   bits  0..31  length   payload bytes that follow the header word
+//   bits  0..31  length   payload bytes of each message that follows
 //   bits 32..47  tag      a type tag for the layers above (opaque here)
 //   bits 48..55  kind     record_kind below; anything else is a fault
-//   bits 56..63  zero     reserved; non-zero is a fault
+//   bits 56..63  extra    kind message: count - 1, the record is a run of
+//                         `count` messages of this length and tag, one after
+//                         another; any other kind: zero, non-zero is a fault
 //
-// The payload is padded with zeros to a multiple of 8, so every record starts
-// 8-byte aligned and occupies `record_bytes(length)` bytes.
+// Each payload is padded with zeros to a multiple of 8, so every record and
+// every message of a run starts 8-byte aligned.
+//
+// Why runs: an 8-byte message behind its own 8-byte header costs two words of
+// ring, so half as many messages cross between cores per cache line. A
+// producer that commits several messages of one length and tag before it
+// publishes writes them as one run under one header, and small messages cost
+// little more than their payload (docs/ring.md, "Runs").
 enum class record_kind : std::uint8_t {
-    message = 1,          // a whole message
+    message = 1,          // a whole message, or a run of them
     padding = 2,          // skip to the end of the ring (wrap point)
     fragment_first = 3,   // payload: total length (8 bytes), then data
     fragment_middle = 4,  // payload: data
@@ -119,24 +128,30 @@ struct record_header {
     std::uint32_t length = 0;
     std::uint16_t tag = 0;
     record_kind kind = record_kind::message;
+    std::uint16_t count = 1;  // messages in the record: 1..max_run_count, 1 unless kind message
 };
 
 inline constexpr std::size_t record_header_bytes = 8;
+// The most messages one run record carries (the 8-bit count - 1 field).
+inline constexpr std::size_t max_run_count = 256;
 
 [[nodiscard]] constexpr std::uint64_t encode(record_header h) noexcept {
     return std::uint64_t{h.length} | (std::uint64_t{h.tag} << 32) |
-           (std::uint64_t{static_cast<std::uint8_t>(h.kind)} << 48);
+           (std::uint64_t{static_cast<std::uint8_t>(h.kind)} << 48) |
+           (std::uint64_t{static_cast<std::uint8_t>(h.count - 1)} << 56);
 }
 
-// Decodes a header word snapshot. Returns false for an unknown kind or
-// non-zero reserved bits; converts to the enum only after checking
-// (HOSTILE-INPUTS #10).
+// Decodes a header word snapshot. Returns false for an unknown kind, or a
+// non-zero count field on a kind other than message; converts to the enum
+// only after checking (HOSTILE-INPUTS #10).
 [[nodiscard]] constexpr bool decode(std::uint64_t word, record_header& out) noexcept {
     const auto kind = static_cast<std::uint8_t>(word >> 48);
-    if ((word >> 56) != 0 || kind < 1 || kind > 6) return false;
+    const auto extra = static_cast<std::uint8_t>(word >> 56);
+    if (kind < 1 || kind > 6 || (extra != 0 && kind != 1)) return false;
     out.length = static_cast<std::uint32_t>(word);
     out.tag = static_cast<std::uint16_t>(word >> 32);
     out.kind = static_cast<record_kind>(kind);
+    out.count = static_cast<std::uint16_t>(extra + 1);
     return true;
 }
 
@@ -149,6 +164,12 @@ inline constexpr std::size_t record_header_bytes = 8;
     return record_header_bytes + round_up8(length);
 }
 
+// Bytes a run of `count` messages of `length` bytes occupies in the ring.
+[[nodiscard]] constexpr std::uint64_t run_bytes(std::uint64_t length,
+                                                std::uint64_t count) noexcept {
+    return record_header_bytes + count * round_up8(length);
+}
+
 // The largest payload one record may carry in a ring of `capacity` bytes:
 // a record of at most half the ring always fits into an empty ring even
 // after wrap padding, so a producer can always make progress.
@@ -158,5 +179,10 @@ inline constexpr std::size_t record_header_bytes = 8;
 
 static_assert(encode({.length = 5, .tag = 7, .kind = record_kind::message}) ==
               0x0001'0007'0000'0005ull);
+static_assert(encode({.length = 8, .tag = 7, .kind = record_kind::message, .count = 32}) ==
+              0x1F01'0007'0000'0008ull);
+static_assert(
+    encode({.length = 0, .tag = 0, .kind = record_kind::message, .count = max_run_count}) >> 56 ==
+    0xFF);
 
 }  // namespace airlock::ring::wire

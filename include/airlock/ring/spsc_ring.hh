@@ -15,6 +15,10 @@
 // Messages up to `max_record_payload()` travel as one record; larger ones
 // (up to the consumer's trusted cap) as consecutive fragment records that no
 // other message interleaves, reassembled by `ring_consumer::try_receive`.
+// Small messages (up to `max_run_payload` bytes) of one length and tag that
+// are committed one after another between two publishes share one header as
+// a run; the consumer hands them out one by one, so a run is invisible above
+// the wire format.
 //
 // Thread contract: one thread uses the producer, one thread the consumer; a
 // second producer or consumer thread on the same ring is undefined (use
@@ -52,6 +56,11 @@ struct consumer_options : endpoint_options {
     std::size_t max_message = std::size_t{1} << 20;
 };
 
+// The largest message the producer joins into a run. Above it a header is
+// a small share of the record, and a run's header word would sit many lines
+// behind the message that rewrites it.
+inline constexpr std::size_t max_run_payload = 256;
+
 // `reservation` is space for one record that `ring_producer::try_reserve`
 // handed out: write the payload, then `commit` it. Writes go word by word
 // through the shared-memory accessor.
@@ -80,6 +89,7 @@ class reservation {
     std::uint32_t size_ = 0;
     std::uint16_t tag_ = 0;
     wire::record_kind kind_ = wire::record_kind::message;
+    bool joins_run_ = false;  // no header of its own: the next message of the open run
 };
 
 // `outgoing_message` is a message of any size on its way out through
@@ -116,21 +126,55 @@ class ring_producer {
     // ring_full (back-pressure: nothing was lost; committed records have
     // been published so the consumer can drain), message_too_large (above
     // max_record_payload(); use try_send(outgoing_message&)), or the fault.
-    // At most one reservation is open: a new one replaces an uncommitted one.
+    // At most one reservation is open: a new one replaces an uncommitted one,
+    // and it is committed before the next publish().
     [[nodiscard]] expected<reservation> try_reserve(std::size_t payload_bytes,
                                                     std::uint16_t tag) noexcept {
+        // Fast path: the same length and tag as the last committed message,
+        // still unpublished, with room right behind it: join its run.
+        if (run_count_ != 0 && payload_bytes == run_length_ && tag == run_tag_) [[likely]] {
+            const std::uint64_t stride = wire::round_up8(payload_bytes);
+            const std::uint64_t pos = tail_ & mask_;
+            if (run_count_ < wire::max_run_count && pos != 0 && capacity_ - pos >= stride &&
+                (tail_ + stride - head_cache_ <= capacity_ || refresh_head(stride))) [[likely]] {
+                reservation r;
+                r.payload_ = data_ + pos / 8;
+                r.position_ = tail_;
+                r.size_ = run_length_;
+                r.tag_ = tag;
+                r.joins_run_ = true;
+                return r;
+            }
+        }
         return reserve_record(payload_bytes, tag, wire::record_kind::message);
     }
     // Makes a reserved record part of the next publish(). Never blocks.
     void commit(const reservation& r) noexcept {
+        if (r.joins_run_) {
+            // Only private state: the run's header word gets its count when
+            // the run closes, before the publish that shows it.
+            AIRLOCK_CHECK(r.position_ == tail_ && run_count_ != 0,
+                          "reservation committed after a publish");
+            ++run_count_;
+            tail_ += wire::round_up8(r.size_);
+            return;
+        }
+        close_run();
         shared::store_relaxed(data_[(r.position_ & mask_) / 8],
                               wire::encode({r.size_, r.tag_, r.kind_}));
         tail_ = r.position_ + wire::record_bytes(r.size_);
+        if (r.kind_ == wire::record_kind::message && r.size_ <= max_run_payload) {
+            run_header_ = r.position_;  // the next message like it may join
+            run_length_ = r.size_;
+            run_tag_ = r.tag_;
+            run_count_ = 1;
+        }
     }
     // Makes every committed record visible with one release store, then
-    // rings the consumer's doorbell if it may be parked.
+    // rings the consumer's doorbell if it may be parked. Closes the open run.
     void publish() noexcept {
         if (tail_ == published_) return;
+        close_run();
         shared::store_release(control_->tail, tail_);  // payloads before index
         published_ = tail_;
         ring_doorbell(*peer_bell_, hooks_);
@@ -181,6 +225,15 @@ class ring_producer {
     [[nodiscard]] errc fault() const noexcept { return fault_; }
 
   private:
+    // Ends the open run: writes its header word with the final count (a run
+    // of one already has it).
+    void close_run() noexcept {
+        if (run_count_ > 1)
+            shared::store_relaxed(
+                data_[(run_header_ & mask_) / 8],
+                wire::encode({run_length_, run_tag_, wire::record_kind::message, run_count_}));
+        run_count_ = 0;
+    }
     [[nodiscard]] expected<reservation> reserve_record(std::size_t payload_bytes, std::uint16_t tag,
                                                        wire::record_kind kind) noexcept {
         if (fault_ != errc::ok) [[unlikely]]
@@ -197,6 +250,7 @@ class ring_producer {
         }
         std::uint64_t pos = tail_ & mask_;
         if (pad != 0) {
+            close_run();  // a run is always the last record
             shared::store_relaxed(data_[pos / 8], wire::encode({static_cast<std::uint32_t>(pad - 8),
                                                                 0, wire::record_kind::padding}));
             tail_ += pad;
@@ -237,6 +291,13 @@ class ring_producer {
     std::uint64_t tail_ = 0;        // next write position (committed records end here)
     std::uint64_t published_ = 0;   // last tail stored to shared memory
     std::uint64_t head_cache_ = 0;  // last validated consumer head
+    // The open run: the last committed record, a message not yet published,
+    // that equal messages may join. Private state; the header word in the
+    // ring is written (by close_run), never read back.
+    std::uint64_t run_header_ = 0;  // private position of its header word
+    std::uint32_t run_length_ = 0;
+    std::uint16_t run_tag_ = 0;
+    std::uint16_t run_count_ = 0;  // messages in it; 0: no run is open
     errc fault_ = errc::ok;
     bool abort_pending_ = false;
 };
@@ -265,7 +326,8 @@ class record {
   private:
     friend class ring_consumer;
     const shared_u64* payload_ = nullptr;
-    std::uint64_t end_ = 0;  // private head after this record
+    std::uint64_t end_ = 0;       // private head after this record
+    std::uint32_t run_rest_ = 0;  // messages of its run that follow it
     std::uint32_t size_ = 0;
     std::uint16_t tag_ = 0;
     wire::record_kind kind_ = wire::record_kind::message;
@@ -295,6 +357,7 @@ class ring_consumer {
     [[nodiscard]] expected<record> try_peek() noexcept {
         if (fault_ != errc::ok) [[unlikely]]
             return unexpected(fault_);
+        if (run_left_ != 0) return next_in_run();
         for (;;) {
             if (head_ == tail_cache_ && !refresh_tail()) [[unlikely]]
                 return unexpected(fault_ != errc::ok ? fault_ : errc::ring_empty);
@@ -323,13 +386,30 @@ class ring_consumer {
             r.size_ = h.length;
             r.tag_ = h.tag;
             r.kind_ = h.kind;
+            if (h.count > 1) {
+                // A run: validate all of it now, from this one snapshot,
+                // and keep its shape privately for the messages after the
+                // first.
+                const std::uint64_t all = wire::run_bytes(h.length, h.count);
+                if (all > tail_cache_ - head_) [[unlikely]]
+                    return fail(errc::fault_record_length);
+                if (all > capacity_ - pos) [[unlikely]]
+                    return fail(errc::fault_record_straddles_end);
+                run_stride_ = wire::round_up8(h.length);
+                run_length_ = h.length;
+                run_tag_ = h.tag;
+                r.run_rest_ = h.count - 1u;
+            }
             return r;
         }
     }
     // Done with `r` (the record last peeked): its space returns to the
     // producer at the next publish, which happens by itself when a quarter
     // of the ring is pending or the ring is found empty.
-    void release(const record& r) noexcept { advance(r.end_ - head_); }
+    void release(const record& r) noexcept {
+        run_left_ = r.run_rest_;
+        advance(r.end_ - head_);
+    }
     // Makes released space visible to the producer now, and rings its
     // doorbell if it may be parked.
     void publish() noexcept {
@@ -353,6 +433,14 @@ class ring_consumer {
         // and repeats every check, so the header read here is never trusted
         // twice.
         if (fault_ == errc::ok && !assembling_) [[likely]] {
+            if (run_left_ != 0) {
+                // The next message of a run whose header was checked, from
+                // one snapshot, when its first message was taken.
+                shared::copy_out(buffer_.get(), data_ + (head_ & mask_) / 8, run_length_);
+                --run_left_;
+                advance(run_stride_);
+                return message{run_tag_, {buffer_.get(), run_length_}};
+            }
             if (head_ == tail_cache_ && !refresh_tail())
                 return unexpected(fault_ != errc::ok ? fault_ : errc::ring_empty);
             const std::uint64_t pos = head_ & mask_;
@@ -362,7 +450,7 @@ class ring_consumer {
                 const std::uint64_t size = wire::record_bytes(h.length);
                 // The buffer starts at max_payload_ bytes and only grows,
                 // so any record that passes fits it.
-                if (size <= tail_cache_ - head_ && size <= capacity_ - pos &&
+                if (h.count == 1 && size <= tail_cache_ - head_ && size <= capacity_ - pos &&
                     h.length <= max_payload_ && h.length <= max_message_) [[likely]] {
                     shared::copy_out(buffer_.get(), data_ + pos / 8 + 1, h.length);
                     advance(size);
@@ -412,6 +500,16 @@ class ring_consumer {
     }
 
   private:
+    // The message after the one last released in the current run.
+    [[nodiscard]] record next_in_run() const noexcept {
+        record r;
+        r.payload_ = data_ + (head_ & mask_) / 8;
+        r.end_ = head_ + run_stride_;
+        r.run_rest_ = run_left_ - 1;
+        r.size_ = run_length_;
+        r.tag_ = run_tag_;
+        return r;
+    }
     void advance(std::uint64_t bytes) noexcept {
         head_ += bytes;
         if (head_ - published_ >= publish_threshold_) [[unlikely]]
@@ -439,6 +537,11 @@ class ring_consumer {
     std::uint64_t head_ = 0;        // next read position
     std::uint64_t published_ = 0;   // last head stored to shared memory
     std::uint64_t tail_cache_ = 0;  // last validated producer tail
+    // The run being read: its shape, from its header's one snapshot.
+    std::uint32_t run_left_ = 0;  // messages of it after head_
+    std::uint32_t run_length_ = 0;
+    std::uint64_t run_stride_ = 0;
+    std::uint16_t run_tag_ = 0;
     errc fault_ = errc::ok;
     // Reassembly: private buffer, grown on demand up to max_message_.
     std::unique_ptr<std::byte[]> buffer_;
