@@ -2,7 +2,8 @@
 // Description: every record header word the host can write, including
 // lengths past the record limit, "negative" 32-bit lengths, lengths past the
 // published data, records straddling the ring end, unknown kinds, run counts
-// on kinds that have none, runs longer than the published data or the ring,
+// on kinds that have none, runs of empty messages, runs longer than the
+// published data or the ring,
 // and torn mixes of two headers, is decoded from one snapshot and either
 // yields records inside the ring or a sticky fault, exactly as a reference
 // model of the wire format says (HOSTILE-INPUTS #5, #10, #23).
@@ -29,8 +30,9 @@ constexpr std::uint64_t max_payload = wire::max_record_payload(capacity);
 errc reference_outcome(std::uint64_t word, std::uint64_t pos, std::uint64_t avail) {
     const std::uint64_t kind = (word >> 48) & 0xff;
     const std::uint64_t count = (word >> 56) + 1;  // a run of messages (kind 1 only)
-    if (kind < 1 || kind > 6 || (count != 1 && kind != 1)) return errc::fault_record_header;
     const std::uint64_t length = word & 0xffff'ffff;
+    if (kind < 1 || kind > 6 || (count != 1 && (kind != 1 || length == 0)))
+        return errc::fault_record_header;
     const std::uint64_t stride = (length + 7) & ~std::uint64_t{7};
     const std::uint64_t bytes = 8 + stride;
     if (bytes > avail) return errc::fault_record_length;

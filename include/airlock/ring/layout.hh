@@ -105,7 +105,8 @@ static_assert(offsetof(ring_control, producer_bell) == 384);
 //   bits 48..55  kind     record_kind below; anything else is a fault
 //   bits 56..63  extra    kind message: count - 1, the record is a run of
 //                         `count` messages of this length and tag, one after
-//                         another; any other kind: zero, non-zero is a fault
+//                         another (a run of more than one needs length >= 1);
+//                         any other kind: zero, non-zero is a fault
 //
 // Each payload is padded with zeros to a multiple of 8, so every record and
 // every message of a run starts 8-byte aligned.
@@ -142,12 +143,14 @@ inline constexpr std::size_t max_run_count = 256;
 }
 
 // Decodes a header word snapshot. Returns false for an unknown kind, or a
-// non-zero count field on a kind other than message; converts to the enum
-// only after checking (HOSTILE-INPUTS #10).
+// non-zero count field on a kind other than message or on a message of
+// length 0 (a run of empty messages would occupy no bytes to step through);
+// converts to the enum only after checking (HOSTILE-INPUTS #10).
 [[nodiscard]] constexpr bool decode(std::uint64_t word, record_header& out) noexcept {
     const auto kind = static_cast<std::uint8_t>(word >> 48);
     const auto extra = static_cast<std::uint8_t>(word >> 56);
-    if (kind < 1 || kind > 6 || (extra != 0 && kind != 1)) return false;
+    if (kind < 1 || kind > 6) return false;
+    if (extra != 0 && (kind != 1 || static_cast<std::uint32_t>(word) == 0)) return false;
     out.length = static_cast<std::uint32_t>(word);
     out.tag = static_cast<std::uint16_t>(word >> 32);
     out.kind = static_cast<record_kind>(kind);
@@ -182,7 +185,7 @@ static_assert(encode({.length = 5, .tag = 7, .kind = record_kind::message}) ==
 static_assert(encode({.length = 8, .tag = 7, .kind = record_kind::message, .count = 32}) ==
               0x1F01'0007'0000'0008ull);
 static_assert(
-    encode({.length = 0, .tag = 0, .kind = record_kind::message, .count = max_run_count}) >> 56 ==
+    encode({.length = 1, .tag = 0, .kind = record_kind::message, .count = max_run_count}) >> 56 ==
     0xFF);
 
 }  // namespace airlock::ring::wire

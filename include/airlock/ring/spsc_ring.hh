@@ -132,10 +132,10 @@ class ring_producer {
                                                     std::uint16_t tag) noexcept {
         // Fast path: the same length and tag as the last committed message,
         // still unpublished, with room right behind it: join its run.
-        if (run_count_ != 0 && payload_bytes == run_length_ && tag == run_tag_) [[likely]] {
+        if (payload_bytes == run_length_ && tag == run_tag_ && tail_ < run_limit_) [[likely]] {
             const std::uint64_t stride = wire::round_up8(payload_bytes);
             const std::uint64_t pos = tail_ & mask_;
-            if (run_count_ < wire::max_run_count && pos != 0 && capacity_ - pos >= stride &&
+            if (pos != 0 && capacity_ - pos >= stride &&
                 (tail_ + stride - head_cache_ <= capacity_ || refresh_head(stride))) [[likely]] {
                 reservation r;
                 r.payload_ = data_ + pos / 8;
@@ -153,9 +153,8 @@ class ring_producer {
         if (r.joins_run_) {
             // Only private state: the run's header word gets its count when
             // the run closes, before the publish that shows it.
-            AIRLOCK_CHECK(r.position_ == tail_ && run_count_ != 0,
+            AIRLOCK_CHECK(r.position_ == tail_ && tail_ < run_limit_,
                           "reservation committed after a publish");
-            ++run_count_;
             tail_ += wire::round_up8(r.size_);
             return;
         }
@@ -163,11 +162,11 @@ class ring_producer {
         shared::store_relaxed(data_[(r.position_ & mask_) / 8],
                               wire::encode({r.size_, r.tag_, r.kind_}));
         tail_ = r.position_ + wire::record_bytes(r.size_);
-        if (r.kind_ == wire::record_kind::message && r.size_ <= max_run_payload) {
+        if (r.kind_ == wire::record_kind::message && r.size_ != 0 && r.size_ <= max_run_payload) {
             run_header_ = r.position_;  // the next message like it may join
+            run_limit_ = tail_ + (wire::max_run_count - 1) * wire::round_up8(r.size_);
             run_length_ = r.size_;
             run_tag_ = r.tag_;
-            run_count_ = 1;
         }
     }
     // Makes every committed record visible with one release store, then
@@ -228,11 +227,15 @@ class ring_producer {
     // Ends the open run: writes its header word with the final count (a run
     // of one already has it).
     void close_run() noexcept {
-        if (run_count_ > 1)
-            shared::store_relaxed(
-                data_[(run_header_ & mask_) / 8],
-                wire::encode({run_length_, run_tag_, wire::record_kind::message, run_count_}));
-        run_count_ = 0;
+        if (run_limit_ == 0) return;
+        const std::uint64_t count =
+            (tail_ - run_header_ - wire::record_header_bytes) / wire::round_up8(run_length_);
+        if (count > 1)
+            shared::store_relaxed(data_[(run_header_ & mask_) / 8],
+                                  wire::encode({run_length_, run_tag_, wire::record_kind::message,
+                                                static_cast<std::uint16_t>(count)}));
+        run_limit_ = 0;
+        run_length_ = 0;
     }
     [[nodiscard]] expected<reservation> reserve_record(std::size_t payload_bytes, std::uint16_t tag,
                                                        wire::record_kind kind) noexcept {
@@ -295,9 +298,9 @@ class ring_producer {
     // that equal messages may join. Private state; the header word in the
     // ring is written (by close_run), never read back.
     std::uint64_t run_header_ = 0;  // private position of its header word
-    std::uint32_t run_length_ = 0;
+    std::uint64_t run_limit_ = 0;   // tail_ at which it is full; 0: no run is open
+    std::uint32_t run_length_ = 0;  // 0 when none is open (zero-length messages never join)
     std::uint16_t run_tag_ = 0;
-    std::uint16_t run_count_ = 0;  // messages in it; 0: no run is open
     errc fault_ = errc::ok;
     bool abort_pending_ = false;
 };
@@ -326,8 +329,7 @@ class record {
   private:
     friend class ring_consumer;
     const shared_u64* payload_ = nullptr;
-    std::uint64_t end_ = 0;       // private head after this record
-    std::uint32_t run_rest_ = 0;  // messages of its run that follow it
+    std::uint64_t end_ = 0;  // private head after this record
     std::uint32_t size_ = 0;
     std::uint16_t tag_ = 0;
     wire::record_kind kind_ = wire::record_kind::message;
@@ -357,7 +359,7 @@ class ring_consumer {
     [[nodiscard]] expected<record> try_peek() noexcept {
         if (fault_ != errc::ok) [[unlikely]]
             return unexpected(fault_);
-        if (run_left_ != 0) return next_in_run();
+        if (in_run()) return next_in_run();
         for (;;) {
             if (head_ == tail_cache_ && !refresh_tail()) [[unlikely]]
                 return unexpected(fault_ != errc::ok ? fault_ : errc::ring_empty);
@@ -395,10 +397,7 @@ class ring_consumer {
                     return fail(errc::fault_record_length);
                 if (all > capacity_ - pos) [[unlikely]]
                     return fail(errc::fault_record_straddles_end);
-                run_stride_ = wire::round_up8(h.length);
-                run_length_ = h.length;
-                run_tag_ = h.tag;
-                r.run_rest_ = h.count - 1u;
+                note_run(h);
             }
             return r;
         }
@@ -406,10 +405,7 @@ class ring_consumer {
     // Done with `r` (the record last peeked): its space returns to the
     // producer at the next publish, which happens by itself when a quarter
     // of the ring is pending or the ring is found empty.
-    void release(const record& r) noexcept {
-        run_left_ = r.run_rest_;
-        advance(r.end_ - head_);
-    }
+    void release(const record& r) noexcept { advance(r.end_ - head_); }
     // Makes released space visible to the producer now, and rings its
     // doorbell if it may be parked.
     void publish() noexcept {
@@ -433,11 +429,10 @@ class ring_consumer {
         // and repeats every check, so the header read here is never trusted
         // twice.
         if (fault_ == errc::ok && !assembling_) [[likely]] {
-            if (run_left_ != 0) {
+            if (in_run()) {
                 // The next message of a run whose header was checked, from
                 // one snapshot, when its first message was taken.
                 shared::copy_out(buffer_.get(), data_ + (head_ & mask_) / 8, run_length_);
-                --run_left_;
                 advance(run_stride_);
                 return message{run_tag_, {buffer_.get(), run_length_}};
             }
@@ -500,15 +495,26 @@ class ring_consumer {
     }
 
   private:
-    // The message after the one last released in the current run.
+    // True if head_ is at the second or a later message of the run whose
+    // header was read last. Positions never repeat (64-bit indices), so an
+    // old run's window never matches again.
+    [[nodiscard]] bool in_run() const noexcept { return head_ - run_next_ < run_rest_bytes_; }
+    // The message at head_ in the current run.
     [[nodiscard]] record next_in_run() const noexcept {
         record r;
         r.payload_ = data_ + (head_ & mask_) / 8;
         r.end_ = head_ + run_stride_;
-        r.run_rest_ = run_left_ - 1;
         r.size_ = run_length_;
         r.tag_ = run_tag_;
         return r;
+    }
+    // Remembers the shape of the run whose header is at head_, checked.
+    void note_run(const wire::record_header& h) noexcept {
+        run_stride_ = wire::round_up8(h.length);
+        run_next_ = head_ + wire::record_header_bytes + run_stride_;
+        run_rest_bytes_ = (h.count - 1u) * run_stride_;
+        run_length_ = h.length;
+        run_tag_ = h.tag;
     }
     void advance(std::uint64_t bytes) noexcept {
         head_ += bytes;
@@ -537,10 +543,12 @@ class ring_consumer {
     std::uint64_t head_ = 0;        // next read position
     std::uint64_t published_ = 0;   // last head stored to shared memory
     std::uint64_t tail_cache_ = 0;  // last validated producer tail
-    // The run being read: its shape, from its header's one snapshot.
-    std::uint32_t run_left_ = 0;  // messages of it after head_
-    std::uint32_t run_length_ = 0;
+    // The run read last: its shape, from its header's one snapshot. Its
+    // second and later messages lie in [run_next_, run_next_ + run_rest_bytes_).
+    std::uint64_t run_next_ = 0;
+    std::uint64_t run_rest_bytes_ = 0;
     std::uint64_t run_stride_ = 0;
+    std::uint32_t run_length_ = 0;
     std::uint16_t run_tag_ = 0;
     errc fault_ = errc::ok;
     // Reassembly: private buffer, grown on demand up to max_message_.
