@@ -192,6 +192,53 @@ bool ring_consumer::refresh_tail() noexcept {
     return true;
 }
 
+expected<record> ring_consumer::peek_slow() noexcept {
+    if (fault_ != errc::ok) [[unlikely]]
+        return unexpected(fault_);
+    if (in_run()) return next_in_run();
+    for (;;) {
+        if (head_ == tail_cache_ && !refresh_tail()) [[unlikely]]
+            return unexpected(fault_ != errc::ok ? fault_ : errc::ring_empty);
+        const std::uint64_t pos = head_ & mask_;
+        const std::uint64_t word = shared::load_relaxed(data_[pos / 8]);  // one snapshot
+        wire::record_header h;
+        if (!wire::decode(word, h)) [[unlikely]]
+            return fail(errc::fault_record_header);
+        const std::uint64_t size = wire::record_bytes(h.length);
+        if (size > tail_cache_ - head_) [[unlikely]]
+            return fail(errc::fault_record_length);
+        if (h.kind == wire::record_kind::padding) [[unlikely]] {
+            // Never at offset 0: no record needs a whole lap of padding,
+            // and endless laps of it would keep this loop busy (#18).
+            if (pos == 0 || size != capacity_ - pos) return fail(errc::fault_padding);
+            advance(size);
+            continue;
+        }
+        if (h.length > max_payload_) [[unlikely]]
+            return fail(errc::fault_record_length);
+        if (size > capacity_ - pos) [[unlikely]]
+            return fail(errc::fault_record_straddles_end);
+        record r;
+        r.payload_ = data_ + pos / 8 + 1;
+        r.end_ = head_ + size;
+        r.size_ = h.length;
+        r.tag_ = h.tag;
+        r.kind_ = h.kind;
+        if (h.count > 1) {
+            // A run: validate all of it now, from this one snapshot,
+            // and keep its shape privately for the messages after the
+            // first.
+            const std::uint64_t all = wire::run_bytes(h.length, h.count);
+            if (all > tail_cache_ - head_) [[unlikely]]
+                return fail(errc::fault_record_length);
+            if (all > capacity_ - pos) [[unlikely]]
+                return fail(errc::fault_record_straddles_end);
+            note_run(h);
+        }
+        return r;
+    }
+}
+
 std::byte* ring_consumer::reassembly_space(std::size_t bytes) {
     if (bytes > buffer_size_) {
         // Slow path, bounded by the trusted cap checked by the caller.

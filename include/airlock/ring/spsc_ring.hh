@@ -357,50 +357,33 @@ class ring_consumer {
     // are, see record::kind()). Returns ring_empty when there is none (and
     // first publishes released space), or the fault.
     [[nodiscard]] expected<record> try_peek() noexcept {
-        if (fault_ != errc::ok) [[unlikely]]
-            return unexpected(fault_);
-        if (in_run()) return next_in_run();
-        for (;;) {
-            if (head_ == tail_cache_ && !refresh_tail()) [[unlikely]]
-                return unexpected(fault_ != errc::ok ? fault_ : errc::ring_empty);
-            const std::uint64_t pos = head_ & mask_;
-            const std::uint64_t word = shared::load_relaxed(data_[pos / 8]);  // one snapshot
-            wire::record_header h;
-            if (!wire::decode(word, h)) [[unlikely]]
-                return fail(errc::fault_record_header);
-            const std::uint64_t size = wire::record_bytes(h.length);
-            if (size > tail_cache_ - head_) [[unlikely]]
-                return fail(errc::fault_record_length);
-            if (h.kind == wire::record_kind::padding) [[unlikely]] {
-                // Never at offset 0: no record needs a whole lap of padding,
-                // and endless laps of it would keep this loop busy (#18).
-                if (pos == 0 || size != capacity_ - pos) return fail(errc::fault_padding);
-                advance(size);
-                continue;
+        // Fast path, inline: the next message of a run, or a whole-message
+        // record in the cached range. Anything else (padding, fragments, the
+        // first message of a run, a record that fails a check, an empty
+        // cache) goes to peek_slow, which takes its own snapshot of the
+        // header and repeats every check.
+        if (fault_ == errc::ok) [[likely]] {
+            if (in_run()) return next_in_run();
+            if (head_ != tail_cache_) [[likely]] {
+                const std::uint64_t pos = head_ & mask_;
+                const std::uint64_t word = shared::load_relaxed(data_[pos / 8]);
+                wire::record_header h;
+                if (wire::decode(word, h) && h.kind == wire::record_kind::message &&
+                    h.count == 1) [[likely]] {
+                    const std::uint64_t size = wire::record_bytes(h.length);
+                    if (size <= tail_cache_ - head_ && size <= capacity_ - pos &&
+                        h.length <= max_payload_) [[likely]] {
+                        record r;
+                        r.payload_ = data_ + pos / 8 + 1;
+                        r.end_ = head_ + size;
+                        r.size_ = h.length;
+                        r.tag_ = h.tag;
+                        return r;
+                    }
+                }
             }
-            if (h.length > max_payload_) [[unlikely]]
-                return fail(errc::fault_record_length);
-            if (size > capacity_ - pos) [[unlikely]]
-                return fail(errc::fault_record_straddles_end);
-            record r;
-            r.payload_ = data_ + pos / 8 + 1;
-            r.end_ = head_ + size;
-            r.size_ = h.length;
-            r.tag_ = h.tag;
-            r.kind_ = h.kind;
-            if (h.count > 1) {
-                // A run: validate all of it now, from this one snapshot,
-                // and keep its shape privately for the messages after the
-                // first.
-                const std::uint64_t all = wire::run_bytes(h.length, h.count);
-                if (all > tail_cache_ - head_) [[unlikely]]
-                    return fail(errc::fault_record_length);
-                if (all > capacity_ - pos) [[unlikely]]
-                    return fail(errc::fault_record_straddles_end);
-                note_run(h);
-            }
-            return r;
         }
+        return peek_slow();
     }
     // Done with `r` (the record last peeked): its space returns to the
     // producer at the next publish, which happens by itself when a quarter
@@ -526,6 +509,8 @@ class ring_consumer {
     [[gnu::cold]] bool refresh_tail() noexcept;
     [[gnu::cold]] unexpected<errc> fail(errc e) noexcept;
     [[nodiscard]] std::byte* reassembly_space(std::size_t bytes);
+    // try_peek for everything but its fast path.
+    [[nodiscard, gnu::noinline]] expected<record> peek_slow() noexcept;
     // try_receive for everything but a whole record in the cached range.
     [[nodiscard]] expected<message> receive_slow();
 
