@@ -163,6 +163,7 @@ ring_consumer::ring_consumer(ring_view ring, consumer_options options)
 
 unexpected<errc> ring_consumer::fail(errc e) noexcept {
     if (fault_ == errc::ok) fault_ = e;
+    run_rest_bytes_ = 0;  // nothing more is read from a faulted ring
     return unexpected(fault_);
 }
 

@@ -28,6 +28,7 @@
 // acquire; released space returns by a release store of `head`, read with
 // acquire. Doorbells follow ring/wait.hh.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -132,13 +133,12 @@ class ring_producer {
                                                     std::uint16_t tag) noexcept {
         // Fast path: the same length and tag as the last committed message,
         // still unpublished, with room right behind it: join its run.
-        if (payload_bytes == run_length_ && tag == run_tag_ && tail_ < run_limit_) [[likely]] {
+        if (payload_bytes == run_length_ && tag == run_tag_) [[likely]] {
             const std::uint64_t stride = wire::round_up8(payload_bytes);
-            const std::uint64_t pos = tail_ & mask_;
-            if (pos != 0 && capacity_ - pos >= stride &&
+            if (tail_ + stride <= run_limit_ &&
                 (tail_ + stride - head_cache_ <= capacity_ || refresh_head(stride))) [[likely]] {
                 reservation r;
-                r.payload_ = data_ + pos / 8;
+                r.payload_ = data_ + (tail_ & mask_) / 8;
                 r.position_ = tail_;
                 r.size_ = run_length_;
                 r.tag_ = tag;
@@ -153,7 +153,7 @@ class ring_producer {
         if (r.joins_run_) {
             // Only private state: the run's header word gets its count when
             // the run closes, before the publish that shows it.
-            AIRLOCK_CHECK(r.position_ == tail_ && tail_ < run_limit_,
+            AIRLOCK_CHECK(r.position_ == tail_ && run_limit_ != 0,
                           "reservation committed after a publish");
             tail_ += wire::round_up8(r.size_);
             return;
@@ -164,7 +164,10 @@ class ring_producer {
         tail_ = r.position_ + wire::record_bytes(r.size_);
         if (r.kind_ == wire::record_kind::message && r.size_ != 0 && r.size_ <= max_run_payload) {
             run_header_ = r.position_;  // the next message like it may join
-            run_limit_ = tail_ + (wire::max_run_count - 1) * wire::round_up8(r.size_);
+            // Where it must end: after max_run_count messages, and at the
+            // end of the ring (a record never wraps).
+            run_limit_ = std::min(tail_ + (wire::max_run_count - 1) * wire::round_up8(r.size_),
+                                  (r.position_ | mask_) + 1);
             run_length_ = r.size_;
             run_tag_ = r.tag_;
         }
@@ -235,7 +238,7 @@ class ring_producer {
                                   wire::encode({run_length_, run_tag_, wire::record_kind::message,
                                                 static_cast<std::uint16_t>(count)}));
         run_limit_ = 0;
-        run_length_ = 0;
+        run_length_ = no_run_length;
     }
     [[nodiscard]] expected<reservation> reserve_record(std::size_t payload_bytes, std::uint16_t tag,
                                                        wire::record_kind kind) noexcept {
@@ -298,8 +301,10 @@ class ring_producer {
     // that equal messages may join. Private state; the header word in the
     // ring is written (by close_run), never read back.
     std::uint64_t run_header_ = 0;  // private position of its header word
-    std::uint64_t run_limit_ = 0;   // tail_ at which it is full; 0: no run is open
-    std::uint32_t run_length_ = 0;  // 0 when none is open (zero-length messages never join)
+    std::uint64_t run_limit_ = 0;   // the tail_ it may grow to; 0: no run is open
+    // No message has this length, so none joins when no run is open.
+    static constexpr std::uint32_t no_run_length = ~std::uint32_t{0};
+    std::uint32_t run_length_ = no_run_length;
     std::uint16_t run_tag_ = 0;
     errc fault_ = errc::ok;
     bool abort_pending_ = false;
@@ -356,14 +361,16 @@ class ring_consumer {
     // The next record (padding is skipped; fragments are returned as they
     // are, see record::kind()). Returns ring_empty when there is none (and
     // first publishes released space), or the fault.
-    [[nodiscard]] expected<record> try_peek() noexcept {
+    [[nodiscard, gnu::always_inline]] expected<record> try_peek() noexcept {
         // Fast path, inline: the next message of a run, or a whole-message
         // record in the cached range. Anything else (padding, fragments, the
         // first message of a run, a record that fails a check, an empty
         // cache) goes to peek_slow, which takes its own snapshot of the
         // header and repeats every check.
+        // A fault closes the run window (fail()), so in_run() implies healthy.
+        if (in_run()) [[likely]]
+            return next_in_run();
         if (fault_ == errc::ok) [[likely]] {
-            if (in_run()) return next_in_run();
             if (head_ != tail_cache_) [[likely]] {
                 const std::uint64_t pos = head_ & mask_;
                 const std::uint64_t word = shared::load_relaxed(data_[pos / 8]);
