@@ -125,7 +125,6 @@ std::vector<double> run_airlock(const ring_options& o, Bytes message_bytes, doub
     struct producer_side {
         ring::ring_producer ring;
         private_bytes src;
-        std::size_t pending = 0;
     };
     struct consumer_side {
         ring::ring_consumer ring;
@@ -137,7 +136,7 @@ std::vector<double> run_airlock(const ring_options& o, Bytes message_bytes, doub
         consumer_side{ring::ring_consumer(region.region().ring(0), copts), private_bytes(bytes)});
     if (bytes > p->value.ring.max_record_payload()) fail("ring: message larger than a record");
     const std::size_t batch = o.batch;
-    auto push = [&s = p->value, message_bytes, batch](std::uint64_t seq) {
+    auto push = [&s = p->value, message_bytes, batch, pending = std::size_t{0}](std::uint64_t seq) mutable {
         const std::size_t n = message_bytes;  // a constant where it can be
         auto r = s.ring.try_reserve(n, 1);
         if (!r) [[unlikely]] {
@@ -147,9 +146,9 @@ std::vector<double> run_airlock(const ring_options& o, Bytes message_bytes, doub
         std::memcpy(s.src.data(), &seq, 8);
         r->write({s.src.data(), n});
         s.ring.commit(*r);
-        if (++s.pending == batch) {
+        if (++pending == batch) {
             s.ring.publish();
-            s.pending = 0;
+            pending = 0;
         }
         return true;
     };

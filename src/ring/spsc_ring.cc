@@ -29,6 +29,17 @@ void ring_producer::set_fault(errc e) noexcept {
     close_run();  // nothing joins a run once faulted
 }
 
+void ring_producer::finish_run() noexcept {
+    const std::uint64_t count =
+        (tail_ - run_header_ - wire::record_header_bytes) / wire::round_up8(run_length_);
+    if (count > 1)
+        shared::store_relaxed(data_[(run_header_ & mask_) / 8],
+                              wire::encode({run_length_, run_tag_, wire::record_kind::message,
+                                            static_cast<std::uint16_t>(count)}));
+    run_limit_ = 0;
+    run_length_ = no_run_length;
+}
+
 bool ring_producer::refresh_head(std::uint64_t need) noexcept {
     // One snapshot of the consumer's index (HOSTILE-INPUTS #1-3).
     const std::uint64_t head = shared::load_acquire(control_->head);

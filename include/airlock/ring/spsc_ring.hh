@@ -230,16 +230,10 @@ class ring_producer {
     // Ends the open run: writes its header word with the final count (a run
     // of one already has it).
     void close_run() noexcept {
-        if (run_limit_ == 0) return;
-        const std::uint64_t count =
-            (tail_ - run_header_ - wire::record_header_bytes) / wire::round_up8(run_length_);
-        if (count > 1)
-            shared::store_relaxed(data_[(run_header_ & mask_) / 8],
-                                  wire::encode({run_length_, run_tag_, wire::record_kind::message,
-                                                static_cast<std::uint16_t>(count)}));
-        run_limit_ = 0;
-        run_length_ = no_run_length;
+        if (run_limit_ != 0) finish_run();
     }
+    // Out of line, so the fast paths keep their registers for the caller.
+    [[gnu::noinline]] void finish_run() noexcept;
     [[nodiscard]] expected<reservation> reserve_record(std::size_t payload_bytes, std::uint16_t tag,
                                                        wire::record_kind kind) noexcept {
         if (fault_ != errc::ok) [[unlikely]]
