@@ -156,6 +156,8 @@ class ring_producer {
             AIRLOCK_CHECK(r.position_ == tail_ && run_limit_ != 0,
                           "reservation committed after a publish");
             tail_ += wire::round_up8(r.size_);
+            if (tail_ >= next_publish_) [[unlikely]]
+                publish();
             return;
         }
         close_run();
@@ -171,6 +173,8 @@ class ring_producer {
             run_length_ = r.size_;
             run_tag_ = r.tag_;
         }
+        if (tail_ >= next_publish_) [[unlikely]]
+            publish();
     }
     // Makes every committed record visible with one release store, then
     // rings the consumer's doorbell if it may be parked. Closes the open run.
@@ -179,7 +183,19 @@ class ring_producer {
         close_run();
         shared::store_release(control_->tail, tail_);  // payloads before index
         published_ = tail_;
+        if (auto_publish_ != 0) next_publish_ = (tail_ | (auto_publish_ - 1)) + 1;
         ring_doorbell(*peer_bell_, hooks_);
+    }
+    // Makes commit() publish by itself whenever the committed records reach
+    // the next multiple of `bytes` of the ring (a power of two of at least
+    // 64, or 0: only publish() publishes, the default). With whole cache
+    // lines per publish, the consumer never reads a line that the producer
+    // is still filling, so no line moves between the cores twice.
+    void auto_publish(std::size_t bytes) noexcept {
+        AIRLOCK_CHECK(bytes == 0 || (bytes >= 64 && (bytes & (bytes - 1)) == 0),
+                      "auto_publish needs 0 or a power of two of at least 64");
+        auto_publish_ = bytes;
+        next_publish_ = bytes == 0 ? never : (tail_ | (bytes - 1)) + 1;
     }
 
     // --- copying ---------------------------------------------------------
@@ -291,6 +307,10 @@ class ring_producer {
     std::uint64_t tail_ = 0;        // next write position (committed records end here)
     std::uint64_t published_ = 0;   // last tail stored to shared memory
     std::uint64_t head_cache_ = 0;  // last validated consumer head
+    // auto_publish(): commit() publishes once tail_ reaches next_publish_.
+    static constexpr std::uint64_t never = ~std::uint64_t{0};
+    std::uint64_t auto_publish_ = 0;
+    std::uint64_t next_publish_ = never;
     // The open run: the last committed record, a message not yet published,
     // that equal messages may join. Private state; the header word in the
     // ring is written (by close_run), never read back.
@@ -369,8 +389,8 @@ class ring_consumer {
                 const std::uint64_t pos = head_ & mask_;
                 const std::uint64_t word = shared::load_relaxed(data_[pos / 8]);
                 wire::record_header h;
-                if (wire::decode(word, h) && h.kind == wire::record_kind::message &&
-                    h.count == 1) [[likely]] {
+                if (wire::decode(word, h) && h.kind == wire::record_kind::message && h.count == 1)
+                    [[likely]] {
                     const std::uint64_t size = wire::record_bytes(h.length);
                     if (size <= tail_cache_ - head_ && size <= capacity_ - pos &&
                         h.length <= max_payload_) [[likely]] {
