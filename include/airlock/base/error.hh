@@ -45,7 +45,7 @@ enum class errc : std::uint16_t {
     fault_head_beyond_tail = 122,      // consumer index ahead of what was produced
     fault_head_rewound = 123,          // consumer index moved backwards
     fault_index_misaligned = 124,      // index not a multiple of 8
-    fault_record_header = 125,         // unknown kind or non-zero reserved bits
+    fault_record_header = 125,         // unknown kind, or a run count where none may be
     fault_record_length = 126,         // record longer than allowed or than available
     fault_record_straddles_end = 127,  // record crosses the end of the ring
     fault_padding = 128,               // wrap padding that does not end the ring
