@@ -32,12 +32,9 @@ void ring_producer::set_fault(errc e) noexcept {
 void ring_producer::finish_run() noexcept {
     const std::uint64_t count =
         (tail_ - run_header_ - wire::record_header_bytes) / wire::round_up8(run_length_);
-    if (count > 1)
-        shared::store_relaxed(data_[(run_header_ & mask_) / 8],
-                              wire::encode({run_length_, run_tag_, wire::record_kind::message,
-                                            static_cast<std::uint16_t>(count)}));
-    run_limit_ = 0;
-    run_length_ = no_run_length;
+    shared::store_relaxed(data_[(run_header_ & mask_) / 8],
+                          wire::encode({run_length_, run_tag_, wire::record_kind::message,
+                                        static_cast<std::uint16_t>(count)}));
 }
 
 bool ring_producer::refresh_head(std::uint64_t need) noexcept {

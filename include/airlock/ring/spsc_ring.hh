@@ -246,9 +246,15 @@ class ring_producer {
     // Ends the open run: writes its header word with the final count (a run
     // of one already has it).
     void close_run() noexcept {
-        if (run_limit_ != 0) finish_run();
+        if (run_limit_ == 0) return;
+        // A record that no message joined already has its header.
+        if (tail_ - run_header_ > wire::record_bytes(run_length_)) [[unlikely]]
+            finish_run();
+        run_limit_ = 0;
+        run_length_ = no_run_length;
     }
-    // Out of line, so the fast paths keep their registers for the caller.
+    // Writes the count of a run of two or more. Out of line, so the fast
+    // paths keep their registers for the caller.
     [[gnu::noinline]] void finish_run() noexcept;
     [[nodiscard]] expected<reservation> reserve_record(std::size_t payload_bytes, std::uint16_t tag,
                                                        wire::record_kind kind) noexcept {
@@ -376,11 +382,11 @@ class ring_consumer {
     // are, see record::kind()). Returns ring_empty when there is none (and
     // first publishes released space), or the fault.
     [[nodiscard, gnu::always_inline]] expected<record> try_peek() noexcept {
-        // Fast path, inline: the next message of a run, or a whole-message
-        // record in the cached range. Anything else (padding, fragments, the
-        // first message of a run, a record that fails a check, an empty
-        // cache) goes to peek_slow, which takes its own snapshot of the
-        // header and repeats every check.
+        // Fast path, inline: the next message of a run, or a message record
+        // (a single message or the first of a run) in the cached range.
+        // Anything else (padding, fragments, a record that fails a check, an
+        // empty cache) goes to peek_slow, which takes its own snapshot of
+        // the header and repeats every check.
         // A fault closes the run window (fail()), so in_run() implies healthy.
         if (in_run()) [[likely]]
             return next_in_run();
@@ -389,14 +395,15 @@ class ring_consumer {
                 const std::uint64_t pos = head_ & mask_;
                 const std::uint64_t word = shared::load_relaxed(data_[pos / 8]);
                 wire::record_header h;
-                if (wire::decode(word, h) && h.kind == wire::record_kind::message && h.count == 1)
-                    [[likely]] {
-                    const std::uint64_t size = wire::record_bytes(h.length);
-                    if (size <= tail_cache_ - head_ && size <= capacity_ - pos &&
+                if (wire::decode(word, h) && h.kind == wire::record_kind::message) [[likely]] {
+                    // A run is checked whole before its first message is used.
+                    const std::uint64_t all = wire::run_bytes(h.length, h.count);
+                    if (all <= tail_cache_ - head_ && all <= capacity_ - pos &&
                         h.length <= max_payload_) [[likely]] {
+                        if (h.count > 1) note_run(h);
                         record r;
                         r.payload_ = data_ + pos / 8 + 1;
-                        r.end_ = head_ + size;
+                        r.end_ = head_ + wire::record_bytes(h.length);
                         r.size_ = h.length;
                         r.tag_ = h.tag;
                         return r;
@@ -427,7 +434,8 @@ class ring_consumer {
     // HOSTILE-INPUTS #18), or the fault. Do not mix with try_peek inside one
     // fragmented message.
     [[nodiscard]] expected<message> try_receive() {
-        // Fast path, inline: a whole-message record. One snapshot of its
+        // Fast path, inline: the next message of a run, or a message record
+        // (a single message or the first of a run). One snapshot of its
         // header decides; anything else (padding, fragments, a record that
         // fails a check) goes to the slow path, which takes its own snapshot
         // and repeats every check, so the header read here is never trusted
@@ -449,8 +457,12 @@ class ring_consumer {
                 const std::uint64_t size = wire::record_bytes(h.length);
                 // The buffer starts at max_payload_ bytes and only grows,
                 // so any record that passes fits it.
-                if (h.count == 1 && size <= tail_cache_ - head_ && size <= capacity_ - pos &&
+                // A run is checked whole, from this snapshot, before its
+                // first message is taken.
+                const std::uint64_t all = wire::run_bytes(h.length, h.count);
+                if (all <= tail_cache_ - head_ && all <= capacity_ - pos &&
                     h.length <= max_payload_ && h.length <= max_message_) [[likely]] {
+                    if (h.count > 1) note_run(h);
                     shared::copy_out(buffer_.get(), data_ + pos / 8 + 1, h.length);
                     advance(size);
                     return message{h.tag, {buffer_.get(), h.length}};
