@@ -139,8 +139,9 @@ std::vector<double> run_airlock(const ring_options& o, Bytes message_bytes, doub
     auto c = std::make_unique<isolated<consumer_side>>(
         consumer_side{ring::ring_consumer(region.region().ring(0), copts), private_bytes(bytes)});
     if (bytes > p->value.ring.max_record_payload()) fail("ring: message larger than a record");
-    // Publish the bytes ideal publishes (--batch 8-byte slots) or --batch
-    // records, whichever is more, in whole lines and at most a quarter ring.
+    // Publish --batch payloads' worth of ring bytes (at 8 bytes the 256 bytes
+    // ideal publishes), rounded up to whole lines and a power of two, and at
+    // most a quarter ring.
     const std::size_t capacity = region.region().ring(0).capacity;
     p->value.ring.auto_publish(std::clamp<std::size_t>(
         std::bit_ceil(o.batch * ((bytes + 7) & ~std::size_t{7})), 64, capacity / 4));
@@ -424,7 +425,9 @@ void add_ring_command(CLI::App& app) {
                     "Storage per queue in bytes (or 8 payloads, if more)")
         ->check(CLI::Range(std::size_t{256}, std::size_t{1} << 30))
         ->capture_default_str();
-    sub->add_option("--batch", options->batch, "Records committed per publish (airlock, ideal)")
+    sub->add_option(
+           "--batch", options->batch,
+           "Values per publish (ideal); airlock publishes that many payloads' worth of bytes")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
         ->capture_default_str();
     sub->callback([options] { run_ring(*options); });
