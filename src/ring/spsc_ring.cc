@@ -202,9 +202,9 @@ bool ring_consumer::refresh_tail() noexcept {
 }
 
 expected<record> ring_consumer::peek_slow() noexcept {
+    // try_peek has taken the next message of a run already, if there is one.
     if (fault_ != errc::ok) [[unlikely]]
         return unexpected(fault_);
-    if (in_run()) return next_in_run();
     for (;;) {
         if (head_ == tail_cache_ && !refresh_tail()) [[unlikely]]
             return unexpected(fault_ != errc::ok ? fault_ : errc::ring_empty);

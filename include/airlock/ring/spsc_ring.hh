@@ -390,26 +390,15 @@ class ring_consumer {
         // A fault closes the run window (fail()), so in_run() implies healthy.
         if (in_run()) [[likely]]
             return next_in_run();
-        if (fault_ == errc::ok) [[likely]] {
-            if (head_ != tail_cache_) [[likely]] {
-                const std::uint64_t pos = head_ & mask_;
-                const std::uint64_t word = shared::load_relaxed(data_[pos / 8]);
-                wire::record_header h;
-                if (wire::decode(word, h) && h.kind == wire::record_kind::message) [[likely]] {
-                    // A run is checked whole before its first message is used.
-                    const std::uint64_t all = wire::run_bytes(h.length, h.count);
-                    if (all <= tail_cache_ - head_ && all <= capacity_ - pos &&
-                        h.length <= max_payload_) [[likely]] {
-                        if (h.count > 1) note_run(h);
-                        record r;
-                        r.payload_ = data_ + pos / 8 + 1;
-                        r.end_ = head_ + wire::record_bytes(h.length);
-                        r.size_ = h.length;
-                        r.tag_ = h.tag;
-                        return r;
-                    }
-                }
-            }
+        wire::record_header h;
+        if (fault_ == errc::ok && head_ != tail_cache_ && message_at_head(h)) [[likely]] {
+            if (h.count > 1) note_run(h);
+            record r;
+            r.payload_ = data_ + (head_ & mask_) / 8 + 1;
+            r.end_ = head_ + wire::record_bytes(h.length);
+            r.size_ = h.length;
+            r.tag_ = h.tag;
+            return r;
         }
         return peek_slow();
     }
@@ -445,28 +434,19 @@ class ring_consumer {
                 // The next message of a run whose header was checked, from
                 // one snapshot, when its first message was taken.
                 shared::copy_out(buffer_.get(), data_ + (head_ & mask_) / 8, run_length_);
-                advance(run_stride_);
+                advance(wire::round_up8(run_length_));
                 return message{run_tag_, {buffer_.get(), run_length_}};
             }
             if (head_ == tail_cache_ && !refresh_tail())
                 return unexpected(fault_ != errc::ok ? fault_ : errc::ring_empty);
-            const std::uint64_t pos = head_ & mask_;
-            const std::uint64_t word = shared::load_relaxed(data_[pos / 8]);
+            // The buffer starts at max_payload_ bytes and only grows, so any
+            // record that passes fits it.
             wire::record_header h;
-            if (wire::decode(word, h) && h.kind == wire::record_kind::message) [[likely]] {
-                const std::uint64_t size = wire::record_bytes(h.length);
-                // The buffer starts at max_payload_ bytes and only grows,
-                // so any record that passes fits it.
-                // A run is checked whole, from this snapshot, before its
-                // first message is taken.
-                const std::uint64_t all = wire::run_bytes(h.length, h.count);
-                if (all <= tail_cache_ - head_ && all <= capacity_ - pos &&
-                    h.length <= max_payload_ && h.length <= max_message_) [[likely]] {
-                    if (h.count > 1) note_run(h);
-                    shared::copy_out(buffer_.get(), data_ + pos / 8 + 1, h.length);
-                    advance(size);
-                    return message{h.tag, {buffer_.get(), h.length}};
-                }
+            if (message_at_head(h) && h.length <= max_message_) [[likely]] {
+                if (h.count > 1) note_run(h);
+                shared::copy_out(buffer_.get(), data_ + (head_ & mask_) / 8 + 1, h.length);
+                advance(wire::record_bytes(h.length));
+                return message{h.tag, {buffer_.get(), h.length}};
             }
         }
         return receive_slow();
@@ -519,16 +499,29 @@ class ring_consumer {
     [[nodiscard]] record next_in_run() const noexcept {
         record r;
         r.payload_ = data_ + (head_ & mask_) / 8;
-        r.end_ = head_ + run_stride_;
+        r.end_ = head_ + wire::round_up8(run_length_);
         r.size_ = run_length_;
         r.tag_ = run_tag_;
         return r;
     }
+    // The fast paths' one check of the record at head_ (in the cached
+    // range): decodes one snapshot of its header into `h` and says whether
+    // it is a message record (a single message or a run, checked whole:
+    // within what was published and before the end of the ring) within the
+    // record limit. Anything else is left to the slow paths.
+    [[nodiscard]] bool message_at_head(wire::record_header& h) const noexcept {
+        const std::uint64_t pos = head_ & mask_;
+        if (!wire::decode(shared::load_relaxed(data_[pos / 8]), h) ||
+            h.kind != wire::record_kind::message) [[unlikely]]
+            return false;
+        const std::uint64_t bytes = wire::run_bytes(h.length, h.count);
+        return bytes <= tail_cache_ - head_ && bytes <= capacity_ - pos && h.length <= max_payload_;
+    }
     // Remembers the shape of the run whose header is at head_, checked.
     void note_run(const wire::record_header& h) noexcept {
-        run_stride_ = wire::round_up8(h.length);
-        run_next_ = head_ + wire::record_header_bytes + run_stride_;
-        run_rest_bytes_ = (h.count - 1u) * run_stride_;
+        const std::uint64_t stride = wire::round_up8(h.length);
+        run_next_ = head_ + wire::record_header_bytes + stride;
+        run_rest_bytes_ = (h.count - 1u) * stride;
         run_length_ = h.length;
         run_tag_ = h.tag;
     }
@@ -565,7 +558,6 @@ class ring_consumer {
     // second and later messages lie in [run_next_, run_next_ + run_rest_bytes_).
     std::uint64_t run_next_ = 0;
     std::uint64_t run_rest_bytes_ = 0;
-    std::uint64_t run_stride_ = 0;
     std::uint32_t run_length_ = 0;
     std::uint16_t run_tag_ = 0;
     errc fault_ = errc::ok;
