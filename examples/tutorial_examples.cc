@@ -106,12 +106,9 @@ void tutorial_enclave(platform::enclave_thread& t) {
 
     // --- tutorial: deadline handler begins ---
     t.host.serve(tutorial::greet_within, [&t](std::string name) -> task<expected<std::string>> {
-        // 10 ms for the host to answer; then the token cancels the call.
-        // (`name` lives in this handler's frame until the handler returns.)
-        co_return co_await with_timeout(
-            t.executor, 10'000'000, [&t, &name](cancellation_token token) {
-                return t.host.call(token, tutorial::slow_greeting, name);
-            });
+        // 10 ms for the host to answer; then the call ends with
+        // deadline_exceeded and the host is told to stop its handler.
+        co_return co_await t.host.call(tutorial::slow_greeting, name).with_timeout(10'000'000);
     });
     // --- tutorial: deadline handler ends ---
 

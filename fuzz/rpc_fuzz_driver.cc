@@ -42,10 +42,12 @@
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "airlock/async/cancellation.hh"
+#include "airlock/async/event.hh"
 #include "airlock/async/executor.hh"
 #include "airlock/async/task.hh"
 #include "airlock/ring/region.hh"
@@ -570,25 +572,16 @@ struct owed_calls {
 // Held handlers (calls::hold) wait here until the host's open_gate action.
 class gate {
   public:
-    struct wait_operation {
-        gate* g;
-        [[nodiscard]] bool await_ready() const noexcept { return g->open_; }
-        void await_suspend(std::coroutine_handle<> h) { g->waiting_.push_back(h); }
-        void await_resume() const noexcept {}
-    };
-    [[nodiscard]] wait_operation wait() { return {this}; }
+    [[nodiscard("co_await it")]] auto wait() { return event_.wait(); }
     // Resumes the current waiters (in a later round); later waits wait again
     // unless `for_good`.
-    void open(async::executor& ex, bool for_good) {
-        open_ = for_good;
-        for (auto h : waiting_)
-            ex.enqueue(h);
-        waiting_.clear();
+    void open(bool for_good) {
+        event_.set();
+        if (!for_good) event_.reset();
     }
 
   private:
-    std::vector<std::coroutine_handle<>> waiting_;
-    bool open_ = false;
+    async::async_event event_;
 };
 
 // One call the enclave made.
@@ -1004,8 +997,14 @@ class driver {
     }
 
     void received(std::uint16_t tag, std::span<const std::byte> bytes) {
-        check(tag == rpc::call_tag || tag == rpc::reply_tag,
-              "the enclave sent a record that is neither a call nor a reply", tag);
+        check(tag == rpc::call_tag || tag == rpc::reply_tag || tag == rpc::cancel_tag,
+              "the enclave sent a record that is neither a call, a reply nor a cancel", tag);
+        if (tag == rpc::cancel_tag) {
+            check(bytes.size() == rpc::cancel_message_bytes, "the enclave sent a malformed cancel",
+                  static_cast<long long>(bytes.size()));
+            enclave_cancelled(read_u64(bytes, 0));
+            return;
+        }
         check(bytes.size() >= rpc::message_header_bytes, "the enclave sent a short message",
               static_cast<long long>(bytes.size()));
         const std::uint64_t id = read_u64(bytes, 0);
@@ -1045,6 +1044,15 @@ class driver {
         }
         seen_.emplace(id, seen_call{index, method});
         seen_order_.push_back(id);
+    }
+
+    // The enclave gave up on a call it sent (cancelled, past its deadline,
+    // or its caller destroyed): the cancel names a call the host read, once.
+    void enclave_cancelled(std::uint64_t id) {
+        check(seen_.count(id) != 0, "the enclave cancelled a call it never sent",
+              static_cast<long long>(id));
+        check(cancelled_ids_.insert(id).second, "the enclave cancelled a call twice",
+              static_cast<long long>(id));
     }
 
     void enclave_answered(std::uint64_t id, std::uint64_t code, std::span<const std::byte> result) {
@@ -1210,7 +1218,7 @@ class driver {
                 settle(false);
                 break;
             default:
-                gate_.open(ex_, false);
+                gate_.open(false);
                 break;
         }
     }
@@ -1236,7 +1244,7 @@ class driver {
 
     void finish() {
         current_op = -2;  // the tear-down
-        if (!config_.destroy || config_.honest_finish) gate_.open(ex_, true);
+        if (!config_.destroy || config_.honest_finish) gate_.open(true);
         settle(true);
         if (config_.honest_finish) {
             for (int i = 0; i < 64 && answer_everything(); ++i) {
@@ -1311,6 +1319,7 @@ class driver {
     std::unordered_map<std::uint64_t, owed_calls> owed_;  // by host call id
     std::size_t owed_count_ = 0;
     std::unordered_map<std::uint64_t, seen_call> seen_;  // by enclave call id
+    std::unordered_set<std::uint64_t> cancelled_ids_;    // enclave calls the enclave gave up on
     std::vector<std::uint64_t> seen_order_;
     std::vector<loose_reply> loose_;
     std::uint64_t clock_ = 0;  // host events, to order reads and replies

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// The executor's round, its setup and teardown, and failure reporting.
+// The executor's round, its setup and teardown, spawned tasks and their
+// hops, timers, and failure reporting.
 #include "airlock/async/executor.hh"
 
 #include <cstdio>
 #include <exception>
+
+#include "airlock/async/scope.hh"
 
 namespace airlock::async {
 
@@ -27,25 +30,8 @@ void print_failure(void* /*context*/, const task_failure& failure) noexcept {
 
 }  // namespace
 
-namespace detail {
-
-ready_queue::ready_queue(std::size_t capacity) {
-    const std::size_t rounded = std::bit_ceil(std::max<std::size_t>(capacity, 16));
-    slots_ = std::make_unique<std::coroutine_handle<>[]>(rounded);
-    mask_ = rounded - 1;
-}
-
-void ready_queue::grow() {
-    const std::size_t capacity = mask_ + 1;
-    auto bigger = std::make_unique<std::coroutine_handle<>[]>(capacity * 2);
-    for (std::size_t i = 0; i < size_; ++i)
-        bigger[i] = slots_[(head_ + i) & mask_];
-    slots_ = std::move(bigger);
-    mask_ = capacity * 2 - 1;
-    head_ = 0;
-}
-
-}  // namespace detail
+// ============================================================================
+// Setup and teardown
 
 executor::executor(ring::wire::doorbell& bell, ring::wait_hooks& hooks, executor_options options)
     : bell_(bell),
@@ -54,8 +40,7 @@ executor::executor(ring::wire::doorbell& bell, ring::wait_hooks& hooks, executor
       owner_marker_(&detail::tls_thread_marker),
       previous_executor_(detail::tls_executor),
       pool_(frame_pool::create()),
-      previous_pool_(detail::tls_frame_pool),
-      ready_(options.ready_capacity) {
+      previous_pool_(detail::tls_frame_pool) {
     AIRLOCK_CHECK(options_.ready_budget > 0, "a ready budget of 0 would never resume anything");
     if (options_.on_error == nullptr) options_.on_error = &print_failure;
     timers_.reserve(options_.timer_capacity);
@@ -67,21 +52,20 @@ executor::executor(ring::wire::doorbell& bell, ring::wait_hooks& hooks, executor
 executor::~executor() {
     AIRLOCK_CHECK(is_owner_thread(), "executor destroyed on a foreign thread");
     AIRLOCK_CHECK(!in_round_, "executor destroyed from inside its own round");
-    // Posted items are dropped unrun; ready handles belong to frames that are
-    // destroyed below or owned by the program.
-    (void)inbox_.take_all();
-    ready_.clear();
-    // Spawned tasks still suspended: destroying the wrapper destroys the task
-    // it awaits, and with it every frame of the chain. Their awaitables
-    // disarm their timers and deregister on the way.
-    while (spawned_head_ != nullptr) {
-        detail::detached_promise* p = spawned_head_;
-        spawned_head_ = p->next_;
-        --spawned_count_;
-        std::coroutine_handle<detail::detached_promise>::from_promise(*p).destroy();
+    // Posts that never ran: each undoes itself. A hop towards this executor
+    // brings its spawned task into the list, to be destroyed with the rest.
+    taken_.append(inbox_.take_all());
+    while (work_item* item = taken_.pop()) {
+        if (item->discard != nullptr) item->discard(*item);
     }
-    // Timers armed by frames the program still owns: forget them, so their
-    // awaitables' destructors do not reach back into a dead executor.
+    // Spawned tasks still suspended here: destroying the wrapper destroys
+    // the task it awaits, and with it every frame of the chain; each
+    // awaitable undoes what it registered, and the wrapper unlinks itself.
+    while (spawned_head_ != nullptr)
+        std::coroutine_handle<detail::detached_promise>::from_promise(*spawned_head_).destroy();
+    // Resumptions and timers of frames the program still owns: forget them,
+    // so those awaitables' destructors find nothing to undo here.
+    ready_.clear();
     timers_.clear();
     AIRLOCK_CHECK(detail::tls_executor == this, "executors destroyed out of nesting order");
     detail::tls_executor = previous_executor_;
@@ -117,29 +101,56 @@ void executor::remove_source(source& s) noexcept {
     }
 }
 
-void executor::adopt(std::coroutine_handle<detail::detached_promise> h, bool start_now) {
+bool executor::withdraw(work_item& item) noexcept {
+    AIRLOCK_CHECK(is_owner_thread(),
+                  "a posted item withdrawn on another thread (a suspended "
+                  "coroutine destroyed away from its executor)");
+    taken_.append(inbox_.take_all());
+    return taken_.remove(item);
+}
+
+// ============================================================================
+// Spawned tasks
+
+void executor::adopt(std::coroutine_handle<detail::detached_promise> h, bool start_now,
+                     async_scope* scope, cancellation_token token) {
     AIRLOCK_CHECK(is_owner_thread(), "spawn from a foreign thread");
     detail::detached_promise& p = h.promise();
+    p.context_.token = std::move(token);
+    p.scope_ = scope;
+    link_spawned(p);
+    if (scope != nullptr) scope->child_added();
+    if (start_now)
+        h.resume();  // runs to its first suspension; may finish and retire here
+    else
+        ready_.push(p.start_, h);
+}
+
+void executor::link_spawned(detail::detached_promise& p) noexcept {
     p.owner_ = this;
+    p.prev_ = nullptr;
     p.next_ = spawned_head_;
     if (spawned_head_ != nullptr) spawned_head_->prev_ = &p;
     spawned_head_ = &p;
     ++spawned_count_;
-    if (start_now)
-        h.resume();  // runs to its first suspension; may finish and retire here
-    else
-        ready_.push(h);
 }
 
-void executor::retire_detached(detail::detached_promise& p) noexcept {
+void executor::unlink_spawned(detail::detached_promise& p) noexcept {
+    AIRLOCK_CHECK(is_owner_thread(), "a spawned task destroyed away from the executor holding it");
     if (p.prev_ != nullptr)
         p.prev_->next_ = p.next_;
     else
         spawned_head_ = p.next_;
     if (p.next_ != nullptr) p.next_->prev_ = p.prev_;
+    p.prev_ = p.next_ = nullptr;
+    p.owner_ = nullptr;
     --spawned_count_;
+}
+
+void executor::retire_detached(detail::detached_promise& p) noexcept {
     if (p.failure_.exception || p.failure_.code != errc::ok) [[unlikely]]
         report(p.failure_);
+    // The promise's destructor unlinks it and tells its scope.
     std::coroutine_handle<detail::detached_promise>::from_promise(p).destroy();
 }
 
@@ -147,6 +158,14 @@ void executor::report(const task_failure& failure) noexcept {
     ++stats_.failures;
     options_.on_error(options_.on_error_context, failure);
 }
+
+detail::detached_promise::~detached_promise() {
+    if (owner_ != nullptr) owner_->unlink_spawned(*this);
+    if (scope_ != nullptr) scope_->child_gone(failure_);
+}
+
+// ============================================================================
+// The round
 
 std::size_t executor::run_once() {
     AIRLOCK_CHECK(is_owner_thread(), "run on a foreign thread");
@@ -162,12 +181,12 @@ std::size_t executor::run_once() {
 }
 
 std::size_t executor::drain_inbox() noexcept {
+    taken_.append(inbox_.take_all());
     std::size_t n = 0;
-    for (work_item* item = inbox_.take_all(); item != nullptr; ++n) {
-        work_item* next = item->next;  // the item may be gone once it has run
-        item->run(*item);
-        item = next;
-    }
+    // Items posted while these run (by other threads, or by an item) wait
+    // for the next round.
+    for (work_item* item = taken_.pop(); item != nullptr; item = taken_.pop(), ++n)
+        item->run(*item);  // the item may be gone once it has run
     stats_.posted += n;
     return n;
 }
@@ -190,12 +209,15 @@ std::size_t executor::fire_due_timers() noexcept {
 
 std::size_t executor::run_ready() noexcept {
     // Only what was ready when the round began (and at most the budget):
-    // a coroutine that yields waits for the next round.
+    // a coroutine that yields waits for the next round. A resumed coroutine
+    // may withdraw later entries (by destroying their frames): stop early
+    // when the queue runs out.
     const std::size_t n = std::min(ready_.size(), options_.ready_budget);
-    for (std::size_t i = 0; i < n; ++i)
+    std::size_t done = 0;
+    for (; done < n && !ready_.empty(); ++done)
         ready_.pop().resume();
-    stats_.resumptions += n;
-    return n;
+    stats_.resumptions += done;
+    return done;
 }
 
 std::size_t executor::poll_sources() noexcept {
@@ -213,7 +235,7 @@ std::size_t executor::poll_sources() noexcept {
 }
 
 bool executor::wake_pending() noexcept {
-    if (!ready_.empty() || inbox_.maybe_nonempty()) return true;
+    if (!ready_.empty() || !taken_.empty() || inbox_.maybe_nonempty()) return true;
     // acquire: pairs with request_stop's release.
     if (stop_requested_.load(std::memory_order_acquire)) return true;
     for (source* s : sources_) {
@@ -223,11 +245,143 @@ bool executor::wake_pending() noexcept {
 }
 
 std::uint64_t executor::idle_timeout_ns() noexcept {
-    if (!ready_.empty()) return 0;
+    if (!ready_.empty() || !taken_.empty()) return 0;
     if (timers_.empty()) return std::numeric_limits<std::uint64_t>::max();
     const std::uint64_t now = hooks_.now_ns();
     const std::uint64_t due = timers_.top().deadline_ns;
     return due <= now ? 0 : due - now;
 }
 
+// ============================================================================
+// schedule_operation: yields and hops
+
+void schedule_operation::suspend(std::coroutine_handle<> waiter,
+                                 const detail::task_context* context) noexcept {
+    waiter_ = waiter;
+    if (executor_->is_owner_thread()) [[likely]] {
+        executor_->enqueue(resume_, waiter);
+        return;
+    }
+    // A hop from another thread. A spawned task held by the executor we are
+    // leaving goes with us: from now on the target holds it.
+    detail::detached_promise* root = context != nullptr ? context->root : nullptr;
+    executor* here = executor::current();
+    if (root != nullptr && here != nullptr && root->owner_ == here) {
+        here->unlink_spawned(*root);
+        carried_ = root;
+    }
+    run = &on_run;
+    discard = &on_discard;
+    posted_ = true;
+    // After post() this object may already be gone (the target can resume
+    // the waiter at once): touch nothing after.
+    executor_->post(*this);
+}
+
+void schedule_operation::on_run(work_item& self) noexcept {
+    auto& op = static_cast<schedule_operation&>(self);
+    op.posted_ = false;
+    if (op.carried_ != nullptr) op.executor_->link_spawned(*std::exchange(op.carried_, nullptr));
+    op.executor_->enqueue(op.resume_, op.waiter_);
+}
+
+void schedule_operation::on_discard(work_item& self) noexcept {
+    // The target dies with the hop unrun: it takes the task it carries, to
+    // destroy it with its own; the coroutine is never resumed.
+    auto& op = static_cast<schedule_operation&>(self);
+    op.posted_ = false;
+    if (op.carried_ != nullptr) op.executor_->link_spawned(*std::exchange(op.carried_, nullptr));
+}
+
+// ============================================================================
+// sleep_operation: a timer that is also a cancellation point
+
+bool sleep_operation::suspend(std::coroutine_handle<> waiter,
+                              const cancellation_token* inherited) noexcept {
+    AIRLOCK_CHECK(executor_->is_owner_thread(), "sleep on a foreign executor");
+    waiter_ = waiter;
+    if (inherited != nullptr && inherited->is_cancellation_requested()) {
+        result_ = errc::cancelled;
+        return false;
+    }
+    fire = &on_fire;
+    executor_->arm_timer(*this);
+    const bool listening = given_.arm(*executor_, token_, &on_cancel, this) &&
+                           (inherited == nullptr || *inherited == token_ ||
+                            inherited_.arm(*executor_, *inherited, &on_cancel, this));
+    if (!listening) {  // cancelled between the checks and the registration
+        executor_->disarm_timer(*this);
+        given_.disarm();
+        inherited_.disarm();
+        result_ = errc::cancelled;
+        return false;
+    }
+    return true;
+}
+
+void sleep_operation::on_fire(detail::timer_node& self) noexcept {
+    static_cast<sleep_operation&>(self).complete(errc::ok);
+}
+
+void sleep_operation::on_cancel(void* self) noexcept {
+    auto& op = *static_cast<sleep_operation*>(self);
+    op.executor_->disarm_timer(op);
+    op.complete(errc::cancelled);
+}
+
+void sleep_operation::complete(errc result) noexcept {
+    if (done_) return;  // the timer and a cancellation raced: the first one counts
+    done_ = true;
+    given_.disarm();
+    inherited_.disarm();
+    result_ = result;
+    executor_->enqueue(resume_, waiter_);
+}
+
+// ============================================================================
+// cancel_point
+
+namespace detail {
+
+bool cancel_point::arm(executor& ex, const cancellation_token& token, callback on_cancel,
+                       void* context) noexcept {
+    executor_ = &ex;
+    on_cancel_ = on_cancel;
+    context_ = context;
+    if (registration_.try_register(token, &on_token, this)) return true;
+    // Not registered: already cancelled, or it never can be.
+    return !token.is_cancellation_requested();
+}
+
+void cancel_point::on_token(void* self) noexcept {
+    auto& point = *static_cast<cancel_point*>(self);
+    if (point.executor_->is_owner_thread()) {
+        point.on_cancel_(point.context_);
+        return;
+    }
+    // Another thread asked: the awaitable's state is the executor's, so the
+    // cancellation runs there. disarm() waits for this callback to return,
+    // so it sees posted_ set before it looks.
+    point.run = &on_posted;
+    point.discard = &on_discarded;
+    point.posted_.store(true, std::memory_order_release);
+    point.executor_->post(point);
+}
+
+void cancel_point::on_posted(work_item& self) noexcept {
+    auto& point = static_cast<cancel_point&>(self);
+    point.posted_.store(false, std::memory_order_relaxed);
+    point.on_cancel_(point.context_);
+}
+
+void cancel_point::on_discarded(work_item& self) noexcept {
+    static_cast<cancel_point&>(self).posted_.store(false, std::memory_order_relaxed);
+}
+
+void cancel_point::withdraw() noexcept {
+    (void)executor_->withdraw(*this);
+    posted_.store(false, std::memory_order_relaxed);
+}
+
+}  // namespace detail
 }  // namespace airlock::async

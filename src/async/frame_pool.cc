@@ -123,6 +123,7 @@ detail::frame_header* frame_pool::refill(std::uint32_t size_class) {
         block->link = head;
         block->size_class = size_class;
         block->reserved = 0;
+        detail::poison_block(block);
         head = block;
     }
     free_[size_class] = head;

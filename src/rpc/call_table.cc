@@ -59,9 +59,11 @@ bool call_table::complete(std::uint64_t id, errc error,
     return true;
 }
 
-void call_table::abandon(std::uint64_t id) noexcept {
+bool call_table::abandon(std::uint64_t id) noexcept {
     const std::size_t index = find(id);
-    if (index != slots_.size()) release(index);
+    if (index == slots_.size()) return false;
+    release(index);
+    return true;
 }
 
 void call_table::fail_all(errc error) noexcept {

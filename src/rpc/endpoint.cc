@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // The untyped machinery of an rpc endpoint: sending with back-pressure,
-// dispatching received messages, faults.
+// waiting for slots and replies under a token, dispatching received
+// messages, serving and cancelling handlers, faults.
 #include "airlock/rpc/endpoint.hh"
 
 #include <algorithm>
+#include <optional>
 
+#include "airlock/async/cancel_point.hh"
+#include "airlock/async/deadline.hh"
 #include "airlock/base/speculation.hh"
 
 namespace airlock::rpc {
@@ -17,32 +21,58 @@ std::uint64_t read_u64(std::span<const std::byte> bytes, std::size_t at) noexcep
 }
 
 // Error codes a peer may send back: the defined async, rpc, sys and suvm
-// codes. Anything else (ring faults, platform codes, undefined values) is a
-// result out of contract (HOSTILE-INPUTS #13).
+// codes, and enclave_memory_exhausted. Anything else (ring faults, other
+// platform codes, undefined values) is a result out of contract
+// (HOSTILE-INPUTS #13).
 errc remote_error(std::uint64_t code) noexcept {
+    if (code == static_cast<std::uint64_t>(errc::enclave_memory_exhausted))
+        return errc::enclave_memory_exhausted;
     if (code < 200 || code >= 700 || (code >= 400 && code < 500))
         return errc::rpc_result_out_of_contract;
     // Local conditions a peer cannot report: a channel fault is this side's
-    // own finding (HOSTILE-INPUTS #28), and call ids are this side's.
+    // own finding (HOSTILE-INPUTS #28), call ids are this side's, and a
+    // wrong thread is a mistake of this side's code.
     if (code == static_cast<std::uint64_t>(errc::rpc_channel_faulted) ||
-        code == static_cast<std::uint64_t>(errc::rpc_unknown_call_id))
+        code == static_cast<std::uint64_t>(errc::rpc_unknown_call_id) ||
+        code == static_cast<std::uint64_t>(errc::rpc_wrong_thread))
         return errc::rpc_result_out_of_contract;
     const auto e = static_cast<errc>(code);
     if (to_string(e) == "unknown_airlock_error") return errc::rpc_result_out_of_contract;
     return e;
 }
 
-// What a waiting call registers with its token: when it is cancelled, take
-// `waiter` out of the endpoint's queue with `Leave`, unless the endpoint is
-// gone (it failed every waiting call already).
-template <class Waiter, void (endpoint_base::*Leave)(Waiter&) noexcept>
-struct leave_on_cancel {
-    detail::lifeline* life;
-    Waiter* waiter;
-    static void callback(void* p) noexcept {
-        auto* c = static_cast<leave_on_cancel*>(p);
-        if (c->life->endpoint != nullptr) (c->life->endpoint->*Leave)(*c->waiter);
+// The one token a slow call observes: the token it was given, its caller's
+// own, and its deadline. Makes a source only when two of them must be
+// combined; maps a cancellation the deadline caused to deadline_exceeded.
+class call_stop {
+  public:
+    call_stop(async::executor& ex, const async::cancellation_token& given,
+              const async::cancellation_token* inherited, std::uint64_t deadline_ns) {
+        const bool own = given.can_be_cancelled();
+        const bool callers =
+            inherited != nullptr && inherited->can_be_cancelled() && !(*inherited == given);
+        const async::cancellation_token none;
+        if (deadline_ns != 0) {
+            deadline_.emplace(ex, deadline_ns, given, callers ? *inherited : none);
+            token_ = deadline_->token();
+        } else if (own && callers) {
+            linked_.emplace(given, *inherited);
+            token_ = linked_->token();
+        } else {
+            token_ = callers ? *inherited : given;
+        }
     }
+    [[nodiscard]] const async::cancellation_token& token() const noexcept { return token_; }
+    [[nodiscard]] errc outcome(errc e) const noexcept {
+        if (e == errc::cancelled && deadline_ && deadline_->expired())
+            return errc::deadline_exceeded;
+        return e;
+    }
+
+  private:
+    std::optional<async::deadline_source> deadline_;
+    std::optional<async::linked_cancellation_source> linked_;
+    async::cancellation_token token_;
 };
 
 }  // namespace
@@ -50,49 +80,50 @@ struct leave_on_cancel {
 // ============================================================================
 // Sending
 
-bool detail::send_operation::await_ready() noexcept {
+endpoint_base::send_operation::~send_operation() {
+    // Destroyed while it waits (its coroutine was destroyed): out of the
+    // queue, a partly sent message aborted. A dead endpoint emptied its
+    // queue already.
+    if (waiter_.queued) (void)endpoint_->leave_send_queue(waiter_);
+}
+
+bool endpoint_base::send_operation::await_ready() noexcept {
     // Nobody may overtake a queued message: its fragments must stay together
     // and per-channel order must hold.
     if (endpoint_->senders_head_ != nullptr) return false;
-    return endpoint_->attempt(waiter_);
+    const errc r = endpoint_->attempt(waiter_);
+    if (r == errc::ring_full) return false;
+    if (r != errc::ok) {
+        endpoint_->set_fault(r);
+        waiter_.result = endpoint_->fault_;
+    }
+    return true;
 }
 
-void detail::send_operation::await_suspend(std::coroutine_handle<> h) noexcept {
+void endpoint_base::send_operation::await_suspend(std::coroutine_handle<> h) noexcept {
     waiter_.handle = h;
     endpoint_->enqueue_sender(waiter_);
 }
 
-bool endpoint_base::attempt(detail::send_waiter& w) noexcept {
-    if (fault_ != errc::ok) {
-        w.result = fault_;
-        return true;
-    }
+errc endpoint_base::attempt(detail::send_waiter& w) noexcept {
+    if (fault_ != errc::ok) return fault_;
     if (w.bytes.size() <= out_.max_record_payload()) {
         // One record: commit now, publish once per poll (batching).
         auto r = out_.try_reserve(w.bytes.size(), w.tag);
-        if (r) {
-            r->write(w.bytes);
-            out_.commit(*r);
-            unpublished_ = true;
-            return true;
-        }
-        if (r.error() == errc::ring_full) return false;
-        set_fault(r.error());
-        w.result = fault_;
-        return true;
+        if (!r) return r.error();  // ring_full, or the ring's fault
+        r->write(w.bytes);
+        out_.commit(*r);
+        unpublished_ = true;
+        return errc::ok;
     }
     auto sent = out_.try_send(w.message);  // fragments; publishes as it goes
-    if (sent) return true;
-    if (sent.error() == errc::ring_full) return false;
-    set_fault(sent.error());
-    w.result = fault_;
-    return true;
+    return sent ? errc::ok : sent.error();
 }
 
 void endpoint_base::enqueue_sender(detail::send_waiter& w) noexcept {
     if (fault_ != errc::ok) {  // the channel died between ready and suspend
         w.result = fault_;
-        executor_->enqueue(w.handle);
+        executor_->enqueue(w.resume, w.handle);
         return;
     }
     w.next = nullptr;
@@ -101,19 +132,86 @@ void endpoint_base::enqueue_sender(detail::send_waiter& w) noexcept {
     else
         senders_head_ = &w;
     senders_tail_ = &w;
+    w.queued = true;
+}
+
+void endpoint_base::resume_sender(detail::send_waiter& w, errc result) noexcept {
+    w.result = result;
+    executor_->enqueue(w.resume, w.handle);
 }
 
 std::size_t endpoint_base::flush_senders() noexcept {
     std::size_t sent = 0;
+    errc fault = errc::ok;
     while (senders_head_ != nullptr) {
         detail::send_waiter& w = *senders_head_;
-        if (!attempt(w)) break;
+        // A call cancelled while it waited is not sent (its cancellation
+        // may still be on its way from another thread).
+        if (w.stop != nullptr && w.stop->is_cancellation_requested()) {
+            (void)leave_send_queue(w);
+            resume_sender(w, errc::cancelled);
+            continue;
+        }
+        const errc r = attempt(w);
+        if (r == errc::ring_full) break;
+        if (r != errc::ok) {
+            fault = r;
+            break;
+        }
         senders_head_ = w.next;
         if (senders_head_ == nullptr) senders_tail_ = nullptr;
-        executor_->enqueue(w.handle);
+        w.next = nullptr;
+        w.queued = false;
+        resume_sender(w, errc::ok);
         ++sent;
     }
+    // After the loop, with every sender still queued (the one that met the
+    // fault included): set_fault resumes each of them once.
+    if (fault != errc::ok) set_fault(fault);
     return sent;
+}
+
+bool endpoint_base::leave_send_queue(detail::send_waiter& w) noexcept {
+    if (!w.queued) return false;  // all of it is in the ring already, or it failed
+    detail::send_waiter* prev = nullptr;
+    detail::send_waiter* at = senders_head_;
+    while (at != &w) {
+        prev = at;
+        at = at->next;
+    }
+    out_.abandon(w.message);  // a no-op unless fragments of it were sent
+    if (prev != nullptr)
+        prev->next = w.next;
+    else
+        senders_head_ = w.next;
+    if (senders_tail_ == &w) senders_tail_ = prev;
+    w.next = nullptr;
+    w.queued = false;
+    return true;
+}
+
+void endpoint_base::send_cancel(std::uint64_t id) noexcept {
+    ++stats_.cancels_sent;
+    std::byte bytes[cancel_message_bytes];
+    std::memcpy(bytes, &id, sizeof id);
+    if (pending_cancels_.empty() && try_send_now(cancel_tag, bytes)) return;
+    // No room now: it follows everything queued before it. Bounded: a peer
+    // that never drains gets at most max_in_flight of them.
+    if (pending_cancels_.size() < options_.max_in_flight)
+        pending_cancels_.push_back(id);
+    else
+        ++stats_.cancels_dropped;
+}
+
+void endpoint_base::flush_cancels() noexcept {
+    std::size_t n = 0;
+    for (; n < pending_cancels_.size(); ++n) {
+        std::byte bytes[cancel_message_bytes];
+        std::memcpy(bytes, &pending_cancels_[n], sizeof(std::uint64_t));
+        if (!try_send_now(cancel_tag, bytes)) break;
+    }
+    pending_cancels_.erase(pending_cancels_.begin(),
+                           pending_cancels_.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
 // ============================================================================
@@ -121,8 +219,7 @@ std::size_t endpoint_base::flush_senders() noexcept {
 
 void endpoint_base::enqueue_slot_waiter(detail::slot_waiter& w) noexcept {
     if (fault_ != errc::ok) {
-        w.id = unexpected(fault_);
-        executor_->enqueue(w.handle);
+        resume_slot_waiter(w, unexpected(fault_));
         return;
     }
     w.prev = slot_tail_;
@@ -132,35 +229,12 @@ void endpoint_base::enqueue_slot_waiter(detail::slot_waiter& w) noexcept {
     else
         slot_head_ = &w;
     slot_tail_ = &w;
+    w.queued = true;
     hand_off_slots();  // a slot may have freed since try_open_call
 }
 
-bool endpoint_base::leave_send_queue(detail::send_waiter& w) noexcept {
-    detail::send_waiter* prev = nullptr;
-    detail::send_waiter* at = senders_head_;
-    while (at != nullptr && at != &w) {
-        prev = at;
-        at = at->next;
-    }
-    if (at == nullptr) return false;  // not queued: all of it is in the ring already
-    out_.abandon(w.message);          // a no-op unless fragments of it were sent
-    if (prev != nullptr)
-        prev->next = w.next;
-    else
-        senders_head_ = w.next;
-    if (senders_tail_ == &w) senders_tail_ = prev;
-    w.next = nullptr;
-    return true;
-}
-
-void endpoint_base::cancel_send(detail::send_waiter& w) noexcept {
-    if (!leave_send_queue(w)) return;
-    w.result = errc::cancelled;
-    executor_->enqueue(w.handle);
-}
-
 bool endpoint_base::leave_slot_queue(detail::slot_waiter& w) noexcept {
-    if (w.prev == nullptr && slot_head_ != &w) return false;  // not queued (any more)
+    if (!w.queued) return false;
     if (w.prev != nullptr)
         w.prev->next = w.next;
     else
@@ -170,73 +244,100 @@ bool endpoint_base::leave_slot_queue(detail::slot_waiter& w) noexcept {
     else
         slot_tail_ = w.prev;
     w.prev = w.next = nullptr;
+    w.queued = false;
     return true;
 }
 
-void endpoint_base::cancel_slot_wait(detail::slot_waiter& w) noexcept {
-    if (!leave_slot_queue(w)) return;
-    w.id = unexpected(errc::cancelled);
-    executor_->enqueue(w.handle);
+void endpoint_base::resume_slot_waiter(detail::slot_waiter& w,
+                                       expected<std::uint64_t> id) noexcept {
+    w.id = id;
+    executor_->enqueue(w.resume, w.handle);
 }
 
 void endpoint_base::hand_off_slots() noexcept {
     while (slot_head_ != nullptr) {
         detail::slot_waiter& w = *slot_head_;
+        // A call cancelled while it waited gets no slot.
+        if (w.stop != nullptr && w.stop->is_cancellation_requested()) {
+            (void)leave_slot_queue(w);
+            resume_slot_waiter(w, unexpected(errc::cancelled));
+            continue;
+        }
         auto id = calls_.open(*w.waiter);
         if (!id) return;  // still full
-        slot_head_ = w.next;
-        if (slot_head_ != nullptr)
-            slot_head_->prev = nullptr;
-        else
-            slot_tail_ = nullptr;
-        w.prev = w.next = nullptr;
-        w.id = *id;
-        executor_->enqueue(w.handle);
+        (void)leave_slot_queue(w);
+        resume_slot_waiter(w, *id);
     }
 }
 
-void endpoint_base::abandon_call(std::uint64_t id) noexcept {
-    calls_.abandon(id);
+void endpoint_base::abandon_call(std::uint64_t id, bool sent) noexcept {
+    if (calls_.abandon(id) && sent) send_cancel(id);
     hand_off_slots();
 }
 
 // ============================================================================
 // The slow paths of a call
 
-async::task<errc> endpoint_base::finish_call(std::vector<std::byte>& message,
-                                             detail::reply_waiter_base& w,
-                                             expected<std::uint64_t> id,
-                                             async::cancellation_token token,
-                                             std::uint64_t& opened) {
+async::task<errc> endpoint_base::finish_call(
+    std::vector<std::byte>& message, detail::reply_waiter_base& w, expected<std::uint64_t> id,
+    async::cancellation_token given, const async::cancellation_token* inherited,
+    std::uint64_t deadline_ns, std::uint64_t& opened, bool& sent) {
     const detail::lifeline_hold life(lifeline_);
+    const call_stop stop(*executor_, given, inherited, deadline_ns);
+    const async::cancellation_token& token = stop.token();
     if (!id) {  // every slot taken, or earlier calls wait for one
         id = co_await wait_for_slot(w, token);
         if (!life.alive()) co_return errc::broken_promise;
         if (!id) {
             give_back(std::move(message));
-            co_return id.error();
+            co_return stop.outcome(id.error());
         }
         opened = *id;
         std::memcpy(message.data(), &*id, sizeof(std::uint64_t));
     }
+    // Cancelled while it waited for the slot (or before): never sent.
+    if (token.is_cancellation_requested()) {
+        give_back(std::move(message));
+        abandon_call(*id, /*sent=*/false);
+        co_return stop.outcome(errc::cancelled);
+    }
     if (!try_send_now(call_tag, message)) {
-        const errc sent = co_await send_queued(message, *id, token);
+        const errc r = co_await send_queued(message, *id, token);
         if (!life.alive()) co_return errc::broken_promise;
-        if (sent != errc::ok) {  // send_queued abandoned the call
+        if (r != errc::ok) {  // send_queued abandoned the call
             give_back(std::move(message));
-            co_return sent;
+            co_return stop.outcome(r);
         }
     }
+    sent = true;
     give_back(std::move(message));
     ++stats_.calls_sent;
-    if (token.can_be_cancelled()) co_return co_await wait_cancellable(w, *id, token);
+    if (token.can_be_cancelled()) co_return stop.outcome(co_await wait_cancellable(w, *id, token));
     co_await detail::reply_wait{w};
     co_return errc::ok;
 }
 
-async::task<expected<std::uint64_t>> endpoint_base::wait_for_slot(call_waiter& w,
-                                                                  async::cancellation_token token) {
-    detail::slot_waiter in_line{&w};
+namespace {
+// What a cancellable wait registers: when its token fires, take `waiter`
+// out of the endpoint's queue with `Leave` and resume it with cancelled,
+// unless the endpoint is gone (it failed every waiting call already) or the
+// waiter left the queue meanwhile.
+template <class Waiter>
+struct leave_on_cancel {
+    detail::lifeline* life;
+    Waiter* waiter;
+    void (*leave)(endpoint_base& ep, Waiter& w) noexcept;
+    static void callback(void* p) noexcept {
+        auto* c = static_cast<leave_on_cancel*>(p);
+        if (c->life->endpoint != nullptr) c->leave(*c->life->endpoint, *c->waiter);
+    }
+};
+}  // namespace
+
+async::task<expected<std::uint64_t>> endpoint_base::wait_for_slot(
+    call_waiter& w, const async::cancellation_token& token) {
+    detail::slot_waiter in_line(w);
+    in_line.stop = &token;
     // Destroyed while it waits (its call_operation died): the queue must not
     // keep a pointer into this frame, nor a slot opened for a dead waiter.
     struct leave_line_if_destroyed {
@@ -246,13 +347,15 @@ async::task<expected<std::uint64_t>> endpoint_base::wait_for_slot(call_waiter& w
         ~leave_line_if_destroyed() {
             if (!armed || life->endpoint == nullptr) return;
             endpoint_base& ep = *life->endpoint;
-            if (!ep.leave_slot_queue(*w) && w->id) ep.abandon_call(*w->id);
+            if (!ep.leave_slot_queue(*w) && w->id) ep.abandon_call(*w->id, /*sent=*/false);
         }
     } guard{lifeline_, &in_line};
-    leave_on_cancel<detail::slot_waiter, &endpoint_base::cancel_slot_wait> line{lifeline_,
-                                                                                &in_line};
-    async::cancellation_registration registration;
-    if (token.can_be_cancelled() && !registration.try_register(token, line.callback, &line))
+    leave_on_cancel<detail::slot_waiter> line{
+        lifeline_, &in_line, [](endpoint_base& ep, detail::slot_waiter& sw) noexcept {
+            if (ep.leave_slot_queue(sw)) ep.resume_slot_waiter(sw, unexpected(errc::cancelled));
+        }};
+    async::detail::cancel_point point;
+    if (!point.arm(*executor_, token, &decltype(line)::callback, &line))
         co_return unexpected(errc::cancelled);
     co_await detail::slot_wait{*this, in_line};
     guard.armed = false;
@@ -260,61 +363,57 @@ async::task<expected<std::uint64_t>> endpoint_base::wait_for_slot(call_waiter& w
 }
 
 async::task<errc> endpoint_base::send_queued(std::span<const std::byte> message, std::uint64_t id,
-                                             async::cancellation_token token) {
+                                             const async::cancellation_token& token) {
     const detail::lifeline_hold life(lifeline_);
     errc sent = errc::ok;
     {
-        detail::send_operation sending = send(call_tag, message);
-        // Destroyed while it waits: out of the queue, its fragments aborted.
-        struct leave_queue_if_destroyed {
-            detail::lifeline* life;
-            detail::send_waiter* w;
-            bool armed = true;
-            ~leave_queue_if_destroyed() {
-                if (armed && life->endpoint != nullptr) (void)life->endpoint->leave_send_queue(*w);
-            }
-        } guard{lifeline_, &sending.waiter()};
-        leave_on_cancel<detail::send_waiter, &endpoint_base::cancel_send> queued{lifeline_,
-                                                                                 &sending.waiter()};
-        async::cancellation_registration registration;
-        if (token.can_be_cancelled() && !registration.try_register(token, queued.callback, &queued))
+        send_operation sending = send(call_tag, message);
+        sending.waiter().stop = &token;
+        leave_on_cancel<detail::send_waiter> queued{
+            lifeline_, &sending.waiter(), [](endpoint_base& ep, detail::send_waiter& sw) noexcept {
+                if (ep.leave_send_queue(sw)) ep.resume_sender(sw, errc::cancelled);
+            }};
+        async::detail::cancel_point point;
+        if (!point.arm(*executor_, token, &decltype(queued)::callback, &queued))
             sent = errc::cancelled;
         else
             sent = co_await sending;
-        guard.armed = false;
     }
     if (!life.alive()) co_return errc::broken_promise;
-    if (sent != errc::ok) abandon_call(id);
+    if (sent != errc::ok) abandon_call(id, /*sent=*/false);
     co_return sent;
 }
 
 async::task<errc> endpoint_base::wait_cancellable(detail::reply_waiter_base& w, std::uint64_t id,
-                                                  async::cancellation_token token) {
+                                                  const async::cancellation_token& token) {
     struct cancel_context {
-        endpoint_base* ep;
+        detail::lifeline* life;
         detail::reply_waiter_base* waiter;
         std::uint64_t id;
-    } context{this, &w, id};
-    async::cancellation_registration registration;
+        bool cancelled = false;
+    } context{lifeline_, &w, id};
+    async::detail::cancel_point point;
     if (!w.done()) {
-        const bool registered = registration.try_register(
-            token,
+        const bool listening = point.arm(
+            *executor_, token,
             [](void* p) noexcept {
                 auto* c = static_cast<cancel_context*>(p);
                 // The reply (or a fault) came first and the caller is about
                 // to resume with it: resuming it again would run it twice.
                 if (c->waiter->done()) return;
-                c->ep->abandon_call(c->id);  // a reply that comes later is dropped
-                c->waiter->cancel();
+                // The peer is told; a reply that comes later is dropped.
+                if (c->life->endpoint != nullptr) c->life->endpoint->abandon_call(c->id, true);
+                c->cancelled = true;
+                c->waiter->fail(errc::cancelled);
             },
             &context);
-        if (!registered) {  // already cancelled
-            abandon_call(id);
+        if (!listening) {  // already cancelled
+            abandon_call(id, /*sent=*/true);
             co_return errc::cancelled;
         }
     }
     co_await detail::reply_wait{w};
-    co_return errc::ok;
+    co_return context.cancelled ? errc::cancelled : errc::ok;
 }
 
 void endpoint_base::send_reply_soon(std::vector<std::byte> reply) {
@@ -337,6 +436,39 @@ void endpoint_base::reply_error(std::uint64_t id, errc error) {
     send_reply_soon(std::move(reply));
 }
 
+bool endpoint_base::on_owner_thread() noexcept {
+    if (executor_->is_owner_thread()) [[likely]]
+        return true;
+    AIRLOCK_DCHECK(false, "an rpc call made on a thread that is not its endpoint's");
+    return false;
+}
+
+// ============================================================================
+// Serving
+
+std::size_t endpoint_base::open_served(std::uint64_t id) {
+    AIRLOCK_CHECK(!free_served_.empty(), "more coroutine handlers than max_serving");
+    const std::size_t slot = free_served_.back();
+    detail::served_call& c = served_[slot];
+    c.source.emplace();  // a fresh token: old ones stay with old calls
+    c.id = id;
+    c.cancelled = false;
+    free_served_.pop_back();
+    return slot;
+}
+
+async::cancellation_token endpoint_base::served_token(std::size_t slot) const noexcept {
+    return served_[slot].source->token();
+}
+
+bool endpoint_base::close_served(std::size_t slot) noexcept {
+    detail::served_call& c = served_[slot];
+    const bool cancelled = c.cancelled;
+    c.source.reset();
+    free_served_.push_back(static_cast<std::uint32_t>(slot));
+    return cancelled;
+}
+
 // ============================================================================
 // Receiving
 
@@ -348,7 +480,13 @@ std::size_t endpoint_base::poll(std::size_t budget) noexcept {
         // finds nothing, returns released space with a fence), let what this
         // round sent go: a reply waits for nothing else.
         if (unpublished_ && !in_.has_cached_data()) publish_sent();
-        auto m = in_.try_receive();
+        expected<ring::message> m = unexpected(errc::ring_empty);
+        try {
+            m = in_.try_receive();
+        } catch (const std::bad_alloc&) {  // reassembly space for a large message
+            set_fault(errc::enclave_memory_exhausted);
+            break;
+        }
         if (!m) {
             if (m.error() != errc::ring_empty) set_fault(m.error());
             break;
@@ -357,6 +495,7 @@ std::size_t endpoint_base::poll(std::size_t budget) noexcept {
         ++work;
     }
     work += flush_senders();
+    flush_cancels();
     if (unpublished_) publish_sent();
     in_.publish();  // return the space of what was consumed
     return work;
@@ -369,11 +508,13 @@ void endpoint_base::publish_sent() noexcept {
 
 bool endpoint_base::has_work() noexcept {
     if (fault_ != errc::ok) return false;
-    if (unpublished_ || in_.has_data()) return true;
+    if (unpublished_ || !pending_cancels_.empty()) return true;
+    // A fault found here is work too: poll reports it to every waiter.
+    if (in_.has_data() || in_.faulted()) return true;
     if (senders_head_ == nullptr) return false;
     const std::size_t next =
         std::min<std::size_t>(senders_head_->bytes.size(), out_.max_record_payload());
-    return out_.has_space(next);
+    return out_.has_space(next) || out_.faulted();
 }
 
 void endpoint_base::dispatch(const ring::message& m) noexcept {
@@ -383,6 +524,9 @@ void endpoint_base::dispatch(const ring::message& m) noexcept {
             break;
         case reply_tag:
             dispatch_reply(m.bytes);
+            break;
+        case cancel_tag:
+            dispatch_cancel(m.bytes);
             break;
         default:
             ++stats_.malformed;
@@ -414,13 +558,14 @@ void endpoint_base::dispatch_call(std::span<const std::byte> payload) noexcept {
     }
     const std::uint64_t id = read_u64(payload, 0);
     const std::uint64_t method = read_u64(payload, 8);
-    if (method >= handlers_.size()) {
+    const std::vector<detail::handler_entry>& handlers = lifeline_->handlers;
+    if (method >= handlers.size()) {
         ++stats_.unknown_methods;
         reply_error(id, errc::rpc_unknown_method);
         return;
     }
     // No speculative table read with a hostile index either (#9).
-    const handler_entry& entry = handlers_[index_nospec(method, handlers_.size())];
+    const detail::handler_entry& entry = handlers[index_nospec(method, handlers.size())];
     if (entry.invoke == nullptr) {
         ++stats_.unknown_methods;
         reply_error(id, errc::rpc_unknown_method);
@@ -437,9 +582,30 @@ void endpoint_base::dispatch_call(std::span<const std::byte> payload) noexcept {
             --serving_;
             reply_error(id, errc::rpc_decode);
         }
-    } catch (...) {  // decoding allocates: out of memory is an answer, not a crash
+    } catch (const std::bad_alloc&) {  // decoding allocates: out of memory is an answer
+        --serving_;
+        reply_error(id, errc::enclave_memory_exhausted);
+    } catch (...) {
         --serving_;
         reply_error(id, errc::rpc_handler_failed);
+    }
+}
+
+void endpoint_base::dispatch_cancel(std::span<const std::byte> payload) noexcept {
+    if (payload.size() != cancel_message_bytes) {
+        ++stats_.malformed;
+        return;
+    }
+    const std::uint64_t id = read_u64(payload, 0);
+    // The peer's ids: a cancel for one no handler runs is dropped (the
+    // handler finished, or it never existed).
+    for (std::size_t i = 0; i < options_.max_serving; ++i) {
+        detail::served_call& c = served_[i];
+        if (!c.busy() || c.cancelled || c.id != id) continue;
+        c.cancelled = true;
+        ++stats_.cancels_received;
+        (void)c.source->request_cancellation();
+        return;
     }
 }
 
@@ -458,19 +624,20 @@ void endpoint_base::fail_waiters(errc error) noexcept {
     calls_.fail_all(error);
     while (senders_head_ != nullptr) {
         detail::send_waiter& w = *senders_head_;
-        senders_head_ = w.next;
-        w.result = error;
-        executor_->enqueue(w.handle);
+        (void)leave_send_queue(w);
+        resume_sender(w, error);
     }
-    senders_tail_ = nullptr;
     while (slot_head_ != nullptr) {
         detail::slot_waiter& w = *slot_head_;
-        slot_head_ = w.next;
-        w.prev = w.next = nullptr;
-        w.id = unexpected(error);
-        executor_->enqueue(w.handle);
+        (void)leave_slot_queue(w);
+        resume_slot_waiter(w, unexpected(error));
     }
-    slot_tail_ = nullptr;
+    pending_cancels_.clear();
+    // Handlers still running could not answer any more: stop them at their
+    // next cancellation point.
+    for (std::size_t i = 0; i < options_.max_serving; ++i) {
+        if (served_[i].busy()) (void)served_[i].source->request_cancellation();
+    }
 }
 
 // ============================================================================
@@ -479,34 +646,41 @@ void endpoint_base::fail_waiters(errc error) noexcept {
 endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::ring_view in,
                              endpoint_wiring wiring, endpoint_options options)
     : executor_(&ex),
-      lifeline_(new detail::lifeline{this}),
+      lifeline_(new detail::lifeline(this)),
       out_(out, {.hooks = wiring.hooks, .peer_bell = wiring.peer_bell}),
       in_(in, {{.hooks = wiring.hooks, .peer_bell = wiring.peer_bell}, options.max_message}),
       options_(options),
       calls_(options.max_in_flight) {
+    AIRLOCK_CHECK(options.max_serving >= 1 && options.max_serving < (std::size_t{1} << 24),
+                  "max_serving out of range");
     pool_capacity_ = options.max_in_flight + options.max_serving + 8;
     pool_ = std::make_unique<std::vector<std::byte>[]>(pool_capacity_);
+    served_ = std::make_unique<detail::served_call[]>(options.max_serving);
+    free_served_.reserve(options.max_serving);
+    for (std::size_t i = options.max_serving; i-- > 0;)
+        free_served_.push_back(static_cast<std::uint32_t>(i));
+    pending_cancels_.reserve(options.max_in_flight);
     executor_->add_source(*this);
 }
 
 endpoint_base::~endpoint_base() {
     executor_->remove_source(*this);
     // Every waiting call resumes with broken_promise: those waiting for a
-    // reply, and those still in line for a slot or for ring space. What they
-    // run next (a caller's code, or the endpoint's own coroutines, which see
-    // the cleared lifeline and stop) may run on this executor long after.
+    // reply, and those still in line for a slot or for ring space; running
+    // handlers are cancelled. What they run next (a caller's code, or the
+    // endpoint's own coroutines, which see the cleared lifeline and stop)
+    // may run on this executor long after.
     lifeline_->endpoint = nullptr;
     fail_waiters(errc::broken_promise);
-    if (lifeline_->holders == 0) delete lifeline_;
-    for (handler_entry& h : handlers_)
-        if (h.destroy != nullptr) h.destroy(h.handler);
+    if (lifeline_->holders == 0) delete lifeline_;  // and the handlers with it
 }
 
-void endpoint_base::add_handler(std::uint32_t method_id, handler_entry entry) {
+void endpoint_base::add_handler(std::uint32_t method_id, detail::handler_entry entry) {
     AIRLOCK_CHECK(method_id < (1u << 16), "method ids are small dense numbers");
-    if (handlers_.size() <= method_id) handlers_.resize(method_id + 1);
-    AIRLOCK_CHECK(handlers_[method_id].invoke == nullptr, "a method is served once");
-    handlers_[method_id] = entry;
+    std::vector<detail::handler_entry>& handlers = lifeline_->handlers;
+    if (handlers.size() <= method_id) handlers.resize(method_id + 1);
+    AIRLOCK_CHECK(handlers[method_id].invoke == nullptr, "a method is served once");
+    handlers[method_id] = entry;
 }
 
 }  // namespace airlock::rpc

@@ -122,31 +122,34 @@ TEST(cancellation, a_destroyed_source_detaches_its_registrations) {
 TEST(cancellation, with_deadline_reports_deadline_exceeded) {
     test::harness h;
     const std::uint64_t start = h.hooks.now;
-    auto late = sync_wait(h.ex, with_timeout(h.ex, 100, [&h](cancellation_token t) {
-                              return slow_op(h.ex, 1'000'000, t);
-                          }));
+    // The operation inherits the deadline's token: slow_op is given none.
+    auto late = sync_wait(h.ex, with_timeout(h.ex, 100, slow_op(h.ex, 1'000'000, {})));
     ASSERT_FALSE(late.has_value());
     EXPECT_EQ(late.error(), errc::deadline_exceeded);
     EXPECT_EQ(h.hooks.now - start, 100u);
     EXPECT_EQ(h.ex.timers_armed(), 0u);
 
-    auto in_time = sync_wait(h.ex, with_timeout(h.ex, 1'000, [&h](cancellation_token t) {
-                                 return slow_op(h.ex, 10, t);
-                             }));
+    auto in_time = sync_wait(h.ex, with_timeout(h.ex, 1'000, slow_op(h.ex, 10, {})));
     ASSERT_TRUE(in_time.has_value());
     EXPECT_EQ(*in_time, 7);
     EXPECT_EQ(h.ex.timers_armed(), 0u) << "the deadline's timer is disarmed on success";
+}
+
+TEST(cancellation, with_deadline_takes_any_awaitable) {
+    test::harness h;
+    const expected<void> slept = sync_wait(h.ex, with_timeout(h.ex, 100, h.ex.sleep_for(1'000)));
+    ASSERT_FALSE(slept.has_value());
+    EXPECT_EQ(slept.error(), errc::deadline_exceeded);
+    EXPECT_EQ(h.ex.timers_armed(), 0u);
 }
 
 TEST(cancellation, a_parent_cancel_is_cancelled_not_deadline_exceeded) {
     test::harness h;
     cancellation_source parent;
     auto body = [](executor& ex, cancellation_source& p) -> task<expected<int>> {
-        auto [r, ignored] = co_await when_all(
-            with_timeout(
-                ex, 1'000'000, [&ex](cancellation_token t) { return slow_op(ex, 5'000'000, t); },
-                p.token()),
-            cancel_after(ex, 20, p));
+        auto [r, ignored] =
+            co_await when_all(with_timeout(ex, 1'000'000, slow_op(ex, 5'000'000, p.token())),
+                              cancel_after(ex, 20, p));
         (void)ignored;
         co_return r;
     };

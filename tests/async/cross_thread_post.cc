@@ -46,9 +46,11 @@ struct counting_item : work_item {
 
 // Allocated on its home executor; hops to the target, awaits a child task
 // (allocated at home, destroyed on the target: a remote free), and half of
-// the hoppers come home before finishing.
+// the hoppers come home before finishing. A spawned hopper goes with its
+// hops: one that finishes on the target is destroyed there (two more remote
+// frees: its frame and the spawn wrapper's).
 task<void> hopper(executor& home, executor& target, target_state& ts, std::uint64_t id,
-                  std::uint64_t& came_home) {
+                  std::uint64_t& came_home, std::atomic<std::uint64_t>& finished) {
     {
         task<std::uint64_t> c = child(id);
         co_await target.schedule();
@@ -59,6 +61,7 @@ task<void> hopper(executor& home, executor& target, target_state& ts, std::uint6
         co_await home.schedule();
         ++came_home;
     }
+    finished.fetch_add(1, std::memory_order_release);
 }
 
 task<std::uint64_t> visit_and_answer(executor& target, target_state& ts) {
@@ -118,17 +121,20 @@ TEST(cross_thread_post, many_threads_post_items_and_hop_coroutines) {
                 t->post(item);
             }
             // Coroutines that hop over and (half of them) back.
+            std::atomic<std::uint64_t> finished{0};
             for (std::uint64_t i = 0; i < hoppers; ++i)
-                home.spawn(hopper(home, *t, ts, i, came_home[p]));
+                home.spawn(hopper(home, *t, ts, i, came_home[p], finished));
+            home.run_until([&] { return finished.load(std::memory_order_acquire) == hoppers; });
             home.run_until([&] { return home.spawned() == 0; });
             // A synchronous caller whose coroutine finishes on the target.
             answers[p] = sync_wait(home, visit_and_answer(*t, ts));
-            remote_frees[p] = home.frame_stats().remote_frees;
-            EXPECT_EQ(home.frame_stats().live_frames, 0u);
             producers_done.fetch_add(1, std::memory_order_acq_rel);
-            // Keep `posted` and `home` alive until the target has stopped.
+            // Keep `posted` and `home` alive until the target has stopped
+            // (and so freed every frame it will free).
             while (!target_stopped.load(std::memory_order_acquire))
                 std::this_thread::yield();
+            remote_frees[p] = home.frame_stats().remote_frees;
+            EXPECT_EQ(home.frame_stats().live_frames, 0u);
         });
     }
     while (producers_done.load(std::memory_order_acquire) < producers)
@@ -148,6 +154,7 @@ TEST(cross_thread_post, many_threads_post_items_and_hop_coroutines) {
     for (int p = 0; p < producers; ++p) {
         EXPECT_EQ(came_home[p], (hoppers + 1) / 2) << "producer " << p;
         EXPECT_EQ(answers[p], 7u);
-        EXPECT_EQ(remote_frees[p], hoppers) << "each child frame was freed on the target";
+        EXPECT_EQ(remote_frees[p], hoppers + 2 * (hoppers / 2))
+            << "each child frame, and each hopper that finished there, was freed on the target";
     }
 }

@@ -94,10 +94,8 @@ task<int> middle(executor& ex, int v) {
     (void)co_await ex.sleep_for(10);
     co_await ex.schedule();
     // One deadline that expires, one that does not.
-    const expected<int> late = co_await with_timeout(
-        ex, 5, [&ex](cancellation_token t) { return cancellable(ex, 1'000, t); });
-    const expected<int> early = co_await with_timeout(
-        ex, 1'000, [&ex](cancellation_token t) { return cancellable(ex, 5, t); });
+    const expected<int> late = co_await with_timeout(ex, 5, cancellable(ex, 1'000, {}));
+    const expected<int> early = co_await with_timeout(ex, 1'000, cancellable(ex, 5, {}));
     co_return b + c + (late ? 100 : 0) + (early ? *early : 0);
 }
 

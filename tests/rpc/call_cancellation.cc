@@ -130,9 +130,7 @@ TEST(call_cancellation, a_reply_after_cancellation_is_dropped) {
 TEST(call_cancellation, a_host_that_never_answers_costs_the_deadline) {
     test::hostile_host f;
     const std::uint64_t start = f.now();
-    auto out = f.start(async::with_timeout(f.h.ex, 5'000'000, [&f](async::cancellation_token t) {
-        return f.enclave().call(t, lookup, 9);
-    }));
+    auto out = f.start(f.enclave().call(lookup, 9).with_timeout(5'000'000));
     f.settle();
     ASSERT_TRUE(f.ch.take_call().has_value()) << "the call was not sent";
     ASSERT_FALSE(out->done());

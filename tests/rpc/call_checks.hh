@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "airlock/async/event.hh"
 #include "airlock/async/executor.hh"
 #include "airlock/base/expected.hh"
 #include "support/ring_test_support.hh"
@@ -27,32 +28,17 @@ errc error_of(const expected<T>& r) {
     return r.has_value() ? errc::ok : r.error();
 }
 
+// A gate is an async_event that opens once: waits before open() suspend,
+// waits after it pass at once.
 class gate {
   public:
-    explicit gate(async::executor& ex) : executor_(&ex) {}
-
-    [[nodiscard("co_await it")]] auto wait() {
-        struct awaiter {
-            gate& g;
-            [[nodiscard]] bool await_ready() const noexcept { return g.open_; }
-            void await_suspend(std::coroutine_handle<> h) { g.waiting_.push_back(h); }
-            void await_resume() const noexcept {}
-        };
-        return awaiter{*this};
-    }
+    explicit gate(async::executor& /*ex*/) {}
+    [[nodiscard("co_await it")]] auto wait() { return event_.wait(); }
     // Resumes every waiter in a later round, in the order they came.
-    void open() {
-        open_ = true;
-        for (std::coroutine_handle<> h : waiting_)
-            executor_->enqueue(h);
-        waiting_.clear();
-    }
-    [[nodiscard]] std::size_t waiting() const noexcept { return waiting_.size(); }
+    void open() { event_.set(); }
 
   private:
-    async::executor* executor_;
-    std::vector<std::coroutine_handle<>> waiting_;
-    bool open_ = false;
+    async::async_event event_;
 };
 
 }  // namespace airlock::test

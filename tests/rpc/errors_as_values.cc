@@ -217,7 +217,7 @@ TEST(errors_as_values, an_overloaded_server_answers_overloaded_and_drops_nothing
             busy.open();
         };
         auto [results, unused] =
-            co_await async::when_all(async::when_all(std::move(tasks)), opener());
+            co_await async::when_all_settled(async::when_all_settled(std::move(tasks)), opener());
         (void)unused;
         co_return std::move(results);
     };

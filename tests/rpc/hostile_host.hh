@@ -34,10 +34,12 @@
 #include <tuple>
 #include <vector>
 
+#include "airlock/async/event.hh"
 #include "airlock/async/task.hh"
 #include "airlock/rpc/codec.hh"
 #include "airlock/rpc/endpoint.hh"
 #include "async/async_support.hh"
+#include "rpc/call_checks.hh"
 #include "support/region_fixture.hh"
 
 namespace airlock::test {
@@ -136,32 +138,6 @@ inline std::uint64_t get_u64(std::span<const std::byte> bytes, std::size_t at) {
     return v;
 }
 
-// A gate enclave coroutines wait at until the test opens it.
-class gate {
-  public:
-    explicit gate(async::executor& ex) : ex_(&ex) {}
-    struct wait_operation {
-        gate* g;
-        [[nodiscard]] bool await_ready() const noexcept { return g->open_; }
-        void await_suspend(std::coroutine_handle<> h) { g->waiting_.push_back(h); }
-        void await_resume() const noexcept {}
-    };
-    [[nodiscard]] wait_operation wait() { return {this}; }
-    // Resumes every waiter in a later round; later waits pass at once.
-    void open() {
-        open_ = true;
-        for (auto h : waiting_)
-            ex_->enqueue(h);
-        waiting_.clear();
-    }
-    [[nodiscard]] std::size_t waiting() const { return waiting_.size(); }
-
-  private:
-    async::executor* ex_;
-    std::vector<std::coroutine_handle<>> waiting_;
-    bool open_ = false;
-};
-
 // One channel: the enclave's endpoint and the host's raw ring ends.
 class raw_channel {
   public:
@@ -258,6 +234,16 @@ class raw_channel {
             return std::nullopt;
         }
         return as_call(*m);
+    }
+    // The next message, which must be a cancel: the id of the call the
+    // enclave gave up on.
+    std::optional<std::uint64_t> take_cancel() {
+        auto m = take();
+        if (!m || m->tag != rpc::cancel_tag || m->bytes.size() != rpc::cancel_message_bytes) {
+            ADD_FAILURE() << "expected a cancel from the enclave";
+            return std::nullopt;
+        }
+        return get_u64(m->bytes, 0);
     }
     // The next message, which must be a reply.
     std::optional<wire_reply> take_reply() {
@@ -371,8 +357,8 @@ class hostile_host {
         return out;
     }
     // The same for an rpc call.
-    template <async::task_convertible A>
-    auto start(A&& operation) {
+    template <async::awaitable A>
+    requires(!async::detail::is_task_v<std::remove_cvref_t<A>>) auto start(A&& operation) {
         return start(async::as_task(std::forward<A>(operation)));
     }
 

@@ -41,8 +41,8 @@ struct loopback {
         return std::move(*out);
     }
     // The same for an rpc call (or anything else that stands for a task).
-    template <async::task_convertible A>
-    auto run(A&& operation) {
+    template <async::awaitable A>
+    requires(!async::detail::is_task_v<std::remove_cvref_t<A>>) auto run(A&& operation) {
         return run(async::as_task(std::forward<A>(operation)));
     }
 

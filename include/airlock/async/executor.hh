@@ -6,37 +6,48 @@
 // sources, idles on a doorbell), `source` (what the rpc layer implements for
 // its rings), `work_item` posting, `spawn` for detached tasks, and the
 // awaitables `schedule_operation` (yield, or hop to another executor) and
-// `sleep_operation` (a timer that a cancellation token can cut short). Time
-// and idling come only from the `ring::wait_hooks` given at construction: no
-// system call, thread creation or lock is made here, and at steady state
-// nothing allocates (frames come from the executor's frame_pool).
+// `sleep_operation` (a timer, and a cancellation point). Time and idling
+// come only from the `ring::wait_hooks` given at construction: no system
+// call, thread creation or lock is made here, and at steady state nothing
+// allocates (frames come from the executor's frame_pool; queued resumptions
+// and timers are nodes in the awaitables).
+//
+// Ownership: a spawned task belongs to one executor at a time, the one it
+// was spawned on, or the one it last hopped to with `co_await
+// other.schedule()` (the hop carries it from one executor's list to the
+// other's). Destroying an executor destroys the spawned tasks it holds,
+// including those hopping towards it; it never touches one that has hopped
+// away. Every queued resumption is a node owned by the awaitable that queued
+// it (async/resumption.hh), so a destroyed coroutine is never resumed.
 //
 // Thread contract: an executor belongs to the thread that constructs it (its
 // owner); it becomes that thread's `executor::current()` until destroyed.
 // Everything is owner-thread only except the thread-safe entry points:
 // `post`, `request_stop`, and `co_await ex.schedule()` from a coroutine on
 // another thread of the same side (which posts a hop). Calling anything else
-// from a foreign thread is a bug, caught by AIRLOCK_CHECK where cheap.
+// from a foreign thread is a bug, caught by AIRLOCK_CHECK where cheap. An
+// executor must outlive every post to it: destroy it only once no other
+// thread can still post (hop) to it.
 // Memory ordering: the inbox is a release-CAS / acquire-exchange list
 // (async/inbox.hh); the stop flag is release/acquire; the doorbell follows
 // the seq_cst-fence handshake of ring/wait.hh, so a post is never missed by
 // an executor about to park.
 
-#include <algorithm>
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <limits>
-#include <memory>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "airlock/async/cancel_point.hh"
 #include "airlock/async/cancellation.hh"
 #include "airlock/async/frame_pool.hh"
 #include "airlock/async/inbox.hh"
+#include "airlock/async/resumption.hh"
 #include "airlock/async/task.hh"
 #include "airlock/async/timer_heap.hh"
 #include "airlock/base/check.hh"
@@ -47,6 +58,7 @@
 namespace airlock::async {
 
 class executor;
+class async_scope;
 
 // `source` is something an executor polls each round: in practice the
 // receiving end of a ring, whose records resume the coroutines they answer.
@@ -82,8 +94,8 @@ struct executor_options {
     std::size_t ready_budget = 256;
     // The budget each source's `poll` receives per round.
     std::size_t poll_budget = 64;
-    // Preallocated capacities: exceeding them allocates once, on the slow path.
-    std::size_t ready_capacity = 256;
+    // Preallocated capacity of the timer heap: exceeding it allocates once,
+    // on the slow path.
     std::size_t timer_capacity = 64;
     // The idle wait (ring/wait.hh): spin, then yield, then park on the doorbell.
     std::uint32_t spin_iterations = 1024;
@@ -108,97 +120,91 @@ struct executor_stats {
 // coroutine suspends and resumes in a later round of `ex`, behind the
 // coroutines already ready. On the owner thread it is a fair yield; from
 // another thread it hops the coroutine onto `ex`'s thread through the inbox
-// (thread-safe). Never fails.
+// (thread-safe), carrying its spawned task along (see executor). Never fails.
+// Movable until awaited.
 class [[nodiscard("co_await it")]] schedule_operation : private work_item {
   public:
     explicit schedule_operation(executor & ex) noexcept : executor_(&ex) {}
-    schedule_operation(const schedule_operation&) = delete;
-    schedule_operation& operator=(const schedule_operation&) = delete;
+    schedule_operation(schedule_operation && other) noexcept : executor_(other.executor_) {
+        AIRLOCK_CHECK(!other.waiter_, "a schedule operation moved after it was awaited");
+    }
+    schedule_operation& operator=(schedule_operation&&) = delete;
+    ~schedule_operation();
 
     [[nodiscard]] bool await_ready() const noexcept {
         return false;
     }
-    void await_suspend(std::coroutine_handle<> waiter) noexcept;
+    template <class P>
+    void await_suspend(std::coroutine_handle<P> waiter) noexcept {
+        suspend(waiter, detail::context_of(waiter));
+    }
     void await_resume() const noexcept {}
 
   private:
+    void suspend(std::coroutine_handle<> waiter, const detail::task_context* context) noexcept;
     static void on_run(work_item & self) noexcept;
+    static void on_discard(work_item & self) noexcept;
     executor* executor_;
     std::coroutine_handle<> waiter_;
+    resumption resume_;
+    detail::detached_promise* carried_ = nullptr;  // a spawned task moving with the hop
+    bool posted_ = false;                          // in the target's inbox, not yet run
 };
 
 // `sleep_operation` is what `co_await ex.sleep_until(t, token)` awaits: it
 // resumes, in a round of `ex`, once `now_ns() >= t` (with an empty result),
-// or as soon as `token` is cancelled (with `errc::cancelled`). A deadline
-// already past resumes in the next round. Owner thread only. Destroying the
-// awaiting frame disarms the timer.
+// or as soon as cancellation is requested (with `errc::cancelled`), through
+// `token` or through the awaiting task's own token (async/task.hh), from
+// any thread. A deadline already past resumes in the next round. Awaited on
+// the owner thread only. Destroying the awaiting frame disarms everything.
+// Movable until awaited.
 class [[nodiscard("co_await it")]] sleep_operation : private detail::timer_node {
   public:
     sleep_operation(executor & ex, std::uint64_t deadline, cancellation_token token) noexcept
-        : executor_(&ex), token_(token) {
+        : executor_(&ex), token_(std::move(token)) {
         deadline_ns = deadline;
     }
+    sleep_operation(sleep_operation && other) noexcept
+        : executor_(other.executor_), token_(std::move(other.token_)) {
+        AIRLOCK_CHECK(!other.waiter_, "a sleep moved after it was awaited");
+        deadline_ns = other.deadline_ns;
+    }
+    sleep_operation& operator=(sleep_operation&&) = delete;
     ~sleep_operation();
-    sleep_operation(const sleep_operation&) = delete;
-    sleep_operation& operator=(const sleep_operation&) = delete;
 
     [[nodiscard]] bool await_ready() noexcept {
         if (!token_.is_cancellation_requested()) return false;
         result_ = errc::cancelled;
         return true;
     }
-    void await_suspend(std::coroutine_handle<> waiter);
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> waiter) noexcept {
+        const detail::task_context* context = detail::context_of(waiter);
+        return suspend(waiter, context != nullptr ? &context->token : nullptr);
+    }
     [[nodiscard]] expected<void> await_resume() const noexcept {
         if (result_ != errc::ok) return unexpected(result_);
         return {};
     }
 
   private:
+    bool suspend(std::coroutine_handle<> waiter, const cancellation_token* inherited) noexcept;
     static void on_fire(detail::timer_node & self) noexcept;
     static void on_cancel(void* self) noexcept;
+    void complete(errc result) noexcept;
     executor* executor_;
     cancellation_token token_;
-    cancellation_registration registration_;
+    detail::cancel_point given_;      // token_
+    detail::cancel_point inherited_;  // the awaiting task's token
+    resumption resume_;
     std::coroutine_handle<> waiter_;
     errc result_ = errc::ok;
+    bool done_ = false;
 };
 
 namespace detail {
 
-// A per-thread address: `&tls_thread_marker` tells threads apart without a
-// system call.
-inline thread_local constinit char tls_thread_marker = 0;
 inline thread_local constinit executor* tls_executor = nullptr;
-
-// A FIFO of ready coroutine handles in a power-of-two ring buffer. It grows
-// (slow path) only past the largest backlog seen so far.
-class ready_queue {
-  public:
-    explicit ready_queue(std::size_t capacity);
-    [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
-    [[nodiscard]] std::size_t size() const noexcept { return size_; }
-    void push(std::coroutine_handle<> h) {
-        if (size_ == mask_ + 1) [[unlikely]]
-            grow();
-        slots_[(head_ + size_) & mask_] = h;
-        ++size_;
-    }
-    // Precondition: !empty().
-    std::coroutine_handle<> pop() noexcept {
-        const std::coroutine_handle<> h = slots_[head_];
-        head_ = (head_ + 1) & mask_;
-        --size_;
-        return h;
-    }
-    void clear() noexcept { head_ = size_ = 0; }
-
-  private:
-    [[gnu::cold]] void grow();
-    std::unique_ptr<std::coroutine_handle<>[]> slots_;
-    std::size_t mask_ = 0;
-    std::size_t head_ = 0;
-    std::size_t size_ = 0;
-};
 
 class detached_promise;
 struct detached_task {
@@ -206,11 +212,13 @@ struct detached_task {
     std::coroutine_handle<detached_promise> handle;
 };
 
-// The promise of the wrapper coroutine `spawn` puts around a task. It is
-// linked into its executor's list of spawned tasks (so the executor can
-// destroy the ones still suspended when it dies) and, when it finishes,
-// reports a failure and destroys itself on the executor's thread: directly
-// when it finishes there, through the inbox when it finishes on another.
+// The promise of the wrapper coroutine `spawn` puts around a task: the root
+// of a spawned chain. It is linked into the list of the executor that holds
+// it (so that executor can destroy it when it dies), carries the context its
+// task inherits (its token, itself as root), and, when the task finishes,
+// reports a failure and destroys itself on the executor that holds it:
+// directly when it finishes there, through the inbox when it finishes on
+// another thread. Its destructor unlinks it and tells its scope.
 class detached_promise : public pooled_frame, private work_item {
     struct final_awaiter {
         [[nodiscard]] bool await_ready() const noexcept { return false; }
@@ -221,6 +229,8 @@ class detached_promise : public pooled_frame, private work_item {
     };
 
   public:
+    detached_promise() noexcept { context_.root = this; }
+    ~detached_promise();
     detached_task get_return_object() noexcept {
         return {std::coroutine_handle<detached_promise>::from_promise(*this)};
     }
@@ -228,15 +238,21 @@ class detached_promise : public pooled_frame, private work_item {
     final_awaiter final_suspend() const noexcept { return {}; }
     void unhandled_exception() noexcept { failure_.exception = std::current_exception(); }
     void return_value(errc code) noexcept { failure_.code = code; }
+    [[nodiscard]] const task_context* context() const noexcept { return &context_; }
 
   private:
     friend class async::executor;
-    void finished() noexcept;  // defined after executor
+    friend class async::schedule_operation;
+    friend class async::async_scope;
+    void finished() noexcept;
     static void on_run(work_item& self) noexcept;
 
-    executor* owner_ = nullptr;
+    executor* owner_ = nullptr;  // the executor holding it; null while it hops
     detached_promise* prev_ = nullptr;
     detached_promise* next_ = nullptr;
+    async_scope* scope_ = nullptr;
+    task_context context_;
+    resumption start_;
     task_failure failure_;
 };
 
@@ -250,7 +266,10 @@ template <class T>
 detached_task run_detached(task<T> t) {
     if constexpr (is_expected<std::remove_cvref_t<T>>::value) {
         const auto outcome = co_await std::move(t);
-        co_return outcome.has_value() ? errc::ok : outcome.error();
+        if constexpr (std::is_same_v<typename std::remove_cvref_t<T>::error_type, errc>)
+            co_return outcome.has_value() ? errc::ok : outcome.error();
+        else
+            co_return outcome.has_value() ? errc::ok : errc::rpc_handler_failed;
     } else {
         co_await std::move(t);
         co_return errc::ok;
@@ -274,11 +293,12 @@ class executor {
     // Both must outlive the executor. Makes it the calling thread's current
     // executor (and its frame pool the thread's pool) until destruction.
     executor(ring::wire::doorbell& bell, ring::wait_hooks& hooks, executor_options options = {});
-    // Owner thread. Destroys the spawned tasks still suspended (their locals,
-    // timers and registrations with them), drops ready handles and unrun
-    // posts, and restores the previous current executor. Frames of this
-    // executor's pool that are still alive (tasks the program kept) make the
-    // pool leak rather than dangle (frame_pool::retire).
+    // Owner thread. Discards unrun posts (hops towards it bring their
+    // spawned tasks home first), destroys the spawned tasks it holds (their
+    // locals, timers and registrations with them), forgets timers and
+    // resumptions of frames the program still owns, and restores the
+    // previous current executor. Frames of this executor's pool that are
+    // still alive make the pool leak rather than dangle (frame_pool::retire).
     ~executor();
     executor(const executor&) = delete;
     executor& operator=(const executor&) = delete;
@@ -317,45 +337,52 @@ class executor {
     // Runs `t` detached: it starts in a later round, and is owned by the
     // executor until it finishes (or the executor dies). An exception it
     // throws, or an error in the `expected` it returns, goes to the error
-    // handler: never lost.
+    // handler: never lost. Its token (async/task.hh) can never be
+    // cancelled; spawn into an async_scope for one that can.
     template <class T>
     void spawn(task<T> t) {
         AIRLOCK_CHECK(t.valid(), "spawn of an empty task");
-        adopt(detail::run_detached(std::move(t)).handle, /*start_now=*/false);
+        adopt(detail::run_detached(std::move(t)).handle, /*start_now=*/false, nullptr, {});
     }
     // Like spawn, but `t` starts at once, on the calling (owner) thread, and
     // this returns at its first suspension or its end. For work that must
     // begin in the order it arrived: the rpc endpoint starts coroutine
     // handlers in ring order, beside handlers that run synchronously.
+    // `token` is what the task's cancellation points observe.
     template <class T>
-    void spawn_now(task<T> t) {
+    void spawn_now(task<T> t, cancellation_token token = {}) {
         AIRLOCK_CHECK(t.valid(), "spawn of an empty task");
-        adopt(detail::run_detached(std::move(t)).handle, /*start_now=*/true);
+        adopt(detail::run_detached(std::move(t)).handle, /*start_now=*/true, nullptr,
+              std::move(token));
     }
-    // Makes `h` ready: it resumes in a later round, in FIFO order. For
-    // awaitables of other layers (an rpc reply arriving in a source's poll).
-    void enqueue(std::coroutine_handle<> h) {
+    // Queues `r` to resume `h` in a later round, in FIFO order: how an
+    // awaitable of any layer (an rpc reply arriving in a source's poll)
+    // makes its coroutine ready. `r` lives in the awaitable; destroying it
+    // unqueues it.
+    void enqueue(resumption& r, std::coroutine_handle<> h) noexcept {
         AIRLOCK_CHECK(is_owner_thread(), "enqueue from a foreign thread: use schedule() or post()");
-        ready_.push(h);
+        ready_.push(r, h);
     }
     // Yield (owner thread) or hop onto this executor (any other thread).
     [[nodiscard]] schedule_operation schedule() noexcept { return schedule_operation(*this); }
     // Resume after `duration_ns` of the hooks' clock, or early with
-    // errc::cancelled when `token` is cancelled.
+    // errc::cancelled when `token`, or the awaiting task's token, is cancelled.
     [[nodiscard]] sleep_operation sleep_for(std::uint64_t duration_ns,
                                             cancellation_token token = {}) {
         const std::uint64_t now = now_ns();
         const std::uint64_t deadline = duration_ns > std::numeric_limits<std::uint64_t>::max() - now
                                            ? std::numeric_limits<std::uint64_t>::max()
                                            : now + duration_ns;
-        return sleep_operation(*this, deadline, token);
+        return sleep_operation(*this, deadline, std::move(token));
     }
     [[nodiscard]] sleep_operation sleep_until(std::uint64_t deadline_ns,
                                               cancellation_token token = {}) noexcept {
-        return sleep_operation(*this, deadline_ns, token);
+        return sleep_operation(*this, deadline_ns, std::move(token));
     }
     // The hooks' monotonic clock.
     [[nodiscard]] std::uint64_t now_ns() noexcept { return hooks_.now_ns(); }
+    // The platform's wait hooks this executor idles with.
+    [[nodiscard]] ring::wait_hooks& hooks() noexcept { return hooks_; }
 
     // --- sources (owner thread; setup path, may allocate) -------------------
 
@@ -368,11 +395,15 @@ class executor {
 
     // Any thread of this side: queues `item` to run on the owner thread in a
     // later round, then rings the doorbell. Lock-free, never allocates. The
-    // executor must outlive the call; items still queued when it dies never run.
+    // executor must outlive the call; items still queued when it dies are
+    // discarded (their `discard`, if any, runs instead).
     void post(work_item& item) noexcept {
         inbox_.push(item);
         ring::ring_doorbell(bell_, &hooks_);
     }
+    // Owner thread: takes back a posted item that has not run yet (its
+    // poster is going away). Returns false when it is not queued here.
+    bool withdraw(work_item& item) noexcept;
     // Any thread: makes `run()` return after its current round.
     void request_stop() noexcept {
         // Read the members first: once the flag is set, the owner may return
@@ -388,7 +419,7 @@ class executor {
 
     void set_error_handler(error_handler fn, void* context) noexcept;
     [[nodiscard]] const executor_stats& stats() const noexcept { return stats_; }
-    // Spawned tasks not yet finished.
+    // Spawned tasks this executor holds, not yet finished.
     [[nodiscard]] std::size_t spawned() const noexcept { return spawned_count_; }
     [[nodiscard]] std::size_t timers_armed() const noexcept { return timers_.size(); }
     [[nodiscard]] std::size_t ready() const noexcept { return ready_.size(); }
@@ -397,16 +428,28 @@ class executor {
 
   private:
     friend class sleep_operation;
+    friend class schedule_operation;
     friend class detail::detached_promise;
     friend class deadline_source;
+    friend class async_scope;
 
     // Timers are armed by the awaitables (sleep_operation, deadline_source).
-    void arm_timer(detail::timer_node& node) { timers_.push(node); }
+    void arm_timer(detail::timer_node& node) {
+        AIRLOCK_CHECK(is_owner_thread(), "a timer armed on a foreign executor");
+        timers_.push(node);
+    }
     void disarm_timer(detail::timer_node& node) noexcept {
-        if (node.armed()) timers_.remove(node);
+        if (!node.armed()) return;
+        AIRLOCK_CHECK(is_owner_thread(),
+                      "a timer disarmed on another thread (a suspended "
+                      "coroutine destroyed away from its executor)");
+        timers_.remove(node);
     }
 
-    void adopt(std::coroutine_handle<detail::detached_promise> h, bool start_now);
+    void adopt(std::coroutine_handle<detail::detached_promise> h, bool start_now,
+               async_scope* scope, cancellation_token token);
+    void link_spawned(detail::detached_promise& p) noexcept;
+    void unlink_spawned(detail::detached_promise& p) noexcept;
     void retire_detached(detail::detached_promise& p) noexcept;
     void report(const task_failure& failure) noexcept;
 
@@ -440,8 +483,9 @@ class executor {
     executor* previous_executor_;
     frame_pool* pool_;
     frame_pool* previous_pool_;
-    detail::ready_queue ready_;
+    detail::ready_list ready_;
     detail::timer_heap timers_;
+    detail::work_queue taken_;  // posts taken from the inbox, not yet run
     std::vector<source*> sources_;
     bool sources_removed_ = false;  // null slots to compact after polling
     bool in_round_ = false;
@@ -455,58 +499,25 @@ class executor {
 
 // --- inline definitions that need the complete executor ----------------------
 
-inline void schedule_operation::await_suspend(std::coroutine_handle<> waiter) noexcept {
-    waiter_ = waiter;
-    if (executor_->is_owner_thread()) [[likely]] {
-        executor_->enqueue(waiter);
-        return;
-    }
-    // A hop from another thread. After post() this object may already be
-    // gone (the owner can resume the waiter at once): touch nothing after.
-    run = &on_run;
-    executor_->post(*this);
-}
-
-inline void schedule_operation::on_run(work_item& self) noexcept {
-    auto& op = static_cast<schedule_operation&>(self);
-    op.executor_->enqueue(op.waiter_);
+inline schedule_operation::~schedule_operation() {
+    // Still in the target's inbox: only its owner thread may take it back
+    // (withdraw checks); anywhere else the frame was destroyed mid-hop.
+    if (posted_) (void)executor_->withdraw(*this);
 }
 
 inline sleep_operation::~sleep_operation() {
     executor_->disarm_timer(*this);
 }
 
-inline void sleep_operation::await_suspend(std::coroutine_handle<> waiter) {
-    AIRLOCK_CHECK(executor_->is_owner_thread(), "sleep on a foreign executor");
-    waiter_ = waiter;
-    fire = &on_fire;
-    executor_->arm_timer(*this);
-    // Not yet cancelled (await_ready checked, and nothing ran since).
-    (void)registration_.try_register(token_, &on_cancel, this);
-}
-
-inline void sleep_operation::on_fire(detail::timer_node& self) noexcept {
-    auto& op = static_cast<sleep_operation&>(self);
-    op.registration_.deregister();
-    op.result_ = errc::ok;
-    op.executor_->enqueue(op.waiter_);
-}
-
-inline void sleep_operation::on_cancel(void* self) noexcept {
-    auto& op = *static_cast<sleep_operation*>(self);
-    op.executor_->disarm_timer(op);
-    op.result_ = errc::cancelled;
-    op.executor_->enqueue(op.waiter_);
-}
-
 inline void detail::detached_promise::finished() noexcept {
-    if (owner_->is_owner_thread()) [[likely]] {
+    if (owner_ != nullptr && owner_->is_owner_thread()) [[likely]] {
         owner_->retire_detached(*this);  // destroys this frame
         return;
     }
-    // Finished on another executor's thread: let the owner unlink, report
-    // and destroy it. Touch nothing after post().
+    // Finished on another executor's thread (a child of it ran there last):
+    // let the holder report and destroy it. Touch nothing after post().
     run = &on_run;
+    discard = &on_run;
     owner_->post(*this);
 }
 

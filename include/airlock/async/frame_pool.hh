@@ -26,6 +26,19 @@
 #include <cstdint>
 #include <new>
 
+// Under AddressSanitizer a free block is poisoned (all but its header), so
+// a use of a destroyed frame is reported as it would be for global delete.
+#if defined(__SANITIZE_ADDRESS__)
+#define AIRLOCK_FRAME_POOL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AIRLOCK_FRAME_POOL_ASAN 1
+#endif
+#endif
+#if defined(AIRLOCK_FRAME_POOL_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace airlock::async {
 
 class frame_pool;
@@ -56,6 +69,23 @@ inline constexpr std::uint32_t frame_global_class = 0xffffffffu;  // not from a 
 }
 static_assert(frame_size_class(64) == 0 && frame_size_class(65) == 1 &&
               frame_size_class(4096) == frame_class_count - 1);
+
+// The usable bytes of a pooled block (after its header).
+[[nodiscard]] constexpr std::size_t frame_block_payload(std::uint32_t size_class) noexcept {
+    return (frame_min_block << size_class) - sizeof(frame_header);
+}
+
+// A free block's payload is off limits to everyone (no-ops without ASan).
+inline void poison_block([[maybe_unused]] frame_header* block) noexcept {
+#if defined(AIRLOCK_FRAME_POOL_ASAN)
+    ASAN_POISON_MEMORY_REGION(block + 1, frame_block_payload(block->size_class));
+#endif
+}
+inline void unpoison_block([[maybe_unused]] frame_header* block) noexcept {
+#if defined(AIRLOCK_FRAME_POOL_ASAN)
+    ASAN_UNPOISON_MEMORY_REGION(block + 1, frame_block_payload(block->size_class));
+#endif
+}
 
 // The pool of the executor current on this thread, or null. Set by the
 // executor's constructor, restored by its destructor (executors nest).
@@ -101,6 +131,7 @@ class frame_pool {
             block = refill(c);
         free_[c] = static_cast<detail::frame_header*>(block->link);
         block->link = this;
+        detail::unpoison_block(block);
         ++stats_.allocations;
         ++stats_.live_frames;
         return block + 1;
@@ -114,6 +145,7 @@ class frame_pool {
             ::operator delete(block);
             return;
         }
+        detail::poison_block(block);
         if (owner == detail::tls_frame_pool) [[likely]] {
             block->link = owner->free_[block->size_class];
             owner->free_[block->size_class] = block;

@@ -9,7 +9,10 @@
 // theirs); the single consumer takes the whole list with one exchange and
 // reverses it, so items run in the order their pushes took effect. Taking
 // everything at once means no ABA: a node is never popped while a producer
-// reads it.
+// reads it. The executor keeps what it took in a private FIFO
+// (`detail::work_queue`), from which an item can still be withdrawn by its
+// owner on the executor's thread (a posted wake-up whose awaitable is
+// destroyed first).
 //
 // Thread contract: `push` from any number of threads of the same side;
 // `take_all` and `maybe_nonempty` from the owner thread only.
@@ -22,15 +25,20 @@
 namespace airlock::async {
 
 // `work_item` is a callback an executor runs once, on its thread. The poster
-// owns the node and keeps it alive, unchanged, until `run` has been called
-// (embed it in the object the callback needs; the executor never frees it).
+// owns the node and keeps it alive, unchanged, until `run` (or `discard`)
+// has been called, or until it withdraws it (executor::withdraw); the
+// executor never frees it.
 struct work_item {
     using function = void (*)(work_item& self) noexcept;
 
     work_item() noexcept = default;
-    explicit work_item(function fn) noexcept : run(fn) {}
+    explicit work_item(function fn, function on_discard = nullptr) noexcept
+        : run(fn), discard(on_discard) {}
 
     function run = nullptr;
+    // Called instead of `run` when the executor is destroyed with the item
+    // still queued (null: nothing to undo).
+    function discard = nullptr;
     work_item* next = nullptr;  // the inbox's link; the poster must not touch it
 };
 
@@ -74,6 +82,48 @@ class mpsc_inbox {
 
   private:
     std::atomic<work_item*> head_{nullptr};
+};
+
+// The owner's private FIFO of items taken from the inbox and not yet run.
+class work_queue {
+  public:
+    [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
+    // Appends a list linked through `next`, oldest first.
+    void append(work_item* list) noexcept {
+        if (list == nullptr) return;
+        if (tail_ != nullptr)
+            tail_->next = list;
+        else
+            head_ = list;
+        while (list->next != nullptr)
+            list = list->next;
+        tail_ = list;
+    }
+    // The oldest item, unlinked; null when empty.
+    work_item* pop() noexcept {
+        work_item* item = head_;
+        if (item == nullptr) return nullptr;
+        head_ = item->next;
+        if (head_ == nullptr) tail_ = nullptr;
+        item->next = nullptr;
+        return item;
+    }
+    // Unlinks `item`; false when it is not here. Linear: a rare path.
+    bool remove(work_item& item) noexcept {
+        work_item* prev = nullptr;
+        for (work_item* at = head_; at != nullptr; prev = at, at = at->next) {
+            if (at != &item) continue;
+            (prev != nullptr ? prev->next : head_) = at->next;
+            if (tail_ == at) tail_ = prev;
+            at->next = nullptr;
+            return true;
+        }
+        return false;
+    }
+
+  private:
+    work_item* head_ = nullptr;
+    work_item* tail_ = nullptr;
 };
 
 }  // namespace detail

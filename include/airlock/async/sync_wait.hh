@@ -11,7 +11,8 @@
 //
 // Thread contract: on `ex`'s owner thread, outside any round of `ex`: never
 // from inside a coroutine or a source running on `ex` (that would nest the
-// loop; `co_await` instead). AIRLOCK_CHECK catches both mistakes.
+// loop; `co_await` instead). AIRLOCK_CHECK catches both mistakes. It takes
+// any awaitable (async/task.hh, `awaitable`), not only tasks.
 
 #include <coroutine>
 #include <exception>
@@ -67,14 +68,16 @@ sync_wait_driver make_sync_wait_driver(executor& ex, task<T>& t, bool& done) {
 
 }  // namespace detail
 
-// Runs `ex` on this thread until `t` finishes; returns its result.
+// Runs `ex` on this thread until `t` finishes; returns its result. `t` runs
+// in no context: its token can never be cancelled.
 template <class T>
 T sync_wait(executor& ex, task<T> t) {
     AIRLOCK_CHECK(ex.is_owner_thread(), "sync_wait on a foreign executor");
     AIRLOCK_CHECK(t.valid(), "sync_wait on an empty task");
     bool done = false;
+    resumption start;  // outlives the driver's place in the ready queue
     const detail::sync_wait_driver driver = detail::make_sync_wait_driver(ex, t, done);
-    ex.enqueue(driver.handle());
+    ex.enqueue(start, driver.handle());
     ex.run_until([&done] { return done; });
     return detail::task_access::take(t);
 }
@@ -87,13 +90,13 @@ T sync_wait(task<T> t) {
     return sync_wait(*ex, std::move(t));
 }
 
-// sync_wait for an operation that stands for a task (an rpc call).
-template <task_convertible A>
-auto sync_wait(executor& ex, A&& a) {
+// sync_wait for any other awaitable (an rpc call, a sleep, a lock).
+template <awaitable A>
+requires(!detail::is_task_v<std::remove_cvref_t<A>>) auto sync_wait(executor& ex, A&& a) {
     return sync_wait(ex, as_task(std::forward<A>(a)));
 }
-template <task_convertible A>
-auto sync_wait(A&& a) {
+template <awaitable A>
+requires(!detail::is_task_v<std::remove_cvref_t<A>>) auto sync_wait(A&& a) {
     return sync_wait(as_task(std::forward<A>(a)));
 }
 

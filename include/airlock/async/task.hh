@@ -17,6 +17,12 @@
 // (timers disarm, cancellation registrations unlink, child tasks are
 // destroyed in turn). Nothing leaks.
 //
+// Context: a task inherits from its awaiter the `detail::task_context` it
+// runs in: the cancellation token its cancellation points observe, and the
+// spawned chain it belongs to. `co_await this_task::token()` reads the token.
+// A task awaited from a coroutine of another kind (or by sync_wait alone)
+// runs in no context: its token can never be cancelled.
+//
 // Thread contract: a task object belongs to one coroutine or thread at a
 // time. A body that hops to another executor (`co_await other.schedule()`)
 // finishes there, and its awaiter resumes on that thread. A task must not be
@@ -32,8 +38,10 @@
 #include <type_traits>
 #include <utility>
 
+#include "airlock/async/cancellation.hh"
 #include "airlock/async/frame_pool.hh"
 #include "airlock/base/check.hh"
+#include "airlock/base/expected.hh"
 
 namespace airlock::async {
 
@@ -43,6 +51,28 @@ class task;
 namespace detail {
 
 struct task_access;
+class detached_promise;
+
+// What a task inherits from its awaiter: the token its cancellation points
+// observe, and the spawned chain (async/executor.hh) it runs in, if any. A
+// context lives in the frame that made it (a spawned task's wrapper, a
+// deadline, a scope, when_all) and outlives every task that points to it.
+struct task_context {
+    cancellation_token token;
+    detached_promise* root = nullptr;
+};
+
+// The context of the coroutine behind `h`: its promise's `context()` when it
+// has one, else null.
+template <class P>
+[[nodiscard]] const task_context* context_of(std::coroutine_handle<P> h) noexcept {
+    if constexpr (requires(P & p) {
+                      { p.context() } -> std::convertible_to<const task_context*>;
+                  })
+        return h.promise().context();
+    else
+        return nullptr;
+}
 
 class task_promise_base : public pooled_frame {
     struct final_awaiter {
@@ -66,19 +96,30 @@ class task_promise_base : public pooled_frame {
     std::suspend_always initial_suspend() const noexcept { return {}; }
     final_awaiter final_suspend() const noexcept { return {}; }
 
-    // The awaiter's half: runs the body until it finishes or first suspends.
-    // Returns true when the awaiter must suspend (the body will resume it).
-    bool start(std::coroutine_handle<> self, std::coroutine_handle<> awaiting) noexcept {
+    // The awaiter's half: runs the body, in `context`, until it finishes or
+    // first suspends. Returns true when the awaiter must suspend (the body
+    // will resume it).
+    bool start(std::coroutine_handle<> self, std::coroutine_handle<> awaiting,
+               const task_context* context) noexcept {
         continuation_ = awaiting;
+        context_ = context;
         self.resume();
         // acq_rel: release publishes continuation_ to a body finishing on
         // another thread; acquire sees the result of one that finished.
         return !rendezvous_.exchange(true, std::memory_order_acq_rel);
     }
 
+    [[nodiscard]] const task_context* context() const noexcept { return context_; }
+    // For combinators that run what they await in a context of their own
+    // (a deadline, when_any): replaces this frame's context, returns the old.
+    const task_context* swap_context(const task_context* context) noexcept {
+        return std::exchange(context_, context);
+    }
+
   private:
     // Who resumes when the body finishes.
     std::coroutine_handle<> continuation_;
+    const task_context* context_ = nullptr;
     // Set by the first of {the awaiter's await_suspend ending, the body
     // finishing}; the second one resumes the awaiter.
     std::atomic<bool> rendezvous_{false};
@@ -110,6 +151,17 @@ class task_promise final : public task_promise_base {
         state_ = result_state::value;
     }
 
+    // Finished with an exception, or with an `expected` holding an error.
+    [[nodiscard]] bool failed() const noexcept {
+        if (state_ == result_state::exception) return true;
+        if constexpr (requires(const T& v) {
+                          { v.has_value() } -> std::convertible_to<bool>;
+                          v.error();
+                      })
+            return state_ == result_state::value && !value_.has_value();
+        else
+            return false;
+    }
     // The value, or the exception rethrown. Precondition: the body finished.
     T& result() & {
         check_and_rethrow();
@@ -139,6 +191,7 @@ class task_promise<T&> final : public task_promise_base {
     task<T&> get_return_object() noexcept;
     void unhandled_exception() noexcept { exception_ = std::current_exception(); }
     void return_value(T& value) noexcept { value_ = std::addressof(value); }
+    [[nodiscard]] bool failed() const noexcept { return static_cast<bool>(exception_); }
     T& result() {
         if (exception_) [[unlikely]]
             std::rethrow_exception(exception_);
@@ -157,6 +210,7 @@ class task_promise<void> final : public task_promise_base {
     task<void> get_return_object() noexcept;
     void unhandled_exception() noexcept { exception_ = std::current_exception(); }
     void return_void() noexcept {}
+    [[nodiscard]] bool failed() const noexcept { return static_cast<bool>(exception_); }
     void result() {
         if (exception_) [[unlikely]]
             std::rethrow_exception(exception_);
@@ -172,8 +226,9 @@ template <class T>
 struct task_awaiter_base {
     std::coroutine_handle<task_promise<T>> handle;
     [[nodiscard]] bool await_ready() const noexcept { return handle.done(); }
-    bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
-        return handle.promise().start(handle, awaiting);
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> awaiting) noexcept {
+        return handle.promise().start(handle, awaiting, context_of(awaiting));
     }
 };
 
@@ -248,24 +303,119 @@ class [[nodiscard]] task {
     std::coroutine_handle<promise_type> handle_;
 };
 
-// `task_convertible<A>`: an operation that is not a task but stands for one.
-// It names the task it becomes (`A::task_type`) and converts to it as an
-// rvalue; rpc calls are such operations. sync_wait and when_all take them
-// where they take tasks.
-template <class A>
-concept task_convertible = requires {
-    typename std::remove_cvref_t<A>::task_type;
-}
-&&std::is_convertible_v<std::remove_cvref_t<A>&&, typename std::remove_cvref_t<A>::task_type>;
+namespace detail {
 
-// The task `a` stands for (a task itself passes through).
+// `co_await current_context{}`: the awaiting coroutine's context, without
+// suspending (for combinators that run children in a context of their own).
+struct current_context {
+    const task_context* context = nullptr;
+    [[nodiscard]] bool await_ready() const noexcept { return false; }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) noexcept {
+        context = context_of(h);
+        return false;
+    }
+    [[nodiscard]] const task_context* await_resume() const noexcept { return context; }
+};
+
+// `co_await enter_context{c}`: makes `c` the awaiting task's own context
+// (what it and what it awaits observe from now on); yields the previous one.
+struct enter_context {
+    const task_context* context;
+    const task_context* previous = nullptr;
+    [[nodiscard]] bool await_ready() const noexcept { return false; }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) noexcept {
+        static_assert(std::is_base_of_v<task_promise_base, P>, "enter_context is for tasks");
+        previous = h.promise().swap_context(context);
+        return false;
+    }
+    [[nodiscard]] const task_context* await_resume() const noexcept { return previous; }
+};
+
+}  // namespace detail
+
+namespace this_task {
+
+// `co_await this_task::token()`: the cancellation token the current task
+// observes (inherited from its awaiter), without suspending. A task that
+// runs no cancellation point can poll it.
+struct [[nodiscard("co_await it")]] token_operation {
+    const detail::task_context* context = nullptr;
+    [[nodiscard]] bool await_ready() const noexcept {
+        return false;
+    }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) noexcept {
+        context = detail::context_of(h);
+        return false;
+    }
+    [[nodiscard]] cancellation_token await_resume() const noexcept {
+        return context != nullptr ? context->token : cancellation_token{};
+    }
+};
+[[nodiscard]] inline token_operation token() noexcept {
+    return {};
+}
+
+}  // namespace this_task
+
+// `awaitable<A>`: anything `co_await` takes: an awaiter (await_ready,
+// await_suspend, await_resume), or a type with a member `operator co_await`
+// (a task). `await_result_t<A>` is what awaiting an rvalue A yields.
+namespace detail {
+template <class A>
+concept has_member_co_await = requires(A&& a) {
+    std::forward<A>(a).operator co_await();
+};
+template <class A>
+concept is_awaiter = requires(A& a) {
+    { a.await_ready() } -> std::convertible_to<bool>;
+    a.await_resume();
+};
+template <class A>
+decltype(auto) awaiter_of(A&& a) {
+    if constexpr (has_member_co_await<A>)
+        return std::forward<A>(a).operator co_await();
+    else
+        return static_cast<A&&>(a);
+}
+template <class T>
+inline constexpr bool is_task_v = false;
+template <class T>
+inline constexpr bool is_task_v<task<T>> = true;
+}  // namespace detail
+
+template <class A>
+concept awaitable = detail::has_member_co_await<A> || detail::is_awaiter<std::remove_cvref_t<A>>;
+
+template <awaitable A>
+using await_result_t =
+    decltype(std::declval<
+                 std::remove_reference_t<decltype(detail::awaiter_of(std::declval<A>()))>&>()
+                 .await_resume());
+
+namespace detail {
+// The task that awaits `a` (moved into its frame) and yields its result.
+template <class A>
+task<await_result_t<A>> await_in_task(A a) {
+    if constexpr (std::is_void_v<await_result_t<A>>)
+        co_await std::move(a);
+    else
+        co_return co_await std::move(a);
+}
+}  // namespace detail
+
+// A task that stands for `a`: a task passes through; any other awaitable (a
+// sleep, an rpc call, a lock) is awaited by a small task. For combinators
+// (when_all, when_any, sync_wait, with_deadline), so they take any awaitable.
 template <class T>
 task<T> as_task(task<T> t) noexcept {
     return t;
 }
-template <task_convertible A>
-typename std::remove_cvref_t<A>::task_type as_task(A&& a) {
-    return std::move(a);
+template <awaitable A>
+requires(!detail::is_task_v<std::remove_cvref_t<A>>) auto as_task(A&& a) {
+    return detail::await_in_task<std::remove_cvref_t<A>>(std::forward<A>(a));
 }
 
 namespace detail {
@@ -285,6 +435,11 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 // For the combinators (when_all, sync_wait, spawn): the result of a
 // finished task, moved out (or the exception rethrown).
 struct task_access {
+    // Whether a finished task failed (threw, or returned an error).
+    template <class T>
+    static bool failed(task<T>& t) noexcept {
+        return t.handle_.promise().failed();
+    }
     template <class T>
     static T take(task<T>& t) {
         AIRLOCK_CHECK(t.handle_ && t.handle_.done(), "result of a task that has not finished");

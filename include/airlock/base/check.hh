@@ -20,3 +20,15 @@ namespace airlock::detail {
         if (!(cond)) [[unlikely]]                                              \
             ::airlock::detail::check_failed(#cond, (why), __FILE__, __LINE__); \
     } while (false)
+
+// AIRLOCK_DCHECK(cond, "why"): AIRLOCK_CHECK in debug builds (NDEBUG unset),
+// nothing in release builds. For misuse that release builds report as an
+// error value instead (a call made on the wrong thread), so a debug build
+// stops at the mistake.
+#ifdef NDEBUG
+#define AIRLOCK_DCHECK(cond, why) \
+    do {                          \
+    } while (false)
+#else
+#define AIRLOCK_DCHECK(cond, why) AIRLOCK_CHECK(cond, why)
+#endif

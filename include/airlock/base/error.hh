@@ -56,6 +56,7 @@ enum class errc : std::uint16_t {
     cancelled = 200,
     deadline_exceeded = 201,
     broken_promise = 202,  // a task or reply was destroyed before completing
+    channel_closed = 203,  // an async channel was closed (and, for a receiver, drained)
 
     // --- rpc ---------------------------------------------------------------
     rpc_unknown_method = 300,
@@ -66,6 +67,7 @@ enum class errc : std::uint16_t {
     rpc_overloaded = 305,         // the server is running as many calls as it allows
     rpc_handler_failed = 306,     // the handler threw; the exception stays on its side
     rpc_message_too_large = 307,  // the encoded call or result exceeds max_message: not sent
+    rpc_wrong_thread = 308,       // a call made on a thread that is not its endpoint's
 
     // --- platform ----------------------------------------------------------
     platform_unavailable = 400,

@@ -6,6 +6,8 @@
 // and meaning, so code reads the same when the project moves to C++23.
 // Differences: `value()` on an error aborts through AIRLOCK_CHECK instead of
 // throwing (the fast path never throws), and E defaults to `airlock::errc`.
+// E is usually a small code; an application's own error type (an enum, or
+// a struct with a message) works too.
 //
 // Thread contract: a plain value type; no internal synchronisation.
 
@@ -22,8 +24,10 @@ namespace airlock {
 template <class E>
 class unexpected {
   public:
-    constexpr explicit unexpected(E e) noexcept : error_(e) {}
-    [[nodiscard]] constexpr const E& error() const noexcept { return error_; }
+    constexpr explicit unexpected(E e) noexcept(std::is_nothrow_move_constructible_v<E>)
+        : error_(std::move(e)) {}
+    [[nodiscard]] constexpr const E& error() const& noexcept { return error_; }
+    [[nodiscard]] constexpr E&& error() && noexcept { return std::move(error_); }
 
   private:
     E error_;
@@ -32,11 +36,11 @@ class unexpected {
 template <class E>
 unexpected(E) -> unexpected<E>;
 
-// `expected<T, E>` holds a T or an E. `E` must be a small trivially copyable
-// code (by default `errc`), never a type that owns resources.
+// `expected<T, E>` holds a T or an E (by default an `errc`). E must be
+// default-constructible.
 template <class T, class E = errc>
 class [[nodiscard]] expected {
-    static_assert(std::is_trivially_copyable_v<E>, "errors are small codes");
+    static_assert(std::is_default_constructible_v<E>, "an error type is default-constructible");
 
   public:
     using value_type = T;
@@ -48,7 +52,7 @@ class [[nodiscard]] expected {
         (!std::is_same_v<std::remove_cvref_t<U>, expected>)&&(
             !std::is_same_v<std::remove_cvref_t<U>, unexpected<E>>)constexpr expected(U&& v)
         : value_(std::in_place, std::forward<U>(v)) {}
-    constexpr expected(unexpected<E> u) noexcept : error_(u.error()) {}
+    constexpr expected(unexpected<E> u) : error_(std::move(u).error()) {}
     template <class... Args>
     constexpr explicit expected(std::in_place_t, Args&&... args)
         : value_(std::in_place, std::forward<Args>(args)...) {}
@@ -91,7 +95,7 @@ class [[nodiscard]] expected<void, E> {
     using error_type = E;
 
     constexpr expected() noexcept = default;
-    constexpr expected(unexpected<E> u) noexcept : ok_(false), error_(u.error()) {}
+    constexpr expected(unexpected<E> u) : ok_(false), error_(std::move(u).error()) {}
 
     [[nodiscard]] constexpr bool has_value() const noexcept { return ok_; }
     constexpr explicit operator bool() const noexcept { return ok_; }

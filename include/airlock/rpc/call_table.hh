@@ -47,8 +47,9 @@ class call_table {
     bool complete(std::uint64_t id, errc error, std::span<const std::byte> result) noexcept;
 
     // The waiter gives up (deadline, cancellation): frees the slot without
-    // calling the waiter. A reply that comes later is dropped.
-    void abandon(std::uint64_t id) noexcept;
+    // calling the waiter. A reply that comes later is dropped. Returns
+    // false when `id` was not outstanding.
+    bool abandon(std::uint64_t id) noexcept;
 
     // Fails every outstanding call with `error` (channel faulted).
     void fail_all(errc error) noexcept;

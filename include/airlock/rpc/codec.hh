@@ -45,6 +45,8 @@
 #include <utility>
 #include <vector>
 
+#include "airlock/base/expected.hh"
+
 namespace airlock::rpc {
 
 static_assert(std::endian::native == std::endian::little,
@@ -383,6 +385,43 @@ struct codec<std::pair<A, B>> {
         return codec<A>::decode(r, p.first) && codec<B>::decode(r, p.second);
     }
 };
+
+// An application's own error, across the boundary: a method declared to
+// return `expected<T, E>` encodes either as a value (flag byte 1, then T) or
+// an error (flag byte 0, then E), E being any encodable type of the
+// application's (an enum, a struct). Transport errors stay in the outer
+// `expected` the call yields.
+template <class T, class E>
+struct codec<expected<T, E>> {
+    static void encode(writer& w, const expected<T, E>& v) {
+        codec<bool>::encode(w, v.has_value());
+        if (!v.has_value()) {
+            codec<E>::encode(w, v.error());
+        } else if constexpr (!std::is_void_v<T>) {
+            codec<T>::encode(w, *v);
+        }
+    }
+    static bool decode(reader& r, expected<T, E>& v) {
+        bool ok = false;
+        if (!codec<bool>::decode(r, ok)) return false;
+        if (!ok) {
+            E e{};
+            if (!codec<E>::decode(r, e)) return false;
+            v = expected<T, E>(unexpected<E>(std::move(e)));
+            return true;
+        }
+        if constexpr (std::is_void_v<T>) {
+            v = expected<void, E>();
+        } else {
+            T value{};
+            if (!codec<T>::decode(r, value)) return false;
+            v = expected<T, E>(std::move(value));
+        }
+        return true;
+    }
+};
+template <class T, class E>
+inline constexpr std::size_t min_encoded_size<expected<T, E>> = 1;
 
 // --- whole messages -------------------------------------------------------------
 

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// airlock/rpc/call_operation.hh: one call across the boundary, as an awaitable.
+//
+// `call_operation<R>` is what `endpoint::call` returns: one call, encoded
+// and not yet sent, that `co_await` sends and that resumes with its
+// `expected<R>`. It is a cancellation point: it observes the token given to
+// `call`, the awaiting task's own token (async/task.hh) and a deadline set
+// with `with_deadline`/`with_timeout`, and ends with errc::cancelled or
+// errc::deadline_exceeded when one of them fires first (the peer is told,
+// and its late reply dropped). The common case (the channel healthy, a free
+// call slot, room in the ring, nothing that can cancel it) has no coroutine
+// frame of its own: awaiting it commits the record into the ring and
+// suspends the caller until the reply resumes it directly. Anything else
+// continues in the endpoint's untyped slow path (finish_call), which the
+// operation awaits in turn.
+//
+// Awaited at most once. Before that it may be moved, or converted to
+// `task_type` (a task that awaits it), for code that stores calls as tasks;
+// async::sync_wait, when_all and when_any take it directly. Destroying an
+// operation that was never awaited returns its buffer; destroying one that
+// was sent but not answered gives up its call: the slot frees, the peer is
+// told, and a late reply is dropped.
+//
+// Thread contract: the endpoint's executor thread (see endpoint_base.hh).
+
+#include <coroutine>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "airlock/async/cancellation.hh"
+#include "airlock/async/task.hh"
+#include "airlock/base/check.hh"
+#include "airlock/base/expected.hh"
+#include "airlock/rpc/endpoint_base.hh"
+#include "airlock/rpc/waiters.hh"
+
+namespace airlock::rpc {
+
+template <class R>
+class [[nodiscard("co_await it")]] call_operation {
+  public:
+    using task_type = async::task<expected<R>>;
+
+    call_operation(endpoint_base & ep, std::vector<std::byte> message,
+                   async::cancellation_token token) noexcept
+        : endpoint_(&ep),
+          life_(ep.lifeline_),
+          message_(std::move(message)),
+          token_(std::move(token)),
+          waiter_(*ep.executor_) {
+        ++life_->holders;
+    }
+    // A call that will not be sent: awaiting it yields `why`.
+    static call_operation refused(endpoint_base & ep, errc why) noexcept {
+        call_operation op(ep, {}, {});
+        op.state_ = state::refused;
+        op.result_error_ = why;
+        return op;
+    }
+    call_operation(call_operation && other) noexcept
+        : endpoint_(other.endpoint_),
+          life_(std::exchange(other.life_, nullptr)),
+          message_(std::move(other.message_)),
+          token_(std::move(other.token_)),
+          waiter_(other.waiter_.executor()),
+          deadline_ns_(other.deadline_ns_),
+          result_error_(other.result_error_),
+          state_(other.state_) {
+        AIRLOCK_CHECK(other.state_ == state::fresh || other.state_ == state::refused,
+                      "a call moved after it was awaited");
+    }
+    call_operation& operator=(call_operation&&) = delete;
+    ~call_operation() {
+        if (life_ == nullptr) return;  // moved from
+        slow_ = {};                    // its frames leave the endpoint's queues first
+        if (life_->endpoint != nullptr) {
+            if (state_ == state::fresh && endpoint_->executor_->is_owner_thread())
+                endpoint_->give_back(std::move(message_));
+            else if ((state_ == state::replying || state_ == state::slow) && id_ != no_call &&
+                     !waiter_.done())
+                endpoint_->abandon_call(id_, sent_);  // a late reply is dropped
+        }
+        if (--life_->holders == 0 && life_->endpoint == nullptr) delete life_;
+    }
+
+    // The call ends with errc::deadline_exceeded if no reply has come by
+    // `deadline_ns` on the executor's clock (or `timeout_ns` from now).
+    call_operation&& with_deadline(std::uint64_t deadline_ns)&& noexcept {
+        deadline_ns_ = deadline_ns == 0 ? 1 : deadline_ns;  // 0 means none
+        return std::move(*this);
+    }
+    call_operation&& with_timeout(std::uint64_t timeout_ns)&& noexcept {
+        const std::uint64_t now = waiter_.executor().now_ns();
+        const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+        return std::move(*this).with_deadline(timeout_ns > max - now ? max : now + timeout_ns);
+    }
+
+    [[nodiscard]] bool await_ready() noexcept {
+        AIRLOCK_CHECK(life_ != nullptr && (state_ == state::fresh || state_ == state::refused),
+                      "a call is awaited once");
+        if (state_ == state::refused) return true;
+        if (life_->endpoint == nullptr) [[unlikely]] {  // the endpoint died before the call began
+            return refuse(errc::broken_promise);
+        }
+        endpoint_base& ep = *endpoint_;
+        if (const errc why = ep.refusal(message_.size(), token_); why != errc::ok) [[unlikely]] {
+            ep.give_back(std::move(message_));
+            return refuse(why);
+        }
+        return false;
+    }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> awaiting) noexcept {
+        const async::detail::task_context* context = async::detail::context_of(awaiting);
+        return suspend(awaiting, context != nullptr ? &context->token : nullptr);
+    }
+    [[nodiscard]] expected<R> await_resume() noexcept {
+        if (state_ == state::refused) return unexpected(result_error_);
+        if (state_ == state::slow) {
+            if (const errc e = async::detail::task_access::take(slow_); e != errc::ok)
+                return unexpected(e);
+        }
+        return waiter_.take();
+    }
+
+    // A task that awaits this call.
+    operator task_type()&& {  // NOLINT(google-explicit-constructor): calls are tasks to callers
+        return as_task(std::move(*this));
+    }
+
+  private:
+    static task_type as_task(call_operation op) {
+        co_return co_await op;
+    }
+
+    bool refuse(errc why) noexcept {
+        result_error_ = why;
+        state_ = state::refused;
+        return true;
+    }
+
+    bool suspend(std::coroutine_handle<> awaiting,
+                 const async::cancellation_token* inherited) noexcept {
+        endpoint_base& ep = *endpoint_;
+        if (inherited != nullptr && inherited->is_cancellation_requested()) [[unlikely]] {
+            ep.give_back(std::move(message_));
+            refuse(errc::cancelled);
+            return false;
+        }
+        expected<std::uint64_t> id = ep.try_open_call(waiter_);
+        const bool cancellable = deadline_ns_ != 0 || token_.can_be_cancelled() ||
+                                 (inherited != nullptr && inherited->can_be_cancelled());
+        if (id) [[likely]] {
+            id_ = *id;
+            std::memcpy(message_.data(), &id_, sizeof id_);
+            if (!cancellable && ep.try_send_now(call_tag, message_)) [[likely]] {
+                ep.give_back(std::move(message_));
+                ++ep.stats_.calls_sent;
+                sent_ = true;
+                state_ = state::replying;
+                waiter_.set_handle(awaiting);
+                return true;  // the reply comes through a later poll
+            }
+        }
+        slow_ = ep.finish_call(message_, waiter_, id, token_, inherited, deadline_ns_, id_, sent_);
+        state_ = state::slow;
+        // The finish_call task inherits the caller's context, like any task it awaits.
+        return slow_.when_ready().await_suspend(awaiting);
+    }
+
+    enum class state : std::uint8_t { fresh, refused, replying, slow };
+    static constexpr std::uint64_t no_call = ~std::uint64_t{0};
+
+    endpoint_base* endpoint_;
+    detail::lifeline* life_;  // held: the endpoint may die while the call waits
+    std::vector<std::byte> message_;
+    async::cancellation_token token_;
+    detail::reply_waiter<R> waiter_;
+    async::task<errc> slow_;
+    std::uint64_t deadline_ns_ = 0;  // 0: none
+    std::uint64_t id_ = no_call;     // the call's id once it has a slot
+    errc result_error_ = errc::ok;
+    state state_ = state::fresh;
+    bool sent_ = false;  // the whole call is in the ring (the peer may run it)
+};
+
+}  // namespace airlock::rpc

@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// airlock/rpc/endpoint_base.hh: the side-independent machinery of an endpoint.
+//
+// `endpoint_base` is one side's end of a channel: the ring it produces into
+// and the ring it consumes from, polled by its executor as an async::source.
+// It sends with back-pressure (a FIFO of messages waiting for ring space),
+// hands call slots to calls waiting for one, dispatches what arrives (calls
+// to their handlers, replies to their waiting calls, cancels to the handlers
+// whose callers gave up), and turns every violation by the peer into a
+// sticky fault that fails each waiting call. The typed verbs are
+// rpc/endpoint.hh's; a call in flight is rpc/call_operation.hh's.
+//
+// Thread contract: an endpoint belongs to its executor's thread; every call
+// is made there (a call made on another thread is refused with
+// rpc_wrong_thread, and aborts in debug builds). Memory ordering: that of
+// the rings (ring/spsc_ring.hh).
+
+#include <coroutine>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "airlock/async/cancellation.hh"
+#include "airlock/async/executor.hh"
+#include "airlock/async/task.hh"
+#include "airlock/base/expected.hh"
+#include "airlock/ring/spsc_ring.hh"
+#include "airlock/rpc/call_table.hh"
+#include "airlock/rpc/codec.hh"
+#include "airlock/rpc/protocol.hh"
+#include "airlock/rpc/waiters.hh"
+
+namespace airlock::rpc {
+
+template <class R>
+class call_operation;
+
+namespace detail {
+struct slot_wait;
+struct served_call;
+}  // namespace detail
+
+class endpoint_base : public async::source {
+  public:
+    // `out` is the ring this side produces into, `in` the ring it consumes;
+    // both from a region attached on this side. Registers with `ex`.
+    endpoint_base(async::executor& ex, ring::ring_view out, ring::ring_view in,
+                  endpoint_wiring wiring, endpoint_options options);
+    // Resumes every call still waiting (for a reply, a call slot or ring
+    // space) with broken_promise and cancels the running handlers; the
+    // executor may go on running, and the endpoint's own coroutines then
+    // finish without touching it.
+    ~endpoint_base();
+    endpoint_base(const endpoint_base&) = delete;
+    endpoint_base& operator=(const endpoint_base&) = delete;
+
+    // async::source
+    std::size_t poll(std::size_t budget) noexcept override;
+    [[nodiscard]] bool has_work() noexcept override;
+
+    // rpc_channel_faulted once either ring has faulted, else ok.
+    [[nodiscard]] errc fault() const noexcept { return fault_; }
+    // The ring-level reason of the fault (an errc::fault_*), or ok.
+    [[nodiscard]] errc ring_fault() const noexcept { return ring_fault_; }
+    // Faults the channel from outside the rings, for `reason` (the platform
+    // saw the peer die: errc::enclave_died): as a ring fault does, every
+    // waiting and later call resumes with rpc_channel_faulted, and
+    // ring_fault() reports `reason`. Owner thread; a no-op once faulted.
+    void fail(errc reason) noexcept;
+    [[nodiscard]] const endpoint_stats& stats() const noexcept { return stats_; }
+    [[nodiscard]] std::size_t outstanding_calls() const noexcept { return calls_.outstanding(); }
+    [[nodiscard]] std::size_t serving() const noexcept { return serving_; }
+    [[nodiscard]] async::executor& executor() const noexcept { return *executor_; }
+
+    // Sends one message (any size), waiting for room in FIFO order.
+    class [[nodiscard("co_await it")]] send_operation {
+      public:
+        send_operation(endpoint_base & ep, std::uint16_t tag,
+                       std::span<const std::byte> bytes) noexcept
+            : endpoint_(&ep),
+              waiter_{tag,      bytes, ring::outgoing_message(tag, bytes), nullptr, {}, {}, nullptr,
+                      errc::ok, false} {}
+        ~send_operation();
+        send_operation(const send_operation&) = delete;
+        send_operation& operator=(const send_operation&) = delete;
+        [[nodiscard]] bool await_ready() noexcept;
+        void await_suspend(std::coroutine_handle<> h) noexcept;
+        [[nodiscard]] errc await_resume() const noexcept {
+            return waiter_.result;
+        }
+        // The queue entry this send occupies, and the token of the call it carries.
+        [[nodiscard]] detail::send_waiter& waiter() noexcept {
+            return waiter_;
+        }
+
+      private:
+        endpoint_base* endpoint_;
+        detail::send_waiter waiter_;
+    };
+    [[nodiscard]] send_operation send(std::uint16_t tag,
+                                      std::span<const std::byte> bytes) noexcept {
+        return {*this, tag, bytes};
+    }
+
+  protected:
+    void add_handler(std::uint32_t method_id, detail::handler_entry entry);
+
+    // A private buffer from the pool. Its bytes are stale: fill it with a
+    // writer in reuse mode, which overwrites them and cuts the rest.
+    [[nodiscard]] std::vector<std::byte> take_buffer() noexcept {
+        if (pooled_ == 0) [[unlikely]]
+            return {};
+        return std::move(pool_[--pooled_]);
+    }
+    // Kept at its size as well as its capacity: the next writer overwrites
+    // it in place (writer::reuse), so steady-state encoding neither
+    // allocates nor zero-fills. Beyond the pool's capacity it is freed.
+    void give_back(std::vector<std::byte>&& buffer) noexcept {
+        if (pooled_ < pool_capacity_) [[likely]]
+            pool_[pooled_++] = std::move(buffer);
+    }
+
+    // The slow path of a call (call_operation): waits for a slot if `id`
+    // holds none (then writes it into `message` and `opened`), sends, waits
+    // for the reply, all under one token: `given`, the caller's `inherited`
+    // one (may be null) and the deadline (0: none). Returns ok once `w` is
+    // done (its result says what came back), or why the call ended without
+    // a reply (then it is abandoned): the fault, cancelled, or
+    // deadline_exceeded. Sets `sent` once the whole call is in the ring.
+    // `message`, `w`, `opened` and `sent` belong to the awaiting
+    // call_operation, which outlives this task.
+    async::task<errc> finish_call(std::vector<std::byte>& message, detail::reply_waiter_base& w,
+                                  expected<std::uint64_t> id, async::cancellation_token given,
+                                  const async::cancellation_token* inherited,
+                                  std::uint64_t deadline_ns, std::uint64_t& opened, bool& sent);
+    // A served call with a coroutine handler: runs it under the call's own
+    // token (cancelled when the caller gives up), then sends the reply.
+    template <class R, class F, class Args>
+    async::task<void> run_serve(F& handler, std::uint64_t id, Args args, std::size_t slot);
+    // A served call with a synchronous handler: runs it and replies now.
+    template <class R, class F, class Args>
+    void serve_now(F& handler, std::uint64_t id, Args args) noexcept;
+    // A served-call slot for a coroutine handler of the peer's call `id`,
+    // and the token its handler runs under (cancelled by the peer's cancel
+    // record, or when the endpoint dies). Precondition: serving() <=
+    // max_serving, which dispatch_call has checked.
+    std::size_t open_served(std::uint64_t id);
+    [[nodiscard]] async::cancellation_token served_token(std::size_t slot) const noexcept;
+    // Sends an encoded reply: at once when it fits and nobody queues before
+    // it, otherwise from a spawned task that waits for room.
+    void send_reply_soon(std::vector<std::byte> reply);
+    void reply_error(std::uint64_t id, errc error);
+    async::task<void> send_reply(std::vector<std::byte> reply);
+    // A served call finished: one fewer running.
+    void served() noexcept {
+        ++stats_.calls_served;
+        --serving_;
+    }
+    // The served-call slot of a coroutine handler: frees it, and says
+    // whether the caller cancelled the call (then no reply is sent).
+    bool close_served(std::size_t slot) noexcept;
+
+    template <class R>
+    void encode_reply(std::vector<std::byte>& out, std::uint64_t id, const expected<R>& result);
+
+    // Why a call of `bytes` encoded bytes must not start (made on another
+    // thread; the channel faulted, the token is cancelled: nothing is sent;
+    // too large for the peer, which would fault the channel on it), or ok.
+    [[nodiscard]] errc refusal(std::size_t bytes,
+                               const async::cancellation_token& token) const noexcept {
+        if (fault_ != errc::ok) [[unlikely]]
+            return fault_;
+        if (token.is_cancellation_requested()) [[unlikely]]
+            return errc::cancelled;
+        if (bytes > options_.max_message) [[unlikely]]
+            return errc::rpc_message_too_large;
+        return errc::ok;
+    }
+    // Counts and (in debug builds) aborts on a call from a foreign thread.
+    [[nodiscard]] bool on_owner_thread() noexcept;
+    // Sends `bytes` as one record at once if nothing queues before it, the
+    // channel is healthy and the ring has room: committed, published at the
+    // end of the poll. False when it must go through send() instead.
+    [[nodiscard]] bool try_send_now(std::uint16_t tag, std::span<const std::byte> bytes) noexcept {
+        if (senders_head_ != nullptr || fault_ != errc::ok ||
+            bytes.size() > out_.max_record_payload()) [[unlikely]]
+            return false;
+        auto r = out_.try_reserve(bytes.size(), tag);
+        if (!r) [[unlikely]]
+            return false;  // full (or faulted): send() waits, or reports the fault
+        r->write(bytes);
+        out_.commit(*r);
+        unpublished_ = true;
+        return true;
+    }
+
+    // A call slot for `w` at once, unless every slot is taken or earlier
+    // calls already wait for one (they go first): then ring_full.
+    [[nodiscard]] expected<std::uint64_t> try_open_call(call_waiter& w) noexcept {
+        if (slot_head_ != nullptr) return unexpected(errc::ring_full);
+        return calls_.open(w);
+    }
+    // The slow paths of finish_call, each its own coroutine. All of them may
+    // outlive the endpoint: after they resume, finish_call checks its
+    // lifeline before it touches the endpoint again.
+    //
+    // Waits in line for a call slot for `w` (calls keep the order they were
+    // made in): its id, errc::cancelled, or the fault.
+    async::task<expected<std::uint64_t>> wait_for_slot(call_waiter& w,
+                                                       const async::cancellation_token& token);
+    // Sends call `id` through the queue for ring space: ok, or
+    // errc::cancelled / the fault, after which the call is abandoned (a
+    // fragmented message partly in the ring is aborted, so the peer discards
+    // it whole).
+    async::task<errc> send_queued(std::span<const std::byte> message, std::uint64_t id,
+                                  const async::cancellation_token& token);
+    // Waits for the reply to call `id` while `token` may cancel it: ok once
+    // `w` is done, or errc::cancelled (the call is abandoned, the peer told,
+    // and a reply that comes later is dropped).
+    async::task<errc> wait_cancellable(detail::reply_waiter_base& w, std::uint64_t id,
+                                       const async::cancellation_token& token);
+
+    // Queues `w` for a slot; it resumes through the executor once it has one.
+    void enqueue_slot_waiter(detail::slot_waiter& w) noexcept;
+    // Take `w` out of their queue (the send queue abandons a partly sent
+    // message); false if it was not queued. Nothing is resumed.
+    bool leave_send_queue(detail::send_waiter& w) noexcept;
+    bool leave_slot_queue(detail::slot_waiter& w) noexcept;
+    // The caller gives up on call `id` (cancellation, failed send): frees its
+    // slot, so a late reply is dropped, and hands the slot on. `sent`: the
+    // peer has the call, so it is told (a cancel record) and stops its handler.
+    void abandon_call(std::uint64_t id, bool sent) noexcept;
+
+  private:
+    template <class R>
+    friend class call_operation;
+    friend struct detail::slot_wait;
+
+    // Opens freed slots for the calls waiting for one, oldest first.
+    void hand_off_slots() noexcept;
+    // Resumes a send or slot waiter with `result`, out of its queue.
+    void resume_sender(detail::send_waiter& w, errc result) noexcept;
+    void resume_slot_waiter(detail::slot_waiter& w, expected<std::uint64_t> id) noexcept;
+
+    // Moves as much of `w` into the ring as fits: ok once all of it is
+    // there, ring_full while more remains, else the fault it met (not yet
+    // recorded: the caller calls set_fault, once, where it is safe to).
+    errc attempt(detail::send_waiter& w) noexcept;
+    void enqueue_sender(detail::send_waiter& w) noexcept;
+    std::size_t flush_senders() noexcept;
+    void send_cancel(std::uint64_t id) noexcept;
+    void flush_cancels() noexcept;
+    // Publishes the records committed since the last publish.
+    void publish_sent() noexcept;
+    void dispatch(const ring::message& m) noexcept;
+    void dispatch_call(std::span<const std::byte> payload) noexcept;
+    void dispatch_reply(std::span<const std::byte> payload) noexcept;
+    void dispatch_cancel(std::span<const std::byte> payload) noexcept;
+    [[gnu::cold]] void set_fault(errc ring_reason) noexcept;
+    // Resumes every waiting call (for a reply, a slot or ring space) with `error`.
+    void fail_waiters(errc error) noexcept;
+
+    async::executor* executor_;
+    detail::lifeline* lifeline_;  // cleared and handed over by the destructor
+    ring::ring_producer out_;
+    ring::ring_consumer in_;
+    endpoint_options options_;
+    call_table calls_;
+    // The buffer pool: pool_[0, pooled_) are free buffers.
+    std::unique_ptr<std::vector<std::byte>[]> pool_;
+    std::size_t pool_capacity_ = 0;
+    std::size_t pooled_ = 0;
+    detail::send_waiter* senders_head_ = nullptr;
+    detail::send_waiter* senders_tail_ = nullptr;
+    detail::slot_waiter* slot_head_ = nullptr;
+    detail::slot_waiter* slot_tail_ = nullptr;
+    // Coroutine handlers running, by served-call slot (max_serving of them).
+    std::unique_ptr<detail::served_call[]> served_;
+    std::vector<std::uint32_t> free_served_;
+    // Cancels waiting for ring space, oldest first (at most max_in_flight).
+    std::vector<std::uint64_t> pending_cancels_;
+    std::size_t serving_ = 0;
+    bool unpublished_ = false;
+    errc fault_ = errc::ok;
+    errc ring_fault_ = errc::ok;
+    endpoint_stats stats_;
+};
+
+namespace detail {
+// A coroutine handler running for the peer's call `id`, cancellable by it.
+struct served_call {
+    std::uint64_t id = 0;
+    std::optional<async::cancellation_source> source;  // while busy: from the frame pool
+    bool cancelled = false;
+    [[nodiscard]] bool busy() const noexcept { return source.has_value(); }
+};
+
+// Suspends a call until the endpoint hands it a slot (or fails it).
+struct slot_wait {
+    endpoint_base& ep;
+    slot_waiter& w;
+    [[nodiscard]] bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) noexcept {
+        w.handle = h;
+        ep.enqueue_slot_waiter(w);
+    }
+    void await_resume() const noexcept {}
+};
+}  // namespace detail
+
+}  // namespace airlock::rpc

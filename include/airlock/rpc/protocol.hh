@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// airlock/rpc/protocol.hh: the rpc protocol's records, an endpoint's options
+// and counters.
+//
+// Messages (record tag, then payload; integers little-endian):
+//   call   (tag 1): call id (8 bytes), method id (8 bytes), encoded arguments
+//   reply  (tag 2): call id (8 bytes), error code (8 bytes, 0 = ok), encoded result if ok
+//   cancel (tag 3): call id (8 bytes): the caller gave up on that call; the
+//                   handler's token is cancelled and no reply is sent
+// Call ids come from each side's own call_table, so the two directions have
+// separate id spaces; a cancel names an id of the sender's calls.
+//
+// Thread contract: constants and plain structs; any thread.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "airlock/ring/wait.hh"
+
+namespace airlock::rpc {
+
+enum class side : std::uint8_t { enclave, host };
+
+// Record tags of the rpc protocol.
+inline constexpr std::uint16_t call_tag = 1;
+inline constexpr std::uint16_t reply_tag = 2;
+inline constexpr std::uint16_t cancel_tag = 3;
+// Bytes before the arguments of a call and before the result of a reply.
+inline constexpr std::size_t message_header_bytes = 16;
+// Bytes of a cancel record.
+inline constexpr std::size_t cancel_message_bytes = 8;
+
+struct endpoint_options {
+    std::size_t max_in_flight = 256;                 // calls this side may have outstanding
+    std::size_t max_serving = 256;                   // incoming calls whose handlers run at once
+    std::size_t max_message = std::size_t{1} << 21;  // trusted cap on a received message
+    std::size_t poll_budget = 64;                    // messages handled per poll
+};
+
+// How the endpoint wakes the other side: the platform's hooks and the
+// doorbell the peer's executor parks on.
+struct endpoint_wiring {
+    ring::wait_hooks* hooks = nullptr;
+    ring::wire::doorbell* peer_bell = nullptr;
+};
+
+struct endpoint_stats {
+    std::uint64_t calls_sent = 0;
+    std::uint64_t replies_received = 0;
+    std::uint64_t calls_served = 0;
+    std::uint64_t replies_dropped = 0;   // unknown, stale or duplicate call ids
+    std::uint64_t unknown_methods = 0;   // calls for a method not served here
+    std::uint64_t malformed = 0;         // messages too short or with an unknown tag
+    std::uint64_t overloaded = 0;        // calls refused at max_serving
+    std::uint64_t cancels_sent = 0;      // calls this side gave up on after sending them
+    std::uint64_t cancels_dropped = 0;   // of those, cancels that found no room to be sent
+    std::uint64_t cancels_received = 0;  // handlers cancelled because their caller gave up
+};
+
+}  // namespace airlock::rpc
