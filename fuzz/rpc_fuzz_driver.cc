@@ -1070,9 +1070,18 @@ class driver {
             ++owed.overloaded;
             return;
         }
-        // An exact answer first: a relay's loose one accepts it too.
-        auto match = std::find_if(owed.answers.begin(), owed.answers.end(),
-                                  [&](const owed_answer& a) { return a.exactly(code, result); });
+        // When the host reused an id, the answers owed under it may
+        // coincide: a relay's placeholder answer can equal another method's
+        // exact one. Match an exact answer of a method that owes exactly
+        // first, then one whose placeholder coincides, then a relay's loose
+        // one: a relay accepts whatever the other would have, so taking the
+        // exact owner first never leaves a later answer unmatched.
+        auto match =
+            std::find_if(owed.answers.begin(), owed.answers.end(),
+                         [&](const owed_answer& a) { return !a.loose && a.exactly(code, result); });
+        if (match == owed.answers.end())
+            match = std::find_if(owed.answers.begin(), owed.answers.end(),
+                                 [&](const owed_answer& a) { return a.exactly(code, result); });
         if (match == owed.answers.end())
             match = std::find_if(owed.answers.begin(), owed.answers.end(),
                                  [&](const owed_answer& a) { return a.loosely(code, result); });

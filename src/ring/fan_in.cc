@@ -29,6 +29,7 @@ expected<fan_in_message> fan_in_consumer::try_receive() {
 }
 
 expected<fan_in_message> fan_in_consumer::receive(const wait_policy& policy) {
+    wait_budget budget(policy);  // the timeout bounds the whole receive
     for (;;) {
         auto m = try_receive();
         if (m || m.error() != errc::ring_empty) return m;
@@ -37,7 +38,9 @@ expected<fan_in_message> fan_in_consumer::receive(const wait_policy& policy) {
                 if (c.has_data()) return true;
             return healthy_rings() == 0;
         };
-        auto w = wait_until(ready, *bell_, policy);
+        expected<wait_policy> p = budget.next();
+        if (!p) return unexpected(p.error());
+        auto w = wait_until(ready, *bell_, *p);
         if (!w) return unexpected(w.error());
     }
 }

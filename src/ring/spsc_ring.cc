@@ -137,10 +137,12 @@ expected<void> ring_producer::wait_for_space(std::size_t payload_bytes, const wa
 expected<void> ring_producer::send(std::uint16_t tag, std::span<const std::byte> bytes,
                                    const wait_policy& policy) {
     outgoing_message m(tag, bytes);
+    wait_budget budget(policy);  // the timeout bounds the whole send, not each wait
     for (;;) {
         auto r = try_send(m);
         if (r || r.error() != errc::ring_full) return r;
-        auto w = wait_for_space(next_record_payload(m), policy);
+        expected<wait_policy> p = budget.next();
+        auto w = p ? wait_for_space(next_record_payload(m), *p) : unexpected(p.error());
         if (!w) {
             abandon(m);
             return w;
@@ -335,10 +337,15 @@ expected<void> ring_consumer::wait_for_data(const wait_policy& policy) {
 }
 
 expected<message> ring_consumer::receive(const wait_policy& policy) {
+    // The timeout bounds the whole receive: a peer feeding fragments that
+    // complete nothing keeps each wait short, never the call long.
+    wait_budget budget(policy);
     for (;;) {
         auto m = try_receive();
         if (m || m.error() != errc::ring_empty) return m;
-        auto w = wait_for_data(policy);
+        expected<wait_policy> p = budget.next();
+        if (!p) return unexpected(p.error());
+        auto w = wait_for_data(*p);
         if (!w) return unexpected(w.error());
     }
 }

@@ -122,8 +122,7 @@ errc endpoint_base::attempt(detail::send_waiter& w) noexcept {
 
 void endpoint_base::enqueue_sender(detail::send_waiter& w) noexcept {
     if (fault_ != errc::ok) {  // the channel died between ready and suspend
-        w.result = fault_;
-        executor_->enqueue(w.resume, w.handle);
+        resume_sender(w, fault_);
         return;
     }
     w.next = nullptr;
@@ -137,7 +136,10 @@ void endpoint_base::enqueue_sender(detail::send_waiter& w) noexcept {
 
 void endpoint_base::resume_sender(detail::send_waiter& w, errc result) noexcept {
     w.result = result;
-    executor_->enqueue(w.resume, w.handle);
+    if (w.on_done != nullptr)
+        w.on_done(w);
+    else
+        executor_->enqueue(w.resume, w.handle);
 }
 
 std::size_t endpoint_base::flush_senders() noexcept {
@@ -416,24 +418,54 @@ async::task<errc> endpoint_base::wait_cancellable(detail::reply_waiter_base& w, 
     co_return context.cancelled ? errc::cancelled : errc::ok;
 }
 
-void endpoint_base::send_reply_soon(std::vector<std::byte> reply) {
+detail::queued_reply& endpoint_base::take_reply_slot() noexcept {
+    // Every queued reply is an owed one, and at most reply_budget() are owed.
+    AIRLOCK_CHECK(!free_replies_.empty(), "more replies queued than owed");
+    detail::queued_reply& q = queued_replies_[free_replies_.back()];
+    free_replies_.pop_back();
+    return q;
+}
+
+void endpoint_base::on_reply_gone(detail::send_waiter& w) noexcept {
+    auto& q = *static_cast<detail::queued_reply*>(w.context);
+    endpoint_base& ep = *q.endpoint;
+    if (!q.buffer.empty()) ep.give_back(std::move(q.buffer));
+    q.buffer = {};
+    ep.free_replies_.push_back(static_cast<std::uint32_t>(&q - ep.queued_replies_.get()));
+    ep.reply_settled();
+}
+
+void endpoint_base::reply_now_or_queue(std::vector<std::byte>&& reply) noexcept {
     if (try_send_now(reply_tag, reply)) [[likely]] {
         give_back(std::move(reply));
+        reply_settled();
         return;
     }
-    executor_->spawn(send_reply(std::move(reply)));
+    detail::queued_reply& q = take_reply_slot();
+    q.buffer = std::move(reply);
+    q.waiter.tag = reply_tag;
+    q.waiter.bytes = q.buffer;
+    q.waiter.message = ring::outgoing_message(reply_tag, q.waiter.bytes);
+    q.waiter.result = errc::ok;
+    enqueue_sender(q.waiter);
 }
 
-async::task<void> endpoint_base::send_reply(std::vector<std::byte> reply) {
-    const detail::lifeline_hold life(lifeline_);
-    (void)co_await send(reply_tag, reply);
-    if (life.alive()) give_back(std::move(reply));
-}
-
-void endpoint_base::reply_error(std::uint64_t id, errc error) {
-    std::vector<std::byte> reply = take_buffer();
-    encode_reply<void>(reply, id, unexpected(error));
-    send_reply_soon(std::move(reply));
+void endpoint_base::reply_error(std::uint64_t id, errc error) noexcept {
+    std::array<std::byte, message_header_bytes> bytes{};
+    const auto code = static_cast<std::uint64_t>(error);
+    std::memcpy(bytes.data(), &id, sizeof id);
+    std::memcpy(bytes.data() + 8, &code, sizeof code);
+    if (try_send_now(reply_tag, bytes)) [[likely]] {
+        reply_settled();
+        return;
+    }
+    detail::queued_reply& q = take_reply_slot();
+    q.small = bytes;
+    q.waiter.tag = reply_tag;
+    q.waiter.bytes = q.small;
+    q.waiter.message = ring::outgoing_message(reply_tag, q.waiter.bytes);
+    q.waiter.result = errc::ok;
+    enqueue_sender(q.waiter);
 }
 
 bool endpoint_base::on_owner_thread() noexcept {
@@ -473,9 +505,12 @@ bool endpoint_base::close_served(std::size_t slot) noexcept {
 // Receiving
 
 std::size_t endpoint_base::poll(std::size_t budget) noexcept {
+    const bool was_faulted = fault_ != errc::ok;
     std::size_t work = 0;
     const std::size_t limit = std::min(budget, options_.poll_budget);
-    while (fault_ == errc::ok && work < limit) {
+    // No more messages while every reply this side may owe is owed: the
+    // peer is not draining them (back-pressure, bounded memory).
+    while (fault_ == errc::ok && work < limit && owed_replies_ < reply_budget()) {
         // Before looking for more (which reads the peer's index and, if it
         // finds nothing, returns released space with a fence), let what this
         // round sent go: a reply waits for nothing else.
@@ -498,6 +533,8 @@ std::size_t endpoint_base::poll(std::size_t budget) noexcept {
     flush_cancels();
     if (unpublished_) publish_sent();
     in_.publish();  // return the space of what was consumed
+    // Finding a fault is work: it resumed every waiting call.
+    if (!was_faulted && fault_ != errc::ok) ++work;
     return work;
 }
 
@@ -509,8 +546,10 @@ void endpoint_base::publish_sent() noexcept {
 bool endpoint_base::has_work() noexcept {
     if (fault_ != errc::ok) return false;
     if (unpublished_ || !pending_cancels_.empty()) return true;
-    // A fault found here is work too: poll reports it to every waiter.
-    if (in_.has_data() || in_.faulted()) return true;
+    // A fault found here is work too: poll reports it to every waiter. A
+    // message waiting while every reply is owed is not: poll would not take it.
+    if (owed_replies_ < reply_budget() && in_.has_data()) return true;
+    if (in_.faulted()) return true;
     if (senders_head_ == nullptr) return false;
     const std::size_t next =
         std::min<std::size_t>(senders_head_->bytes.size(), out_.max_record_payload());
@@ -558,6 +597,7 @@ void endpoint_base::dispatch_call(std::span<const std::byte> payload) noexcept {
     }
     const std::uint64_t id = read_u64(payload, 0);
     const std::uint64_t method = read_u64(payload, 8);
+    ++owed_replies_;  // every call is answered: settled once its reply is in the ring
     const std::vector<detail::handler_entry>& handlers = lifeline_->handlers;
     if (method >= handlers.size()) {
         ++stats_.unknown_methods;
@@ -660,6 +700,14 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
     for (std::size_t i = options.max_serving; i-- > 0;)
         free_served_.push_back(static_cast<std::uint32_t>(i));
     pending_cancels_.reserve(options.max_in_flight);
+    queued_replies_ = std::make_unique<detail::queued_reply[]>(reply_budget());
+    free_replies_.reserve(reply_budget());
+    for (std::size_t i = reply_budget(); i-- > 0;) {
+        queued_replies_[i].endpoint = this;
+        queued_replies_[i].waiter.on_done = &on_reply_gone;
+        queued_replies_[i].waiter.context = &queued_replies_[i];
+        free_replies_.push_back(static_cast<std::uint32_t>(i));
+    }
     executor_->add_source(*this);
 }
 

@@ -180,6 +180,15 @@ class raw_channel {
     void send_call(std::uint64_t id, const M& /*m*/, const A&... args) {
         send_call(id, M::id, encoded(typename M::parameters(args...)));
     }
+    // Forges the head index of the enclave's outgoing ring (the host's own
+    // index, which the enclave validates on every read).
+    void forge_enclave_head(std::uint64_t value) {
+        ring::shared::store_release(region_.ring(enclave_to_host).control->head, value);
+    }
+    // Forges the tail index of the enclave's incoming ring.
+    void forge_enclave_tail(std::uint64_t value) {
+        ring::shared::store_release(region_.ring(host_to_enclave).control->tail, value);
+    }
     // A reply message: [call id][error code][result].
     void send_reply(std::uint64_t id, std::uint64_t code, std::span<const std::byte> result = {}) {
         send_raw(rpc::reply_tag, reply_bytes(id, code, result));

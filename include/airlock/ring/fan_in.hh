@@ -46,7 +46,8 @@ class fan_in_consumer {
     // Returns ring_empty when no healthy ring has a message; when every ring
     // has faulted, the first ring's fault.
     [[nodiscard]] expected<fan_in_message> try_receive();
-    // Like try_receive, but waits under `policy` (parking on bell()).
+    // Like try_receive, but waits under `policy` (parking on bell()); the
+    // timeout bounds the whole receive.
     [[nodiscard]] expected<fan_in_message> receive(const wait_policy& policy);
     // Makes released space visible to every producer now.
     void publish() noexcept;

@@ -216,8 +216,9 @@ class ring_producer {
     [[nodiscard]] expected<void> try_send(outgoing_message& m) noexcept;
     // Gives up on a partly sent message: the consumer discards what it got.
     void abandon(outgoing_message& m) noexcept;
-    // Sends a message of any size, waiting for space under `policy`.
-    // Returns timed_out if the consumer frees no space in time (the partial
+    // Sends a message of any size, waiting for space under `policy`, whose
+    // timeout bounds the whole send (ring/wait.hh, wait_budget). Returns
+    // timed_out if the message is not all in the ring by then (the partial
     // message is then abandoned), or the fault.
     [[nodiscard]] expected<void> send(std::uint16_t tag, std::span<const std::byte> bytes,
                                       const wait_policy& policy);
@@ -451,7 +452,9 @@ class ring_consumer {
         }
         return receive_slow();
     }
-    // Like try_receive, but waits under `policy` for the message.
+    // Like try_receive, but waits under `policy` for the message; the
+    // timeout bounds the whole receive, however many records arrive that
+    // complete nothing.
     [[nodiscard]] expected<message> receive(const wait_policy& policy);
     // Calls `on_message(message)` for up to `budget` messages, then
     // publishes. Returns how many were handled, or the fault. A per-poll

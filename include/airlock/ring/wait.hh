@@ -123,6 +123,42 @@ template <class Ready>
 
 // The waker's half: call after publishing a change the waiter may wait for.
 // A no-op without hooks (then nobody may park on this bell).
+// `wait_budget` bounds a blocking call made of several waits as a whole:
+// the deadline is computed once, when the call begins, and each wait gets
+// only what is left, so a peer that keeps a wait returning early (a trickle
+// of records that complete nothing) cannot stretch the call. Without hooks
+// there is no clock: the call gives up after `max_unclocked_waits` waits.
+class wait_budget {
+  public:
+    static constexpr std::uint32_t max_unclocked_waits = 64;
+
+    explicit wait_budget(const wait_policy& policy) noexcept : policy_(policy) {
+        if (policy.hooks == nullptr) return;
+        const std::uint64_t now = policy.hooks->now_ns();
+        const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+        deadline_ = policy.timeout_ns > max - now ? max : now + policy.timeout_ns;
+    }
+    // The policy for the next wait, or errc::timed_out once the whole call's
+    // time (or count) is spent.
+    [[nodiscard]] expected<wait_policy> next() noexcept {
+        if (policy_.hooks == nullptr) {
+            if (waits_++ >= max_unclocked_waits) return unexpected(errc::timed_out);
+            return policy_;
+        }
+        if (deadline_ == std::numeric_limits<std::uint64_t>::max()) return policy_;
+        const std::uint64_t now = policy_.hooks->now_ns();
+        if (now >= deadline_) return unexpected(errc::timed_out);
+        wait_policy p = policy_;
+        p.timeout_ns = deadline_ - now;
+        return p;
+    }
+
+  private:
+    wait_policy policy_;
+    std::uint64_t deadline_ = std::numeric_limits<std::uint64_t>::max();
+    std::uint32_t waits_ = 0;
+};
+
 inline void ring_doorbell(wire::doorbell& bell, wait_hooks* hooks) noexcept {
     if (hooks == nullptr) return;
     full_fence();  // order the published change before reading the bell

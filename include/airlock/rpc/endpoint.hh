@@ -240,15 +240,23 @@ async::task<void> endpoint_base::run_serve(F& handler, std::uint64_t id, Args ar
     }
     if (!life.alive()) co_return;  // nobody left to answer through
     served();
-    if (close_served(slot)) co_return;  // the caller gave up: it drops any reply
+    if (close_served(slot)) {  // the caller gave up: it drops any reply
+        reply_settled();
+        co_return;
+    }
     std::vector<std::byte> reply = take_buffer();
     try {
         encode_reply<R>(reply, id, result);
     } catch (const std::bad_alloc&) {
-        encode_reply<void>(reply, id, unexpected(errc::enclave_memory_exhausted));
+        give_back(std::move(reply));
+        reply_error(id, errc::enclave_memory_exhausted);
+        co_return;
     }
+    // This frame holds the reply while it waits for room.
     (void)co_await send(reply_tag, reply);
-    if (life.alive()) give_back(std::move(reply));
+    if (!life.alive()) co_return;
+    give_back(std::move(reply));
+    reply_settled();
 }
 
 template <class R, class F, class Args>
@@ -269,13 +277,20 @@ void endpoint_base::serve_now(F& handler, std::uint64_t id, Args args) noexcept 
         result = unexpected(errc::rpc_handler_failed);
     }
     served();
+    reply_result<R>(id, result);
+}
+
+template <class R>
+void endpoint_base::reply_result(std::uint64_t id, const expected<R>& result) noexcept {
     std::vector<std::byte> reply = take_buffer();
     try {
         encode_reply<R>(reply, id, result);
-    } catch (const std::bad_alloc&) {
-        encode_reply<void>(reply, id, unexpected(errc::enclave_memory_exhausted));
+    } catch (const std::bad_alloc&) {  // growing the buffer for a large result
+        give_back(std::move(reply));
+        reply_error(id, errc::enclave_memory_exhausted);
+        return;
     }
-    send_reply_soon(std::move(reply));
+    reply_now_or_queue(std::move(reply));
 }
 
 }  // namespace airlock::rpc

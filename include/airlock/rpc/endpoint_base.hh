@@ -151,11 +151,28 @@ class endpoint_base : public async::source {
     // max_serving, which dispatch_call has checked.
     std::size_t open_served(std::uint64_t id);
     [[nodiscard]] async::cancellation_token served_token(std::size_t slot) const noexcept;
-    // Sends an encoded reply: at once when it fits and nobody queues before
-    // it, otherwise from a spawned task that waits for room.
-    void send_reply_soon(std::vector<std::byte> reply);
-    void reply_error(std::uint64_t id, errc error);
-    async::task<void> send_reply(std::vector<std::byte> reply);
+    // Replies. Every call taken from the ring owes one reply (or none, if
+    // its caller cancels it) until it is in the outgoing ring; poll takes
+    // no more messages while `reply_budget()` replies are owed, so a host
+    // that floods calls and never drains the replies meets back-pressure.
+    //
+    // Sends an encoded reply now when it fits and nobody queues before it,
+    // else queues it in a queued_reply slot (one is always free for an owed
+    // reply). Never allocates, never blocks.
+    void reply_now_or_queue(std::vector<std::byte>&& reply) noexcept;
+    // An error answer, from a 16-byte buffer of its own (no allocation).
+    void reply_error(std::uint64_t id, errc error) noexcept;
+    // Encodes `result` and replies; out of memory while encoding answers
+    // enclave_memory_exhausted instead.
+    template <class R>
+    void reply_result(std::uint64_t id, const expected<R>& result) noexcept;
+    // A reply owed is in the ring (or needs not be sent).
+    void reply_settled() noexcept { --owed_replies_; }
+    [[nodiscard]] std::size_t reply_budget() const noexcept {
+        return options_.max_serving + extra_replies;
+    }
+    // Error answers beyond max_serving that may be owed at once.
+    static constexpr std::size_t extra_replies = 16;
     // A served call finished: one fewer running.
     void served() noexcept {
         ++stats_.calls_served;
@@ -245,6 +262,8 @@ class endpoint_base : public async::source {
     void hand_off_slots() noexcept;
     // Resumes a send or slot waiter with `result`, out of its queue.
     void resume_sender(detail::send_waiter& w, errc result) noexcept;
+    detail::queued_reply& take_reply_slot() noexcept;
+    static void on_reply_gone(detail::send_waiter& w) noexcept;
     void resume_slot_waiter(detail::slot_waiter& w, expected<std::uint64_t> id) noexcept;
 
     // Moves as much of `w` into the ring as fits: ok once all of it is
@@ -284,6 +303,10 @@ class endpoint_base : public async::source {
     std::vector<std::uint32_t> free_served_;
     // Cancels waiting for ring space, oldest first (at most max_in_flight).
     std::vector<std::uint64_t> pending_cancels_;
+    // Replies waiting for ring space that no coroutine holds (reply_budget of them).
+    std::unique_ptr<detail::queued_reply[]> queued_replies_;
+    std::vector<std::uint32_t> free_replies_;
+    std::size_t owed_replies_ = 0;
     std::size_t serving_ = 0;
     bool unpublished_ = false;
     errc fault_ = errc::ok;

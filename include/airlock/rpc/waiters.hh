@@ -12,6 +12,7 @@
 //
 // Thread contract: the endpoint's executor thread only.
 
+#include <array>
 #include <coroutine>
 #include <cstdint>
 #include <span>
@@ -79,6 +80,8 @@ class lifeline_hold {
 
 // A message waiting for room in the outgoing ring, in FIFO order. `stop`, if
 // set, is the token of the call it carries: a cancelled one is not sent.
+// When it has gone (or failed), the coroutine behind `handle` resumes; or,
+// for a reply that no coroutine waits for, `on_done` is called instead.
 struct send_waiter {
     std::uint16_t tag;
     std::span<const std::byte> bytes;
@@ -89,6 +92,20 @@ struct send_waiter {
     send_waiter* next = nullptr;
     errc result = errc::ok;
     bool queued = false;
+    void (*on_done)(send_waiter& self) noexcept = nullptr;
+    void* context = nullptr;  // for on_done
+};
+
+// A reply no coroutine waits to send (a synchronous handler's, or an error
+// answer) that found no room: it waits in the send queue from one of a fixed
+// number of these, so replies a host will not drain cost bounded memory.
+struct queued_reply {
+    send_waiter waiter{
+        0,       {},     ring::outgoing_message(0, {}), nullptr, {}, {}, nullptr, errc::ok, false,
+        nullptr, nullptr};
+    std::vector<std::byte> buffer;      // a pooled reply buffer, or empty
+    std::array<std::byte, 16> small{};  // an error answer: id and code
+    endpoint_base* endpoint = nullptr;
 };
 
 // A call waiting for a free call slot, in FIFO order. When a slot frees,
