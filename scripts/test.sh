@@ -6,6 +6,7 @@
 #   lint       shellcheck on every tracked shell script
 #   format     clang-format --dry-run -Werror on every tracked C++ file
 #   layers     tools/check_layers.py (and its self-test)
+#   tools      the self-test of tools/ctest_results.py, which judges each suite
 #   docs       the README's example is the code examples/ring_hello.cc runs,
 #              and docs/tutorial.md shows only code the tests build
 #   release    gcc -O2 -Werror: build, every test, each public header alone,
@@ -20,7 +21,10 @@
 # Each step prints a header and its duration; the end is a summary table and
 # the line "N passed, N failed" (ctest tests across all suites, plus one for
 # each other step). Exits non-zero when anything failed. Steps go on after a
-# failure, so one run shows everything that is broken.
+# failure, so one run shows everything that is broken. A test suite fails on
+# any failed test, any test that did not run (missing executable, failed
+# fixture), any skip of a test not declared MAY_SKIP, and any non-zero ctest
+# status (tools/ctest_results.py decides, from ctest's JUnit file).
 #
 #   bash scripts/test.sh            everything (CI runs this via .ci/run)
 #   bash scripts/test.sh --quick    deps, release build and unit tests only
@@ -106,46 +110,31 @@ not_run() {
     tests_failed=$((tests_failed + 1))
 }
 
-# junit_counts FILE: prints "passed failed skipped" from a ctest JUnit file.
-junit_counts() {
-    python3 - "$1" <<'PY'
-import sys
-import xml.etree.ElementTree as ET
-
-root = ET.parse(sys.argv[1]).getroot()
-suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
-total = failed = skipped = 0
-for s in suites:
-    total += int(s.get("tests", 0))
-    failed += int(s.get("failures", 0)) + int(s.get("errors", 0))
-    skipped += int(s.get("skipped", 0)) + int(s.get("disabled", 0))
-print(total - failed - skipped, failed, skipped)
-PY
-}
-
 # suite NAME CTEST-ARGS...: runs ctest, records the step and counts each test.
+# tools/ctest_results.py judges the run from the JUnit file, ctest's status
+# and the list of tests the same arguments select (with their labels).
 suite() {
     local name="$1"
     shift
-    local junit="$results/${name//[^A-Za-z0-9_-]/_}.xml"
+    local base="$results/${name//[^A-Za-z0-9_-]/_}"
     echo
     echo "==> $name"
     local start=$SECONDS rc
     set +e
-    ctest --output-junit "$junit" "$@"
+    ctest --show-only=json-v1 "$@" >"$base.json"
+    ctest --output-junit "$base.xml" "$@"
     rc=$?
+    local counts verdict
+    counts="$(python3 tools/ctest_results.py --junit "$base.xml" --status "$rc" --tests "$base.json")"
+    verdict=$?
     set -e
     local took=$((SECONDS - start))
-    local passed=0 failed=0 skipped=0
-    if [[ -s "$junit" ]] && read -r passed failed skipped < <(junit_counts "$junit"); then
-        tests_passed=$((tests_passed + passed))
-        tests_failed=$((tests_failed + failed))
-        tests_skipped=$((tests_skipped + skipped))
-    else
-        failed=1 # ctest itself failed before running anything
-        tests_failed=$((tests_failed + 1))
-    fi
-    if ((rc == 0 && failed == 0)); then
+    local passed=0 failed=1 skipped=0
+    read -r passed failed skipped <<<"$counts" || true
+    tests_passed=$((tests_passed + passed))
+    tests_failed=$((tests_failed + failed))
+    tests_skipped=$((tests_skipped + skipped))
+    if ((verdict == 0 && failed == 0)); then
         record "$name ($passed passed, $skipped skipped)" ok "$took"
         echo "<== $name: ok, $passed passed, $skipped skipped (${took} s)"
     else
@@ -274,6 +263,7 @@ else
     step "lint: shellcheck" lint_shell
     step "format: clang-format" check_format
     step "layers: graph and self-test" check_layers
+    step "tools: ctest_results.py self-test" python3 tools/ctest_results.py --self-test
     step "docs: README example is examples/ring_hello.cc" check_readme_example
     step "docs: tutorial shows only built code" python3 tools/check_tutorial.py "$root"
 
@@ -320,7 +310,7 @@ printf '%-52s %-8s %6s\n' step result seconds
 for i in "${!step_names[@]}"; do
     printf '%-52s %-8s %6s\n' "${step_names[$i]}" "${step_results[$i]}" "${step_seconds[$i]}"
 done
-echo "ctest tests skipped: $tests_skipped; JUnit files in build/test-results/"
+echo "ctest tests skipped (declared MAY_SKIP): $tests_skipped; JUnit files in build/test-results/"
 echo
 echo "$tests_passed passed, $tests_failed failed"
 ((tests_failed == 0))
