@@ -3,8 +3,9 @@
 #                  [MAY_SKIP])
 #   The one way a test is declared. Builds test_<layer>_<name> from SOURCES
 #   with GoogleTest and the test helpers, links airlock::airlock and registers
-#   it with ctest as <layer>.<name>. Labels pick suites: unit, stress, hostile,
-#   fuzz (and process later); scripts/test.sh runs them per sanitizer build.
+#   it with ctest as <layer>.<name>. Labels pick suites: unit (no threads),
+#   stress (threads, futexes or a watchdog), hostile, process, fuzz;
+#   scripts/test.sh runs them per sanitizer build.
 #   STANDALONE: the sources define main() themselves and use no GoogleTest
 #   (the programs in examples/, which must build and run cleanly).
 #   A test that calls GTEST_SKIP exits with 77 (tests/support/gtest_main.cc),

@@ -14,7 +14,8 @@
 #   consumer   install, then a find_package user and an add_subdirectory user
 #   clang      clang -Werror: build everything, unit tests
 #   asan       ASan+UBSan: every test, AIRLOCK_STRESS_SCALE=0.2
-#   tsan       TSan: unit, stress and hostile tests, AIRLOCK_STRESS_SCALE=0.05
+#   tsan       TSan: the tests that start threads (label stress),
+#              AIRLOCK_STRESS_SCALE=0.05
 #   fuzz       the libFuzzer targets, bounded (fuzz/run_bounded.sh), when present
 #   clean      the builds left the source tree as they found it
 #
