@@ -12,12 +12,17 @@
 #   release    gcc -O2 -Werror: build, every test, each public header alone,
 #              and the header checks again under -std=c++23
 #   consumer   install, then a find_package user and an add_subdirectory user
-#   clang      clang -Werror: build everything, unit tests
+#   clang      clang -Werror: the library, the tests and the examples (not
+#              the benchmarks); unit tests
 #   asan       ASan+UBSan: every test, AIRLOCK_STRESS_SCALE=0.2
 #   tsan       TSan: the tests that start threads (label stress),
-#              AIRLOCK_STRESS_SCALE=0.05
+#              AIRLOCK_STRESS_SCALE=0.05; builds only those
 #   fuzz       the libFuzzer targets, bounded (fuzz/run_bounded.sh), when present
 #   clean      the builds left the source tree as they found it
+#
+# Every compiler call goes through ccache when it is installed, with the
+# cache in build/ccache unless CCACHE_DIR names another: a second run, or a
+# second build with the same flags, compiles only what changed.
 #
 # Each step prints a header and its duration; the end is a summary table and
 # the line "N passed, N failed" (ctest tests across all suites, plus one for
@@ -146,11 +151,42 @@ suite() {
 
 # --- the steps --------------------------------------------------------------
 
+# ccache for every build (set up once deps has installed it); CCACHE_BASEDIR
+# makes the paths relative, so a cache is shared by checkouts at one depth.
+launcher=()
+use_ccache() {
+    command -v ccache >/dev/null || return 0
+    export CCACHE_DIR="${CCACHE_DIR:-$root/build/ccache}"
+    export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
+    export CMAKE_CXX_COMPILER_LAUNCHER=ccache # builds configured by tests/consumer, fuzz/
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+    ccache --zero-stats >/dev/null
+}
+
+configure() { # preset [cmake args]
+    cmake --preset "$1" "${launcher[@]}" "${@:2}"
+}
+
 build_preset() { # preset [cmake --build args]
     local preset="$1"
     shift
-    cmake --preset "$preset"
+    configure "$preset"
     cmake --build --preset "$preset" "$@"
+}
+
+# The library, tests and examples without airlock-bench: all that proves a
+# second compiler builds Airlock.
+build_without_bench() { # preset
+    configure "$1" -DAIRLOCK_BUILD_BENCH=OFF
+    cmake --build --preset "$1"
+}
+
+# Only the test executables of one group (cmake/AirlockTesting.cmake):
+# airlock_tests (every test) or airlock_tests_<label>, the label that the
+# preset's test filter selects.
+build_tests() { # preset group
+    configure "$1"
+    cmake --build --preset "$1" --target "$2"
 }
 
 lint_shell() {
@@ -193,7 +229,7 @@ PY
 }
 
 headers_cxx23() {
-    cmake -S . -B build/headers-cxx23 -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    cmake -S . -B build/headers-cxx23 -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" \
         -DCMAKE_CXX_STANDARD=23 -DAIRLOCK_WERROR=ON \
         -DAIRLOCK_BUILD_TESTS=OFF -DAIRLOCK_BUILD_BENCH=OFF
     cmake --build build/headers-cxx23 -j2 --target airlock_check_headers
@@ -252,6 +288,7 @@ ok() {
 export CTEST_OUTPUT_ON_FAILURE=1
 
 step deps bash scripts/install-deps.sh
+use_ccache
 
 if ((quick)); then
     step "release: build" build_preset release
@@ -281,10 +318,16 @@ else
     step "headers: each header alone (C++23)" headers_cxx23
     step "consumer via add_subdirectory" consumer_subdirectory
 
+    # The test presets pick the labels and AIRLOCK_STRESS_SCALE; the ASan and
+    # TSan builds compile only the tests their presets run (every test, and
+    # those labelled stress, as CMakePresets.json says).
     for preset in clang asan tsan; do
-        step "$preset: build" build_preset "$preset"
+        case $preset in
+            clang) step "$preset: build" build_without_bench clang ;;
+            asan) step "$preset: build" build_tests asan airlock_tests ;;
+            tsan) step "$preset: build" build_tests tsan airlock_tests_stress ;;
+        esac
         if ok "$preset: build"; then
-            # The test presets pick the labels and AIRLOCK_STRESS_SCALE.
             suite "$preset: tests" --preset "$preset"
         else
             not_run "$preset: tests" "build failed"
@@ -292,7 +335,8 @@ else
     done
 
     if [[ -f fuzz/CMakeLists.txt ]]; then
-        step "fuzz: build" build_preset fuzz
+        # The targets fuzz/run_bounded.sh runs and the corpus generators.
+        step "fuzz: build" build_preset fuzz --target ring_fuzz rpc_fuzz ring_corpus_gen rpc_corpus_gen
     fi
     if [[ -f fuzz/run_bounded.sh ]]; then
         step "fuzz: bounded run" run_fuzz
@@ -312,6 +356,9 @@ for i in "${!step_names[@]}"; do
     printf '%-52s %-8s %6s\n' "${step_names[$i]}" "${step_results[$i]}" "${step_seconds[$i]}"
 done
 echo "ctest tests skipped (declared MAY_SKIP): $tests_skipped; JUnit files in build/test-results/"
+if command -v ccache >/dev/null && [[ -n "${CCACHE_DIR:-}" ]]; then
+    ccache --show-stats | grep -E '^ *(Hits|Misses):' | sed 's/^ */ccache /' || true
+fi
 echo
 echo "$tests_passed passed, $tests_failed failed"
 ((tests_failed == 0))
