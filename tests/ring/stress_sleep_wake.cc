@@ -17,7 +17,9 @@
 //
 // tiny_ring: a stream through a 256-byte ring, where the producer also sleeps
 // on a full ring and is woken by the consumer's publish of released space, so
-// both doorbells of a ring take part.
+// both doorbells of a ring take part. The producer's parks are not left to
+// the scheduler: every 256 messages the consumer stops until the producer has
+// filled the ring and parked, and the test counts those parks.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -155,8 +157,23 @@ TEST(stress_sleep_wake, tiny_ring_sleeps_on_both_doorbells) {
                 ull(shared::load_relaxed(r.ring().control->producer_bell.word)));
         });
 
+    // A stop while at least `stop_margin` messages are still to come: more than
+    // the ring holds, so the producer must fill it and park.
+    constexpr std::uint64_t stop_every = 256;
+    constexpr std::uint64_t stop_margin = 64;
+    std::uint64_t stops = 0;
+    std::uint64_t parks_seen = 0;
     std::thread consumer([&] {
         for (std::uint64_t i = 0; i < count && !failure.failed(); ++i) {
+            // Waits for a park since the last stop: the producer may be
+            // parked already (then waiting for a further park would wait for
+            // ever), else it fills the ring and parks.
+            if (i % stop_every == stop_every / 2 && i + stop_margin < count) {
+                while (hooks.parks_on_watched.load() == parks_seen && !failure.failed())
+                    std::this_thread::yield();
+                parks_seen = hooks.parks_on_watched.load();
+                ++stops;
+            }
             auto m = c.receive(policy);
             if (!m)
                 return failure.report("message " + std::to_string(i) +
@@ -182,8 +199,9 @@ TEST(stress_sleep_wake, tiny_ring_sleeps_on_both_doorbells) {
     EXPECT_EQ(sent.load(), count);
     EXPECT_EQ(received.load(), count);
     EXPECT_EQ(c.try_receive().error(), errc::ring_empty) << "a message too many";
-    const std::uint64_t producer_parks = hooks.parks_on_watched.load();
-    std::printf("%llu messages; %llu parks (%llu by the producer on a full ring), %llu unparks\n",
-                ull(count), ull(hooks.parks.load()), ull(producer_parks),
-                ull(hooks.unparks.load()));
+    // Each stop waited for a park of the producer on the full ring since the
+    // previous one, and the consumer's release of space woke it (a lost
+    // wake-up trips the watchdog).
+    EXPECT_GE(stops, count / stop_every - 1) << "the consumer stopped too rarely";
+    EXPECT_GE(hooks.parks_on_watched.load(), stops) << "parks by the producer on a full ring";
 }
