@@ -135,8 +135,10 @@ suite() {
     verdict=$?
     set -e
     local took=$((SECONDS - start))
-    local passed=0 failed=1 skipped=0
+    local passed failed skipped
     read -r passed failed skipped <<<"$counts" || true
+    # Nothing printed (the script itself failed): one failure.
+    passed=${passed:-0} failed=${failed:-1} skipped=${skipped:-0}
     tests_passed=$((tests_passed + passed))
     tests_failed=$((tests_failed + failed))
     tests_skipped=$((tests_skipped + skipped))
