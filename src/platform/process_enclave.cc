@@ -703,8 +703,14 @@ class process_enclave final : public enclave {
         auto size = ring::region::required_size(geometry_);
         if (!size) return unexpected(size.error());
         region_size_ = *size;
-        memfd_ = static_cast<int>(syscall(SYS_memfd_create, "airlock-region", MFD_CLOEXEC));
+        memfd_ = static_cast<int>(
+            syscall(SYS_memfd_create, "airlock-region", MFD_CLOEXEC | MFD_ALLOW_SEALING));
         if (memfd_ < 0 || ftruncate(memfd_, static_cast<off_t>(region_size_)) != 0)
+            return unexpected(errc::platform_unavailable);
+        // Its size is fixed for good: no one (the host included) can shrink
+        // the region under the enclave's mapping, which would make its next
+        // access a SIGBUS, nor grow it.
+        if (fcntl(memfd_, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
             return unexpected(errc::platform_unavailable);
         void* m = mmap(nullptr, region_size_, PROT_READ | PROT_WRITE, MAP_SHARED, memfd_, 0);
         if (m == MAP_FAILED) return unexpected(errc::platform_unavailable);
@@ -761,6 +767,7 @@ class process_enclave final : public enclave {
     ring::wait_hooks& hooks() noexcept override { return futex_wait_hooks::instance(); }
     const modelled_transition& transition() const noexcept override { return transition_; }
     const void* region_base() const noexcept override { return base_; }
+    const ring::region_geometry& geometry() const noexcept override { return geometry_; }
     int process_id() const noexcept override { return pid_; }
     errc failure() const noexcept override { return failure_.load(std::memory_order_acquire); }
     std::string diagnostic() const override {

@@ -88,6 +88,7 @@ class sim_enclave final : public enclave {
     ring::wait_hooks& hooks() noexcept override { return futex_wait_hooks::instance(); }
     const modelled_transition& transition() const noexcept override { return transition_; }
     const void* region_base() const noexcept override { return memory_.data; }
+    const ring::region_geometry& geometry() const noexcept override { return geometry_; }
 
   private:
     // The body of enclave thread i: attach with trusted geometry, build the

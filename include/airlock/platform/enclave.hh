@@ -142,6 +142,9 @@ class enclave {
     [[nodiscard]] virtual int process_id() const noexcept { return -1; }
     // Where the host maps the shared region.
     [[nodiscard]] virtual const void* region_base() const noexcept = 0;
+    // Its layout: channel_geometry(channels(), ring_capacity) plus whatever
+    // words the platform keeps there for itself.
+    [[nodiscard]] virtual const ring::region_geometry& geometry() const noexcept = 0;
 };
 
 // The region layout every platform uses: channel i has rings 2i
