@@ -52,6 +52,16 @@ std::string_view to_string(errc e) noexcept {
         AIRLOCK_ERRC_NAME(host_died)
         AIRLOCK_ERRC_NAME(enclave_memory_exhausted)
         AIRLOCK_ERRC_NAME(sys_bad_result)
+        AIRLOCK_ERRC_NAME(suvm_out_of_range)
+        AIRLOCK_ERRC_NAME(suvm_cache_exhausted)
+        AIRLOCK_ERRC_NAME(suvm_out_of_memory)
+        AIRLOCK_ERRC_NAME(suvm_straddles_page)
+        AIRLOCK_ERRC_NAME(suvm_store_misaligned)
+        AIRLOCK_ERRC_NAME(suvm_store_too_small)
+        AIRLOCK_ERRC_NAME(suvm_store_overlaps_enclave)
+        AIRLOCK_ERRC_NAME(suvm_store_address_wraps)
+        AIRLOCK_ERRC_NAME(suvm_crypto_unavailable)
+        AIRLOCK_ERRC_NAME(suvm_fault_integrity)
 #undef AIRLOCK_ERRC_NAME
     }
     return "unknown_airlock_error";

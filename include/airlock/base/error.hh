@@ -77,6 +77,23 @@ enum class errc : std::uint16_t {
 
     // --- sys ---------------------------------------------------------------
     sys_bad_result = 500,
+
+    // --- suvm: ordinary outcomes --------------------------------------------
+    suvm_out_of_range = 600,     // an address or length beyond the paged space
+    suvm_cache_exhausted = 601,  // every cache frame is pinned: nothing can be evicted
+    suvm_out_of_memory = 602,    // the space's allocator has no room left
+    suvm_straddles_page = 603,   // the object crosses a page boundary: use load/store
+
+    // --- suvm: backing store rejected at attach ------------------------------
+    suvm_store_misaligned = 610,        // base not 64-byte aligned
+    suvm_store_too_small = 611,         // fewer bytes than the trusted geometry needs
+    suvm_store_overlaps_enclave = 612,  // the store intersects trusted (enclave) memory
+    suvm_store_address_wraps = 613,     // base + size overflows the address space
+    suvm_crypto_unavailable = 614,      // libsodium failed to start or no key source
+
+    // --- suvm: sticky faults of a space --------------------------------------
+    suvm_fault_integrity = 620,  // a sealed page failed authentication (changed,
+                                 // swapped with another, replayed or truncated)
 };
 
 // True for the codes that put a channel into its sticky faulted state.
