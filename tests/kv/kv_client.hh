@@ -141,7 +141,7 @@ class memcached_process {
     }
     ~memcached_process() {
         if (pid_ > 0) {
-            ::kill(pid_, SIGTERM);
+            ::kill(pid_, SIGKILL);  // SIGTERM makes memcached linger a second
             int st = 0;
             ::waitpid(pid_, &st, 0);
         }
