@@ -52,6 +52,14 @@ std::string_view to_string(errc e) noexcept {
         AIRLOCK_ERRC_NAME(host_died)
         AIRLOCK_ERRC_NAME(enclave_memory_exhausted)
         AIRLOCK_ERRC_NAME(sys_bad_result)
+        AIRLOCK_ERRC_NAME(ps_bad_length)
+        AIRLOCK_ERRC_NAME(ps_unknown_op)
+        AIRLOCK_ERRC_NAME(ps_unknown_id)
+        AIRLOCK_ERRC_NAME(ps_batch_too_large)
+        AIRLOCK_ERRC_NAME(ps_frame_too_large)
+        AIRLOCK_ERRC_NAME(ps_bad_header)
+        AIRLOCK_ERRC_NAME(ps_model_full)
+        AIRLOCK_ERRC_NAME(ps_bad_response)
 #undef AIRLOCK_ERRC_NAME
     }
     return "unknown_airlock_error";
