@@ -50,10 +50,14 @@ void encode_stats(std::vector<std::byte>& out) {
 expected<reply_view> check_reply(std::span<const std::byte> frame, op request_op,
                                  std::uint32_t count, std::uint32_t dimension) {
     const auto h = peek_header(frame);
-    if (!h || h->frame_bytes() != frame.size() || h->op != static_cast<std::uint16_t>(request_op))
-        return unexpected(errc::ps_bad_response);
+    if (!h || h->frame_bytes() != frame.size()) return unexpected(errc::ps_bad_response);
     reply_view r{*h, frame.subspan(header_bytes)};
-    if (h->status != 0) return r;  // an error reply carries no payload to check
+    // An error reply repeats the op, or carries 0 when the frame was too
+    // short or too long for the server to read it; it has no payload.
+    if (h->status != 0 && h->op == 0 && r.payload.empty()) return r;
+    if (h->op != static_cast<std::uint16_t>(request_op)) return unexpected(errc::ps_bad_response);
+    if (h->status != 0)
+        return r.payload.empty() ? expected<reply_view>(r) : unexpected(errc::ps_bad_response);
     std::size_t want = 0;
     switch (request_op) {
         case op::pull:

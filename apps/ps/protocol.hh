@@ -6,6 +6,8 @@
 //   u32 length   bytes after this field (so a frame is 4 + length bytes)
 //   u16 op       pull = 1, push = 2, stats = 3
 //   u16 status   requests: 0 (reserved); replies: 0 or an airlock::errc value
+//                (an error reply has no payload; its op is 0 when the server
+//                could not read the request's op: a length too short or long)
 //   u32 count    ids in the request (a reply repeats it; on ps_unknown_id it
 //                is the index of the first unknown id)
 //   payload      pull request: count x u64 id
