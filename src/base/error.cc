@@ -62,6 +62,14 @@ std::string_view to_string(errc e) noexcept {
         AIRLOCK_ERRC_NAME(suvm_store_address_wraps)
         AIRLOCK_ERRC_NAME(suvm_crypto_unavailable)
         AIRLOCK_ERRC_NAME(suvm_fault_integrity)
+        AIRLOCK_ERRC_NAME(ps_bad_length)
+        AIRLOCK_ERRC_NAME(ps_unknown_op)
+        AIRLOCK_ERRC_NAME(ps_unknown_id)
+        AIRLOCK_ERRC_NAME(ps_batch_too_large)
+        AIRLOCK_ERRC_NAME(ps_frame_too_large)
+        AIRLOCK_ERRC_NAME(ps_bad_header)
+        AIRLOCK_ERRC_NAME(ps_model_full)
+        AIRLOCK_ERRC_NAME(ps_bad_response)
 #undef AIRLOCK_ERRC_NAME
     }
     return "unknown_airlock_error";

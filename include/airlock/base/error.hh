@@ -3,8 +3,8 @@
 // airlock/base/error.hh: the one error vocabulary of Airlock.
 //
 // `errc` numbers every failure any layer can report, in per-layer ranges
-// (ring 100s, async 200s, rpc 300s, platform 400s, sys 500s, suvm 600s), so a
-// code read in a log names its layer. Fallible calls return
+// (ring 100s, async 200s, rpc 300s, platform 400s, sys 500s, suvm 600s,
+// the parameter server 700s), so a code read in a log names its layer. Fallible calls return
 // `airlock::expected<T>` (base/expected.hh) carrying an `errc`; the fast path
 // never throws. `std::error_code` interop goes through `make_error_code`.
 //
@@ -94,6 +94,16 @@ enum class errc : std::uint16_t {
     // --- suvm: sticky faults of a space --------------------------------------
     suvm_fault_integrity = 620,  // a sealed page failed authentication (changed,
                                  // swapped with another, replayed or truncated)
+
+    // --- apps/ps: the parameter server's protocol (apps/ps/protocol.hh) ----
+    ps_bad_length = 700,       // a frame's length disagrees with its op and count
+    ps_unknown_op = 701,       // an op the server does not serve
+    ps_unknown_id = 702,       // a feature id the model does not hold
+    ps_batch_too_large = 703,  // more ids in one request than the server allows
+    ps_frame_too_large = 704,  // a length above the largest frame: the connection closes
+    ps_bad_header = 705,       // reserved header bits set
+    ps_model_full = 706,       // the model's table has no room for another feature
+    ps_bad_response = 707,     // a client got a reply that does not answer its request
 };
 
 // True for the codes that put a channel into its sticky faulted state.
