@@ -169,4 +169,37 @@ async::task<result<void>> rename(client& c, std::string_view from, std::string_v
     co_return done(co_await c.call(r));
 }
 
+async::task<result<std::vector<dir_entry>>> list_dir(client& c, std::string_view path,
+                                                     std::size_t max_entries) {
+    if (path.empty() || path.size() > wire::max_path) co_return fail(errc::invalid_argument);
+    std::vector<dir_entry> entries;
+    std::vector<std::byte> buf(wire::max_io);
+    std::uint64_t cookie = 0;
+    do {
+        request r{.op = wire::op::list_dir};
+        r.args[0] = buf.size();
+        r.args[1] = cookie;
+        r.asked = buf.size();
+        r.payload = bytes_of(path);
+        r.into = buf;
+        auto o = co_await c.call(r);
+        if (!o) co_return unexpected(o.error());
+        // The listing passed the link's checks (contract.cc): walk it.
+        std::size_t at = 0;
+        while (at < o->bytes) {
+            std::uint64_t type = 0, len = 0;
+            std::memcpy(&type, buf.data() + at, 8);
+            std::memcpy(&len, buf.data() + at + 8, 8);
+            if (entries.size() == max_entries) co_return fail(errc::sys_bad_result);
+            entries.push_back(
+                {std::string(reinterpret_cast<const char*>(buf.data() + at + 16), len),
+                 static_cast<std::uint8_t>(type)});
+            at += wire::dir_entry_header_bytes + (len + 7) / 8 * 8;
+        }
+        if (o->aux != 0 && o->value == 0) co_return fail(errc::sys_bad_result);  // no progress
+        cookie = o->aux;
+    } while (cookie != 0);
+    co_return entries;
+}
+
 }  // namespace airlock::sys

@@ -639,14 +639,17 @@ void uring_service::file_request(std::size_t li, op kind, std::uint64_t id, std:
             std::int64_t count = 0;
             std::uint64_t next = 0;
             if (a[1] != 0) seekdir(d, static_cast<long>(a[1]));
-            while (dirent* e = ::readdir(d)) {
+            for (;;) {
+                const long here = telldir(d);  // where this entry starts: the next cookie
+                dirent* e = ::readdir(d);
+                if (e == nullptr) break;
                 const std::size_t len = std::strlen(e->d_name);
                 if ((len == 1 && e->d_name[0] == '.') ||
                     (len == 2 && e->d_name[0] == '.' && e->d_name[1] == '.'))
                     continue;
                 const std::size_t bytes = wire::dir_entry_header_bytes + (len + 7) / 8 * 8;
                 if (out.size() + bytes > asked) {
-                    next = static_cast<std::uint64_t>(e->d_off);
+                    next = static_cast<std::uint64_t>(here);
                     break;
                 }
                 const std::size_t at = out.size();

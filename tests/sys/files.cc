@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Description: enclave code creates, writes, reads (with its own offset and
 // at given offsets), syncs, truncates, stats, renames and removes files and
-// folders in a temporary folder through the sys link, on sim and on the
+// folders, and lists a folder, in a temporary folder through the sys link, on sim and on the
 // sealed process platform; a missing file is ENOENT, printable.
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -68,6 +69,14 @@ task<expected<std::uint64_t>> scenario(sys::client& c, std::string dir) {
     if (!sd || !S_ISDIR(sd->mode)) co_return 18;
     auto again = co_await sys::mkdir(c, sub, 0700);
     if (again || !again.error().is_errno(EEXIST)) co_return 19;
+    auto listed = co_await sys::list_dir(c, dir);
+    if (!listed || listed->size() != 2) co_return 23;
+    bool saw_b = false, saw_sub = false;
+    for (const auto& e : *listed) {
+        saw_b |= e.name == "b.txt" && e.type == DT_REG;
+        saw_sub |= e.name == "sub" && e.type == DT_DIR;
+    }
+    if (!saw_b || !saw_sub) co_return 24;
     if (!co_await sys::rmdir(c, sub)) co_return 20;
     if (!co_await sys::unlink(c, b)) co_return 21;
     auto gone = co_await sys::stat(c, b);

@@ -16,7 +16,9 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "airlock/async/task.hh"
 #include "airlock/sys/client.hh"
@@ -76,5 +78,16 @@ class file {
 [[nodiscard]] async::task<result<void>> mkdir(client& c, std::string_view path,
                                               unsigned mode = 0755);
 [[nodiscard]] async::task<result<void>> rmdir(client& c, std::string_view path);
+
+// One name in a folder ("." and ".." left out); `type` is the DT_* value.
+struct dir_entry {
+    std::string name;
+    std::uint8_t type = 0;
+};
+// The names in folder `path`, in the host's order, fetched wire::max_io
+// bytes at a time; at most `max_entries` (sys_bad_result beyond: a host
+// that never ends the listing).
+[[nodiscard]] async::task<result<std::vector<dir_entry>>> list_dir(
+    client& c, std::string_view path, std::size_t max_entries = 1'000'000);
 
 }  // namespace airlock::sys
