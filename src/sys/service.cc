@@ -10,7 +10,6 @@
 // the CQEs; a full completion ring keeps them queued per link.
 #include "airlock/sys/service.hh"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <liburing.h>
 #include <netinet/in.h>
@@ -30,6 +29,7 @@
 
 #include "airlock/ring/spsc_ring.hh"
 #include "airlock/sys/protocol.hh"
+#include "host_ops.hh"
 
 namespace airlock::sys {
 
@@ -43,15 +43,6 @@ constexpr std::uint64_t futex_tag = std::uint64_t{1} << 63;
 constexpr std::uint8_t op_futex_wait = 51;  // IORING_OP_FUTEX_WAIT (Linux 6.7), not in 6.1 headers
 constexpr std::uint32_t futex2_size_u32 = 0x02;
 
-std::uint64_t get_word(const std::byte* at) noexcept {
-    std::uint64_t w;
-    std::memcpy(&w, at, 8);
-    return w;
-}
-void put_word(std::byte* at, std::uint64_t w) noexcept {
-    std::memcpy(at, &w, 8);
-}
-
 std::uint64_t clock_ns(clockid_t id) noexcept {
     timespec ts{};
     clock_gettime(id, &ts);
@@ -59,16 +50,11 @@ std::uint64_t clock_ns(clockid_t id) noexcept {
            static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-struct fd_entry {
-    int fd = -1;
-    std::uint32_t generation = 0;
-};
-
 struct link_state {
     platform::service_link view;
     ring::ring_consumer requests;
     ring::ring_producer completions;
-    std::vector<fd_entry> fds;
+    std::unique_ptr<detail::host_table> fds;
     std::deque<std::vector<std::byte>> pending;  // completions waiting for ring space
     std::optional<ring::outgoing_message> partial;
     bool futex_armed = false;
@@ -102,7 +88,7 @@ class uring_service final : public service {
                 ring::ring_consumer(l.to_service, {{.hooks = &hooks, .peer_bell = l.enclave_bell},
                                                    wire::max_message}),
                 ring::ring_producer(l.from_service, {.hooks = &hooks, .peer_bell = l.enclave_bell}),
-                std::vector<fd_entry>(options.max_handles),
+                std::make_unique<detail::host_table>(options.max_handles),
                 {},
                 {},
                 false,
@@ -116,10 +102,8 @@ class uring_service final : public service {
         for (auto& l : links_)
             hooks_->unpark(l.view.service_bell->word);
         if (thread_.joinable()) thread_.join();
-        for (auto& l : links_)
-            for (auto& e : l.fds)
-                if (e.fd >= 0) ::close(e.fd);
-        if (ring_ready_) io_uring_queue_exit(&ring_);
+        if (ring_ready_) io_uring_queue_exit(&ring_);  // cancels what is in flight
+        links_.clear();                                // closes every fd still open
     }
 
     expected<void> begin() {
@@ -249,71 +233,20 @@ class uring_service final : public service {
         return n;
     }
 
-    int fd_of(link_state& l, std::uint64_t h) {
-        const auto i = static_cast<std::uint32_t>(h);
-        if (i >= l.fds.size() || l.fds[i].fd < 0 ||
-            l.fds[i].generation != static_cast<std::uint32_t>(h >> 32))
-            return -1;
-        return l.fds[i].fd;
-    }
-
-    bool handle_ok(link_state& l, std::uint64_t h) {
-        return static_cast<std::uint32_t>(h) < l.fds.size() && (h >> 32) != 0;
-    }
-
-    void install(link_state& l, std::uint64_t h, int fd) {
-        fd_entry& e = l.fds[static_cast<std::uint32_t>(h)];
-        if (e.fd >= 0) ::close(e.fd);  // a handle reused before its close came: drop the old fd
-        e.fd = fd;
-        e.generation = static_cast<std::uint32_t>(h >> 32);
-    }
-
-    static std::int64_t neg_errno() { return -static_cast<std::int64_t>(errno); }
-
     void handle_request(std::size_t li, op kind, std::span<const std::byte> m) {
         link_state& l = links_[li];
-        if (m.size() < wire::request_header_bytes) return;  // not a request: nothing to answer
-        const std::uint64_t id = get_word(m.data());
-        const std::uint64_t target = get_word(m.data() + 8);
-        std::uint64_t a[4];
-        for (std::size_t i = 0; i < 4; ++i)
-            a[i] = get_word(m.data() + 16 + 8 * i);
-        const auto payload = m.subspan(wire::request_header_bytes);
-        auto reply = [&](std::int64_t result, std::span<const std::byte> data = {},
-                         std::uint64_t aux = 0) { complete(l, id, result, aux, data); };
-        const int fd = fd_of(l, target);
-
+        detail::host_request r;
+        if (!detail::decode_request(static_cast<std::uint16_t>(kind), m, r))
+            return;  // not a request: nothing to answer
+        if (auto now = detail::run_now(*l.fds, r, &deferred_closes_))
+            return complete(l, r.id, now->result, now->aux, now->data);
+        auto reply = [&](std::int64_t result) { complete(l, r.id, result, 0, {}); };
+        const int fd = l.fds->fd_of(r.target);
         switch (kind) {
-            case op::listen: {
-                if (!handle_ok(l, target)) return reply(-EBADF);
-                sockaddr_storage sa{};
-                if (payload.size() < sizeof(sa_family_t) || payload.size() > sizeof sa)
-                    return reply(-EINVAL);
-                std::memcpy(&sa, payload.data(), payload.size());
-                const int s = ::socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (s < 0) return reply(neg_errno());
-                const int one = 1;
-                if (a[1] & wire::listen_reuse_address)
-                    (void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-                if (sa.ss_family == AF_INET6) {
-                    const int v6 = (a[1] & wire::listen_v6_only) ? 1 : 0;
-                    (void)setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof v6);
-                }
-                const int backlog = static_cast<int>(std::min<std::uint64_t>(a[0], 4096));
-                if (::bind(s, reinterpret_cast<sockaddr*>(&sa),
-                           static_cast<socklen_t>(payload.size())) != 0 ||
-                    ::listen(s, backlog) != 0) {
-                    const std::int64_t e = neg_errno();
-                    ::close(s);
-                    return reply(e);
-                }
-                install(l, target, s);
-                return reply(0);
-            }
             case op::accept: {
-                if (fd < 0 || !handle_ok(l, a[0])) return reply(-EBADF);
-                op_state& o = new_op(li, id, kind);
-                o.new_handle = a[0];
+                if (fd < 0 || !l.fds->fits(r.args[0])) return reply(-EBADF);
+                op_state& o = new_op(li, r.id, kind);
+                o.new_handle = r.args[0];
                 o.addrlen = sizeof o.addr;
                 io_uring_sqe* sqe = get_sqe();
                 if (sqe == nullptr) return fail_op(o, -EAGAIN);
@@ -323,34 +256,48 @@ class uring_service final : public service {
                 return;
             }
             case op::connect: {
-                if (!handle_ok(l, target)) return reply(-EBADF);
-                op_state& o = new_op(li, id, kind);
-                if (payload.size() < sizeof(sa_family_t) || payload.size() > sizeof o.addr)
+                if (!l.fds->fits(r.target)) return reply(-EBADF);
+                op_state& o = new_op(li, r.id, kind);
+                if (r.payload.size() < sizeof(sa_family_t) || r.payload.size() > sizeof o.addr)
                     return fail_op(o, -EINVAL);
-                std::memcpy(&o.addr, payload.data(), payload.size());
-                o.addrlen = static_cast<socklen_t>(payload.size());
-                o.new_handle = target;
-                o.no_delay = a[0] != 0;
+                std::memcpy(&o.addr, r.payload.data(), r.payload.size());
+                o.addrlen = static_cast<socklen_t>(r.payload.size());
+                o.new_handle = r.target;
+                o.no_delay = r.args[0] != 0;
                 o.fd = ::socket(o.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (o.fd < 0) return fail_op(o, neg_errno());
+                if (o.fd < 0) return fail_op(o, -static_cast<std::int64_t>(errno));
                 io_uring_sqe* sqe = get_sqe();
                 if (sqe == nullptr) return fail_op(o, -EAGAIN);
                 io_uring_prep_connect(sqe, o.fd, reinterpret_cast<sockaddr*>(&o.addr), o.addrlen);
                 io_uring_sqe_set_data64(sqe, op_index(o));
                 return;
             }
+            case op::open: {
+                if (!l.fds->fits(r.target)) return reply(-EBADF);
+                if (r.payload.size() > wire::max_path) return reply(-ENAMETOOLONG);
+                op_state& o = new_op(li, r.id, kind);
+                o.path.assign(reinterpret_cast<const char*>(r.payload.data()), r.payload.size());
+                o.new_handle = r.target;
+                io_uring_sqe* sqe = get_sqe();
+                if (sqe == nullptr) return fail_op(o, -EAGAIN);
+                io_uring_prep_openat(sqe, AT_FDCWD, o.path.c_str(),
+                                     static_cast<int>(r.args[0]) | O_CLOEXEC,
+                                     static_cast<mode_t>(r.args[1] & 07777));
+                io_uring_sqe_set_data64(sqe, op_index(o));
+                return;
+            }
             case op::recv:
             case op::read: {
                 if (fd < 0) return reply(-EBADF);
-                op_state& o = new_op(li, id, kind);
-                o.buffer.resize(std::min<std::uint64_t>(a[0], wire::max_io));
+                op_state& o = new_op(li, r.id, kind);
+                o.buffer.resize(std::min<std::uint64_t>(r.args[0], wire::max_io));
                 io_uring_sqe* sqe = get_sqe();
                 if (sqe == nullptr) return fail_op(o, -EAGAIN);
                 if (kind == op::recv)
                     io_uring_prep_recv(sqe, fd, o.buffer.data(), o.buffer.size(), 0);
                 else
                     io_uring_prep_read(sqe, fd, o.buffer.data(),
-                                       static_cast<unsigned>(o.buffer.size()), a[1]);
+                                       static_cast<unsigned>(o.buffer.size()), r.args[1]);
                 io_uring_sqe_set_data64(sqe, op_index(o));
                 return;
             }
@@ -358,9 +305,9 @@ class uring_service final : public service {
             case op::write:
             case op::append: {
                 if (fd < 0) return reply(-EBADF);
-                if (payload.size() > wire::max_io) return reply(-EINVAL);
-                op_state& o = new_op(li, id, kind);
-                o.buffer.assign(payload.begin(), payload.end());
+                if (r.payload.size() > wire::max_io) return reply(-EINVAL);
+                op_state& o = new_op(li, r.id, kind);
+                o.buffer.assign(r.payload.begin(), r.payload.end());
                 io_uring_sqe* sqe = get_sqe();
                 if (sqe == nullptr) return fail_op(o, -EAGAIN);
                 if (kind == op::send)
@@ -368,60 +315,23 @@ class uring_service final : public service {
                 else
                     io_uring_prep_write(sqe, fd, o.buffer.data(),
                                         static_cast<unsigned>(o.buffer.size()),
-                                        kind == op::append ? ~std::uint64_t{0} : a[1]);
+                                        kind == op::append ? ~std::uint64_t{0} : r.args[1]);
                 io_uring_sqe_set_data64(sqe, op_index(o));
                 return;
             }
-            case op::shutdown:
+            case op::fsync: {
                 if (fd < 0) return reply(-EBADF);
-                if (a[0] > 2) return reply(-EINVAL);
-                return reply(::shutdown(fd, static_cast<int>(a[0])) == 0 ? 0 : neg_errno());
-            case op::close: {
-                if (fd < 0) return reply(-EBADF);
-                l.fds[static_cast<std::uint32_t>(target)].fd = -1;
-                (void)::shutdown(fd, SHUT_RDWR);  // wakes this socket's accepts and receives
-                deferred_closes_.push_back(fd);
-                return reply(0);
-            }
-            case op::set_option: {
-                if (fd < 0) return reply(-EBADF);
-                const int on = a[1] != 0 ? 1 : 0;
-                int level = SOL_SOCKET, name = 0;
-                switch (static_cast<wire::socket_option>(a[0])) {
-                    case wire::socket_option::no_delay:
-                        level = IPPROTO_TCP;
-                        name = TCP_NODELAY;
-                        break;
-                    case wire::socket_option::keep_alive:
-                        name = SO_KEEPALIVE;
-                        break;
-                    case wire::socket_option::reuse_address:
-                        name = SO_REUSEADDR;
-                        break;
-                    default:
-                        return reply(-EINVAL);
-                }
-                return reply(setsockopt(fd, level, name, &on, sizeof on) == 0 ? 0 : neg_errno());
-            }
-            case op::local_address:
-            case op::peer_address: {
-                if (fd < 0) return reply(-EBADF);
-                sockaddr_storage sa{};
-                socklen_t len = sizeof sa;
-                const int r = kind == op::local_address
-                                  ? getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len)
-                                  : getpeername(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-                if (r != 0) return reply(neg_errno());
-                return reply(0, {reinterpret_cast<const std::byte*>(&sa),
-                                 std::min<std::size_t>(len, sizeof sa)});
+                op_state& o = new_op(li, r.id, kind);
+                io_uring_sqe* sqe = get_sqe();
+                if (sqe == nullptr) return fail_op(o, -EAGAIN);
+                io_uring_prep_fsync(sqe, fd, r.args[0] != 0 ? IORING_FSYNC_DATASYNC : 0);
+                io_uring_sqe_set_data64(sqe, op_index(o));
+                return;
             }
             default:
-                return file_request(li, kind, id, target, fd, a, payload);
+                return reply(-EINVAL);
         }
     }
-
-    void file_request(std::size_t li, op kind, std::uint64_t id, std::uint64_t target, int fd,
-                      const std::uint64_t* a, std::span<const std::byte> payload);
 
     // --- ops in the kernel ------------------------------------------------------
 
@@ -481,7 +391,7 @@ class uring_service final : public service {
         if (res < 0) return fail_op(o, res);
         switch (o.kind) {
             case op::accept:
-                install(l, o.new_handle, res);
+                l.fds->install(o.new_handle, res);
                 complete(l, o.id, 0, 0,
                          {reinterpret_cast<const std::byte*>(&o.addr),
                           std::min<std::size_t>(o.addrlen, sizeof o.addr)});
@@ -491,12 +401,12 @@ class uring_service final : public service {
                     const int one = 1;
                     (void)setsockopt(o.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                 }
-                install(l, o.new_handle, o.fd);
+                l.fds->install(o.new_handle, o.fd);
                 o.fd = -1;
                 complete(l, o.id, 0, 0, {});
                 break;
             case op::open:
-                install(l, o.new_handle, res);
+                l.fds->install(o.new_handle, res);
                 complete(l, o.id, 0, 0, {});
                 break;
             case op::recv:
@@ -520,13 +430,7 @@ class uring_service final : public service {
 
     void complete(link_state& l, std::uint64_t id, std::int64_t result, std::uint64_t aux,
                   std::span<const std::byte> data) {
-        std::vector<std::byte> m(wire::completion_header_bytes + data.size());
-        put_word(m.data(), id);
-        put_word(m.data() + 8, static_cast<std::uint64_t>(result));
-        put_word(m.data() + 16, aux);
-        if (!data.empty())
-            std::memcpy(m.data() + wire::completion_header_bytes, data.data(), data.size());
-        l.pending.push_back(std::move(m));
+        l.pending.push_back(detail::encode_completion(id, result, aux, data));
     }
 
     void flush_completions(link_state& l) {
@@ -553,119 +457,6 @@ class uring_service final : public service {
     std::atomic<std::uint64_t> requests_{0}, submits_{0}, completions_{0}, sleeps_{0};
     std::thread thread_;
 };
-
-std::int64_t stat_reply(const struct stat& st, wire::stat_record& r) {
-    r.size = static_cast<std::uint64_t>(st.st_size);
-    r.mode = st.st_mode;
-    r.nlink = st.st_nlink;
-    r.uid = st.st_uid;
-    r.gid = st.st_gid;
-    r.mtime_ns = static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
-                 static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
-    r.inode = st.st_ino;
-    r.blocks = static_cast<std::uint64_t>(st.st_blocks);
-    return 0;
-}
-
-void uring_service::file_request(std::size_t li, op kind, std::uint64_t id, std::uint64_t target,
-                                 int fd, const std::uint64_t* a,
-                                 std::span<const std::byte> payload) {
-    link_state& l = links_[li];
-    auto reply = [&](std::int64_t result, std::span<const std::byte> data = {},
-                     std::uint64_t aux = 0) { complete(l, id, result, aux, data); };
-    auto path_of = [](std::span<const std::byte> p) {
-        return std::string(reinterpret_cast<const char*>(p.data()), p.size());
-    };
-    if (payload.size() > 2 * wire::max_path) return reply(-ENAMETOOLONG);
-    switch (kind) {
-        case op::open: {
-            if (!handle_ok(l, target)) return reply(-EBADF);
-            op_state& o = new_op(li, id, kind);
-            o.path = path_of(payload);
-            o.new_handle = target;
-            io_uring_sqe* sqe = get_sqe();
-            if (sqe == nullptr) return fail_op(o, -EAGAIN);
-            io_uring_prep_openat(sqe, AT_FDCWD, o.path.c_str(), static_cast<int>(a[0]) | O_CLOEXEC,
-                                 static_cast<mode_t>(a[1] & 07777));
-            io_uring_sqe_set_data64(sqe, op_index(o));
-            return;
-        }
-        case op::fsync: {
-            if (fd < 0) return reply(-EBADF);
-            op_state& o = new_op(li, id, kind);
-            io_uring_sqe* sqe = get_sqe();
-            if (sqe == nullptr) return fail_op(o, -EAGAIN);
-            io_uring_prep_fsync(sqe, fd, a[0] != 0 ? IORING_FSYNC_DATASYNC : 0);
-            io_uring_sqe_set_data64(sqe, op_index(o));
-            return;
-        }
-        case op::ftruncate:
-            if (fd < 0) return reply(-EBADF);
-            return reply(::ftruncate(fd, static_cast<off_t>(a[0])) == 0 ? 0 : neg_errno());
-        case op::fstat:
-        case op::stat: {
-            struct stat st {};
-            int r;
-            if (kind == op::fstat) {
-                if (fd < 0) return reply(-EBADF);
-                r = ::fstat(fd, &st);
-            } else {
-                r = ::stat(path_of(payload).c_str(), &st);
-            }
-            if (r != 0) return reply(neg_errno());
-            wire::stat_record rec;
-            stat_reply(st, rec);
-            return reply(0, {reinterpret_cast<const std::byte*>(&rec), sizeof rec});
-        }
-        case op::unlink:
-            return reply(::unlink(path_of(payload).c_str()) == 0 ? 0 : neg_errno());
-        case op::rmdir:
-            return reply(::rmdir(path_of(payload).c_str()) == 0 ? 0 : neg_errno());
-        case op::mkdir:
-            return reply(::mkdir(path_of(payload).c_str(), static_cast<mode_t>(a[0] & 07777)) == 0
-                             ? 0
-                             : neg_errno());
-        case op::rename: {
-            if (a[0] > payload.size()) return reply(-EINVAL);
-            const std::string from = path_of(payload.first(a[0]));
-            const std::string to = path_of(payload.subspan(a[0]));
-            return reply(::rename(from.c_str(), to.c_str()) == 0 ? 0 : neg_errno());
-        }
-        case op::list_dir: {
-            DIR* d = ::opendir(path_of(payload).c_str());
-            if (d == nullptr) return reply(neg_errno());
-            const std::size_t asked = std::min<std::uint64_t>(a[0], wire::max_io);
-            std::vector<std::byte> out;
-            std::int64_t count = 0;
-            std::uint64_t next = 0;
-            if (a[1] != 0) seekdir(d, static_cast<long>(a[1]));
-            for (;;) {
-                const long here = telldir(d);  // where this entry starts: the next cookie
-                dirent* e = ::readdir(d);
-                if (e == nullptr) break;
-                const std::size_t len = std::strlen(e->d_name);
-                if ((len == 1 && e->d_name[0] == '.') ||
-                    (len == 2 && e->d_name[0] == '.' && e->d_name[1] == '.'))
-                    continue;
-                const std::size_t bytes = wire::dir_entry_header_bytes + (len + 7) / 8 * 8;
-                if (out.size() + bytes > asked) {
-                    next = static_cast<std::uint64_t>(here);
-                    break;
-                }
-                const std::size_t at = out.size();
-                out.resize(at + bytes);
-                put_word(out.data() + at, e->d_type);
-                put_word(out.data() + at + 8, len);
-                std::memcpy(out.data() + at + 16, e->d_name, len);
-                ++count;
-            }
-            ::closedir(d);
-            return reply(count, out, next);
-        }
-        default:
-            return reply(-EINVAL);
-    }
-}
 
 }  // namespace
 
