@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 
+#include "airlock/sys/transition.hh"
 #include "contract.hh"
 
 namespace airlock::sys {
@@ -36,14 +37,15 @@ bool call_operation::await_ready() noexcept {
         result_ = unexpected(s.error());
         return true;
     }
-    slot_ = *s;
-    return false;
+    if (!done_) slot_ = *s;
+    return done_;  // the transition transport answers before any suspension
 }
 
 void call_operation::finish(result<outcome> r) noexcept {
     slot_ = no_slot;
     result_ = std::move(r);
-    client_.ex_->enqueue(resumption_, handle_);
+    done_ = true;
+    if (handle_) client_.ex_->enqueue(resumption_, handle_);
 }
 
 // --- client -----------------------------------------------------------------------
@@ -69,7 +71,9 @@ client::client(async::executor& ex, const platform::service_link& link, ring::wa
         handles_[i].next_free =
             i + 1 < handles_.size() ? static_cast<std::uint32_t>(i + 1) : end_of_list;
     send_queue_.reserve(options.max_requests);
-    scratch_.reserve(wire::max_message);
+    if (options.transport == transport::transition)
+        transition_ =
+            std::make_unique<transition_host>(options.transition_cycles, options.max_handles);
     ex_->add_source(*this);
 }
 
@@ -174,6 +178,23 @@ result<std::uint32_t> client::submit(const request& r, call_operation* waiter) n
     if (!r.payload2.empty())
         std::memcpy(m.data() + wire::request_header_bytes + r.payload.size(), r.payload2.data(),
                     r.payload2.size());
+    if (transition_) {
+        // One synchronous transition: the completion is checked like any.
+        s.state = slot_state::pending;
+        s.waiter = waiter;
+        std::vector<std::byte> reply;
+        try {
+            reply = transition_->call(static_cast<std::uint16_t>(r.op), m);
+        } catch (...) {
+            s.waiter = nullptr;
+            free_slot(index);
+            return fail(errc::enclave_memory_exhausted);
+        }
+        on_completion(reply);
+        if (fault_ != errc::ok && waiter != nullptr && !waiter->done_)
+            return fail(errc::sys_faulted);
+        return index;
+    }
     send_queue_.push_back(index);
     flush_queued();
     if (fault_ != errc::ok) return fail(errc::sys_faulted);

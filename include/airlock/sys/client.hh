@@ -31,6 +31,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -45,10 +46,19 @@
 
 namespace airlock::sys {
 
+// How requests reach the host: through the link's rings to the io_uring
+// service (the default), or by one synchronous modelled transition each
+// (sys/transition.hh: the baseline; `sim` only).
+enum class transport : std::uint8_t { ring, transition };
+
 struct client_options {
     std::size_t max_requests = 4096;  // calls in flight at once
     std::size_t max_handles = 8192;   // open files, sockets and listeners
+    sys::transport transport = sys::transport::ring;
+    std::uint64_t transition_cycles = platform::modelled_transition::default_cycles_per_call;
 };
+
+class transition_host;
 
 // A handle: slot index (low 32 bits) and generation (high 32, never 0).
 using handle = std::uint64_t;
@@ -100,6 +110,7 @@ class [[nodiscard("co_await it")]] call_operation {
     friend class client;
     void finish(result<outcome> r) noexcept;
     client& client_;
+    bool done_ = false;  // finished before it suspended (the transition transport)
     request request_;
     result<outcome> result_{};
     std::coroutine_handle<> handle_;
@@ -201,7 +212,7 @@ class client final : private async::source {
     bool closed_ = false;
     bool unpublished_ = false;
     std::size_t refs_ = 0;
-    std::vector<std::byte> scratch_;  // encoding buffer
+    std::unique_ptr<transition_host> transition_;  // the transition transport, or null
 };
 
 // `client_ref` keeps a client alive (intrusive, owner thread only).
