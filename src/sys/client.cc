@@ -71,10 +71,13 @@ client::client(async::executor& ex, const platform::service_link& link, ring::wa
         handles_[i].next_free =
             i + 1 < handles_.size() ? static_cast<std::uint32_t>(i + 1) : end_of_list;
     send_queue_.reserve(options.max_requests);
+    // The transition transport never reads the link: it must not take
+    // completions meant for a ring client of the same link.
     if (options.transport == transport::transition)
         transition_ =
             std::make_unique<transition_host>(options.transition_cycles, options.max_handles);
-    ex_->add_source(*this);
+    else
+        ex_->add_source(*this);
 }
 
 client::~client() {
@@ -100,7 +103,7 @@ client& client::attach(platform::enclave_thread& thread, std::size_t link_index,
 void client::shut_down() noexcept {
     if (closed_) return;
     closed_ = true;
-    ex_->remove_source(*this);
+    if (!transition_) ex_->remove_source(*this);
     // The waiting frames are the program's; they end with the executor.
     for (slot& s : slots_)
         if (s.waiter != nullptr) {
