@@ -41,7 +41,31 @@ bool call_operation::await_ready() noexcept {
     return done_;  // the transition transport answers before any suspension
 }
 
+bool call_operation::arm(const async::cancellation_token& token) noexcept {
+    if (cancel_.arm(*client_.ex_, token, &call_operation::on_cancel, this)) return true;
+    abandon();
+    result_ = unexpected(error{errc::cancelled, 0});
+    done_ = true;
+    return false;
+}
+
+void call_operation::on_cancel(void* self) noexcept {
+    auto* op = static_cast<call_operation*>(self);
+    if (op->done_) return;
+    op->abandon();
+    op->finish(unexpected(error{errc::cancelled, 0}));
+}
+
+// The request stays in flight, its slot held until the host answers (then
+// the answer is checked and dropped): the slot is never reused while the
+// host may still complete it.
+void call_operation::abandon() noexcept {
+    if (slot_ != no_slot) client_.slots_[slot_].waiter = nullptr;
+    slot_ = no_slot;
+}
+
 void call_operation::finish(result<outcome> r) noexcept {
+    cancel_.disarm();
     slot_ = no_slot;
     result_ = std::move(r);
     done_ = true;
