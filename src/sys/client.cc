@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 
+#include "airlock/sys/transition.hh"
 #include "contract.hh"
 
 namespace airlock::sys {
@@ -36,14 +37,39 @@ bool call_operation::await_ready() noexcept {
         result_ = unexpected(s.error());
         return true;
     }
-    slot_ = *s;
+    if (!done_) slot_ = *s;
+    return done_;  // the transition transport answers before any suspension
+}
+
+bool call_operation::arm(const async::cancellation_token& token) noexcept {
+    if (cancel_.arm(*client_.ex_, token, &call_operation::on_cancel, this)) return true;
+    abandon();
+    result_ = unexpected(error{errc::cancelled, 0});
+    done_ = true;
     return false;
 }
 
+void call_operation::on_cancel(void* self) noexcept {
+    auto* op = static_cast<call_operation*>(self);
+    if (op->done_) return;
+    op->abandon();
+    op->finish(unexpected(error{errc::cancelled, 0}));
+}
+
+// The request stays in flight, its slot held until the host answers (then
+// the answer is checked and dropped): the slot is never reused while the
+// host may still complete it.
+void call_operation::abandon() noexcept {
+    if (slot_ != no_slot) client_.slots_[slot_].waiter = nullptr;
+    slot_ = no_slot;
+}
+
 void call_operation::finish(result<outcome> r) noexcept {
+    cancel_.disarm();
     slot_ = no_slot;
     result_ = std::move(r);
-    client_.ex_->enqueue(resumption_, handle_);
+    done_ = true;
+    if (handle_) client_.ex_->enqueue(resumption_, handle_);
 }
 
 // --- client -----------------------------------------------------------------------
@@ -69,8 +95,13 @@ client::client(async::executor& ex, const platform::service_link& link, ring::wa
         handles_[i].next_free =
             i + 1 < handles_.size() ? static_cast<std::uint32_t>(i + 1) : end_of_list;
     send_queue_.reserve(options.max_requests);
-    scratch_.reserve(wire::max_message);
-    ex_->add_source(*this);
+    // The transition transport never reads the link: it must not take
+    // completions meant for a ring client of the same link.
+    if (options.transport == transport::transition)
+        transition_ =
+            std::make_unique<transition_host>(options.transition_cycles, options.max_handles);
+    else
+        ex_->add_source(*this);
 }
 
 client::~client() {
@@ -96,7 +127,7 @@ client& client::attach(platform::enclave_thread& thread, std::size_t link_index,
 void client::shut_down() noexcept {
     if (closed_) return;
     closed_ = true;
-    ex_->remove_source(*this);
+    if (!transition_) ex_->remove_source(*this);
     // The waiting frames are the program's; they end with the executor.
     for (slot& s : slots_)
         if (s.waiter != nullptr) {
@@ -174,6 +205,23 @@ result<std::uint32_t> client::submit(const request& r, call_operation* waiter) n
     if (!r.payload2.empty())
         std::memcpy(m.data() + wire::request_header_bytes + r.payload.size(), r.payload2.data(),
                     r.payload2.size());
+    if (transition_) {
+        // One synchronous transition: the completion is checked like any.
+        s.state = slot_state::pending;
+        s.waiter = waiter;
+        std::vector<std::byte> reply;
+        try {
+            reply = transition_->call(static_cast<std::uint16_t>(r.op), m);
+        } catch (...) {
+            s.waiter = nullptr;
+            free_slot(index);
+            return fail(errc::enclave_memory_exhausted);
+        }
+        on_completion(reply);
+        if (fault_ != errc::ok && waiter != nullptr && !waiter->done_)
+            return fail(errc::sys_faulted);
+        return index;
+    }
     send_queue_.push_back(index);
     flush_queued();
     if (fault_ != errc::ok) return fail(errc::sys_faulted);

@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <sched.h>
 #include <time.h>
 #include <atomic>
 #include <cerrno>
@@ -111,7 +113,15 @@ class uring_service final : public service {
             return unexpected(errc::platform_unavailable);
         ring_ready_ = true;
         update_clocks();
-        thread_ = std::thread([this] { run(); });
+        thread_ = std::thread([this] {
+            if (options_.cpu >= 0 && options_.cpu < CPU_SETSIZE) {
+                cpu_set_t set;
+                CPU_ZERO(&set);
+                CPU_SET(options_.cpu, &set);
+                (void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+            }
+            run();
+        });
         return {};
     }
 
@@ -127,10 +137,16 @@ class uring_service final : public service {
   private:
     // --- the loop -------------------------------------------------------------
 
+    // Rounds until stopped. With nothing to do it spins for spin_ns, then
+    // yields a few times, then sleeps; a sleep that ends with nothing to do
+    // (the clock tick, a spurious wake-up) sleeps again at once, so an idle
+    // service costs one short wake-up per tick.
     void run() {
-        std::uint32_t empty_rounds = 0;
+        std::uint64_t idle_since = 0;
+        std::uint32_t yields = 0;
+        bool slept = false;
         while (!stop_.load(std::memory_order_acquire)) {
-            update_clocks();
+            const std::uint64_t now = update_clocks();
             std::size_t work = 0;
             for (std::size_t i = 0; i < links_.size(); ++i)
                 work += take_requests(i);
@@ -144,15 +160,25 @@ class uring_service final : public service {
             for (auto& l : links_)
                 flush_completions(l);
             if (work != 0) {
-                empty_rounds = 0;
+                idle_since = 0;
+                yields = 0;
+                slept = false;
                 continue;
             }
-            if (++empty_rounds < options_.spin_rounds) {
-                ring::cpu_relax();
-                continue;
+            if (!slept) {
+                if (idle_since == 0) idle_since = now;
+                if (now - idle_since < options_.spin_ns) {
+                    ring::cpu_relax();
+                    continue;
+                }
+                if (yields < options_.yields) {
+                    ++yields;
+                    sched_yield();
+                    continue;
+                }
             }
-            empty_rounds = 0;
             sleep();
+            slept = true;
         }
     }
 
@@ -204,7 +230,8 @@ class uring_service final : public service {
         return sqe;
     }
 
-    void update_clocks() {
+    // Publishes the clocks to every link; returns the monotonic reading.
+    std::uint64_t update_clocks() {
         const std::uint64_t mono = clock_ns(CLOCK_MONOTONIC);
         const std::uint64_t real = clock_ns(CLOCK_REALTIME);
         for (auto& l : links_) {
@@ -215,6 +242,7 @@ class uring_service final : public service {
             shared::store_relaxed(l.view.words[wire::clock_realtime].word, real);
             shared::store_release(seq, ++l.clock_seq);  // even: consistent
         }
+        return mono;
     }
 
     // --- requests -------------------------------------------------------------

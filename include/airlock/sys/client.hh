@@ -31,13 +31,16 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "airlock/async/cancel_point.hh"
 #include "airlock/async/executor.hh"
 #include "airlock/async/resumption.hh"
+#include "airlock/async/task.hh"
 #include "airlock/platform/enclave.hh"
 #include "airlock/ring/spsc_ring.hh"
 #include "airlock/sys/error.hh"
@@ -45,10 +48,19 @@
 
 namespace airlock::sys {
 
+// How requests reach the host: through the link's rings to the io_uring
+// service (the default), or by one synchronous modelled transition each
+// (sys/transition.hh: the baseline; `sim` only).
+enum class transport : std::uint8_t { ring, transition };
+
 struct client_options {
     std::size_t max_requests = 4096;  // calls in flight at once
     std::size_t max_handles = 8192;   // open files, sockets and listeners
+    sys::transport transport = sys::transport::ring;
+    std::uint64_t transition_cycles = platform::modelled_transition::default_cycles_per_call;
 };
+
+class transition_host;
 
 // A handle: slot index (low 32 bits) and generation (high 32, never 0).
 using handle = std::uint64_t;
@@ -88,9 +100,15 @@ class [[nodiscard("co_await it")]] call_operation {
     ~call_operation();
 
     bool await_ready() noexcept;
+    // A cancellation point: when the awaiting task's token is cancelled (a
+    // deadline, a scope closing) the call resumes with errc::cancelled and
+    // its request is abandoned; a completion that comes later is checked and
+    // dropped. This is how a caller bounds a wait on a host that stalls.
     template <class P>
-    void await_suspend(std::coroutine_handle<P> h) noexcept {
+    bool await_suspend(std::coroutine_handle<P> h) noexcept {
         handle_ = h;
+        const async::detail::task_context* context = async::detail::context_of(h);
+        return context == nullptr || arm(context->token);
     }
     result<outcome> await_resume() noexcept {
         return std::move(result_);
@@ -98,12 +116,18 @@ class [[nodiscard("co_await it")]] call_operation {
 
   private:
     friend class client;
+    // False when the token is already cancelled (the call is then done).
+    bool arm(const async::cancellation_token& token) noexcept;
+    static void on_cancel(void* self) noexcept;
+    void abandon() noexcept;
     void finish(result<outcome> r) noexcept;
     client& client_;
+    bool done_ = false;  // finished before it suspended (the transition transport)
     request request_;
     result<outcome> result_{};
     std::coroutine_handle<> handle_;
     async::resumption resumption_;
+    async::detail::cancel_point cancel_;
     std::uint32_t slot_ = no_slot;
     static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
 };
@@ -201,7 +225,7 @@ class client final : private async::source {
     bool closed_ = false;
     bool unpublished_ = false;
     std::size_t refs_ = 0;
-    std::vector<std::byte> scratch_;  // encoding buffer
+    std::unique_ptr<transition_host> transition_;  // the transition transport, or null
 };
 
 // `client_ref` keeps a client alive (intrusive, owner thread only).
