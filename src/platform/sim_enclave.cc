@@ -54,7 +54,8 @@ class sim_enclave final : public enclave {
     sim_enclave(const enclave_config& config, std::size_t region_size)
         : config_(config),
           geometry_(channel_geometry(config.enclave_threads, config.ring_capacity)),
-          memory_(region_size),
+          region_size_(region_size),
+          memory_(region_size + detail::untrusted_memory_bytes(config)),
           transition_(config.transition_cycles),
           executors_(config.enclave_threads, nullptr) {}
 
@@ -66,7 +67,7 @@ class sim_enclave final : public enclave {
     }
 
     expected<void> start(enclave_program program) {
-        auto formatted = ring::region::format({memory_.data, memory_.size}, geometry_);
+        auto formatted = ring::region::format({memory_.data, region_size_}, geometry_);
         if (!formatted) return unexpected(formatted.error());
         host_region_ = std::move(*formatted);
         std::latch ready(static_cast<std::ptrdiff_t>(config_.enclave_threads));
@@ -88,13 +89,16 @@ class sim_enclave final : public enclave {
     ring::wait_hooks& hooks() noexcept override { return futex_wait_hooks::instance(); }
     const modelled_transition& transition() const noexcept override { return transition_; }
     const void* region_base() const noexcept override { return memory_.data; }
+    std::span<std::byte> untrusted_memory() const noexcept override {
+        return {memory_.data + region_size_, memory_.size - region_size_};
+    }
 
   private:
     // The body of enclave thread i: attach with trusted geometry, build the
     // executor and endpoint, run the program, then serve until stopped.
     void enclave_main(std::size_t i, enclave_program program, std::latch& ready) {
         detail::pin_enclave_thread(config_, i);
-        auto region = ring::region::attach({memory_.data, memory_.size}, geometry_);
+        auto region = ring::region::attach({memory_.data, region_size_}, geometry_);
         if (!region) {
             start_errors_[i] = region.error();
             ready.count_down();
@@ -104,7 +108,7 @@ class sim_enclave final : public enclave {
         rpc::endpoint<rpc::side::enclave> ep(
             ex, region->ring(enclave_to_host_ring(i)), region->ring(host_to_enclave_ring(i)),
             {.hooks = &hooks(), .peer_bell = &region->doorbell(host_bell(i))}, config_.rpc);
-        enclave_thread ctx{i, ex, ep, region->base()};
+        enclave_thread ctx{i, ex, ep, region->base(), untrusted_memory()};
         program(ctx);
         executors_[i] = &ex;
         ready.count_down();
@@ -113,7 +117,8 @@ class sim_enclave final : public enclave {
 
     enclave_config config_;
     ring::region_geometry geometry_;
-    region_memory memory_;
+    std::size_t region_size_;
+    region_memory memory_;  // the region, then the untrusted memory
     ring::region host_region_;
     modelled_transition transition_;
     std::vector<async::executor*> executors_;  // published before `ready`, read after it

@@ -33,6 +33,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -72,7 +73,15 @@ struct enclave_config {
     // `process` only: how long the destructor waits for the enclave to stop
     // on request before it kills the process.
     std::uint64_t stop_grace_ns = 2'000'000'000;
+    // Untrusted memory shared with the enclave beside the region, for the
+    // enclave's own use (a suvm backing store): laid out after the region in
+    // the same shared mapping, rounded up to 4096 bytes, zeroed. The enclave
+    // gets it in enclave_thread::untrusted_memory, the host through
+    // enclave::untrusted_memory(). At most max_untrusted_memory.
+    std::size_t untrusted_memory = 0;
 };
+
+inline constexpr std::size_t max_untrusted_memory = std::size_t{1} << 40;
 
 // What an enclave thread's program is given.
 struct enclave_thread {
@@ -83,6 +92,10 @@ struct enclave_thread {
     // Where the shared region is mapped on the enclave's side (on `process`
     // not where the host maps it: only offsets may cross).
     const void* region_base = nullptr;
+    // enclave_config::untrusted_memory bytes of untrusted memory, mapped
+    // where the enclave chose (empty when none was asked for). Hostile like
+    // the region: check it before use (suvm::space::create does).
+    std::span<std::byte> untrusted_memory{};
 };
 
 // The enclave's code: runs on each enclave thread, registers handlers and
@@ -142,6 +155,9 @@ class enclave {
     [[nodiscard]] virtual int process_id() const noexcept { return -1; }
     // Where the host maps the shared region.
     [[nodiscard]] virtual const void* region_base() const noexcept = 0;
+    // The host's mapping of enclave_config::untrusted_memory (empty when
+    // none was asked for).
+    [[nodiscard]] virtual std::span<std::byte> untrusted_memory() const noexcept { return {}; }
 };
 
 // The region layout every platform uses: channel i has rings 2i
