@@ -23,6 +23,8 @@ void add_fanin_command(CLI::App& app);
 void add_calls_command(CLI::App& app);
 // `sys`: enclave file and socket I/O, io_uring ring path against the transition.
 void add_sys_command(CLI::App& app);
+// `suvm`: secure paging against plain memory and modelled EPC paging.
+void add_suvm_command(CLI::App& app);
 
 // The `bare` round trip of `pingpong` (one atomic word each way, timed with
 // steady_clock): {p50 ns, p99 ns} of one repetition of `seconds`, threads

@@ -55,7 +55,8 @@ void detail::pin_enclave_thread(const enclave_config& config, std::size_t i) noe
 
 expected<std::unique_ptr<enclave>> enclave::create(const enclave_config& config,
                                                    enclave_program program) {
-    if (config.enclave_threads == 0 || program == nullptr)
+    if (config.enclave_threads == 0 || program == nullptr ||
+        config.untrusted_memory > max_untrusted_memory)
         return unexpected(errc::invalid_argument);
     switch (config.platform) {
         case platform_kind::sim:

@@ -467,6 +467,7 @@ struct child_plan {
     enclave_program program;
     int memfd;
     std::size_t region_size;
+    std::size_t untrusted_size;  // after the region in the same memfd
     std::byte* host_mapping;
     int diag_fd;
     pid_t host_pid;
@@ -483,6 +484,7 @@ void close_all_but(int keep) {
 struct child_state {
     explicit child_state(std::size_t n) : built(static_cast<std::ptrdiff_t>(n) + 1), ran(n) {}
     ring::region region;
+    std::span<std::byte> untrusted;  // enclave_config::untrusted_memory, the enclave's mapping
     std::vector<async::executor*> executors;
     std::latch built;            // every thread made its executor (and the transition thread)
     std::atomic<int> sealed{0};  // 1 once the filter is on: the programs may run
@@ -512,7 +514,7 @@ void enclave_thread_main(const child_plan& plan, child_state& s, std::size_t i) 
     for (std::size_t l = 0; l < config.service_links; ++l)
         links.push_back(link_view(s.region, config.enclave_threads, config.service_links, i, l));
     std::vector<std::shared_ptr<void>> keep_alive;
-    enclave_thread ctx{i, ex, ep, s.region.base(), links, &keep_alive};
+    enclave_thread ctx{i, ex, ep, s.region.base(), links, &keep_alive, s.untrusted};
     plan.program(ctx);
     s.ran.count_down();
     ex.run();  // until the stop request
@@ -556,9 +558,10 @@ void transition_thread_main(child_state& s, process_words w) {
     if (getppid() != plan.host_pid) exit_now(setup_exit_code);
 
     // The region at an address of the enclave's own; the host's goes.
-    void* mine = mmap(nullptr, plan.region_size, PROT_READ | PROT_WRITE, MAP_SHARED, plan.memfd, 0);
+    const std::size_t mapped = plan.region_size + plan.untrusted_size;
+    void* mine = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED, plan.memfd, 0);
     if (mine == MAP_FAILED) setup_failed("mmap of the region");
-    munmap(plan.host_mapping, plan.region_size);
+    munmap(plan.host_mapping, mapped);
 #if AIRLOCK_PROCESS_SANITIZED
     // Sanitizer reports go to stderr: make that the diagnostic pipe.
     if (dup2(g_diag_fd, 2) != 2) setup_failed("dup2");
@@ -604,6 +607,7 @@ void transition_thread_main(child_state& s, process_words w) {
         ring::region::attach({static_cast<std::byte*>(mine), plan.region_size}, *plan.geometry);
     if (!region) setup_failed(to_string(region.error()));
     state->region = std::move(*region);
+    state->untrusted = {static_cast<std::byte*>(mine) + plan.region_size, plan.untrusted_size};
     state->executors.assign(config.enclave_threads, nullptr);
     const process_words w{first_process_word(config)};
     // Threads need mmap (their stacks): all of them start before the seal.
@@ -709,7 +713,7 @@ class process_enclave final : public enclave {
         if (monitor_.joinable()) monitor_.join();
         if (pidfd_ >= 0) close(pidfd_);
         if (diag_fd_ >= 0) close(diag_fd_);
-        if (base_ != nullptr) munmap(base_, region_size_);
+        if (base_ != nullptr) munmap(base_, region_size_ + untrusted_size_);
         if (memfd_ >= 0) close(memfd_);
     }
 
@@ -717,16 +721,18 @@ class process_enclave final : public enclave {
         auto size = ring::region::required_size(geometry_);
         if (!size) return unexpected(size.error());
         region_size_ = *size;
+        untrusted_size_ = detail::untrusted_memory_bytes(config_);
+        const std::size_t mapped = region_size_ + untrusted_size_;
         memfd_ = static_cast<int>(
             syscall(SYS_memfd_create, "airlock-region", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-        if (memfd_ < 0 || ftruncate(memfd_, static_cast<off_t>(region_size_)) != 0)
+        if (memfd_ < 0 || ftruncate(memfd_, static_cast<off_t>(mapped)) != 0)
             return unexpected(errc::platform_unavailable);
         // Its size is fixed for good: no one (the host included) can shrink
         // the region under the enclave's mapping, which would make its next
         // access a SIGBUS, nor grow it.
         if (fcntl(memfd_, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
             return unexpected(errc::platform_unavailable);
-        void* m = mmap(nullptr, region_size_, PROT_READ | PROT_WRITE, MAP_SHARED, memfd_, 0);
+        void* m = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED, memfd_, 0);
         if (m == MAP_FAILED) return unexpected(errc::platform_unavailable);
         base_ = static_cast<std::byte*>(m);
         auto formatted = ring::region::format({base_, region_size_}, geometry_);
@@ -735,8 +741,8 @@ class process_enclave final : public enclave {
 
         int pipe_fds[2];
         if (pipe2(pipe_fds, O_CLOEXEC) != 0) return unexpected(errc::platform_unavailable);
-        const child_plan plan{&config_,     &geometry_, program,     memfd_,
-                              region_size_, base_,      pipe_fds[1], getpid()};
+        const child_plan plan{&config_,        &geometry_, program,     memfd_,  region_size_,
+                              untrusted_size_, base_,      pipe_fds[1], getpid()};
         const pid_t pid = fork();
         if (pid < 0) {
             close(pipe_fds[0]);
@@ -786,6 +792,9 @@ class process_enclave final : public enclave {
     const modelled_transition& transition() const noexcept override { return transition_; }
     const void* region_base() const noexcept override { return base_; }
     const ring::region_geometry& geometry() const noexcept override { return geometry_; }
+    std::span<std::byte> untrusted_memory() const noexcept override {
+        return {base_ + region_size_, untrusted_size_};
+    }
     int process_id() const noexcept override { return pid_; }
     errc failure() const noexcept override { return failure_.load(std::memory_order_acquire); }
     std::string diagnostic() const override {
@@ -888,6 +897,7 @@ class process_enclave final : public enclave {
     process_words words_;
     modelled_transition transition_;
     std::size_t region_size_ = 0;
+    std::size_t untrusted_size_ = 0;  // after the region in the memfd
     int memfd_ = -1;
     std::byte* base_ = nullptr;
     ring::region region_;

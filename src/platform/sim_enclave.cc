@@ -55,7 +55,8 @@ class sim_enclave final : public enclave {
         : config_(config),
           geometry_(channel_geometry(config.enclave_threads, config.ring_capacity,
                                      config.service_links, config.service_ring_capacity)),
-          memory_(region_size),
+          region_size_(region_size),
+          memory_(region_size + detail::untrusted_memory_bytes(config)),
           transition_(config.transition_cycles),
           executors_(config.enclave_threads, nullptr) {}
 
@@ -67,7 +68,7 @@ class sim_enclave final : public enclave {
     }
 
     expected<void> start(enclave_program program) {
-        auto formatted = ring::region::format({memory_.data, memory_.size}, geometry_);
+        auto formatted = ring::region::format({memory_.data, region_size_}, geometry_);
         if (!formatted) return unexpected(formatted.error());
         host_region_ = std::move(*formatted);
         std::latch ready(static_cast<std::ptrdiff_t>(config_.enclave_threads));
@@ -94,13 +95,16 @@ class sim_enclave final : public enclave {
         AIRLOCK_CHECK(thread < channels() && l < config_.service_links, "no such service link");
         return link_view(host_region_, config_.enclave_threads, config_.service_links, thread, l);
     }
+    std::span<std::byte> untrusted_memory() const noexcept override {
+        return {memory_.data + region_size_, memory_.size - region_size_};
+    }
 
   private:
     // The body of enclave thread i: attach with trusted geometry, build the
     // executor and endpoint, run the program, then serve until stopped.
     void enclave_main(std::size_t i, enclave_program program, std::latch& ready) {
         detail::pin_enclave_thread(config_, i);
-        auto region = ring::region::attach({memory_.data, memory_.size}, geometry_);
+        auto region = ring::region::attach({memory_.data, region_size_}, geometry_);
         if (!region) {
             start_errors_[i] = region.error();
             ready.count_down();
@@ -115,7 +119,7 @@ class sim_enclave final : public enclave {
             links.push_back(
                 link_view(*region, config_.enclave_threads, config_.service_links, i, l));
         std::vector<std::shared_ptr<void>> keep_alive;
-        enclave_thread ctx{i, ex, ep, region->base(), links, &keep_alive};
+        enclave_thread ctx{i, ex, ep, region->base(), links, &keep_alive, untrusted_memory()};
         program(ctx);
         executors_[i] = &ex;
         ready.count_down();
@@ -125,7 +129,8 @@ class sim_enclave final : public enclave {
 
     enclave_config config_;
     ring::region_geometry geometry_;
-    region_memory memory_;
+    std::size_t region_size_;
+    region_memory memory_;  // the region, then the untrusted memory
     ring::region host_region_;
     modelled_transition transition_;
     std::vector<async::executor*> executors_;  // published before `ready`, read after it

@@ -83,6 +83,12 @@ struct enclave_config {
     // as sys); 0: none. Their rings have `service_ring_capacity` bytes.
     std::size_t service_links = 0;
     std::size_t service_ring_capacity = std::size_t{1} << 18;
+    // Untrusted memory shared with the enclave beside the region, for the
+    // enclave's own use (a suvm backing store): laid out after the region in
+    // the same shared mapping, rounded up to 4096 bytes, zeroed. The enclave
+    // gets it in enclave_thread::untrusted_memory, the host through
+    // enclave::untrusted_memory(). At most max_untrusted_memory.
+    std::size_t untrusted_memory = 0;
 };
 
 // Words of the region beside each service link (each on a doorbell line),
@@ -101,6 +107,8 @@ struct service_link {
     ring::wire::doorbell* words = nullptr;  // [service_link_words]
 };
 
+inline constexpr std::size_t max_untrusted_memory = std::size_t{1} << 40;
+
 // What an enclave thread's program is given.
 struct enclave_thread {
     std::size_t index = 0;
@@ -115,6 +123,10 @@ struct enclave_thread {
     // Objects the program wants kept until its thread stops: destroyed after
     // the executor stops running and before it is destroyed (a sys::client).
     std::vector<std::shared_ptr<void>>* keep_alive = nullptr;
+    // enclave_config::untrusted_memory bytes of untrusted memory, mapped
+    // where the enclave chose (empty when none was asked for). Hostile like
+    // the region: check it before use (suvm::space::create does).
+    std::span<std::byte> untrusted_memory{};
 };
 
 // The enclave's code: runs on each enclave thread, registers handlers and
@@ -180,6 +192,9 @@ class enclave {
     // The host's view of service link `link` of enclave thread `thread`;
     // precondition: thread < channels(), link < config.service_links.
     [[nodiscard]] virtual service_link link(std::size_t thread, std::size_t link) const = 0;
+    // The host's mapping of enclave_config::untrusted_memory (empty when
+    // none was asked for).
+    [[nodiscard]] virtual std::span<std::byte> untrusted_memory() const noexcept { return {}; }
 };
 
 // The region layout every platform uses: channel i has rings 2i

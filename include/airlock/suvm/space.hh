@@ -67,8 +67,9 @@ struct space_options {
 
 inline constexpr std::size_t min_frames = 4;
 
-// Counters since creation, each exact once the threads using the space are
-// quiet (relaxed, read one by one).
+// Counters since creation, read one by one (relaxed). Exact once the threads
+// using the space are quiet, except `hits`, which may miss a few when
+// threads hit the same frame at the same moment.
 struct space_stats {
     std::uint64_t hits = 0;         // pins that found their page cached
     std::uint64_t faults = 0;       // pages brought in on demand (from the store or zeroed)
@@ -235,7 +236,10 @@ class space {
         // Relaxed: the clock reads these under the fault lock as hints.
         if (!fr.referenced.load(std::memory_order_relaxed))
             fr.referenced.store(true, std::memory_order_relaxed);
-        fr.hits.fetch_add(1, std::memory_order_relaxed);
+        // A load and a store, not a locked add: two threads hitting the
+        // same frame at once may count one hit (the statistic is exact for
+        // one thread); a locked add here costs more than the rest of the hit.
+        fr.hits.store(fr.hits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         r.space_ = this;
         r.data_ = frame_data(f);
         r.page_ = page;
