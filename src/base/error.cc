@@ -52,6 +52,14 @@ std::string_view to_string(errc e) noexcept {
         AIRLOCK_ERRC_NAME(host_died)
         AIRLOCK_ERRC_NAME(enclave_memory_exhausted)
         AIRLOCK_ERRC_NAME(sys_bad_result)
+        AIRLOCK_ERRC_NAME(sys_errno)
+        AIRLOCK_ERRC_NAME(sys_bad_handle)
+        AIRLOCK_ERRC_NAME(sys_faulted)
+        AIRLOCK_ERRC_NAME(sys_unknown_request)
+        AIRLOCK_ERRC_NAME(sys_bad_errno)
+        AIRLOCK_ERRC_NAME(sys_busy)
+        AIRLOCK_ERRC_NAME(sys_closed)
+        AIRLOCK_ERRC_NAME(sys_bad_clock)
 #undef AIRLOCK_ERRC_NAME
     }
     return "unknown_airlock_error";
