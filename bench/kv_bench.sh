@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # bench/kv_bench.sh: airlock-kv against Debian's memcached, same load, same run.
 #
-# Starts memcached and airlock-kv on loopback with the same -t and -m, then
+# Starts memcached and airlock-kv (native, and inside an enclave on `sim`
+# and on the sealed `process` platform) on loopback with the same -t and -m, then
 # for each get/set mix (90/10, 50/50) and value size (100 B, 4 KiB) drives
 # each server in turn (interleaved, --rounds times) with libmemcached's
 # memcaslap (one thread, 32-byte keys) for --seconds, and reports
 # operations per second and each server's CPU time per operation (user +
-# system of all its threads, from /proc/<pid>/stat over the timed window).
+# system of all its threads and of its enclave process, from /proc/<pid>/stat
+# over the timed window).
 # Prints a table; --json prints one JSON line per measurement instead.
 #
 # Usage: bench/kv_bench.sh [--threads N] [--memory MB] [--seconds S]
@@ -38,41 +40,56 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-port_mc=$((20000 + RANDOM % 20000))
-port_kv=$((port_mc + 1))
+base_port=$((20000 + RANDOM % 20000))
 user=()
 ((EUID == 0)) && user=(-u root)
-memcached -l 127.0.0.1 -p "$port_mc" -U 0 -t "$threads" -m "$memory" "${user[@]}" &
-pids+=($!); pid_mc=$!
-"$kv" -l 127.0.0.1 -p "$port_kv" -t "$threads" -m "$memory" &
-pids+=($!); pid_kv=$!
-sleep 0.5
+servers=(memcached native sim process)
+declare -A port pid
+port[memcached]=$base_port
+memcached -l 127.0.0.1 -p "$base_port" -U 0 -t "$threads" -m "$memory" "${user[@]}" &
+pids+=($!); pid[memcached]=$!
+i=1
+for platform in native sim process; do
+    port[$platform]=$((base_port + i)); i=$((i + 1))
+    "$kv" -l 127.0.0.1 -p "${port[$platform]}" -t "$threads" -m "$memory" --platform "$platform" &
+    pids+=($!); pid[$platform]=$!
+done
+sleep 1
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU ticks of a process and its children (the process platform's enclave).
+cpu_ticks() {
+    local total=0 p
+    for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+        total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    done
+    echo "$total"
+}
 tck="$(getconf CLK_TCK)"
 
-((json)) || printf '%-11s %-6s %6s %12s %14s\n' server mix value ops_per_sec cpu_ns_per_op
+((json)) || printf '%-11s %-8s %-7s %-6s %6s %12s %14s\n' server platform io mix value ops_per_sec cpu_ns_per_op
 for ((r = 0; r < rounds; r++)); do
     for mix in 90/10 50/50; do
         get="0.${mix%%/*}"; set="0.${mix##*/}"
         [[ "$mix" == "50/50" ]] && get=0.5 set=0.5
         for value in 100 4096; do
             printf 'key\n32 32 1\nvalue\n%s %s 1\ncmd\n0 %s\n1 %s\n' "$value" "$value" "$set" "$get" >"$work/cfg"
-            for server in memcached airlock-kv; do
-                if [[ $server == memcached ]]; then port=$port_mc pid=$pid_mc; else port=$port_kv pid=$pid_kv; fi
-                before="$(cpu_ticks "$pid")"
-                out="$(memcaslap -s "127.0.0.1:$port" -T 1 -c "$concurrency" -t "${seconds}s" -X "$value" -F "$work/cfg" 2>&1 || true)"
-                after="$(cpu_ticks "$pid")"
+            for which in "${servers[@]}"; do
+                server=airlock-kv platform=$which io=airlock
+                [[ $which == memcached ]] && server=memcached platform=native io=native
+                [[ $which == native ]] && io=native
+                before="$(cpu_ticks "${pid[$which]}")"
+                out="$(memcaslap -s "127.0.0.1:${port[$which]}" -T 1 -c "$concurrency" -t "${seconds}s" -X "$value" -F "$work/cfg" 2>&1 || true)"
+                after="$(cpu_ticks "${pid[$which]}")"
                 line="$(grep '^Run time' <<<"$out" | tail -1)"
                 ops="$(sed -n 's/.*Ops: \([0-9]*\).*/\1/p' <<<"$line")"
                 tps="$(sed -n 's/.*TPS: \([0-9]*\).*/\1/p' <<<"$line")"
                 [[ -n "$ops" && "$ops" != 0 ]] || { echo "kv_bench: memcaslap failed against $server: $out" >&2; exit 1; }
                 cpu_ns=$(( (after - before) * 1000000000 / tck / ops ))
                 if ((json)); then
-                    printf '{"bench":"kv","server":"%s","platform":"native","io":"native","mix":"%s","value_bytes":%s,"ops_per_sec":%s,"cpu_ns_per_op":%s}\n' \
-                        "$server" "$mix" "$value" "$tps" "$cpu_ns"
+                    printf '{"bench":"kv","server":"%s","platform":"%s","io":"%s","mix":"%s","value_bytes":%s,"ops_per_sec":%s,"cpu_ns_per_op":%s}\n' \
+                        "$server" "$platform" "$io" "$mix" "$value" "$tps" "$cpu_ns"
                 else
-                    printf '%-11s %-6s %6s %12s %14s\n' "$server" "$mix" "$value" "$tps" "$cpu_ns"
+                    printf '%-11s %-8s %-7s %-6s %6s %12s %14s\n' "$server" "$platform" "$io" "$mix" "$value" "$tps" "$cpu_ns"
                 fi
             done
         done
