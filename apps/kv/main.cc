@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "enclave_front.hh"
 #include "engine.hh"
 #include "native_front.hh"
 
@@ -33,8 +34,9 @@ void on_signal(int) {
                  "  -c, --conn-limit=N      max simultaneous connections (default 1024)\n"
                  "  -I, --max-item-size=S   largest item, with k/m suffix (default 1m)\n"
                  "  -v, --verbose           more output (-vv: every connection)\n"
-                 "      --platform=native   where the store runs (native; sim|process need sys)\n"
-                 "      --io=native         how I/O is done (native; airlock|transition need sys)\n"
+                 "      --platform=P        where the store runs: native (default), sim (an\n"
+                 "                          enclave on host threads), process (a sealed enclave)\n"
+                 "      --io=I              enclave I/O: airlock (sys over io_uring, default)\n"
                  "  -h, --help\n");
     std::exit(code);
 }
@@ -117,15 +119,48 @@ int main(int argc, char** argv) {
             usage(2);
         }
     }
-    if (platform != "native" || io != "native") {
-        std::fprintf(stderr,
-                     "airlock-kv: --platform %s --io %s needs the sys layer, which this build "
-                     "does not have; use --platform native\n",
-                     platform.c_str(), io.c_str());
-        return 2;
-    }
     if (cfg.store.item_size_max > cfg.store.memory_limit) {
         std::fprintf(stderr, "airlock-kv: -I is larger than -m\n");
+        return 2;
+    }
+    std::signal(SIGPIPE, SIG_IGN);
+    if (platform != "native") {
+        if (platform != "sim" && platform != "process") usage(2);
+        if (io != "native" && io != "airlock") {
+            // The transition baseline of sys blocks the enclave thread in each
+            // call, so one thread cannot serve many connections with it.
+            std::fprintf(stderr, "airlock-kv: --io %s is not supported by the enclave front\n",
+                         io.c_str());
+            return 2;
+        }
+        enclave_options eo;
+        eo.platform = platform == "sim" ? airlock::platform::platform_kind::sim
+                                        : airlock::platform::platform_kind::process;
+        eo.listen = opt.listen;
+        eo.port = opt.port;
+        eo.max_connections = opt.max_connections;
+        eo.engine = cfg;
+        auto front = enclave_front::start(eo);
+        if (!front) {
+            std::fprintf(stderr, "airlock-kv: %s\n", front.error().c_str());
+            return 1;
+        }
+        if (opt.verbose > 0)
+            std::fprintf(stderr, "airlock-kv: listening on %s:%u in a %s enclave\n",
+                         opt.listen.c_str(), (*front)->port(), platform.c_str());
+        struct sigaction sa {};
+        sa.sa_handler = on_signal;
+        ::sigaction(SIGINT, &sa, nullptr);
+        ::sigaction(SIGTERM, &sa, nullptr);
+        while (g_stop == 0 && (*front)->failure().empty())
+            ::usleep(100000);
+        const std::string why = (*front)->failure();
+        if (!why.empty())
+            std::fprintf(stderr, "airlock-kv: the enclave stopped: %s\n", why.c_str());
+        return why.empty() ? 0 : 1;
+    }
+    if (io != "native") {
+        std::fprintf(stderr, "airlock-kv: --io applies to --platform sim|process\n");
         return 2;
     }
     server_info info;

@@ -47,10 +47,11 @@ bool engine::stats(std::string_view sub, std::string& out) {
 #define AIRLOCK_KV_SUM(f) counters::bump(sum.f, c->f.load(std::memory_order_relaxed));
                 AIRLOCK_KV_SUM(cmd_get)
                 AIRLOCK_KV_SUM(cmd_set)
-                AIRLOCK_KV_SUM(cmd_flush) AIRLOCK_KV_SUM(cmd_touch) AIRLOCK_KV_SUM(cmd_meta)
-                    AIRLOCK_KV_SUM(get_hits) AIRLOCK_KV_SUM(get_misses) AIRLOCK_KV_SUM(get_expired)
-                        AIRLOCK_KV_SUM(get_flushed) AIRLOCK_KV_SUM(delete_misses) AIRLOCK_KV_SUM(
-                            delete_hits) AIRLOCK_KV_SUM(incr_misses) AIRLOCK_KV_SUM(incr_hits)
+                AIRLOCK_KV_SUM(cmd_flush)
+                AIRLOCK_KV_SUM(cmd_touch) AIRLOCK_KV_SUM(cmd_meta) AIRLOCK_KV_SUM(get_hits)
+                    AIRLOCK_KV_SUM(get_misses) AIRLOCK_KV_SUM(get_expired) AIRLOCK_KV_SUM(
+                        get_flushed) AIRLOCK_KV_SUM(delete_misses) AIRLOCK_KV_SUM(delete_hits)
+                        AIRLOCK_KV_SUM(incr_misses) AIRLOCK_KV_SUM(incr_hits)
                             AIRLOCK_KV_SUM(decr_misses) AIRLOCK_KV_SUM(decr_hits)
                                 AIRLOCK_KV_SUM(cas_misses) AIRLOCK_KV_SUM(cas_hits)
                                     AIRLOCK_KV_SUM(cas_badval) AIRLOCK_KV_SUM(touch_hits)

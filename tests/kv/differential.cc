@@ -9,6 +9,7 @@
 
 #include "kv_client.hh"
 #include "kv_server.hh"
+#include "platform/process_support.hh"
 
 namespace {
 
@@ -28,17 +29,21 @@ std::string show(std::string_view s) {
     return r.size() > 2000 ? r.substr(0, 2000) + "...(" + std::to_string(s.size()) + " bytes)" : r;
 }
 
-class Differential : public ::testing::Test {
+// Each test runs against airlock-kv's native front and inside an enclave on
+// `sim` and on the sealed `process` platform.
+class Differential : public ::testing::TestWithParam<std::string> {
   protected:
     void SetUp() override {
         if (!kv_test::memcached_process::available()) GTEST_SKIP() << "memcached not installed";
+        if (GetParam() == "process")
+            AIRLOCK_SKIP_PROCESS_UNDER_TSAN(airlock::platform::platform_kind::process);
         // memcached's background LRU threads take item references at random
         // moments, and incr/decr changes an item in place only when nobody
         // else holds it: without them its replies are deterministic.
         mc_ = std::make_unique<kv_test::memcached_process>(
             std::vector<std::string>{"-o", "no_lru_crawler,no_lru_maintainer"});
         ASSERT_TRUE(mc_->running());
-        kv_ = std::make_unique<kv_test::kv_server>();
+        kv_ = std::make_unique<kv_test::kv_server>(airlock::kv::engine_config{}, 2, GetParam());
         ASSERT_EQ(kv_->error(), "");
         ASSERT_TRUE(a_.connect(mc_->port()));
         ASSERT_TRUE(b_.connect(kv_->port()));
@@ -73,7 +78,7 @@ class Differential : public ::testing::Test {
     client a_, b_;
 };
 
-TEST_F(Differential, StorageCommands) {
+TEST_P(Differential, StorageCommands) {
     same("set a 5 0 3\r\nabc\r\n");
     same("get a\r\n");
     same("gets a\r\n");
@@ -128,7 +133,7 @@ TEST_F(Differential, StorageCommands) {
     same("get x\r\n");
 }
 
-TEST_F(Differential, NoreplyEverywhere) {
+TEST_P(Differential, NoreplyEverywhere) {
     same("set a 0 0 1 noreply\r\na\r\n");
     same("add a 0 0 1 noreply\r\na\r\n");
     same("replace a 0 0 1 noreply\r\nb\r\n");
@@ -151,7 +156,7 @@ TEST_F(Differential, NoreplyEverywhere) {
     same("get a\r\n");
 }
 
-TEST_F(Differential, MalformedCommands) {
+TEST_P(Differential, MalformedCommands) {
     for (const char* line : {"",
                              "x",
                              "bogus",
@@ -208,7 +213,7 @@ TEST_F(Differential, MalformedCommands) {
     same(std::string("get a\0b\r\n", 9));
 }
 
-TEST_F(Differential, KeyLengths) {
+TEST_P(Differential, KeyLengths) {
     const std::string k250(250, 'k'), k251(251, 'k');
     same("set " + k250 + " 0 0 1\r\nx\r\n");
     same("get " + k250 + "\r\n");
@@ -225,7 +230,7 @@ TEST_F(Differential, KeyLengths) {
     same("me " + k251 + "\r\n");
 }
 
-TEST_F(Differential, ItemSizeLimit) {
+TEST_P(Differential, ItemSizeLimit) {
     // memcached's -I rule counts a 48-byte header, the CAS, the key and
     // its NUL, the flags when non-zero and "\r\n": probe both sides of it.
     for (const std::size_t v : {1048576u - 63u, 1048576u - 62u, 1048576u - 61u, 1048576u}) {
@@ -240,7 +245,7 @@ TEST_F(Differential, ItemSizeLimit) {
     same("get kk\r\n");
 }
 
-TEST_F(Differential, ManyKeysAndPipelining) {
+TEST_P(Differential, ManyKeysAndPipelining) {
     std::string set_all, get_all = "get";
     for (int i = 0; i < 60; ++i) {
         const std::string k = "key" + std::to_string(i);
@@ -254,7 +259,7 @@ TEST_F(Differential, ManyKeysAndPipelining) {
     same(set_all + get_all + "\r\ndelete key0\r\nincr key1 1\r\n" + get_all + "\r\n");
 }
 
-TEST_F(Differential, HalfSentCommands) {
+TEST_P(Differential, HalfSentCommands) {
     for (client* c : {&a_, &b_}) {
         c->send("se");
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -266,7 +271,7 @@ TEST_F(Differential, HalfSentCommands) {
     same("get k\r\n");
 }
 
-TEST_F(Differential, MetaCommands) {
+TEST_P(Differential, MetaCommands) {
     same("ms m 2 T0 F5\r\nhi\r\n");
     same("mg m v f s k\r\n");
     same("mg m v Oabc q\r\n");
@@ -309,7 +314,7 @@ TEST_F(Differential, MetaCommands) {
     same("me nope\r\n");
 }
 
-TEST_F(Differential, ClosesWhereMemcachedCloses) {
+TEST_P(Differential, ClosesWhereMemcachedCloses) {
     same_close(std::string(3000, 'x'));
     same_close("GET / HTTP/1.1\r\n");
     same_close("set a 0 0 1\r\nx\r\nquit\r\n");
@@ -322,7 +327,7 @@ TEST_F(Differential, ClosesWhereMemcachedCloses) {
     same("get half a\r\n");
 }
 
-TEST_F(Differential, SeededRandomStream) {
+TEST_P(Differential, SeededRandomStream) {
     const char* env = std::getenv("KV_DIFF_SEED");
     const unsigned seed = env ? static_cast<unsigned>(std::strtoul(env, nullptr, 10)) : 1234u;
     std::mt19937 rng(seed);
@@ -435,5 +440,8 @@ TEST_F(Differential, SeededRandomStream) {
         }
     }
 }
+
+INSTANTIATE_TEST_SUITE_P(Fronts, Differential, ::testing::Values("native", "sim", "process"),
+                         [](const auto& p) { return p.param; });
 
 }  // namespace

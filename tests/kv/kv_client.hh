@@ -10,7 +10,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,8 +21,6 @@
 #include <string_view>
 #include <thread>
 #include <vector>
-
-extern char** environ;
 
 namespace kv_test {
 
@@ -132,7 +130,13 @@ class memcached_process {
         for (auto& a : args)
             argv.push_back(a.data());
         argv.push_back(nullptr);
-        if (::posix_spawn(&pid_, path, nullptr, nullptr, argv.data(), environ) != 0) pid_ = -1;
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            // memcached dies with the test, even when the test crashes.
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            ::execv(path, argv.data());
+            ::_exit(127);
+        }
         for (int i = 0; i < 200 && pid_ > 0; ++i) {  // up to 2 s for it to listen
             client c;
             if (c.connect(port_)) return;
