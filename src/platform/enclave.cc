@@ -21,11 +21,26 @@ expected<platform_kind> platform_from_environment(platform_kind fallback) {
     return unexpected(errc::invalid_argument);
 }
 
-ring::region_geometry channel_geometry(std::size_t channels, std::size_t ring_capacity) {
+ring::region_geometry channel_geometry(std::size_t channels, std::size_t ring_capacity,
+                                       std::size_t links_per_channel, std::size_t link_capacity) {
     ring::region_geometry g;
     g.ring_capacities.assign(2 * channels, ring_capacity);
-    g.doorbells = 2 * channels;
+    g.ring_capacities.resize(2 * channels + 2 * channels * links_per_channel, link_capacity);
+    g.doorbells = 2 * channels + channels * links_per_channel * (1 + service_link_words);
     return g;
+}
+
+service_link link_view(const ring::region& region, std::size_t channels,
+                       std::size_t links_per_channel, std::size_t i, std::size_t l) {
+    const std::size_t n = i * links_per_channel + l;
+    const std::size_t bell = 2 * channels + n * (1 + service_link_words);
+    service_link s;
+    s.to_service = region.ring(2 * channels + 2 * n);
+    s.from_service = region.ring(2 * channels + 2 * n + 1);
+    s.service_bell = &region.doorbell(bell);
+    s.enclave_bell = &region.doorbell(enclave_bell(i));
+    s.words = &region.doorbell(bell + 1);
+    return s;
 }
 
 void detail::pin_enclave_thread(const enclave_config& config, std::size_t i) noexcept {

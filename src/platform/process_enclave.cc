@@ -88,10 +88,20 @@ struct process_words {
     static constexpr std::size_t count = 6;
 };
 
-ring::region_geometry process_geometry(std::size_t channels, std::size_t ring_capacity) {
-    ring::region_geometry g = channel_geometry(channels, ring_capacity);
+ring::region_geometry base_geometry(const enclave_config& c) {
+    return channel_geometry(c.enclave_threads, c.ring_capacity, c.service_links,
+                            c.service_ring_capacity);
+}
+
+ring::region_geometry process_geometry(const enclave_config& c) {
+    ring::region_geometry g = base_geometry(c);
     g.doorbells += process_words::count;
     return g;
+}
+
+// The first process word: after the channels' and the links' doorbells.
+std::size_t first_process_word(const enclave_config& c) {
+    return base_geometry(c).doorbells;
 }
 
 shared_u64& word(const ring::region& r, std::size_t i) {
@@ -498,7 +508,11 @@ void enclave_thread_main(const child_plan& plan, child_state& s, std::size_t i) 
     s.executors[i] = &ex;
     s.built.count_down();
     wait_sealed(s);
-    enclave_thread ctx{i, ex, ep, s.region.base()};
+    std::vector<service_link> links;
+    for (std::size_t l = 0; l < config.service_links; ++l)
+        links.push_back(link_view(s.region, config.enclave_threads, config.service_links, i, l));
+    std::vector<std::shared_ptr<void>> keep_alive;
+    enclave_thread ctx{i, ex, ep, s.region.base(), links, &keep_alive};
     plan.program(ctx);
     s.ran.count_down();
     ex.run();  // until the stop request
@@ -591,7 +605,7 @@ void transition_thread_main(child_state& s, process_words w) {
     if (!region) setup_failed(to_string(region.error()));
     state->region = std::move(*region);
     state->executors.assign(config.enclave_threads, nullptr);
-    const process_words w{enclave_bell(config.enclave_threads)};
+    const process_words w{first_process_word(config)};
     // Threads need mmap (their stacks): all of them start before the seal.
     for (std::size_t i = 0; i < config.enclave_threads; ++i)
         std::thread([&plan, state, i] { enclave_thread_main(plan, *state, i); }).detach();
@@ -672,8 +686,8 @@ class process_enclave final : public enclave {
   public:
     explicit process_enclave(const enclave_config& config)
         : config_(config),
-          geometry_(process_geometry(config.enclave_threads, config.ring_capacity)),
-          words_{enclave_bell(config.enclave_threads)},
+          geometry_(process_geometry(config)),
+          words_{first_process_word(config)},
           transition_(config.transition_cycles) {}
 
     ~process_enclave() override {
@@ -747,6 +761,10 @@ class process_enclave final : public enclave {
     }
 
     platform_kind kind() const noexcept override { return platform_kind::process; }
+    service_link link(std::size_t thread, std::size_t l) const override {
+        AIRLOCK_CHECK(thread < channels() && l < config_.service_links, "no such service link");
+        return link_view(region_, config_.enclave_threads, config_.service_links, thread, l);
+    }
     std::size_t channels() const noexcept override { return config_.enclave_threads; }
     std::unique_ptr<host_channel> open_channel(std::size_t i,
                                                async::executor_options options) override {

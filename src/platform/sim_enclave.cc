@@ -53,7 +53,8 @@ class sim_enclave final : public enclave {
   public:
     sim_enclave(const enclave_config& config, std::size_t region_size)
         : config_(config),
-          geometry_(channel_geometry(config.enclave_threads, config.ring_capacity)),
+          geometry_(channel_geometry(config.enclave_threads, config.ring_capacity,
+                                     config.service_links, config.service_ring_capacity)),
           memory_(region_size),
           transition_(config.transition_cycles),
           executors_(config.enclave_threads, nullptr) {}
@@ -88,6 +89,10 @@ class sim_enclave final : public enclave {
     ring::wait_hooks& hooks() noexcept override { return futex_wait_hooks::instance(); }
     const modelled_transition& transition() const noexcept override { return transition_; }
     const void* region_base() const noexcept override { return memory_.data; }
+    service_link link(std::size_t thread, std::size_t l) const override {
+        AIRLOCK_CHECK(thread < channels() && l < config_.service_links, "no such service link");
+        return link_view(host_region_, config_.enclave_threads, config_.service_links, thread, l);
+    }
 
   private:
     // The body of enclave thread i: attach with trusted geometry, build the
@@ -104,11 +109,17 @@ class sim_enclave final : public enclave {
         rpc::endpoint<rpc::side::enclave> ep(
             ex, region->ring(enclave_to_host_ring(i)), region->ring(host_to_enclave_ring(i)),
             {.hooks = &hooks(), .peer_bell = &region->doorbell(host_bell(i))}, config_.rpc);
-        enclave_thread ctx{i, ex, ep, region->base()};
+        std::vector<service_link> links;
+        for (std::size_t l = 0; l < config_.service_links; ++l)
+            links.push_back(
+                link_view(*region, config_.enclave_threads, config_.service_links, i, l));
+        std::vector<std::shared_ptr<void>> keep_alive;
+        enclave_thread ctx{i, ex, ep, region->base(), links, &keep_alive};
         program(ctx);
         executors_[i] = &ex;
         ready.count_down();
-        ex.run();  // until the destructor's request_stop
+        ex.run();            // until the destructor's request_stop
+        keep_alive.clear();  // before the executor, which they may use
     }
 
     enclave_config config_;
@@ -125,8 +136,9 @@ class sim_enclave final : public enclave {
 
 expected<std::unique_ptr<enclave>> detail::create_sim_enclave(const enclave_config& config,
                                                               enclave_program program) {
-    auto size =
-        ring::region::required_size(channel_geometry(config.enclave_threads, config.ring_capacity));
+    auto size = ring::region::required_size(
+        channel_geometry(config.enclave_threads, config.ring_capacity, config.service_links,
+                         config.service_ring_capacity));
     if (!size) return unexpected(size.error());
     auto e = std::make_unique<sim_enclave>(config, *size);
     if (auto started = e->start(program); !started) return unexpected(started.error());

@@ -76,7 +76,15 @@ enum class errc : std::uint16_t {
     enclave_memory_exhausted = 403,
 
     // --- sys ---------------------------------------------------------------
-    sys_bad_result = 500,
+    sys_bad_result = 500,       // fault: a host result outside its call's contract
+    sys_errno = 501,            // the call failed with a POSIX error (sys::error::number)
+    sys_bad_handle = 502,       // a closed or stale handle, caught inside the enclave
+    sys_faulted = 503,          // the sys link is faulted: an earlier result broke its contract
+    sys_unknown_request = 504,  // fault: a completion for no request in flight
+    sys_bad_errno = 505,        // fault: an errno the call cannot produce
+    sys_busy = 506,             // every request slot or handle is in use
+    sys_closed = 507,           // the sys client has shut down
+    sys_bad_clock = 508,        // fault: a clock word went backwards or is torn for ever
 
     // --- apps/ps: the parameter server's protocol (apps/ps/protocol.hh) ----
     ps_bad_length = 700,       // a frame's length disagrees with its op and count
@@ -92,7 +100,8 @@ enum class errc : std::uint16_t {
 // True for the codes that put a channel into its sticky faulted state.
 [[nodiscard]] constexpr bool is_fault(errc e) noexcept {
     const auto v = static_cast<std::uint16_t>(e);
-    return (v >= 120 && v < 200) || e == errc::rpc_channel_faulted;
+    return (v >= 120 && v < 200) || e == errc::rpc_channel_faulted || e == errc::sys_bad_result ||
+           e == errc::sys_unknown_request || e == errc::sys_bad_errno || e == errc::sys_bad_clock;
 }
 
 // Stable, human-readable name of a code ("ring_full"); never null.

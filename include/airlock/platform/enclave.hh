@@ -13,6 +13,12 @@
 // the calling host thread an executor parked on the region's doorbell for
 // that channel and the host endpoint bound to it.
 //
+// Service links: `enclave_config::service_links` extra ring pairs per
+// enclave thread, apart from the rpc channel, for a host service with a
+// wire protocol of its own (the `sys` layer's io_uring service). The
+// enclave thread sees its links in `enclave_thread::links` (validated with
+// its trusted geometry); the host takes its end with `enclave::link`.
+//
 // Platforms: `sim` (the default, for development and CI) runs the enclave on
 // threads of the host process; `process` (platform_kind::process) runs it as
 // a separate process, forked by `create`, that shares only the region and is
@@ -33,6 +39,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -72,6 +79,26 @@ struct enclave_config {
     // `process` only: how long the destructor waits for the enclave to stop
     // on request before it kills the process.
     std::uint64_t stop_grace_ns = 2'000'000'000;
+    // Service links per enclave thread (ring pairs for a host service such
+    // as sys); 0: none. Their rings have `service_ring_capacity` bytes.
+    std::size_t service_links = 0;
+    std::size_t service_ring_capacity = std::size_t{1} << 18;
+};
+
+// Words of the region beside each service link (each on a doorbell line),
+// for the service's own use (sys keeps its clock there).
+inline constexpr std::size_t service_link_words = 4;
+
+// `service_link` is one side's view of a service link: a ring each way, the
+// doorbell the service parks on, the doorbell of the enclave thread's
+// executor (completions wake it), and `service_link_words` shared words.
+// All in the untrusted region: hostile to the enclave.
+struct service_link {
+    ring::ring_view to_service;    // enclave -> host
+    ring::ring_view from_service;  // host -> enclave
+    ring::wire::doorbell* service_bell = nullptr;
+    ring::wire::doorbell* enclave_bell = nullptr;
+    ring::wire::doorbell* words = nullptr;  // [service_link_words]
 };
 
 // What an enclave thread's program is given.
@@ -83,6 +110,11 @@ struct enclave_thread {
     // Where the shared region is mapped on the enclave's side (on `process`
     // not where the host maps it: only offsets may cross).
     const void* region_base = nullptr;
+    // This thread's service links (enclave_config::service_links of them).
+    std::span<const service_link> links{};
+    // Objects the program wants kept until its thread stops: destroyed after
+    // the executor stops running and before it is destroyed (a sys::client).
+    std::vector<std::shared_ptr<void>>* keep_alive = nullptr;
 };
 
 // The enclave's code: runs on each enclave thread, registers handlers and
@@ -142,13 +174,25 @@ class enclave {
     [[nodiscard]] virtual int process_id() const noexcept { return -1; }
     // Where the host maps the shared region.
     [[nodiscard]] virtual const void* region_base() const noexcept = 0;
+    // The host's view of service link `link` of enclave thread `thread`;
+    // precondition: thread < channels(), link < config.service_links.
+    [[nodiscard]] virtual service_link link(std::size_t thread, std::size_t link) const = 0;
 };
 
 // The region layout every platform uses: channel i has rings 2i
 // (enclave→host) and 2i+1 (host→enclave), doorbells 2i (the enclave
 // executor's) and 2i+1 (the host executor's).
+// Service links follow: link l of thread i has rings 2c + 2(iL + l) and
+// 2c + 2(iL + l) + 1 (c channels, L links per thread) and, after the 2c
+// channel doorbells, 1 + service_link_words doorbells from
+// 2c + (iL + l)(1 + service_link_words): the service's bell, then the words.
 [[nodiscard]] ring::region_geometry channel_geometry(std::size_t channels,
-                                                     std::size_t ring_capacity);
+                                                     std::size_t ring_capacity,
+                                                     std::size_t links_per_channel = 0,
+                                                     std::size_t link_capacity = 0);
+// A side's view of link `l` of channel `i` in an attached region.
+[[nodiscard]] service_link link_view(const ring::region& region, std::size_t channels,
+                                     std::size_t links_per_channel, std::size_t i, std::size_t l);
 [[nodiscard]] inline std::size_t enclave_to_host_ring(std::size_t channel) {
     return 2 * channel;
 }
