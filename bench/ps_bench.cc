@@ -12,8 +12,9 @@
 // request (its thread's time from an epoll_wait's return to the next call,
 // over the requests served: the seed's measure). --svg draws the seed's
 // figure (trusted time per request against offered rate) beside achieved
-// against offered rate. Roles of --cpus: server thread, switchless host
-// worker, load generator.
+// against offered rate. Roles of --cpus: server thread (the enclave thread
+// in the airlock mode), switchless host worker, load generator; the airlock
+// mode's io_uring service thread is not pinned.
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -38,7 +39,7 @@ namespace {
 struct ps_options : common_options {
     std::vector<double> rates{1'000,  2'000,   5'000,   10'000, 20'000,
                               50'000, 100'000, 200'000, 400'000};
-    std::vector<std::string> modes{"native", "transition", "switchless"};
+    std::vector<std::string> modes{"native", "transition", "switchless", "airlock"};
     std::size_t connections = 4;
     std::uint32_t batch = 1;
     double push_fraction = 1.0;  // the seed's requests update features
@@ -211,7 +212,7 @@ void run_ps(const ps_options& o) {
     std::vector<ps::io_mode> modes;
     for (const auto& name : o.modes) {
         const auto m = ps::io_mode_from(name);
-        if (!m) fail("unknown mode " + name + " (native, transition, switchless)");
+        if (!m) fail("unknown mode " + name + " (native, transition, switchless, airlock)");
         modes.push_back(*m);
     }
     std::vector<server_process> servers;  // forked before this process starts a thread
@@ -289,7 +290,9 @@ void add_ps_command(CLI::App& app) {
     options->reps = 1;
     options->seconds = 0.3;
     CLI::App* sub = app.add_subcommand(
-        "ps", "The parameter server's rate sweep (SGXIO's figure): native, transition, switchless");
+        "ps",
+        "The parameter server's rate sweep (SGXIO's figure): native, transition, switchless, "
+        "airlock");
     sub->add_option("--cpus", options->cpus,
                     "CPUs of the server thread, the switchless host worker and the load "
                     "generator, comma-separated (empty: no pinning)")
