@@ -2,9 +2,9 @@
 // airlock-bench ps: the parameter server's rate sweep, SGXIO's Figure 1.
 //
 // Starts one airlock-ps server per mode, each in a process of its own
-// (forked before any thread exists), then for each offered rate, lowest
-// first, drives every mode in turn with the open-loop load generator
-// (apps/ps/load.hh) for --seconds: the modes are interleaved at each rate,
+// (forked before any thread exists, and stopped with SIGSTOP except while it
+// is measured), then for each offered rate, lowest first, drives every mode
+// in turn with the open-loop load generator (apps/ps/load.hh) for --seconds: the modes are interleaved at each rate,
 // so a disturbance of the shared machine falls on all of them. A mode whose
 // achieved rate falls below half the offered one twice is not driven
 // further. Each point reports the achieved rate, latency percentiles from
@@ -95,6 +95,7 @@ server_process start_server(const ps_options& o, ps::io_mode mode) {
 
 void stop_server(const server_process& sp) {
     ::kill(sp.pid, SIGTERM);
+    ::kill(sp.pid, SIGCONT);
     int status = 0;
     ::waitpid(sp.pid, &status, 0);
 }
@@ -216,8 +217,10 @@ void run_ps(const ps_options& o) {
         modes.push_back(*m);
     }
     std::vector<server_process> servers;  // forked before this process starts a thread
-    for (const auto m : modes)
+    for (const auto m : modes) {
         servers.push_back(start_server(o, m));
+        ::kill(servers.back().pid, SIGSTOP);
+    }
     pin_to_cpu(cpu_for(o.cpus, 2));
     print_environment("ps", o);
 
@@ -239,7 +242,11 @@ void run_ps(const ps_options& o) {
             l.push_fraction = o.push_fraction;
             l.dimension = o.dimension;
             l.seed = static_cast<std::uint64_t>(rate) * 16 + i;
+            // Only the server being measured runs: the others are stopped, so
+            // an idle one that spins (switchless) takes nothing from it.
+            ::kill(servers[i].pid, SIGCONT);
             const auto r = ps::run_load(l);
+            ::kill(servers[i].pid, SIGSTOP);
             if (!r) fail(name + ": " + std::string(to_string(r.error())));
             if (r->errors != 0) fail(name + ": the server answered requests with errors");
             if (r->achieved_rate < 0.5 * rate) ++failures[name];
