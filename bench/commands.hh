@@ -25,6 +25,8 @@ void add_calls_command(CLI::App& app);
 void add_sys_command(CLI::App& app);
 // `suvm`: secure paging against plain memory and modelled EPC paging.
 void add_suvm_command(CLI::App& app);
+// `ps`: the parameter server's rate sweep (built with apps/ps).
+void add_ps_command(CLI::App& app);
 
 // The `bare` round trip of `pingpong` (one atomic word each way, timed with
 // steady_clock): {p50 ns, p99 ns} of one repetition of `seconds`, threads

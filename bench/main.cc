@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
     airlock::bench::add_calls_command(app);
     airlock::bench::add_sys_command(app);
     airlock::bench::add_suvm_command(app);
+#if defined(AIRLOCK_BENCH_HAVE_PS)
+    airlock::bench::add_ps_command(app);
+#endif
     CLI11_PARSE(app, argc, argv);
     return 0;
 }

@@ -45,7 +45,8 @@ struct load_options {
 
 struct load_result {
     double offered_rate = 0;   // requests per second asked for (closed loop: 0)
-    double achieved_rate = 0;  // replies received per second of sending time
+    double achieved_rate = 0;  // replies per second, from the first request to the last reply
+                               // (at least `seconds`)
     std::uint64_t sent = 0;
     std::uint64_t completed = 0;  // replies received and checked
     std::uint64_t errors = 0;     // replies carrying an error status

@@ -18,6 +18,7 @@
 
 #include "airlock/platform/switchless.hh"
 #include "airlock/platform/transition.hh"
+#include "ps/airlock_server.hh"
 
 namespace airlock::ps {
 
@@ -29,12 +30,15 @@ std::string_view to_string(io_mode m) noexcept {
             return "transition";
         case io_mode::switchless:
             return "switchless";
+        case io_mode::airlock:
+            return "airlock";
     }
     return "unknown";
 }
 
 expected<io_mode> io_mode_from(std::string_view name) noexcept {
-    for (const io_mode m : {io_mode::native, io_mode::transition, io_mode::switchless})
+    for (const io_mode m :
+         {io_mode::native, io_mode::transition, io_mode::switchless, io_mode::airlock})
         if (name == to_string(m)) return m;
     return unexpected(errc::invalid_argument);
 }
@@ -269,6 +273,11 @@ expected<std::unique_ptr<server>> server::create(const server_options& options) 
     if (options.dimension == 0 || options.keys == 0 || options.engine.max_batch == 0 ||
         options.max_connections == 0)
         return unexpected(errc::invalid_argument);
+    if (options.mode == io_mode::airlock) {
+        auto a = airlock_server::create(options);
+        if (!a) return unexpected(a.error());
+        return std::unique_ptr<server>(new server(std::move(*a)));
+    }
     auto s = std::make_unique<state>(options);
     std::vector<float> v(options.dimension);
     for (std::uint64_t id = 0; id < options.keys; ++id) {
@@ -301,22 +310,25 @@ expected<std::unique_ptr<server>> server::create(const server_options& options) 
 }
 
 server::server(std::unique_ptr<state> s) noexcept : state_(std::move(s)) {}
+server::server(std::unique_ptr<airlock_server> a) noexcept : airlock_(std::move(a)) {}
 server::~server() = default;
 
 std::uint16_t server::port() const noexcept {
-    return state_->port;
+    return airlock_ ? airlock_->port() : state_->port;
 }
 void server::stop() noexcept {
+    if (airlock_) return airlock_->stop();
     state_->stop_flag.store(true, std::memory_order_relaxed);
 }
 std::size_t server::open_connections() const noexcept {
-    return state_->open.load(std::memory_order_relaxed);
+    return airlock_ ? airlock_->open_connections() : state_->open.load(std::memory_order_relaxed);
 }
 server_stats server::stats() const noexcept {
-    return state_->e.stats();
+    return airlock_ ? airlock_->stats() : state_->e.stats();
 }
 
 expected<void> server::run() {
+    if (airlock_) return airlock_->run();
     state& s = *state_;
     pin_thread(s.options.cpu);
     switch (s.options.mode) {
@@ -339,6 +351,8 @@ expected<void> server::run() {
             switchless_gate gate{pool};
             return s.serve(gate);
         }
+        case io_mode::airlock:
+            break;  // served by airlock_
     }
     return unexpected(errc::invalid_argument);
 }

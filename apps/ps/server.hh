@@ -13,7 +13,11 @@
 //   switchless  a platform::switchless_pool with one host worker: the server
 //               thread publishes the call and spins until the worker has
 //               made it (the seed's SGXIO); refused calls fall back to the
-//               modelled transition, as in the SDK.
+//               modelled transition, as in the SDK;
+//   airlock     the engine in an enclave on `platform` (sim or process),
+//               its socket calls Airlock sys calls over rings to the host's
+//               io_uring service, one coroutine per connection on the one
+//               enclave thread (airlock_server.hh).
 // In the two enclave modes, data crosses through an untrusted staging
 // buffer, copied once each way as the SDK's marshalling does, and every
 // result is checked against what was asked (a byte count above the buffer,
@@ -33,13 +37,14 @@
 #include <string_view>
 
 #include "airlock/base/expected.hh"
+#include "airlock/platform/enclave.hh"
 #include "ps/engine.hh"
 
 namespace airlock::ps {
 
-enum class io_mode : std::uint8_t { native, transition, switchless };
+enum class io_mode : std::uint8_t { native, transition, switchless, airlock };
 [[nodiscard]] std::string_view to_string(io_mode m) noexcept;
-// "native", "transition" or "switchless"; invalid_argument otherwise.
+// "native", "transition", "switchless" or "airlock"; invalid_argument otherwise.
 [[nodiscard]] expected<io_mode> io_mode_from(std::string_view name) noexcept;
 
 struct server_options {
@@ -53,7 +58,11 @@ struct server_options {
     int cpu = -1;                         // CPU of the server thread; -1: not pinned
     int io_worker_cpu = -1;               // CPU of the switchless host worker; -1: not pinned
     std::size_t max_connections = 1'024;  // more are closed at once
+    // airlock mode: where the enclave runs.
+    platform::platform_kind platform = platform::platform_kind::sim;
 };
+
+class airlock_server;
 
 class server {
   public:
@@ -77,7 +86,9 @@ class server {
   private:
     struct state;
     explicit server(std::unique_ptr<state> s) noexcept;
-    std::unique_ptr<state> state_;
+    explicit server(std::unique_ptr<airlock_server> a) noexcept;
+    std::unique_ptr<state> state_;             // native, transition, switchless
+    std::unique_ptr<airlock_server> airlock_;  // airlock
 };
 
 }  // namespace airlock::ps

@@ -22,7 +22,12 @@ int main(int argc, char** argv) {
     server_options o;
     std::string mode = "native";
     CLI::App app{"airlock-ps: a parameter server whose model lives in the enclave"};
-    app.add_option("--mode", mode, "native | transition | switchless")->capture_default_str();
+    std::string platform_name = "sim";
+    app.add_option("--mode", mode, "native | transition | switchless | airlock")
+        ->capture_default_str();
+    app.add_option("--platform", platform_name, "airlock mode: sim | process")
+        ->check(CLI::IsMember({"sim", "process"}))
+        ->capture_default_str();
     app.add_option("--port", o.port, "TCP port on 127.0.0.1 (0: any free one)")
         ->capture_default_str();
     app.add_option("--dimension", o.dimension, "floats per feature")->capture_default_str();
@@ -44,6 +49,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     o.mode = *m;
+    o.platform = platform_name == "process" ? airlock::platform::platform_kind::process
+                                            : airlock::platform::platform_kind::sim;
     auto s = server::create(o);
     if (!s) {
         std::fprintf(stderr, "airlock-ps: %s\n",

@@ -19,7 +19,8 @@
 
 namespace airlock::ps::testing {
 
-inline constexpr io_mode all_modes[] = {io_mode::native, io_mode::transition, io_mode::switchless};
+inline constexpr io_mode all_modes[] = {io_mode::native, io_mode::transition, io_mode::switchless,
+                                        io_mode::airlock};
 
 inline server_options small_server(io_mode m) {
     server_options o;
