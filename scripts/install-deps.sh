@@ -9,6 +9,7 @@ set -euo pipefail
 
 packages=(
     build-essential cmake ninja-build g++   # gcc toolchain and build system
+    ccache                                  # scripts/test.sh compiles through it
     clang libclang-rt-14-dev                # clang builds and libFuzzer/sanitizer runtimes
     clang-format shellcheck                 # format and shell lint steps of scripts/test.sh
     python3 python3-matplotlib              # tools/check_layers.py, benchmark plots

@@ -6,21 +6,31 @@
 #   lint       shellcheck on every tracked shell script
 #   format     clang-format --dry-run -Werror on every tracked C++ file
 #   layers     tools/check_layers.py (and its self-test)
+#   tools      the self-test of tools/ctest_results.py, which judges each suite
 #   docs       the README's example is the code examples/ring_hello.cc runs,
 #              and docs/tutorial.md shows only code the tests build
 #   release    gcc -O2 -Werror: build, every test, each public header alone,
 #              and the header checks again under -std=c++23
 #   consumer   install, then a find_package user and an add_subdirectory user
-#   clang      clang -Werror: build everything, unit tests
+#   clang      clang -Werror: the library, the tests and the examples (not
+#              the benchmarks); unit tests
 #   asan       ASan+UBSan: every test, AIRLOCK_STRESS_SCALE=0.2
-#   tsan       TSan: unit, stress and hostile tests, AIRLOCK_STRESS_SCALE=0.05
+#   tsan       TSan: the tests that start threads (label stress),
+#              AIRLOCK_STRESS_SCALE=0.05; builds only those
 #   fuzz       the libFuzzer targets, bounded (fuzz/run_bounded.sh), when present
 #   clean      the builds left the source tree as they found it
+#
+# Every compiler call goes through ccache when it is installed, with the
+# cache in build/ccache unless CCACHE_DIR names another: a second run, or a
+# second build with the same flags, compiles only what changed.
 #
 # Each step prints a header and its duration; the end is a summary table and
 # the line "N passed, N failed" (ctest tests across all suites, plus one for
 # each other step). Exits non-zero when anything failed. Steps go on after a
-# failure, so one run shows everything that is broken.
+# failure, so one run shows everything that is broken. A test suite fails on
+# any failed test, any test that did not run (missing executable, failed
+# fixture), any skip of a test not declared MAY_SKIP, and any non-zero ctest
+# status (tools/ctest_results.py decides, from ctest's JUnit file).
 #
 #   bash scripts/test.sh            everything (CI runs this via .ci/run)
 #   bash scripts/test.sh --quick    deps, release build and unit tests only
@@ -106,46 +116,31 @@ not_run() {
     tests_failed=$((tests_failed + 1))
 }
 
-# junit_counts FILE: prints "passed failed skipped" from a ctest JUnit file.
-junit_counts() {
-    python3 - "$1" <<'PY'
-import sys
-import xml.etree.ElementTree as ET
-
-root = ET.parse(sys.argv[1]).getroot()
-suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
-total = failed = skipped = 0
-for s in suites:
-    total += int(s.get("tests", 0))
-    failed += int(s.get("failures", 0)) + int(s.get("errors", 0))
-    skipped += int(s.get("skipped", 0)) + int(s.get("disabled", 0))
-print(total - failed - skipped, failed, skipped)
-PY
-}
-
 # suite NAME CTEST-ARGS...: runs ctest, records the step and counts each test.
+# tools/ctest_results.py judges the run from the JUnit file, ctest's status
+# and the list of tests the same arguments select (with their labels).
 suite() {
     local name="$1"
     shift
-    local junit="$results/${name//[^A-Za-z0-9_-]/_}.xml"
+    local base="$results/${name//[^A-Za-z0-9_-]/_}"
     echo
     echo "==> $name"
     local start=$SECONDS rc
     set +e
-    ctest --output-junit "$junit" "$@"
+    ctest --show-only=json-v1 "$@" >"$base.json"
+    ctest --output-junit "$base.xml" "$@"
     rc=$?
+    local counts verdict
+    counts="$(python3 tools/ctest_results.py --junit "$base.xml" --status "$rc" --tests "$base.json")"
+    verdict=$?
     set -e
     local took=$((SECONDS - start))
-    local passed=0 failed=0 skipped=0
-    if [[ -s "$junit" ]] && read -r passed failed skipped < <(junit_counts "$junit"); then
-        tests_passed=$((tests_passed + passed))
-        tests_failed=$((tests_failed + failed))
-        tests_skipped=$((tests_skipped + skipped))
-    else
-        failed=1 # ctest itself failed before running anything
-        tests_failed=$((tests_failed + 1))
-    fi
-    if ((rc == 0 && failed == 0)); then
+    local passed=0 failed=1 skipped=0
+    read -r passed failed skipped <<<"$counts" || true
+    tests_passed=$((tests_passed + passed))
+    tests_failed=$((tests_failed + failed))
+    tests_skipped=$((tests_skipped + skipped))
+    if ((verdict == 0 && failed == 0)); then
         record "$name ($passed passed, $skipped skipped)" ok "$took"
         echo "<== $name: ok, $passed passed, $skipped skipped (${took} s)"
     else
@@ -156,11 +151,42 @@ suite() {
 
 # --- the steps --------------------------------------------------------------
 
+# ccache for every build (set up once deps has installed it); CCACHE_BASEDIR
+# makes the paths relative, so a cache is shared by checkouts at one depth.
+launcher=()
+use_ccache() {
+    command -v ccache >/dev/null || return 0
+    export CCACHE_DIR="${CCACHE_DIR:-$root/build/ccache}"
+    export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
+    export CMAKE_CXX_COMPILER_LAUNCHER=ccache # builds configured by tests/consumer, fuzz/
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+    ccache --zero-stats >/dev/null
+}
+
+configure() { # preset [cmake args]
+    cmake --preset "$1" "${launcher[@]}" "${@:2}"
+}
+
 build_preset() { # preset [cmake --build args]
     local preset="$1"
     shift
-    cmake --preset "$preset"
+    configure "$preset"
     cmake --build --preset "$preset" "$@"
+}
+
+# The library, tests and examples without airlock-bench: all that proves a
+# second compiler builds Airlock.
+build_without_bench() { # preset
+    configure "$1" -DAIRLOCK_BUILD_BENCH=OFF
+    cmake --build --preset "$1"
+}
+
+# Only the test executables of one group (cmake/AirlockTesting.cmake):
+# airlock_tests (every test) or airlock_tests_<label>, the label that the
+# preset's test filter selects.
+build_tests() { # preset group
+    configure "$1"
+    cmake --build --preset "$1" --target "$2"
 }
 
 lint_shell() {
@@ -203,7 +229,7 @@ PY
 }
 
 headers_cxx23() {
-    cmake -S . -B build/headers-cxx23 -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    cmake -S . -B build/headers-cxx23 -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" \
         -DCMAKE_CXX_STANDARD=23 -DAIRLOCK_WERROR=ON \
         -DAIRLOCK_BUILD_TESTS=OFF -DAIRLOCK_BUILD_BENCH=OFF
     cmake --build build/headers-cxx23 -j2 --target airlock_check_headers
@@ -262,6 +288,7 @@ ok() {
 export CTEST_OUTPUT_ON_FAILURE=1
 
 step deps bash scripts/install-deps.sh
+use_ccache
 
 if ((quick)); then
     step "release: build" build_preset release
@@ -274,6 +301,7 @@ else
     step "lint: shellcheck" lint_shell
     step "format: clang-format" check_format
     step "layers: graph and self-test" check_layers
+    step "tools: ctest_results.py self-test" python3 tools/ctest_results.py --self-test
     step "docs: README example is examples/ring_hello.cc" check_readme_example
     step "docs: tutorial shows only built code" python3 tools/check_tutorial.py "$root"
 
@@ -290,10 +318,16 @@ else
     step "headers: each header alone (C++23)" headers_cxx23
     step "consumer via add_subdirectory" consumer_subdirectory
 
+    # The test presets pick the labels and AIRLOCK_STRESS_SCALE; the ASan and
+    # TSan builds compile only the tests their presets run (every test, and
+    # those labelled stress, as CMakePresets.json says).
     for preset in clang asan tsan; do
-        step "$preset: build" build_preset "$preset"
+        case $preset in
+            clang) step "$preset: build" build_without_bench clang ;;
+            asan) step "$preset: build" build_tests asan airlock_tests ;;
+            tsan) step "$preset: build" build_tests tsan airlock_tests_stress ;;
+        esac
         if ok "$preset: build"; then
-            # The test presets pick the labels and AIRLOCK_STRESS_SCALE.
             suite "$preset: tests" --preset "$preset"
         else
             not_run "$preset: tests" "build failed"
@@ -301,7 +335,8 @@ else
     done
 
     if [[ -f fuzz/CMakeLists.txt ]]; then
-        step "fuzz: build" build_preset fuzz
+        # The targets fuzz/run_bounded.sh runs and the corpus generators.
+        step "fuzz: build" build_preset fuzz --target ring_fuzz rpc_fuzz ring_corpus_gen rpc_corpus_gen
     fi
     if [[ -f fuzz/run_bounded.sh ]]; then
         step "fuzz: bounded run" run_fuzz
@@ -320,7 +355,10 @@ printf '%-52s %-8s %6s\n' step result seconds
 for i in "${!step_names[@]}"; do
     printf '%-52s %-8s %6s\n' "${step_names[$i]}" "${step_results[$i]}" "${step_seconds[$i]}"
 done
-echo "ctest tests skipped: $tests_skipped; JUnit files in build/test-results/"
+echo "ctest tests skipped (declared MAY_SKIP): $tests_skipped; JUnit files in build/test-results/"
+if command -v ccache >/dev/null && [[ -n "${CCACHE_DIR:-}" ]]; then
+    ccache --show-stats | grep -E '^ *(Hits|Misses):' | sed 's/^ */ccache /' || true
+fi
 echo
 echo "$tests_passed passed, $tests_failed failed"
 ((tests_failed == 0))

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // Description: the modelled transition runs the function once, returns what
 // it returns, counts calls, and converts its cycle cost to nanoseconds at the
-// clock's rate (checked with an injected rate, without timing anything).
+// clock's rate (checked with an injected rate); the calibrated rate agrees
+// with steady_clock over a known interval.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "airlock/platform/transition.hh"
 
@@ -91,4 +94,27 @@ TEST(modelled_transition, the_calibrated_clock_is_measured_once) {
     const modelled_transition by_default;
     EXPECT_EQ(by_default.cycles_per_call(), modelled_transition::default_cycles_per_call);
     EXPECT_EQ(&by_default.clock(), &a);
+}
+
+// Every modelled cost and every ratio against the baselines is converted at
+// the calibrated rate, so it must be the rate at which read_tsc advances in
+// steady_clock time. Over 200 ms (slept, so a busy machine only lengthens it)
+// the two may differ by scheduling noise, never by a factor of two: a rate
+// off by that much means a broken calibration, not a slow machine.
+TEST(modelled_transition, the_calibrated_rate_matches_steady_clock) {
+    const double calibrated = tsc_clock::calibrated().cycles_per_ns();
+    using std::chrono::steady_clock;
+    const auto t0 = steady_clock::now();
+    const std::uint64_t c0 = read_tsc();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const std::uint64_t c1 = read_tsc();
+    const auto t1 = steady_clock::now();
+    const double ns =
+        static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+    ASSERT_GT(c1, c0) << "the cycle counter does not advance";
+    const double measured = static_cast<double>(c1 - c0) / ns;
+    EXPECT_GT(calibrated, measured / 2) << "calibrated " << calibrated << " cycles/ns, measured "
+                                        << measured << " over " << ns << " ns";
+    EXPECT_LT(calibrated, measured * 2) << "calibrated " << calibrated << " cycles/ns, measured "
+                                        << measured << " over " << ns << " ns";
 }
