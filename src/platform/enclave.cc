@@ -40,13 +40,24 @@ void detail::pin_enclave_thread(const enclave_config& config, std::size_t i) noe
 
 expected<std::unique_ptr<enclave>> enclave::create(const enclave_config& config,
                                                    enclave_program program) {
-    if (config.enclave_threads == 0 || program == nullptr)
+    if (program == nullptr) return unexpected(errc::invalid_argument);
+    detail::program_entry entry;
+    entry.program = reinterpret_cast<detail::program_entry::erased>(program);
+    entry.run = [](detail::program_entry::erased p, enclave_thread& thread, void*) {
+        reinterpret_cast<enclave_program>(p)(thread);
+    };
+    return create(config, std::move(entry));
+}
+
+expected<std::unique_ptr<enclave>> enclave::create(const enclave_config& config,
+                                                   detail::program_entry entry) {
+    if (config.enclave_threads == 0 || entry.program == nullptr || entry.run == nullptr)
         return unexpected(errc::invalid_argument);
     switch (config.platform) {
         case platform_kind::sim:
-            return detail::create_sim_enclave(config, program);
+            return detail::create_sim_enclave(config, std::move(entry));
         case platform_kind::process:
-            return detail::create_process_enclave(config, program);
+            return detail::create_process_enclave(config, std::move(entry));
     }
     return unexpected(errc::platform_unavailable);
 }

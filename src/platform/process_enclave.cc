@@ -75,6 +75,7 @@ using ring::shared_u64;
 // Exit codes of the enclave process that are not the program's own.
 constexpr int sandbox_exit_code = 128 + SIGSYS;  // a system call outside the allow-list
 constexpr int setup_exit_code = 126;             // the enclave could not be set up
+constexpr int context_exit_code = 125;           // the program's context could not be built
 
 // The region words of the process platform, after the channels' doorbells.
 struct process_words {
@@ -454,7 +455,7 @@ void seal() {
 struct child_plan {
     const enclave_config* config;
     const ring::region_geometry* geometry;
-    enclave_program program;
+    const detail::program_entry* entry;
     int memfd;
     std::size_t region_size;
     std::byte* host_mapping;
@@ -478,6 +479,7 @@ struct child_state {
     std::atomic<int> sealed{0};  // 1 once the filter is on: the programs may run
     std::latch ran;              // every program registered its handlers
     std::atomic<std::size_t> stopped{0};
+    void* context = nullptr;  // the program's context, built after the seal
 };
 
 void wait_sealed(child_state& s) {
@@ -499,7 +501,7 @@ void enclave_thread_main(const child_plan& plan, child_state& s, std::size_t i) 
     s.built.count_down();
     wait_sealed(s);
     enclave_thread ctx{i, ex, ep, s.region.base()};
-    plan.program(ctx);
+    plan.entry->run(plan.entry->program, ctx, s.context);
     s.ran.count_down();
     ex.run();  // until the stop request
     s.stopped.fetch_add(1, std::memory_order_release);
@@ -599,7 +601,22 @@ void transition_thread_main(child_state& s, process_words w) {
     state->built.wait();
 
     seal();
-    // release: the threads see a sealed process before running enclave code.
+    // The program's context, built inside the sealed enclave from its heap.
+    // It is never destroyed: the process ends with _exit.
+    if (plan.entry->build != nullptr) {
+        errc error = errc::enclave_context_failed;
+        state->context = plan.entry->build(plan.entry->settings, error);
+        if (state->context == nullptr) {
+            line_buffer b;
+            b.put("airlock: the enclave program's context could not be built: ");
+            b.put(to_string(error));
+            b.put("\n");
+            b.write_to(g_diag_fd);
+            exit_now(context_exit_code);
+        }
+    }
+    // release: the threads see a sealed process (and the context) before
+    // running enclave code.
     state->sealed.store(1, std::memory_order_release);
     state->sealed.notify_all();
     state->ran.wait();
@@ -699,7 +716,8 @@ class process_enclave final : public enclave {
         if (memfd_ >= 0) close(memfd_);
     }
 
-    expected<void> start(enclave_program program) {
+    expected<void> start(detail::program_entry entry) {
+        entry_ = std::move(entry);
         auto size = ring::region::required_size(geometry_);
         if (!size) return unexpected(size.error());
         region_size_ = *size;
@@ -721,7 +739,7 @@ class process_enclave final : public enclave {
 
         int pipe_fds[2];
         if (pipe2(pipe_fds, O_CLOEXEC) != 0) return unexpected(errc::platform_unavailable);
-        const child_plan plan{&config_,     &geometry_, program,     memfd_,
+        const child_plan plan{&config_,     &geometry_, &entry_,     memfd_,
                               region_size_, base_,      pipe_fds[1], getpid()};
         const pid_t pid = fork();
         if (pid < 0) {
@@ -746,7 +764,10 @@ class process_enclave final : public enclave {
         // Wait until every program registered its handlers, or the child died.
         shared_u64& ready = word(region_, words_.ready());
         while (shared::load_acquire(ready) != 1) {
-            if (failure() != errc::ok) return unexpected(errc::enclave_died);
+            if (failure() != errc::ok)
+                return unexpected(exit_code_.load(std::memory_order_acquire) == context_exit_code
+                                      ? errc::enclave_context_failed
+                                      : errc::enclave_died);
             hooks().park(ready, 0, 50'000'000);  // the monitor also wakes us
         }
         return {};
@@ -832,6 +853,7 @@ class process_enclave final : public enclave {
         }
         (void)drain_pipe();
         std::string why = describe(status);
+        if (WIFEXITED(status)) exit_code_.store(WEXITSTATUS(status), std::memory_order_release);
         bool report = false;
         {
             std::lock_guard lock(mutex_);
@@ -861,6 +883,7 @@ class process_enclave final : public enclave {
         const int code = WEXITSTATUS(status);
         if (code == sandbox_exit_code) return "stopped by the sandbox (a forbidden system call)";
         if (code == setup_exit_code) return "could not be set up";
+        if (code == context_exit_code) return "could not build its program's context";
         if (code == 0) return "stopped on request";
         return "exited with status " + std::to_string(code);
     }
@@ -886,6 +909,8 @@ class process_enclave final : public enclave {
     std::string diagnostic_;
     std::vector<process_host_channel*> open_;
     std::atomic<errc> failure_{errc::ok};
+    std::atomic<int> exit_code_{-1};  // the enclave process's exit status, once it exited
+    detail::program_entry entry_;     // read by the child (a copy of it, after fork)
 
     std::mutex transition_mutex_;  // one round trip at a time
     std::uint64_t transition_seq_ = 0;
@@ -898,11 +923,11 @@ process_host_channel::~process_host_channel() {
 }  // namespace
 
 expected<std::unique_ptr<enclave>> detail::create_process_enclave(const enclave_config& config,
-                                                                  enclave_program program) {
+                                                                  program_entry entry) {
     if (config.enclave_memory == 0) return unexpected(errc::invalid_argument);
     auto e = std::make_unique<process_enclave>(config);
     // A child that died while starting was reported on stderr by the monitor.
-    if (auto started = e->start(program); !started) return unexpected(started.error());
+    if (auto started = e->start(std::move(entry)); !started) return unexpected(started.error());
     return std::unique_ptr<enclave>(std::move(e));
 }
 

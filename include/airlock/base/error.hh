@@ -74,6 +74,7 @@ enum class errc : std::uint16_t {
     enclave_died = 401,
     host_died = 402,
     enclave_memory_exhausted = 403,
+    enclave_context_failed = 405,  // the enclave program's context could not be built
 
     // --- sys ---------------------------------------------------------------
     sys_bad_result = 500,

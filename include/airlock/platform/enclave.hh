@@ -13,6 +13,10 @@
 // the calling host thread an executor parked on the region's doorbell for
 // that channel and the host endpoint bound to it.
 //
+// `enclave::create<Context>(config, settings, program)` does the same with
+// an enclave-wide context: a Context built inside the enclave from a copy of
+// the trivially copyable `settings`, handed to every thread's program.
+//
 // Platforms: `sim` (the default, for development and CI) runs the enclave on
 // threads of the host process; `process` (platform_kind::process) runs it as
 // a separate process, forked by `create`, that shares only the region and is
@@ -32,8 +36,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <new>
+#include <span>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "airlock/async/executor.hh"
@@ -90,6 +99,35 @@ struct enclave_thread {
 // the enclave program, not a closure over host memory.
 using enclave_program = void (*)(enclave_thread& thread);
 
+// An enclave program with an enclave-wide context: `Context` is built once,
+// inside the enclave, from the settings the host passed to create, before
+// any thread's program runs; every enclave thread's program gets the same
+// Context&, for the state its handlers share. Context must be safe for the
+// enclave's threads to use at once (one thread needs no locking).
+template <class Context>
+using enclave_program_with = void (*)(enclave_thread& thread, Context& context);
+
+namespace detail {
+
+// How a platform runs an enclave program, plain or with a context, without
+// knowing its types. Built by enclave::create.
+struct program_entry {
+    using erased = void (*)();
+    erased program = nullptr;
+    // Runs `program` on one enclave thread; `context` is null for a plain one.
+    void (*run)(erased program, enclave_thread& thread, void* context) = nullptr;
+    // Builds the context from `settings` inside the enclave (null: none);
+    // on failure returns null with `error` set.
+    void* (*build)(std::span<const std::byte> settings, errc& error) noexcept = nullptr;
+    // Destroys it after every enclave thread stopped (sim; the process
+    // platform's enclave ends with its process).
+    void (*destroy)(void* context) noexcept = nullptr;
+    // The settings as bytes: they cross to the enclave as a copy.
+    std::vector<std::byte> settings{};
+};
+
+}  // namespace detail
+
 // The host's end of one channel: an executor for the calling thread, parked
 // on the channel's host doorbell, and the host endpoint on it.
 class host_channel {
@@ -106,6 +144,22 @@ class enclave {
     // Returns platform_unavailable for a platform this build cannot run.
     [[nodiscard]] static expected<std::unique_ptr<enclave>> create(const enclave_config& config,
                                                                    enclave_program program);
+    // Creates the enclave with an enclave-wide context: inside the enclave,
+    // before any thread's program, builds `Context(settings)` from a copy of
+    // `settings` (a trivially copyable value: only its bytes cross, so it
+    // holds no pointers into host memory), then runs `program(thread,
+    // context)` on each enclave thread. Returns enclave_context_failed when
+    // Context's constructor throws (enclave_memory_exhausted for
+    // std::bad_alloc on `sim`), besides the errors of the plain create.
+    template <class Context, class Settings>
+    requires std::is_trivially_copyable_v<Settings> &&
+        std::is_constructible_v<Context, const Settings&>
+    [[nodiscard]] static expected<std::unique_ptr<enclave>> create(
+        const enclave_config& config, const Settings& settings,
+        enclave_program_with<Context> program);
+    // What both creates call: runs `entry` on the platform `config` names.
+    [[nodiscard]] static expected<std::unique_ptr<enclave>> create(const enclave_config& config,
+                                                                   detail::program_entry entry);
     // Stops the enclave threads (after their current round) and joins them.
     virtual ~enclave() = default;
 
@@ -146,6 +200,39 @@ class enclave {
     // words the platform keeps there for itself.
     [[nodiscard]] virtual const ring::region_geometry& geometry() const noexcept = 0;
 };
+
+template <class Context, class Settings>
+requires std::is_trivially_copyable_v<Settings> && std::is_constructible_v<Context, const Settings&>
+    expected<std::unique_ptr<enclave>> enclave::create(const enclave_config& config,
+                                                       const Settings& settings,
+                                                       enclave_program_with<Context> program) {
+    if (program == nullptr) return unexpected(errc::invalid_argument);
+    detail::program_entry entry;
+    entry.program = reinterpret_cast<detail::program_entry::erased>(program);
+    entry.run = [](detail::program_entry::erased p, enclave_thread& thread, void* context) {
+        reinterpret_cast<enclave_program_with<Context>>(p)(thread, *static_cast<Context*>(context));
+    };
+    entry.build = [](std::span<const std::byte> bytes, errc& error) noexcept -> void* {
+        if (bytes.size() != sizeof(Settings)) {
+            error = errc::invalid_argument;
+            return nullptr;
+        }
+        try {
+            Settings s;
+            std::memcpy(static_cast<void*>(&s), bytes.data(), sizeof s);
+            return new Context(static_cast<const Settings&>(s));
+        } catch (const std::bad_alloc&) {
+            error = errc::enclave_memory_exhausted;
+        } catch (...) {
+            error = errc::enclave_context_failed;
+        }
+        return nullptr;
+    };
+    entry.destroy = [](void* context) noexcept { delete static_cast<Context*>(context); };
+    const auto* b = reinterpret_cast<const std::byte*>(&settings);
+    entry.settings.assign(b, b + sizeof(Settings));
+    return create(config, std::move(entry));
+}
 
 // The region layout every platform uses: channel i has rings 2i
 // (enclave→host) and 2i+1 (host→enclave), doorbells 2i (the enclave
