@@ -98,7 +98,7 @@ struct method<Id, R(Args...), Dir> {
     using arguments = std::tuple<arrival_t<Args>...>;
 
     static_assert(detail::travels<std::remove_cvref_t<R>>::value &&
-                      (detail::travels<std::remove_cvref_t<Args>>::value && ...),
+                      (detail::travels<arrival_t<Args>>::value && ...),
                   "every argument and the result of a method must be encodable");
 
     std::string_view name;
