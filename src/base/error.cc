@@ -52,6 +52,8 @@ std::string_view to_string(errc e) noexcept {
         AIRLOCK_ERRC_NAME(host_died)
         AIRLOCK_ERRC_NAME(enclave_memory_exhausted)
         AIRLOCK_ERRC_NAME(enclave_context_failed)
+        AIRLOCK_ERRC_NAME(host_pool_full)
+        AIRLOCK_ERRC_NAME(host_work_failed)
         AIRLOCK_ERRC_NAME(sys_bad_result)
 #undef AIRLOCK_ERRC_NAME
     }
