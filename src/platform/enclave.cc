@@ -10,7 +10,24 @@
 #include "airlock/platform/enclave.hh"
 #include "enclave_internal.hh"
 
+// The sanitizer runtimes, if the program linked one: weak references, null
+// when it did not. Whether the application is sanitized is decided when it
+// runs, not when this library was compiled, so an application built with
+// ASan against a library that was not still gets the sanitizer's sandbox.
+extern "C" {
+void __asan_init() __attribute__((weak));
+void __tsan_init() __attribute__((weak));
+void __msan_init() __attribute__((weak));
+void __hwasan_init() __attribute__((weak));
+void __ubsan_handle_builtin_unreachable(void*) __attribute__((weak));
+}
+
 namespace airlock::platform {
+
+bool sanitizer_runtime_present() noexcept {
+    return __asan_init != nullptr || __tsan_init != nullptr || __msan_init != nullptr ||
+           __hwasan_init != nullptr || __ubsan_handle_builtin_unreachable != nullptr;
+}
 
 expected<platform_kind> platform_from_environment(platform_kind fallback) {
     const char* name = std::getenv("AIRLOCK_PLATFORM");

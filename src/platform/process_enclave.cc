@@ -60,12 +60,6 @@
 #include "airlock/platform/futex_wait.hh"
 #include "enclave_internal.hh"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define AIRLOCK_PROCESS_SANITIZED 1
-#else
-#define AIRLOCK_PROCESS_SANITIZED 0
-#endif
-
 namespace airlock::platform {
 namespace {
 
@@ -108,6 +102,9 @@ int g_diag_fd = -1;
 // The program break once the heap is reserved: what an emulated brk returns
 // (the kernel's way of saying "no", which glibc's malloc understands).
 std::uintptr_t g_break = 0;
+// A sanitizer runtime is in the program (sanitizer_runtime_present): its
+// allow-list is wider and the fixed heap is not enforced.
+bool g_sanitized = false;
 
 // The loaded objects, recorded before sealing, so the SIGSYS handler can name
 // the code that made a call as object+offset (`addr2line -f -e object offset`).
@@ -395,51 +392,52 @@ void seal() {
     on(SYS_rt_sigreturn, allow);
     // The kernel restarting a futex wait that a signal interrupted.
     on(SYS_restart_syscall, allow);
-#if AIRLOCK_PROCESS_SANITIZED
-    // Sanitizer runtimes map shadow and allocator memory themselves and ask
-    // about their thread; the fixed heap is not enforced under them.
-    on(SYS_mmap, allow);
-    on(SYS_munmap, allow);
-    on(SYS_mprotect, allow);
-    on(SYS_madvise, allow);
-    on(SYS_mremap, allow);
-    on(SYS_getpid, allow);
-    on(SYS_gettid, allow);
-    on(SYS_rt_sigprocmask, allow);
-    on(SYS_sigaltstack, allow);
-    on(SYS_sched_getaffinity, allow);
-#else
-    // No new memory after the seal: calls that would map or grow memory are
-    // refused with ENOMEM, so malloc reports exhaustion (bad_alloc) instead
-    // of the enclave stopping. brk traps: see on_sigsys.
-    on(SYS_mmap, refuse);
-    on(SYS_mremap, refuse);
-    on(SYS_mprotect, refuse);
-    on(SYS_munmap, refuse);
-    on(SYS_madvise, refuse);
-#endif
-#if AIRLOCK_PROCESS_SANITIZED
-    // UBSan probes whether memory is readable by writing it into a pipe of
-    // its own (IsAccessibleMemoryRange): pipes, closing them, and writes to
-    // any fd but stdin and stdout (fd 2 is the diagnostic pipe here).
-    on(SYS_pipe2, allow);
-    on(SYS_close, allow);
-    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_write, 0, 5));
-    load(offsetof(seccomp_data, args[0]));
-    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 2, 0));
-    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0));
-    ret(allow);
-    ret(SECCOMP_RET_TRAP);
-#else
-    // write(2) only to the diagnostic pipe: both halves of the fd checked.
-    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_write, 0, 6));
-    load(offsetof(seccomp_data, args[0]));
-    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(g_diag_fd), 0, 3));
-    load(offsetof(seccomp_data, args[0]) + 4);
-    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1));
-    ret(allow);
-    ret(SECCOMP_RET_TRAP);
-#endif
+    if (g_sanitized) {
+        // Sanitizer runtimes map shadow and allocator memory themselves and ask
+        // about their thread; the fixed heap is not enforced under them.
+        on(SYS_mmap, allow);
+        on(SYS_munmap, allow);
+        on(SYS_mprotect, allow);
+        on(SYS_madvise, allow);
+        on(SYS_mremap, allow);
+        on(SYS_getpid, allow);
+        on(SYS_gettid, allow);
+        on(SYS_rt_sigprocmask, allow);
+        on(SYS_sigaltstack, allow);
+        on(SYS_sched_getaffinity, allow);
+    } else {
+        // No new memory after the seal: calls that would map or grow memory are
+        // refused with ENOMEM, so malloc reports exhaustion (bad_alloc) instead
+        // of the enclave stopping. brk traps: see on_sigsys.
+        on(SYS_mmap, refuse);
+        on(SYS_mremap, refuse);
+        on(SYS_mprotect, refuse);
+        on(SYS_munmap, refuse);
+        on(SYS_madvise, refuse);
+    }
+    if (g_sanitized) {
+        // UBSan probes whether memory is readable by writing it into a pipe of
+        // its own (IsAccessibleMemoryRange): pipes, closing them, and writes to
+        // any fd but stdin and stdout (fd 2 is the diagnostic pipe here).
+        on(SYS_pipe2, allow);
+        on(SYS_close, allow);
+        f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_write, 0, 5));
+        load(offsetof(seccomp_data, args[0]));
+        f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 2, 0));
+        f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0));
+        ret(allow);
+        ret(SECCOMP_RET_TRAP);
+    } else {
+        // write(2) only to the diagnostic pipe: both halves of the fd checked.
+        f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_write, 0, 6));
+        load(offsetof(seccomp_data, args[0]));
+        f.push_back(
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(g_diag_fd), 0, 3));
+        load(offsetof(seccomp_data, args[0]) + 4);
+        f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1));
+        ret(allow);
+        ret(SECCOMP_RET_TRAP);
+    }
     // Everything else.
     ret(SECCOMP_RET_TRAP);
 
@@ -539,6 +537,7 @@ void transition_thread_main(child_state& s, process_words w) {
 
 [[noreturn]] void enclave_process_main(const child_plan& plan) {
     g_diag_fd = plan.diag_fd;
+    g_sanitized = sanitizer_runtime_present();
     // Die with the host; if it is already gone, go now.
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) setup_failed("PR_SET_PDEATHSIG");
     if (getppid() != plan.host_pid) exit_now(setup_exit_code);
@@ -547,28 +546,28 @@ void transition_thread_main(child_state& s, process_words w) {
     void* mine = mmap(nullptr, plan.region_size, PROT_READ | PROT_WRITE, MAP_SHARED, plan.memfd, 0);
     if (mine == MAP_FAILED) setup_failed("mmap of the region");
     munmap(plan.host_mapping, plan.region_size);
-#if AIRLOCK_PROCESS_SANITIZED
-    // Sanitizer reports go to stderr: make that the diagnostic pipe.
-    if (dup2(g_diag_fd, 2) != 2) setup_failed("dup2");
-    g_diag_fd = 2;
-#endif
+    if (g_sanitized) {
+        // Sanitizer reports go to stderr: make that the diagnostic pipe.
+        if (dup2(g_diag_fd, 2) != 2) setup_failed("dup2");
+        g_diag_fd = 2;
+    }
     close_all_but(g_diag_fd);
-#if AIRLOCK_PROCESS_SANITIZED
-    // Keep fds 0 and 1 taken, so the pipes UBSan opens never get them: the
-    // filter refuses writes to 0 and 1 whatever they are.
-    if (dup2(g_diag_fd, 0) != 0 || dup2(g_diag_fd, 1) != 1) setup_failed("dup2");
-#endif
+    if (g_sanitized) {
+        // Keep fds 0 and 1 taken, so the pipes UBSan opens never get them:
+        // the filter refuses writes to 0 and 1 whatever they are.
+        if (dup2(g_diag_fd, 0) != 0 || dup2(g_diag_fd, 1) != 1) setup_failed("dup2");
+    }
 
     // The fixed heap: one arena, no mmap'd chunks, never trimmed, and the
     // budget taken from the kernel now and handed back to the arena.
     mallopt(M_ARENA_MAX, 1);
     mallopt(M_MMAP_MAX, 0);
     mallopt(M_TRIM_THRESHOLD, INT_MAX);
-#if !AIRLOCK_PROCESS_SANITIZED
-    void* reserve = std::malloc(plan.config->enclave_memory);
-    if (reserve == nullptr) setup_failed("reserving the enclave memory");
-    std::free(reserve);
-#endif
+    if (!g_sanitized) {
+        void* reserve = std::malloc(plan.config->enclave_memory);
+        if (reserve == nullptr) setup_failed("reserving the enclave memory");
+        std::free(reserve);
+    }
     g_break = reinterpret_cast<std::uintptr_t>(sbrk(0));
 
     // What the SIGSYS handler needs, prepared while calls are still allowed.

@@ -61,6 +61,12 @@ enum class platform_kind : std::uint8_t { sim, process };
 [[nodiscard]] expected<platform_kind> platform_from_environment(
     platform_kind fallback = platform_kind::sim);
 
+// Whether a sanitizer runtime (ASan, TSan, MSan, HWASan, UBSan) is linked
+// into this program, found when it runs (weak symbols), not when Airlock was
+// compiled. On `process` the enclave then allows the system calls the
+// runtime makes and does not enforce the fixed heap (docs/platform.md).
+[[nodiscard]] bool sanitizer_runtime_present() noexcept;
+
 struct enclave_config {
     platform_kind platform = platform_kind::sim;
     // Enclave threads; each has an executor and one channel to the host.
