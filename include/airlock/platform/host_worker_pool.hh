@@ -54,7 +54,9 @@ class host_worker_pool {
     // result): fn's value, host_pool_full when the queue is full (nothing
     // ran: back-pressure, try later), or host_work_failed when fn threw.
     // Destroying the awaiting coroutine while fn runs is safe: fn finishes
-    // and its result is dropped.
+    // and its result is dropped. With gcc 12, name a lambda that owns memory
+    // before the co_await (`auto work = [...]{...}; co_await
+    // pool.run(std::move(work));`): docs/coroutine-traps.md, 7.
     template <class F>
     [[nodiscard("co_await it")]] host_work_operation<std::invoke_result_t<F&>> run(F fn) {
         return host_work_operation<std::invoke_result_t<F&>>(*this, std::move(fn));
