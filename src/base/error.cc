@@ -51,6 +51,7 @@ std::string_view to_string(errc e) noexcept {
         AIRLOCK_ERRC_NAME(enclave_died)
         AIRLOCK_ERRC_NAME(host_died)
         AIRLOCK_ERRC_NAME(enclave_memory_exhausted)
+        AIRLOCK_ERRC_NAME(peer_stalled)
         AIRLOCK_ERRC_NAME(enclave_context_failed)
         AIRLOCK_ERRC_NAME(host_pool_full)
         AIRLOCK_ERRC_NAME(host_work_failed)

@@ -9,6 +9,7 @@
 
 #include "airlock/platform/enclave.hh"
 #include "enclave_internal.hh"
+#include "log_internal.hh"
 
 // The sanitizer runtimes, if the program linked one: weak references, null
 // when it did not. Whether the application is sanitized is decided when it
@@ -41,6 +42,8 @@ expected<platform_kind> platform_from_environment(platform_kind fallback) {
 ring::region_geometry channel_geometry(std::size_t channels, std::size_t ring_capacity) {
     ring::region_geometry g;
     g.ring_capacities.assign(2 * channels, ring_capacity);
+    // Then each enclave thread's log ring (platform/log.hh).
+    g.ring_capacities.resize(3 * channels, detail::log_ring_capacity);
     g.doorbells = 2 * channels;
     return g;
 }

@@ -41,6 +41,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <condition_variable>
@@ -51,6 +52,7 @@
 #include <latch>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -59,6 +61,7 @@
 #include "airlock/platform/enclave.hh"
 #include "airlock/platform/futex_wait.hh"
 #include "enclave_internal.hh"
+#include "log_internal.hh"
 
 namespace airlock::platform {
 namespace {
@@ -496,6 +499,7 @@ void enclave_thread_main(const child_plan& plan, child_state& s, std::size_t i) 
         ex, s.region.ring(enclave_to_host_ring(i)), s.region.ring(host_to_enclave_ring(i)),
         {.hooks = &hooks, .peer_bell = &s.region.doorbell(host_bell(i))}, config.rpc);
     s.executors[i] = &ex;
+    detail::enclave_logger logger(s.region.ring(log_ring(config.enclave_threads, i)), i);
     s.built.count_down();
     wait_sealed(s);
     enclave_thread ctx{i, ex, ep, s.region.base()};
@@ -538,6 +542,7 @@ void transition_thread_main(child_state& s, process_words w) {
 [[noreturn]] void enclave_process_main(const child_plan& plan) {
     g_diag_fd = plan.diag_fd;
     g_sanitized = sanitizer_runtime_present();
+    detail::mark_enclave_process();
     // Die with the host; if it is already gone, go now.
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) setup_failed("PR_SET_PDEATHSIG");
     if (getppid() != plan.host_pid) exit_now(setup_exit_code);
@@ -660,9 +665,10 @@ class process_host_channel final : public host_channel {
 
     // The enclave died: fail the endpoint on its own thread. Called under the
     // enclave's mutex, at most once.
-    void post_failure() noexcept {
+    void post_failure(errc reason = errc::enclave_died) noexcept {
         if (failure_posted_) return;
         failure_posted_ = true;
+        fail_item_.reason = reason;
         executor_.post(fail_item_);
     }
 
@@ -670,9 +676,11 @@ class process_host_channel final : public host_channel {
     struct fail_item : async::work_item {
         fail_item() noexcept : work_item(&run_it) {}
         static void run_it(work_item& self) noexcept {
-            static_cast<fail_item&>(self).channel->endpoint_.fail(errc::enclave_died);
+            auto& item = static_cast<fail_item&>(self);
+            item.channel->endpoint_.fail(item.reason);
         }
         process_host_channel* channel = nullptr;
+        errc reason = errc::enclave_died;
     };
 
     process_enclave& owner_;
@@ -708,6 +716,7 @@ class process_enclave final : public enclave {
                 died_.wait(lock, [this] { return dead_; });
             }
         }
+        drain_.reset();  // before the region goes; the enclave has stopped
         if (monitor_.joinable()) monitor_.join();
         if (pidfd_ >= 0) close(pidfd_);
         if (diag_fd_ >= 0) close(diag_fd_);
@@ -759,6 +768,7 @@ class process_enclave final : public enclave {
             return unexpected(errc::platform_unavailable);
         }
         monitor_ = std::thread([this] { monitor(); });
+        drain_.emplace(region_, log_ring(config_.enclave_threads, 0), config_.enclave_threads);
 
         // Wait until every program registered its handlers, or the child died.
         shared_u64& ready = word(region_, words_.ready());
@@ -782,6 +792,7 @@ class process_enclave final : public enclave {
         std::lock_guard lock(mutex_);
         open_.push_back(ch.get());
         if (dead_) ch->post_failure();
+        if (stalled_) ch->post_failure(errc::peer_stalled);
         return ch;
     }
     ring::wait_hooks& hooks() noexcept override { return futex_wait_hooks::instance(); }
@@ -839,11 +850,20 @@ class process_enclave final : public enclave {
     // it and turns its end into errors for every open channel.
     void monitor() {
         pollfd fds[2] = {{pidfd_, POLLIN, 0}, {diag_fd_, POLLIN, 0}};
+        // The liveness check runs four times per stall_timeout_ns.
+        const std::uint64_t check_ms = config_.stall_timeout_ns / 4'000'000;
+        const int timeout = config_.stall_timeout_ns == 0
+                                ? -1
+                                : static_cast<int>(std::clamp<std::uint64_t>(check_ms, 1, 1000));
+        liveness_.assign(config_.enclave_threads, {});
         for (;;) {
-            if (poll(fds, 2, -1) < 0) {
+            const int n = poll(fds, 2, timeout);
+            if (n < 0) {
                 if (errno == EINTR) continue;
                 break;
             }
+            if (timeout >= 0) check_liveness();
+            if (n == 0) continue;
             if (fds[1].revents != 0 && !drain_pipe()) fds[1].fd = -1;  // its end
             if (fds[0].revents != 0) break;
         }
@@ -870,6 +890,42 @@ class process_enclave final : public enclave {
         if (report)
             std::fprintf(stderr, "airlock: enclave process %d %s\n", static_cast<int>(pid_),
                          why.c_str());
+    }
+
+    // A channel's enclave side is stalled when calls wait unread in its
+    // host→enclave ring and, for stall_timeout_ns, the enclave has neither
+    // read from that ring nor written to its enclave→host ring. An idle
+    // enclave (nothing unread) is never stalled. The indices are read from
+    // shared memory once per check and only compared: a hostile enclave can
+    // at worst look alive or stalled. Then every open channel fails with
+    // peer_stalled and failure() says so; the enclave is left as it is
+    // (the destructor stops or kills it).
+    void check_liveness() {
+        if (stalled_.load(std::memory_order_relaxed)) return;
+        const std::uint64_t now = hooks().now_ns();
+        for (std::size_t i = 0; i < liveness_.size(); ++i) {
+            const ring::ring_view in = region_.ring(host_to_enclave_ring(i));
+            const ring::ring_view out = region_.ring(enclave_to_host_ring(i));
+            const std::uint64_t written = shared::load_acquire(in.control->tail);
+            const std::uint64_t read = shared::load_acquire(in.control->head);
+            const std::uint64_t produced = shared::load_acquire(out.control->tail);
+            channel_liveness& l = liveness_[i];
+            if (written == read || read != l.read || produced != l.produced || l.since == 0) {
+                l = {read, produced, now};  // idle, or progress: the clock restarts
+                continue;
+            }
+            if (now - l.since < config_.stall_timeout_ns) continue;
+            std::lock_guard lock(mutex_);
+            if (dead_) return;
+            stalled_.store(true, std::memory_order_relaxed);
+            diagnostic_ = "stalled: channel " + std::to_string(i) + " had calls unread for " +
+                          std::to_string((now - l.since) / 1'000'000) +
+                          " ms and the enclave made no progress on it";
+            failure_.store(errc::peer_stalled, std::memory_order_release);
+            for (process_host_channel* ch : open_)
+                ch->post_failure(errc::peer_stalled);
+            return;
+        }
     }
 
     static std::string describe(int status) {
@@ -903,13 +959,21 @@ class process_enclave final : public enclave {
     mutable std::mutex mutex_;  // guards everything below, with the monitor
     std::condition_variable died_;
     bool dead_ = false;
+    std::atomic<bool> stalled_{false};  // the liveness check found a channel stalled
+    struct channel_liveness {
+        std::uint64_t read = 0;      // host→enclave head at the last progress
+        std::uint64_t produced = 0;  // enclave→host tail at the last progress
+        std::uint64_t since = 0;     // when it was last seen to progress (0: never looked)
+    };
+    std::vector<channel_liveness> liveness_;  // the monitor thread's
     bool stopping_ = false;
     std::string pipe_text_;
     std::string diagnostic_;
     std::vector<process_host_channel*> open_;
     std::atomic<errc> failure_{errc::ok};
-    std::atomic<int> exit_code_{-1};  // the enclave process's exit status, once it exited
-    detail::program_entry entry_;     // read by the child (a copy of it, after fork)
+    std::atomic<int> exit_code_{-1};          // the enclave process's exit status, once it exited
+    detail::program_entry entry_;             // read by the child (a copy of it, after fork)
+    std::optional<detail::log_drain> drain_;  // started after the fork: the child has none
 
     std::mutex transition_mutex_;  // one round trip at a time
     std::uint64_t transition_seq_ = 0;

@@ -8,12 +8,14 @@
 #include <cstring>
 #include <latch>
 #include <new>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "airlock/platform/enclave.hh"
 #include "airlock/platform/futex_wait.hh"
 #include "enclave_internal.hh"
+#include "log_internal.hh"
 
 namespace airlock::platform {
 
@@ -64,6 +66,7 @@ class sim_enclave final : public enclave {
         for (std::thread& t : threads_)
             t.join();
         if (context_ != nullptr) entry_.destroy(context_);  // after every thread that uses it
+        drain_.reset();  // the last records, after the threads that wrote them
     }
 
     expected<void> start(detail::program_entry entry) {
@@ -71,6 +74,7 @@ class sim_enclave final : public enclave {
         auto formatted = ring::region::format({memory_.data, memory_.size}, geometry_);
         if (!formatted) return unexpected(formatted.error());
         host_region_ = std::move(*formatted);
+        drain_.emplace(host_region_, log_ring(config_.enclave_threads, 0), config_.enclave_threads);
         // The context, built once before any program runs (on sim, by the
         // thread that calls create: the enclave is this process).
         if (entry_.build != nullptr) {
@@ -114,6 +118,7 @@ class sim_enclave final : public enclave {
         rpc::endpoint<rpc::side::enclave> ep(
             ex, region->ring(enclave_to_host_ring(i)), region->ring(host_to_enclave_ring(i)),
             {.hooks = &hooks(), .peer_bell = &region->doorbell(host_bell(i))}, config_.rpc);
+        detail::enclave_logger logger(region->ring(log_ring(config_.enclave_threads, i)), i);
         enclave_thread ctx{i, ex, ep, region->base()};
         entry_.run(entry_.program, ctx, context_);
         executors_[i] = &ex;
@@ -125,6 +130,7 @@ class sim_enclave final : public enclave {
     ring::region_geometry geometry_;
     region_memory memory_;
     ring::region host_region_;
+    std::optional<detail::log_drain> drain_;
     modelled_transition transition_;
     std::vector<async::executor*> executors_;  // published before `ready`, read after it
     std::vector<errc> start_errors_ = std::vector<errc>(config_.enclave_threads, errc::ok);

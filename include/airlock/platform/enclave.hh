@@ -87,6 +87,11 @@ struct enclave_config {
     // `process` only: how long the destructor waits for the enclave to stop
     // on request before it kills the process.
     std::uint64_t stop_grace_ns = 2'000'000'000;
+    // `process` only: the liveness check. When calls wait unread in a
+    // channel and the enclave makes no progress on it (reads none, writes
+    // nothing) for this long, every open channel fails (its ring_fault() is
+    // peer_stalled) and failure() is peer_stalled. 0 turns it off.
+    std::uint64_t stall_timeout_ns = 5'000'000'000;
 };
 
 // What an enclave thread's program is given.
@@ -192,7 +197,9 @@ class enclave {
         return unexpected(errc::platform_unavailable);
     }
     // ok while the enclave runs; enclave_died once it has stopped on its own
-    // (crashed, killed, or stopped by the sandbox). Any host thread.
+    // (crashed, killed, or stopped by the sandbox); peer_stalled once the
+    // liveness check found it stalled (enclave_config::stall_timeout_ns)
+    // and until it dies. Any host thread.
     [[nodiscard]] virtual errc failure() const noexcept { return errc::ok; }
     // Why the enclave stopped ("killed by signal 9", or the sandbox's report
     // naming the system call and the code that made it); empty while it runs.
@@ -242,7 +249,8 @@ requires std::is_trivially_copyable_v<Settings> && std::is_constructible_v<Conte
 
 // The region layout every platform uses: channel i has rings 2i
 // (enclave→host) and 2i+1 (host→enclave), doorbells 2i (the enclave
-// executor's) and 2i+1 (the host executor's).
+// executor's) and 2i+1 (the host executor's); ring 2 * channels + i is
+// enclave thread i's log ring (platform/log.hh).
 [[nodiscard]] ring::region_geometry channel_geometry(std::size_t channels,
                                                      std::size_t ring_capacity);
 [[nodiscard]] inline std::size_t enclave_to_host_ring(std::size_t channel) {
@@ -250,6 +258,9 @@ requires std::is_trivially_copyable_v<Settings> && std::is_constructible_v<Conte
 }
 [[nodiscard]] inline std::size_t host_to_enclave_ring(std::size_t channel) {
     return 2 * channel + 1;
+}
+[[nodiscard]] inline std::size_t log_ring(std::size_t channels, std::size_t channel) {
+    return 2 * channels + channel;
 }
 [[nodiscard]] inline std::size_t enclave_bell(std::size_t channel) {
     return 2 * channel;
