@@ -25,9 +25,9 @@ void pin_enclave_thread(const enclave_config& config, std::size_t i) noexcept;
 
 // src/platform/sim_enclave.cc: enclave threads in the host process.
 [[nodiscard]] expected<std::unique_ptr<enclave>> create_sim_enclave(const enclave_config& config,
-                                                                    enclave_program program);
+                                                                    program_entry entry);
 // src/platform/process_enclave.cc: a forked, sealed enclave process.
 [[nodiscard]] expected<std::unique_ptr<enclave>> create_process_enclave(
-    const enclave_config& config, enclave_program program);
+    const enclave_config& config, program_entry entry);
 
 }  // namespace airlock::platform::detail

@@ -74,6 +74,10 @@ enum class errc : std::uint16_t {
     enclave_died = 401,
     host_died = 402,
     enclave_memory_exhausted = 403,
+    peer_stalled = 404,            // the peer made no progress on waiting calls within the bound
+    enclave_context_failed = 405,  // the enclave program's context could not be built
+    host_pool_full = 406,          // a host_worker_pool's queue is full: nothing ran
+    host_work_failed = 407,        // work run by a host_worker_pool threw
 
     // --- sys ---------------------------------------------------------------
     sys_bad_result = 500,       // fault: a host result outside its call's contract
