@@ -31,11 +31,7 @@ std::string_view to_string(call_direction d) noexcept {
 // The call and its timing.
 
 std::uint64_t digest_of(std::span<const std::byte> b) noexcept {
-    std::uint64_t first = 0;
-    std::uint64_t last = 0;
-    std::memcpy(&first, b.data(), std::min<std::size_t>(8, b.size()));
-    if (b.size() >= 8) std::memcpy(&last, b.data() + b.size() - 8, 8);
-    return first * 31 + last + b.size();
+    return word_sum(b) + b.size();
 }
 
 // Each buffer on cache lines of its own and touched before timing

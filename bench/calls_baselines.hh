@@ -111,8 +111,8 @@ class call_buffers {
     std::uint64_t digest_ = 0;  // what serve() reads from a correct copy
 };
 
-// What the callee reads from its copy of an argument: the first and last
-// 8-byte words (zero-padded) and the size. A call returns `id ^ digest_of`.
+// What the callee reads from its copy of an argument: every byte, summed as
+// 8-byte words (word_sum), plus the size. A call returns `id ^ digest_of`.
 [[nodiscard]] std::uint64_t digest_of(std::span<const std::byte> b) noexcept;
 
 // `call_recorder` collects one run: per-call latencies in TSC ticks (read

@@ -2,9 +2,11 @@
 // airlock-bench ring: one-way throughput of one SPSC ring, producer and
 // consumer on different CPUs (--cpus: producer first, then consumer).
 //
-// Implementations, each carrying N-byte messages whose first 8 bytes are a
-// sequence number the consumer sums and checks (so a lost, repeated or torn
-// message fails the run instead of producing a figure):
+// Implementations, each carrying N-byte messages: a sequence number in the
+// first 8 bytes, then a fixed pattern. The consumer reads every byte of every
+// message it takes (word_sum, the same in every implementation) and the run
+// checks the total against what was sent, so a lost, repeated or torn
+// message fails the run instead of producing a figure:
 //   airlock     ring_producer try_reserve / write / commit, publishing by
 //               itself (auto_publish) every --batch payloads' worth of ring
 //               bytes in whole lines (for 8-byte messages the 256 bytes
@@ -50,10 +52,23 @@ std::size_t storage_bytes(const ring_options& o, std::size_t bytes) {
     return std::max(o.ring_bytes, 8 * bytes);
 }
 
+// A message's bytes after its sequence number: a fixed pattern, never zero.
+void fill_pattern(std::span<std::byte> m) {
+    for (std::size_t i = 8; i < m.size(); ++i)
+        m[i] = static_cast<std::byte>(((i * 131 + (i >> 8)) & 0xff) | 1);
+}
+
+// word_sum of a `bytes`-byte message with sequence number 0.
+std::uint64_t pattern_sum(std::size_t bytes) {
+    std::vector<std::byte> m(bytes);
+    fill_pattern(m);
+    return word_sum(m);
+}
+
 // The one-way harness. `push(seq)` tries to enqueue message `seq` (false:
 // full), `flush()` publishes whatever a batching producer holds back,
-// `pop(seq)` tries to dequeue a message and returns its sequence number
-// (false: empty). The producer runs for `seconds`; the clock stops when the
+// `pop(sum)` tries to dequeue a message and returns the word_sum of all its
+// bytes (false: empty). The producer runs for `seconds`; the clock stops when the
 // consumer has received the last message. Returns {msgs/s, ns/msg}.
 template <class Push, class Flush, class Pop>
 std::vector<double> one_way(const ring_options& o, double seconds, std::size_t bytes, Push&& push,
@@ -89,9 +104,9 @@ std::vector<double> one_way(const ring_options& o, double seconds, std::size_t b
             std::uint64_t s = 0;
             backoff wait;
             for (;;) {
-                std::uint64_t seq;
-                if (try_pop(seq)) {
-                    s += seq;
+                std::uint64_t message_sum;
+                if (try_pop(message_sum)) {
+                    s += message_sum;
                     ++n;
                     wait.reset();
                     continue;
@@ -105,8 +120,9 @@ std::vector<double> one_way(const ring_options& o, double seconds, std::size_t b
         }
     });
     const std::uint64_t total = sent.load();
-    if (received != total ||
-        sum != (total % 2 == 0 ? total / 2 * (total - 1) : (total - 1) / 2 * total))
+    const std::uint64_t sequence_sum =
+        total % 2 == 0 ? total / 2 * (total - 1) : (total - 1) / 2 * total;
+    if (received != total || sum != sequence_sum + total * pattern_sum(bytes))
         fail("ring: messages lost, repeated or corrupted");
     const double secs = seconds_between(t0, t1);
     return {static_cast<double>(total) / secs, secs * 1e9 / static_cast<double>(total)};
@@ -139,6 +155,7 @@ std::vector<double> run_airlock(const ring_options& o, Bytes message_bytes, doub
     auto c = std::make_unique<isolated<consumer_side>>(
         consumer_side{ring::ring_consumer(region.region().ring(0), copts), private_bytes(bytes)});
     if (bytes > p->value.ring.max_record_payload()) fail("ring: message larger than a record");
+    fill_pattern(p->value.src.span());
     // Publish --batch payloads' worth of ring bytes (at 8 bytes the 256 bytes
     // ideal publishes), rounded up to whole lines and a power of two, and at
     // most a quarter ring.
@@ -158,7 +175,7 @@ std::vector<double> run_airlock(const ring_options& o, Bytes message_bytes, doub
         return true;
     };
     auto flush = [&s = p->value] { s.ring.publish(); };
-    auto pop = [&s = c->value, message_bytes](std::uint64_t& seq) {
+    auto pop = [&s = c->value, message_bytes](std::uint64_t& sum) {
         const std::size_t n = message_bytes;  // a constant where it can be
         auto r = s.ring.try_peek();
         if (!r) [[unlikely]] {
@@ -169,7 +186,7 @@ std::vector<double> run_airlock(const ring_options& o, Bytes message_bytes, doub
             fail("airlock consumer: wrong record size");
         r->copy_to({s.dst.data(), n});
         s.ring.release(*r);
-        std::memcpy(&seq, s.dst.data(), 8);
+        sum = word_sum({s.dst.data(), n});
         return true;
     };
     return one_way(o, seconds, bytes, push, flush, pop);
@@ -259,6 +276,7 @@ std::vector<double> run_boost(const ring_options& o, double seconds) {
     auto dst_line = std::make_unique<isolated<payload<N>>>();  // consumer-private
     payload<N>* src = &src_line->value;
     payload<N>* dst = &dst_line->value;
+    fill_pattern(*src);
     return one_way(
         o, seconds, N,
         [q = q.get(), src](std::uint64_t seq) {
@@ -266,9 +284,9 @@ std::vector<double> run_boost(const ring_options& o, double seconds) {
             return q->push(*src);
         },
         [] {},
-        [q = q.get(), dst](std::uint64_t& seq) {
+        [q = q.get(), dst](std::uint64_t& sum) {
             if (!q->pop(*dst)) return false;
-            std::memcpy(&seq, dst->data(), 8);
+            sum = word_sum(*dst);
             return true;
         });
 }
@@ -283,6 +301,7 @@ std::vector<double> run_moodycamel(const ring_options& o, double seconds) {
     auto dst_line = std::make_unique<isolated<payload<N>>>();  // consumer-private
     payload<N>* src = &src_line->value;
     payload<N>* dst = &dst_line->value;
+    fill_pattern(*src);
     return one_way(
         o, seconds, N,
         [q = q.get(), src](std::uint64_t seq) {
@@ -290,9 +309,9 @@ std::vector<double> run_moodycamel(const ring_options& o, double seconds) {
             return q->try_enqueue(*src);  // never allocates: bounded like the others
         },
         [] {},
-        [q = q.get(), dst](std::uint64_t& seq) {
+        [q = q.get(), dst](std::uint64_t& sum) {
             if (!q->try_dequeue(*dst)) return false;
-            std::memcpy(&seq, dst->data(), 8);
+            sum = word_sum(*dst);
             return true;
         });
 }
