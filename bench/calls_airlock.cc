@@ -45,35 +45,45 @@ std::uint64_t serve_work(const std::vector<std::byte>& argument, std::uint64_t i
 struct run_state {
     std::span<const std::byte> argument;
     std::uint64_t digest = 0;
-    std::uint64_t warmup = 0;
-    std::uint64_t total = 0;  // warmup + timed
-    std::uint64_t next = 0;   // next call id to take
-    std::uint64_t first_timed_start = 0;
-    std::uint64_t last_end = 0;
+    std::uint64_t next = 0;  // next call id to take
+    std::uint64_t end = 0;   // one past the last call id of this phase
+    bool timed = false;      // record each call's ticks at ticks[id - first_timed]
+    std::uint64_t first_timed = 0;
     std::vector<std::uint64_t> ticks;
 };
 
-// One caller coroutine: takes call ids until none are left.
+// One caller coroutine: takes call ids until none are left in the phase.
 template <class Endpoint, class Method>
 async::task<void> caller(Endpoint& ep, const Method& method, run_state& s) {
-    while (s.next < s.total) {
+    while (s.next < s.end) {
         const std::uint64_t id = s.next++;
         const std::uint64_t before = platform::read_tsc();
-        if (id == s.warmup) s.first_timed_start = before;
         auto r = co_await ep.call(method, s.argument, id);
         const std::uint64_t after = platform::read_tsc();
         if (!r)
             fail(std::string("calls: airlock call failed: ") + std::string(to_string(r.error())));
         if (*r != (id ^ s.digest)) fail_call(id, *r, id ^ s.digest);
-        if (id >= s.warmup) {
-            s.ticks[id - s.warmup] = after - before;
-            s.last_end = std::max(s.last_end, after);
-        }
+        if (s.timed) s.ticks[id - s.first_timed] = after - before;
     }
 }
 
-// The caller's loop: `concurrency` coroutines share warmup + messages calls.
-// Returns the ticks of the timed calls followed by their elapsed ticks.
+// `concurrency` coroutines share the calls [s.next, s.end).
+template <class Endpoint, class Method>
+async::task<void> run_phase(Endpoint& ep, const Method& method, run_state& s,
+                            std::uint64_t concurrency) {
+    std::vector<async::task<void>> callers;
+    for (std::uint64_t k = 0; k < concurrency; ++k)
+        callers.push_back(caller(ep, method, s));
+    co_await async::when_all(std::move(callers));
+}
+
+// The caller's loop: `concurrency` coroutines share `warmup` calls, all of
+// which complete before the clock starts (with warmup >= concurrency, every
+// coroutine has had a call in flight at once, so both sides' buffer pools
+// hold what the timed calls need); then they share `messages` timed calls,
+// and the clock stops when the last of them completes: the timed window holds
+// only calls issued inside it. Returns the ticks of the timed calls followed
+// by the window's ticks.
 template <class Endpoint, class Method>
 async::task<std::vector<std::uint64_t>> drive(Endpoint& ep, const Method& method,
                                               std::span<const std::byte> argument,
@@ -82,14 +92,15 @@ async::task<std::vector<std::uint64_t>> drive(Endpoint& ep, const Method& method
     run_state s;
     s.argument = argument;
     s.digest = digest_of(argument);
-    s.warmup = warmup;
-    s.total = warmup + messages;
     s.ticks.assign(messages, 0);
-    std::vector<async::task<void>> callers;
-    for (std::uint64_t k = 0; k < concurrency; ++k)
-        callers.push_back(caller(ep, method, s));
-    co_await async::when_all(std::move(callers));
-    s.ticks.push_back(s.last_end - s.first_timed_start);
+    s.end = warmup;
+    co_await run_phase(ep, method, s, concurrency);
+    s.next = s.first_timed = warmup;
+    s.end = warmup + messages;
+    s.timed = true;
+    const std::uint64_t start = platform::read_tsc();
+    co_await run_phase(ep, method, s, concurrency);
+    s.ticks.push_back(platform::read_tsc() - start);
     co_return std::move(s.ticks);
 }
 
@@ -141,7 +152,8 @@ calls_result measure(const calls_config& c, std::uint64_t concurrency) {
         fail(std::string("calls: no enclave: ") + std::string(to_string(created.error())));
     platform::enclave& e = **created;
 
-    const std::uint64_t warmup = warmup_calls(c);
+    // Enough warm-up calls that all `concurrency` are in flight at once.
+    const std::uint64_t warmup = std::max<std::uint64_t>(warmup_calls(c), concurrency);
     const call_buffers buffers(c.bytes);
     std::vector<std::uint64_t> ticks;
     const int host_cpu = enclave_calls ? c.callee_cpu : c.caller_cpu;

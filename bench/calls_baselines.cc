@@ -31,22 +31,25 @@ std::string_view to_string(call_direction d) noexcept {
 // The call and its timing.
 
 std::uint64_t digest_of(std::span<const std::byte> b) noexcept {
-    std::uint64_t first = 0;
-    std::uint64_t last = 0;
-    std::memcpy(&first, b.data(), std::min<std::size_t>(8, b.size()));
-    if (b.size() >= 8) std::memcpy(&last, b.data() + b.size() - 8, 8);
-    return first * 31 + last + b.size();
+    return word_sum(b) + b.size();
 }
 
-call_buffers::call_buffers(std::size_t bytes) : argument_(bytes), copy_(bytes) {
+// Each buffer on cache lines of its own and touched before timing
+// (private_bytes zero-fills it).
+call_buffers::call_buffers(std::size_t bytes)
+    : bytes_(bytes), argument_(bytes), untrusted_(bytes), copy_(bytes) {
     for (std::size_t i = 0; i < bytes; ++i)
-        argument_[i] = static_cast<std::byte>((i * 131 + (i >> 8)) & 0xff);
-    digest_ = digest_of(argument_);
+        argument_.data()[i] = static_cast<std::byte>((i * 131 + (i >> 8)) & 0xff);
+    digest_ = digest_of(argument());
+}
+
+void call_buffers::send() noexcept {
+    if (bytes_ != 0) std::memcpy(untrusted_.data(), argument_.data(), bytes_);
 }
 
 std::uint64_t call_buffers::serve(std::uint64_t id) noexcept {
-    if (!argument_.empty()) std::memcpy(copy_.data(), argument_.data(), argument_.size());
-    return id ^ digest_of(copy_);
+    if (bytes_ != 0) std::memcpy(copy_.data(), untrusted_.data(), bytes_);
+    return id ^ digest_of({copy_.data(), bytes_});
 }
 
 call_recorder::call_recorder(std::size_t messages) : ticks_(messages) {
@@ -83,7 +86,8 @@ void fail_call(std::uint64_t id, std::uint64_t got, std::uint64_t want) {
 }
 
 // ---------------------------------------------------------------------------
-// ecall: the modelled synchronous transition, all on the caller's thread.
+// ecall: the modelled synchronous transition, all on the caller's thread:
+// time_calls sends (the proxy's copy), the transition runs the bridge's copy.
 
 calls_result measure_ecall(const calls_config& c) {
     call_buffers buffers(c.bytes);
@@ -123,11 +127,14 @@ calls_result measure_ecall_process(const calls_config& c) {
 }
 
 // ---------------------------------------------------------------------------
-// bare: the machine's floor for a call. The caller stores the call number
-// in a word on its own cache line and spins on the callee's word; the callee
-// spins on the caller's word, serves the call and stores the result. No
-// queue, no framing, no validation: what one cross-core round trip with the
-// marshalling copy costs, for ratios measured in the same run.
+// bare: the machine's floor for a call. The caller writes the argument into
+// the untrusted buffer (time_calls), stores the call number in a word on its
+// own cache line and spins on the callee's word; the callee spins on the
+// caller's word, copies the argument out, reads it and stores the result.
+// No queue, no framing, no validation: what one cross-core round trip with
+// the marshalling copies costs, for ratios measured in the same run. At
+// 1 MiB its calls/s times the size is what this machine moves between two
+// cores when one writes the bytes and the other reads each once.
 
 namespace {
 struct alignas(128) call_word {
@@ -168,8 +175,9 @@ calls_result measure_bare(const calls_config& c) {
 }
 
 // ---------------------------------------------------------------------------
-// switchless: the caller spins while one worker on the other CPU runs the
-// call; the SDK's defaults otherwise (64 slots, 20,000-pause budgets).
+// switchless: the caller writes the argument into the untrusted buffer
+// (time_calls) and spins while one worker on the other CPU copies it out and
+// runs the call; the SDK's defaults otherwise (64 slots, 20,000-pause budgets).
 
 calls_result measure_switchless(const calls_config& c) {
     call_buffers buffers(c.bytes);
@@ -189,26 +197,31 @@ calls_result measure_switchless(const calls_config& c) {
 }
 
 // ---------------------------------------------------------------------------
-// asio: a coroutine on the caller's io_context co_spawns each call onto the
-// callee's io_context (asio posts it there, runs it, and dispatches the
-// completion back to the caller's context, which resumes the coroutine).
-// Both threads poll their context in a loop instead of blocking in run(),
-// so neither ever sleeps, like the spinning switchless caller and worker.
+// asio: one long-lived coroutine, started on the caller's io_context, makes
+// every call as Asio users switch threads: it writes the argument into the
+// untrusted buffer, `co_await asio::post(bind_executor(callee, ...))` resumes
+// it on the callee's thread, where it serves the call, and a second post
+// bound to the caller's executor brings it back. Both threads poll their
+// context in a loop instead of blocking in run(), so neither ever sleeps,
+// like the spinning switchless caller and worker.
 
 namespace {
 
-asio::awaitable<std::uint64_t> serve_async(call_buffers& buffers, std::uint64_t id) {
-    co_return buffers.serve(id);
-}
-
 asio::awaitable<void> call_loop(const calls_config& c, call_buffers& buffers,
+                                asio::io_context::executor_type caller,
                                 asio::io_context::executor_type callee, call_recorder& recorder) {
     const std::size_t warmup = warmup_calls(c);
     for (std::uint64_t id = 0; id < warmup + c.messages; ++id) {
         if (id == warmup) recorder.start();
         const std::uint64_t before = platform::read_tsc();
-        const std::uint64_t r =
-            co_await asio::co_spawn(callee, serve_async(buffers, id), asio::use_awaitable);
+        buffers.send();
+        co_await asio::post(asio::bind_executor(callee, asio::use_awaitable));
+        if (id == 0 && !callee.running_in_this_thread())
+            fail("calls: asio: the call did not move to the callee's thread");
+        const std::uint64_t r = buffers.serve(id);
+        co_await asio::post(asio::bind_executor(caller, asio::use_awaitable));
+        if (id == 0 && !caller.running_in_this_thread())
+            fail("calls: asio: the call did not return to the caller's thread");
         const std::uint64_t after = platform::read_tsc();
         if (r != buffers.expected(id)) [[unlikely]]
             fail_call(id, r, buffers.expected(id));
@@ -233,7 +246,8 @@ calls_result measure_asio(const calls_config& c) {
     run_threads(2, {c.caller_cpu, c.callee_cpu}, [&](std::size_t role) {
         if (role == 0) {
             asio::co_spawn(caller_context,
-                           call_loop(c, buffers, callee_context.get_executor(), recorder),
+                           call_loop(c, buffers, caller_context.get_executor(),
+                                     callee_context.get_executor(), recorder),
                            [&](std::exception_ptr e) {
                                error = e;
                                finished.store(true, std::memory_order_release);

@@ -3,28 +3,32 @@
 // bench/calls_baselines.hh: the call benchmark's modes and their harness.
 //
 // A "call" here crosses the enclave boundary with `bytes` of argument and
-// an 8-byte result: the callee's marshalling copies the argument out of the
-// caller's buffer into its own (as the SGX SDK's edger8r code does for an
-// [in] buffer), reads the copy, and returns a result that the caller checks.
-// Each mode measures `messages` such calls, one after another, and returns
-// calls/s, ns per call and the p50/p99 latency of single calls. Modes:
+// an 8-byte result, as the SGX SDK's generated code makes an [in] buffer
+// cross: on the caller's core the proxy copies the argument into untrusted
+// memory, on the callee's core the bridge copies it from there into its own
+// memory and the callee reads all of it, and the result comes back for the
+// caller to check (call_buffers). Each mode measures `messages` such calls,
+// one after another, and returns calls/s, ns per call and the p50/p99
+// latency of single calls. Modes:
 //   bare        one atomic word each way, both threads spinning: the floor
 //               of a cross-core call on this machine (not a usable design).
-//   ecall       platform::modelled_transition per call, on the caller's CPU
-//               (the cost is MODELLED: 8,200 cycles, HotCalls' lower bound).
+//   ecall       platform::modelled_transition per call, both copies on the
+//               caller's CPU, as a real ecall runs them on one core (the
+//               cost is MODELLED: 8,200 cycles, HotCalls' lower bound).
 //   ecall_process  the MEASURED transition of a process enclave per call
 //               (enclave::transition_round_trip: two cross-process futex
-//               handoffs; the callee's copy runs on the caller's side, as
-//               the enclave cannot read host buffers). On these VMs a futex
+//               handoffs; both copies run on the caller's side, as the
+//               enclave cannot read host buffers). On these VMs a futex
 //               handoff costs tens of microseconds, far more than hardware.
 //   switchless  platform::switchless_pool with one worker on the other CPU;
 //               the caller spins until its call is done.
 //   airlock     typed rpc calls over the rings of a sim enclave, from many
 //               coroutines on the caller's thread (bench/calls_airlock.cc).
 //   airlock_sync the same with one call in flight: the pure round trip.
-//   asio        a C++20 coroutine on an asio::io_context that co_spawns the
-//               call onto a second io_context on the other CPU and resumes
-//               with its result; both threads poll their contexts.
+//   asio        a long-lived C++20 coroutine on an asio::io_context that per
+//               call hops to a second io_context on the other CPU with
+//               `co_await asio::post`, serves the call there and hops back
+//               the same way; both threads poll their contexts.
 // Adding a mode is one function `calls_result measure_x(const calls_config&)`
 // built from `call_buffers` and `call_recorder` (or `time_calls` for a
 // synchronous call), plus one row in `calls_modes()`.
@@ -42,6 +46,7 @@
 
 #include "airlock/platform/enclave.hh"
 #include "airlock/platform/transition.hh"
+#include "support.hh"
 
 namespace airlock::bench {
 
@@ -74,30 +79,40 @@ struct calls_result {
     std::uint64_t fallbacks = 0;  // switchless calls that took the regular transition
 };
 
-// `call_buffers` holds the caller's argument (a pattern) and the callee's
-// private copy. `serve(id)` is the callee's half of call number `id`: copy
-// the argument in, read it, return the result; `expected(id)` is what the
-// caller must get back.
+// `call_buffers` holds one call's memory, as the SGX SDK's generated code
+// has it for an [in] buffer: the caller's argument (a pattern, private to
+// the caller), the untrusted buffer the ocall proxy marshals it into, and the
+// callee's private copy that the bridge makes of it. Per call, `send()` is
+// the proxy's copy, run on the caller's core, and `serve(id)` the bridge's
+// copy and the callee's read of every byte, run on the callee's core, so
+// the argument crosses between cores on every call in every mode that has
+// two threads. `expected(id)` is what the caller must get back.
 class call_buffers {
   public:
     explicit call_buffers(std::size_t bytes);
-    [[nodiscard]] std::size_t bytes() const noexcept { return argument_.size(); }
+    [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
     // The caller's argument, for modes that send it themselves.
-    [[nodiscard]] std::span<const std::byte> argument() const noexcept { return argument_; }
+    [[nodiscard]] std::span<const std::byte> argument() const noexcept {
+        return {argument_.data(), bytes_};
+    }
 
-    // Callee side: the marshalling copy and the callee's read of it.
+    // Caller side: the marshalling copy into the untrusted buffer.
+    void send() noexcept;
+    // Callee side: the copy out of the untrusted buffer and the callee's read of it.
     [[nodiscard]] std::uint64_t serve(std::uint64_t id) noexcept;
     // Caller side: the result call `id` must return.
     [[nodiscard]] std::uint64_t expected(std::uint64_t id) const noexcept { return id ^ digest_; }
 
   private:
-    std::vector<std::byte> argument_;  // the caller's
-    std::vector<std::byte> copy_;      // the callee's
-    std::uint64_t digest_ = 0;         // what serve() reads from a correct copy
+    std::size_t bytes_;
+    private_bytes argument_;    // the caller's
+    private_bytes untrusted_;   // written by the caller, read by the callee
+    private_bytes copy_;        // the callee's
+    std::uint64_t digest_ = 0;  // what serve() reads from a correct copy
 };
 
-// What the callee reads from its copy of an argument: the first and last
-// 8-byte words (zero-padded) and the size. A call returns `id ^ digest_of`.
+// What the callee reads from its copy of an argument: every byte, summed as
+// 8-byte words (word_sum), plus the size. A call returns `id ^ digest_of`.
 [[nodiscard]] std::uint64_t digest_of(std::span<const std::byte> b) noexcept;
 
 // `call_recorder` collects one run: per-call latencies in TSC ticks (read
@@ -125,11 +140,12 @@ class call_recorder {
 // caches and branch predictors warm).
 [[nodiscard]] std::size_t warmup_calls(const calls_config& c) noexcept;
 
-// Times a synchronous call on the calling thread: `call(id)` must return the
-// callee's result for call `id`; it is checked against `buffers.expected`.
-// Runs warmup_calls(c) untimed calls, then c.messages timed ones.
+// Times a synchronous call on the calling thread: `buffers.send()` then
+// `call(id)`, which must return the callee's result for call `id`; it is
+// checked against `buffers.expected`. Runs warmup_calls(c) untimed calls,
+// then c.messages timed ones.
 template <class Call>
-calls_result time_calls(const calls_config& c, const call_buffers& buffers, Call&& call);
+calls_result time_calls(const calls_config& c, call_buffers& buffers, Call&& call);
 
 // The modes. Each pins its threads as `c` says and fails the benchmark on a
 // wrong result.
@@ -153,15 +169,18 @@ struct calls_mode {
 [[noreturn]] void fail_call(std::uint64_t id, std::uint64_t got, std::uint64_t want);
 
 template <class Call>
-calls_result time_calls(const calls_config& c, const call_buffers& buffers, Call&& call) {
+calls_result time_calls(const calls_config& c, call_buffers& buffers, Call&& call) {
     const std::size_t warmup = warmup_calls(c);
-    for (std::uint64_t id = 0; id < warmup; ++id)
+    for (std::uint64_t id = 0; id < warmup; ++id) {
+        buffers.send();
         if (const std::uint64_t r = call(id); r != buffers.expected(id)) [[unlikely]]
             fail_call(id, r, buffers.expected(id));
+    }
     call_recorder recorder(c.messages);
     recorder.start();
     for (std::uint64_t id = warmup; id < warmup + c.messages; ++id) {
         const std::uint64_t before = platform::read_tsc();
+        buffers.send();
         const std::uint64_t r = call(id);
         const std::uint64_t after = platform::read_tsc();
         if (r != buffers.expected(id)) [[unlikely]]

@@ -4,6 +4,7 @@
 //   airlock-bench ring [--json] [--cpus 0,1] [--reps 7] [--seconds 0.2] [--sizes 8,64]
 //   airlock-bench pingpong [--json] ...
 //   airlock-bench fanin [--json] [--producers 2] ...
+//   airlock-bench suvm [--json] [--budget-mib 8] [--factors 0.5,2,5] ...
 //
 // Every figure is the median of interleaved repetitions; see docs/benchmarks.md.
 #include <CLI/CLI.hpp>
@@ -17,6 +18,11 @@ int main(int argc, char** argv) {
     airlock::bench::add_pingpong_command(app);
     airlock::bench::add_fanin_command(app);
     airlock::bench::add_calls_command(app);
+    airlock::bench::add_sys_command(app);
+    airlock::bench::add_suvm_command(app);
+#if defined(AIRLOCK_BENCH_HAVE_PS)
+    airlock::bench::add_ps_command(app);
+#endif
     CLI11_PARSE(app, argc, argv);
     return 0;
 }

@@ -42,6 +42,16 @@ inline constexpr peer moodycamel_rwq{"moodycamel", AIRLOCK_BENCH_HAVE_READERWRIT
 inline constexpr peer moodycamel_cq{"moodycamel_cq", AIRLOCK_BENCH_HAVE_CONCURRENTQUEUE != 0,
                                     "concurrentqueue/concurrentqueue.h"};
 
+// The same queues driven through their bulk APIs, as their authors intend
+// for batches: boost's push(const T*, n) / pop(T*, n), moodycamel's
+// ConcurrentQueue try_enqueue_bulk / try_dequeue_bulk (ReaderWriterQueue has
+// no bulk API).
+inline constexpr peer boost_spsc_bulk{"boost_spsc_bulk", AIRLOCK_BENCH_HAVE_BOOST_SPSC != 0,
+                                      "boost/lockfree/spsc_queue.hpp"};
+inline constexpr peer moodycamel_cq_bulk{"moodycamel_cq_bulk",
+                                         AIRLOCK_BENCH_HAVE_CONCURRENTQUEUE != 0,
+                                         "concurrentqueue/concurrentqueue.h"};
+
 // The element type the peers carry for an N-byte message.
 template <std::size_t N>
 using payload = std::array<std::byte, N>;

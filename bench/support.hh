@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <span>
 #include <string>
@@ -131,6 +132,26 @@ void run_threads(std::size_t count, const std::vector<int>& cpus,
 // Seconds between two time points.
 [[nodiscard]] inline double seconds_between(clock::time_point a, clock::time_point b) noexcept {
     return std::chrono::duration<double>(b - a).count();
+}
+
+// The check every benchmark makes of the bytes it moved, the same in every
+// mode: the wrapping sum of `b` read as little-endian 8-byte words (the last
+// one zero-padded). It reads every byte once and costs about one add per
+// 8 bytes, so a lost, stale or torn word changes it.
+[[nodiscard]] inline std::uint64_t word_sum(std::span<const std::byte> b) noexcept {
+    std::uint64_t sum = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= b.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, b.data() + i, 8);
+        sum += w;
+    }
+    if (i < b.size()) {
+        std::uint64_t w = 0;
+        std::memcpy(&w, b.data() + i, b.size() - i);
+        sum += w;
+    }
+    return sum;
 }
 
 // Aborts the benchmark with a message (a broken run is never a figure).

@@ -14,6 +14,7 @@
 
 // --- tutorial: headers begins ---
 #include <airlock/async/deadline.hh>
+#include <airlock/async/scope.hh>
 #include <airlock/async/sync_wait.hh>
 #include <airlock/async/when_all.hh>
 #include <airlock/platform/enclave.hh>
@@ -74,6 +75,11 @@ inline constexpr rpc::enclave_method<3, std::string(std::string)> greet_within{"
 inline constexpr rpc::enclave_method<4, double(reading)> to_celsius{"to_celsius"};
 // --- tutorial: user type declaration ends ---
 
+// --- tutorial: greet_each declaration begins ---
+inline constexpr rpc::enclave_method<5, std::uint64_t(std::vector<std::string>)> greet_each{
+    "greet_each"};
+// --- tutorial: greet_each declaration ends ---
+
 }  // namespace tutorial
 
 // ---- enclave side -----------------------------------------------------------
@@ -96,6 +102,26 @@ task<expected<std::uint64_t>> greet_everyone(platform::enclave_thread& t,
 }
 // --- tutorial: greet_everyone ends ---
 
+// --- tutorial: a scope of tasks begins ---
+// One name's greeting, with a deadline of its own: 50 ms.
+task<void> greet_one(platform::enclave_thread& t, std::string name, std::uint64_t& answered) {
+    expected<std::string> line =
+        co_await t.host.call(hello::greeting, std::move(name)).with_timeout(50'000'000);
+    if (line) ++answered;
+}
+
+// A task per name, all owned by one scope; the handler answers once every
+// task of the scope has finished, however each ended.
+task<std::uint64_t> greet_each(platform::enclave_thread& t, std::vector<std::string> names) {
+    async_scope scope(t.executor);
+    std::uint64_t answered = 0;
+    for (std::string& name : names)
+        scope.spawn(greet_one(t, std::move(name), answered));
+    co_await scope.join();
+    co_return answered;
+}
+// --- tutorial: a scope of tasks ends ---
+
 // The enclave program of the further steps: one handler per step.
 void tutorial_enclave(platform::enclave_thread& t) {
     // --- tutorial: serving greet_all begins ---
@@ -111,6 +137,11 @@ void tutorial_enclave(platform::enclave_thread& t) {
         co_return co_await t.host.call(tutorial::slow_greeting, name).with_timeout(10'000'000);
     });
     // --- tutorial: deadline handler ends ---
+
+    // --- tutorial: serving greet_each begins ---
+    t.host.serve(tutorial::greet_each,
+                 [&t](std::vector<std::string> names) { return greet_each(t, std::move(names)); });
+    // --- tutorial: serving greet_each ends ---
 
     // --- tutorial: user type handler begins ---
     t.host.serve(tutorial::to_celsius, [](reading r) {
@@ -171,6 +202,17 @@ void step_deadline(std::unique_ptr<platform::host_channel>& channel) {
           describe(r));
 }
 
+void step_scope(std::unique_ptr<platform::host_channel>& channel) {
+    // --- tutorial: greet_each call begins ---
+    expected<std::uint64_t> n =
+        sync_wait(channel->executor(),
+                  channel->endpoint().call(tutorial::greet_each,
+                                           std::vector<std::string>{"ada", "grace", "barbara"}));
+    // *n == 3: three tasks, three answers within their deadlines
+    // --- tutorial: greet_each call ends ---
+    check(n.has_value() && *n == 3, "scope", "3", describe(n));
+}
+
 void step_user_type(std::unique_ptr<platform::host_channel>& channel) {
     // --- tutorial: user type call begins ---
     expected<double> c = sync_wait(
@@ -218,6 +260,7 @@ void run_steps(platform::platform_kind kind, const char* name) {
                               [](std::string who) { return "hello, " + who + "!"; });
     step_when_all(channel);
     step_deadline(channel);
+    step_scope(channel);
     step_user_type(channel);
     channel.reset();  // close the channel before the enclave goes
     const errc failure = (*enclave)->failure();

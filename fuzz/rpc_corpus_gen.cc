@@ -117,6 +117,10 @@ class seed {
     seed& run(std::uint8_t n = 7) { return op(rpc_op::run).u8(n); }
     seed& settle() { return op(rpc_op::settle); }
     seed& open_gate() { return op(rpc_op::open_gate); }
+    // The host forges a ring index (rpc_fuzz_driver.hh, forge_first).
+    seed& forge(std::uint8_t kind) {
+        return u8(static_cast<std::uint8_t>(airlock::fuzz::forge_first + kind));
+    }
 
     [[nodiscard]] const std::vector<std::uint8_t>& bytes() const { return bytes_; }
 
@@ -427,6 +431,17 @@ int main(int argc, char** argv) {
             s.enclave_call(calls::blob.id, 0, 700);
         s.run().read(1).run().read(1).run().settle().read();
         write("call-back-pressure", s);
+    }
+
+    // Forged indices while calls wait: the host stalls draining a small
+    // outgoing ring until calls queue for room, then forges each index kind.
+    for (std::uint8_t kind = 0; kind < 5; ++kind) {
+        seed s(config_a(ring_256, ring_256, message_1k, budget_64), unlimited_honest);
+        for (int i = 0; i < 12; ++i)
+            s.enclave_call(calls::lookup.id);
+        s.call_u64(calls::add.id, 1).u64(2).run().read(1).run();
+        s.forge(kind).run().settle();
+        write("forged-index-" + std::to_string(kind), s);
     }
 
     // --- tear-down ---------------------------------------------------------

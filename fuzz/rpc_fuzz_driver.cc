@@ -711,7 +711,7 @@ class driver {
 
     // --- the enclave's handlers --------------------------------------------
     static async::task<std::uint64_t> hold_body(driver* d, std::uint64_t n) {
-        co_await d->gate_.wait();
+        (void)co_await d->gate_.wait();
         co_return n * 2;
     }
     static async::task<expected<std::uint64_t>> relay_body(driver* d, std::uint64_t n) {
@@ -1194,8 +1194,14 @@ class driver {
 
     // --- one action --------------------------------------------------------
     void step(input& in) {
-        const auto o = static_cast<rpc_op>(in.u8() % static_cast<std::uint8_t>(rpc_op::count));
+        const std::uint8_t op_byte = in.u8();
         ++current_action;
+        if (op_byte >= forge_first) {
+            current_op = op_byte;
+            forge_index(op_byte - forge_first);
+            return;
+        }
+        const auto o = static_cast<rpc_op>(op_byte % static_cast<std::uint8_t>(rpc_op::count));
         current_op = static_cast<int>(o);
         switch (o) {
             case rpc_op::h_call:
@@ -1228,6 +1234,37 @@ class driver {
                 break;
             default:
                 gate_.open(false);
+                break;
+        }
+    }
+
+    // The host forges an index of either ring (rpc_fuzz_driver.hh,
+    // forge_first): every value is one the enclave must refuse, so the
+    // channel either faults when the enclave reads it or, if the host's
+    // next publish overwrites it first, goes on as if nothing happened.
+    void forge_index(std::uint8_t kind) {
+        ring::wire::ring_control* out = region_.ring(0).control;  // enclave -> host
+        ring::wire::ring_control* in = region_.ring(1).control;   // host -> enclave
+        const std::uint64_t head = ring::shared::load_relaxed(out->head);
+        const std::uint64_t out_tail = ring::shared::load_relaxed(out->tail);
+        const std::uint64_t in_tail = ring::shared::load_relaxed(in->tail);
+        switch (kind % 5) {
+            case 0:
+                ring::shared::store_release(out->head, head + 4);
+                break;
+            case 1:
+                ring::shared::store_release(out->head, out_tail + 8);
+                break;
+            case 2:
+                // Back a word: refused if the enclave saw the newer head, else
+                // it only under-reports free space.
+                if (head >= 8) ring::shared::store_release(out->head, head - 8);
+                break;
+            case 3:
+                ring::shared::store_release(in->tail, in_tail + 2 * config_.in_capacity);
+                break;
+            default:
+                ring::shared::store_release(in->tail, in_tail + 4);
                 break;
         }
     }

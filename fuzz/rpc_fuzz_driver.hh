@@ -20,8 +20,9 @@
 //               bit 6 the host answers every call it saw before tear-down;
 //               bit 7 the tear-down fault comes from endpoint_base::fail (the
 //               platform saw the peer die) instead of a forged ring index
-//   then        actions, each an op byte (mod op::count) and its arguments,
-//               little-endian; a truncated argument reads as zero
+//   then        actions, each an op byte (mod op::count, or a forged index
+//               at forge_first and above) and its arguments, little-endian;
+//               a truncated argument reads as zero
 //
 // The enclave serves `calls::add` ... `calls::note` (ids 1-3, 5-8, 10-14;
 // 0, 4, 9 and 15 up are gaps) and calls `calls::lookup` ... `calls::pick`,
@@ -60,6 +61,18 @@ enum class rpc_op : std::uint8_t {
     open_gate,  // lets every held handler (calls::hold) return
     count
 };
+
+// An op byte of `forge_first` or above is not an op of the list: the host
+// forges a ring index, each kind a value the enclave must refuse when it
+// next reads it (byte - forge_first, mod 5): 0 the head of the enclave's
+// outgoing ring misaligned, 1 that head beyond the enclave's tail, 2 that
+// head moved back a word, 3 the tail of the enclave's incoming ring past
+// a lap, 4 that tail misaligned. A later honest publish of the host may
+// overwrite the forgery before the enclave reads it: then nothing happens.
+// Op bytes below keep their meaning (op byte % op::count), so inputs
+// written before forgeries existed replay as they did, except where they
+// held a byte of 0xf8 or above in an op position.
+inline constexpr std::uint8_t forge_first = 0xf8;
 
 // h_call mode byte: bits 0-1 how the arguments are made, bit 2 the call id
 // is a byte of the input (so ids repeat), bit 3 the last [u8] bytes are cut

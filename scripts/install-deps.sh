@@ -17,6 +17,7 @@ packages=(
     libbenchmark-dev libcli11-dev libfmt-dev  # airlock-bench
     libboost1.81-dev libreaderwriterqueue-dev libconcurrentqueue-dev  # benchmark peers
     libasio-dev liburing-dev libsodium-dev  # sys layer (io_uring), sealing, networking
+    memcached libmemcached-tools python3-pymemcache  # airlock-kv's differential tests and clients
     git
 )
 

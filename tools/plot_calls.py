@@ -24,7 +24,7 @@ MODE_LABELS = {
     "switchless": "switchless (caller waits)",
     "airlock_sync": "Airlock, one call in flight",
     "airlock": "Airlock, many calls in flight",
-    "asio": "Asio coroutine hop",
+    "asio": "Asio: co_await post to the callee and back",
     "bare": "bare atomics (the machine's floor)",
 }
 COLOURS = {
@@ -58,7 +58,7 @@ def read_rows(path):
                 continue
             if "mode" in obj:
                 rows.append(obj)
-            else:
+            elif "cpu_model" in obj:  # not the ratio lines
                 header = obj
     return header, rows
 

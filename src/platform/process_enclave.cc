@@ -41,6 +41,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <condition_variable>
@@ -51,6 +52,7 @@
 #include <latch>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -59,12 +61,7 @@
 #include "airlock/platform/enclave.hh"
 #include "airlock/platform/futex_wait.hh"
 #include "enclave_internal.hh"
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define AIRLOCK_PROCESS_SANITIZED 1
-#else
-#define AIRLOCK_PROCESS_SANITIZED 0
-#endif
+#include "log_internal.hh"
 
 namespace airlock::platform {
 namespace {
@@ -75,6 +72,7 @@ using ring::shared_u64;
 // Exit codes of the enclave process that are not the program's own.
 constexpr int sandbox_exit_code = 128 + SIGSYS;  // a system call outside the allow-list
 constexpr int setup_exit_code = 126;             // the enclave could not be set up
+constexpr int context_exit_code = 125;           // the program's context could not be built
 
 // The region words of the process platform, after the channels' doorbells.
 struct process_words {
@@ -88,10 +86,20 @@ struct process_words {
     static constexpr std::size_t count = 6;
 };
 
-ring::region_geometry process_geometry(std::size_t channels, std::size_t ring_capacity) {
-    ring::region_geometry g = channel_geometry(channels, ring_capacity);
+ring::region_geometry base_geometry(const enclave_config& c) {
+    return channel_geometry(c.enclave_threads, c.ring_capacity, c.service_links,
+                            c.service_ring_capacity);
+}
+
+ring::region_geometry process_geometry(const enclave_config& c) {
+    ring::region_geometry g = base_geometry(c);
     g.doorbells += process_words::count;
     return g;
+}
+
+// The first process word: after the channels' and the links' doorbells.
+std::size_t first_process_word(const enclave_config& c) {
+    return base_geometry(c).doorbells;
 }
 
 shared_u64& word(const ring::region& r, std::size_t i) {
@@ -107,6 +115,9 @@ int g_diag_fd = -1;
 // The program break once the heap is reserved: what an emulated brk returns
 // (the kernel's way of saying "no", which glibc's malloc understands).
 std::uintptr_t g_break = 0;
+// A sanitizer runtime is in the program (sanitizer_runtime_present): its
+// allow-list is wider and the fixed heap is not enforced.
+bool g_sanitized = false;
 
 // The loaded objects, recorded before sealing, so the SIGSYS handler can name
 // the code that made a call as object+offset (`addr2line -f -e object offset`).
@@ -394,51 +405,52 @@ void seal() {
     on(SYS_rt_sigreturn, allow);
     // The kernel restarting a futex wait that a signal interrupted.
     on(SYS_restart_syscall, allow);
-#if AIRLOCK_PROCESS_SANITIZED
-    // Sanitizer runtimes map shadow and allocator memory themselves and ask
-    // about their thread; the fixed heap is not enforced under them.
-    on(SYS_mmap, allow);
-    on(SYS_munmap, allow);
-    on(SYS_mprotect, allow);
-    on(SYS_madvise, allow);
-    on(SYS_mremap, allow);
-    on(SYS_getpid, allow);
-    on(SYS_gettid, allow);
-    on(SYS_rt_sigprocmask, allow);
-    on(SYS_sigaltstack, allow);
-    on(SYS_sched_getaffinity, allow);
-#else
-    // No new memory after the seal: calls that would map or grow memory are
-    // refused with ENOMEM, so malloc reports exhaustion (bad_alloc) instead
-    // of the enclave stopping. brk traps: see on_sigsys.
-    on(SYS_mmap, refuse);
-    on(SYS_mremap, refuse);
-    on(SYS_mprotect, refuse);
-    on(SYS_munmap, refuse);
-    on(SYS_madvise, refuse);
-#endif
-#if AIRLOCK_PROCESS_SANITIZED
-    // UBSan probes whether memory is readable by writing it into a pipe of
-    // its own (IsAccessibleMemoryRange): pipes, closing them, and writes to
-    // any fd but stdin and stdout (fd 2 is the diagnostic pipe here).
-    on(SYS_pipe2, allow);
-    on(SYS_close, allow);
-    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_write, 0, 5));
-    load(offsetof(seccomp_data, args[0]));
-    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 2, 0));
-    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0));
-    ret(allow);
-    ret(SECCOMP_RET_TRAP);
-#else
-    // write(2) only to the diagnostic pipe: both halves of the fd checked.
-    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_write, 0, 6));
-    load(offsetof(seccomp_data, args[0]));
-    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(g_diag_fd), 0, 3));
-    load(offsetof(seccomp_data, args[0]) + 4);
-    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1));
-    ret(allow);
-    ret(SECCOMP_RET_TRAP);
-#endif
+    if (g_sanitized) {
+        // Sanitizer runtimes map shadow and allocator memory themselves and ask
+        // about their thread; the fixed heap is not enforced under them.
+        on(SYS_mmap, allow);
+        on(SYS_munmap, allow);
+        on(SYS_mprotect, allow);
+        on(SYS_madvise, allow);
+        on(SYS_mremap, allow);
+        on(SYS_getpid, allow);
+        on(SYS_gettid, allow);
+        on(SYS_rt_sigprocmask, allow);
+        on(SYS_sigaltstack, allow);
+        on(SYS_sched_getaffinity, allow);
+    } else {
+        // No new memory after the seal: calls that would map or grow memory are
+        // refused with ENOMEM, so malloc reports exhaustion (bad_alloc) instead
+        // of the enclave stopping. brk traps: see on_sigsys.
+        on(SYS_mmap, refuse);
+        on(SYS_mremap, refuse);
+        on(SYS_mprotect, refuse);
+        on(SYS_munmap, refuse);
+        on(SYS_madvise, refuse);
+    }
+    if (g_sanitized) {
+        // UBSan probes whether memory is readable by writing it into a pipe of
+        // its own (IsAccessibleMemoryRange): pipes, closing them, and writes to
+        // any fd but stdin and stdout (fd 2 is the diagnostic pipe here).
+        on(SYS_pipe2, allow);
+        on(SYS_close, allow);
+        f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_write, 0, 5));
+        load(offsetof(seccomp_data, args[0]));
+        f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 2, 0));
+        f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0));
+        ret(allow);
+        ret(SECCOMP_RET_TRAP);
+    } else {
+        // write(2) only to the diagnostic pipe: both halves of the fd checked.
+        f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_write, 0, 6));
+        load(offsetof(seccomp_data, args[0]));
+        f.push_back(
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(g_diag_fd), 0, 3));
+        load(offsetof(seccomp_data, args[0]) + 4);
+        f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1));
+        ret(allow);
+        ret(SECCOMP_RET_TRAP);
+    }
     // Everything else.
     ret(SECCOMP_RET_TRAP);
 
@@ -454,9 +466,10 @@ void seal() {
 struct child_plan {
     const enclave_config* config;
     const ring::region_geometry* geometry;
-    enclave_program program;
+    const detail::program_entry* entry;
     int memfd;
     std::size_t region_size;
+    std::size_t untrusted_size;  // after the region in the same memfd
     std::byte* host_mapping;
     int diag_fd;
     pid_t host_pid;
@@ -473,11 +486,13 @@ void close_all_but(int keep) {
 struct child_state {
     explicit child_state(std::size_t n) : built(static_cast<std::ptrdiff_t>(n) + 1), ran(n) {}
     ring::region region;
+    std::span<std::byte> untrusted;  // enclave_config::untrusted_memory, the enclave's mapping
     std::vector<async::executor*> executors;
     std::latch built;            // every thread made its executor (and the transition thread)
     std::atomic<int> sealed{0};  // 1 once the filter is on: the programs may run
     std::latch ran;              // every program registered its handlers
     std::atomic<std::size_t> stopped{0};
+    void* context = nullptr;  // the program's context, built after the seal
 };
 
 void wait_sealed(child_state& s) {
@@ -496,10 +511,15 @@ void enclave_thread_main(const child_plan& plan, child_state& s, std::size_t i) 
         ex, s.region.ring(enclave_to_host_ring(i)), s.region.ring(host_to_enclave_ring(i)),
         {.hooks = &hooks, .peer_bell = &s.region.doorbell(host_bell(i))}, config.rpc);
     s.executors[i] = &ex;
+    detail::enclave_logger logger(s.region.ring(log_ring(config.enclave_threads, i)), i);
     s.built.count_down();
     wait_sealed(s);
-    enclave_thread ctx{i, ex, ep, s.region.base()};
-    plan.program(ctx);
+    std::vector<service_link> links;
+    for (std::size_t l = 0; l < config.service_links; ++l)
+        links.push_back(link_view(s.region, config.enclave_threads, config.service_links, i, l));
+    std::vector<std::shared_ptr<void>> keep_alive;
+    enclave_thread ctx{i, ex, ep, s.region.base(), links, &keep_alive, s.untrusted};
+    plan.entry->run(plan.entry->program, ctx, s.context);
     s.ran.count_down();
     ex.run();  // until the stop request
     s.stopped.fetch_add(1, std::memory_order_release);
@@ -537,36 +557,39 @@ void transition_thread_main(child_state& s, process_words w) {
 
 [[noreturn]] void enclave_process_main(const child_plan& plan) {
     g_diag_fd = plan.diag_fd;
+    g_sanitized = sanitizer_runtime_present();
+    detail::mark_enclave_process();
     // Die with the host; if it is already gone, go now.
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) setup_failed("PR_SET_PDEATHSIG");
     if (getppid() != plan.host_pid) exit_now(setup_exit_code);
 
     // The region at an address of the enclave's own; the host's goes.
-    void* mine = mmap(nullptr, plan.region_size, PROT_READ | PROT_WRITE, MAP_SHARED, plan.memfd, 0);
+    const std::size_t mapped = plan.region_size + plan.untrusted_size;
+    void* mine = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED, plan.memfd, 0);
     if (mine == MAP_FAILED) setup_failed("mmap of the region");
-    munmap(plan.host_mapping, plan.region_size);
-#if AIRLOCK_PROCESS_SANITIZED
-    // Sanitizer reports go to stderr: make that the diagnostic pipe.
-    if (dup2(g_diag_fd, 2) != 2) setup_failed("dup2");
-    g_diag_fd = 2;
-#endif
+    munmap(plan.host_mapping, mapped);
+    if (g_sanitized) {
+        // Sanitizer reports go to stderr: make that the diagnostic pipe.
+        if (dup2(g_diag_fd, 2) != 2) setup_failed("dup2");
+        g_diag_fd = 2;
+    }
     close_all_but(g_diag_fd);
-#if AIRLOCK_PROCESS_SANITIZED
-    // Keep fds 0 and 1 taken, so the pipes UBSan opens never get them: the
-    // filter refuses writes to 0 and 1 whatever they are.
-    if (dup2(g_diag_fd, 0) != 0 || dup2(g_diag_fd, 1) != 1) setup_failed("dup2");
-#endif
+    if (g_sanitized) {
+        // Keep fds 0 and 1 taken, so the pipes UBSan opens never get them:
+        // the filter refuses writes to 0 and 1 whatever they are.
+        if (dup2(g_diag_fd, 0) != 0 || dup2(g_diag_fd, 1) != 1) setup_failed("dup2");
+    }
 
     // The fixed heap: one arena, no mmap'd chunks, never trimmed, and the
     // budget taken from the kernel now and handed back to the arena.
     mallopt(M_ARENA_MAX, 1);
     mallopt(M_MMAP_MAX, 0);
     mallopt(M_TRIM_THRESHOLD, INT_MAX);
-#if !AIRLOCK_PROCESS_SANITIZED
-    void* reserve = std::malloc(plan.config->enclave_memory);
-    if (reserve == nullptr) setup_failed("reserving the enclave memory");
-    std::free(reserve);
-#endif
+    if (!g_sanitized) {
+        void* reserve = std::malloc(plan.config->enclave_memory);
+        if (reserve == nullptr) setup_failed("reserving the enclave memory");
+        std::free(reserve);
+    }
     g_break = reinterpret_cast<std::uintptr_t>(sbrk(0));
 
     // What the SIGSYS handler needs, prepared while calls are still allowed.
@@ -590,8 +613,9 @@ void transition_thread_main(child_state& s, process_words w) {
         ring::region::attach({static_cast<std::byte*>(mine), plan.region_size}, *plan.geometry);
     if (!region) setup_failed(to_string(region.error()));
     state->region = std::move(*region);
+    state->untrusted = {static_cast<std::byte*>(mine) + plan.region_size, plan.untrusted_size};
     state->executors.assign(config.enclave_threads, nullptr);
-    const process_words w{enclave_bell(config.enclave_threads)};
+    const process_words w{first_process_word(config)};
     // Threads need mmap (their stacks): all of them start before the seal.
     for (std::size_t i = 0; i < config.enclave_threads; ++i)
         std::thread([&plan, state, i] { enclave_thread_main(plan, *state, i); }).detach();
@@ -599,7 +623,22 @@ void transition_thread_main(child_state& s, process_words w) {
     state->built.wait();
 
     seal();
-    // release: the threads see a sealed process before running enclave code.
+    // The program's context, built inside the sealed enclave from its heap.
+    // It is never destroyed: the process ends with _exit.
+    if (plan.entry->build != nullptr) {
+        errc error = errc::enclave_context_failed;
+        state->context = plan.entry->build(plan.entry->settings, error);
+        if (state->context == nullptr) {
+            line_buffer b;
+            b.put("airlock: the enclave program's context could not be built: ");
+            b.put(to_string(error));
+            b.put("\n");
+            b.write_to(g_diag_fd);
+            exit_now(context_exit_code);
+        }
+    }
+    // release: the threads see a sealed process (and the context) before
+    // running enclave code.
     state->sealed.store(1, std::memory_order_release);
     state->sealed.notify_all();
     state->ran.wait();
@@ -644,9 +683,10 @@ class process_host_channel final : public host_channel {
 
     // The enclave died: fail the endpoint on its own thread. Called under the
     // enclave's mutex, at most once.
-    void post_failure() noexcept {
+    void post_failure(errc reason = errc::enclave_died) noexcept {
         if (failure_posted_) return;
         failure_posted_ = true;
+        fail_item_.reason = reason;
         executor_.post(fail_item_);
     }
 
@@ -654,9 +694,11 @@ class process_host_channel final : public host_channel {
     struct fail_item : async::work_item {
         fail_item() noexcept : work_item(&run_it) {}
         static void run_it(work_item& self) noexcept {
-            static_cast<fail_item&>(self).channel->endpoint_.fail(errc::enclave_died);
+            auto& item = static_cast<fail_item&>(self);
+            item.channel->endpoint_.fail(item.reason);
         }
         process_host_channel* channel = nullptr;
+        errc reason = errc::enclave_died;
     };
 
     process_enclave& owner_;
@@ -672,8 +714,8 @@ class process_enclave final : public enclave {
   public:
     explicit process_enclave(const enclave_config& config)
         : config_(config),
-          geometry_(process_geometry(config.enclave_threads, config.ring_capacity)),
-          words_{enclave_bell(config.enclave_threads)},
+          geometry_(process_geometry(config)),
+          words_{first_process_word(config)},
           transition_(config.transition_cycles) {}
 
     ~process_enclave() override {
@@ -692,21 +734,31 @@ class process_enclave final : public enclave {
                 died_.wait(lock, [this] { return dead_; });
             }
         }
+        drain_.reset();  // before the region goes; the enclave has stopped
         if (monitor_.joinable()) monitor_.join();
         if (pidfd_ >= 0) close(pidfd_);
         if (diag_fd_ >= 0) close(diag_fd_);
-        if (base_ != nullptr) munmap(base_, region_size_);
+        if (base_ != nullptr) munmap(base_, region_size_ + untrusted_size_);
         if (memfd_ >= 0) close(memfd_);
     }
 
-    expected<void> start(enclave_program program) {
+    expected<void> start(detail::program_entry entry) {
+        entry_ = std::move(entry);
         auto size = ring::region::required_size(geometry_);
         if (!size) return unexpected(size.error());
         region_size_ = *size;
-        memfd_ = static_cast<int>(syscall(SYS_memfd_create, "airlock-region", MFD_CLOEXEC));
-        if (memfd_ < 0 || ftruncate(memfd_, static_cast<off_t>(region_size_)) != 0)
+        untrusted_size_ = detail::untrusted_memory_bytes(config_);
+        const std::size_t mapped = region_size_ + untrusted_size_;
+        memfd_ = static_cast<int>(
+            syscall(SYS_memfd_create, "airlock-region", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+        if (memfd_ < 0 || ftruncate(memfd_, static_cast<off_t>(mapped)) != 0)
             return unexpected(errc::platform_unavailable);
-        void* m = mmap(nullptr, region_size_, PROT_READ | PROT_WRITE, MAP_SHARED, memfd_, 0);
+        // Its size is fixed for good: no one (the host included) can shrink
+        // the region under the enclave's mapping, which would make its next
+        // access a SIGBUS, nor grow it.
+        if (fcntl(memfd_, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+            return unexpected(errc::platform_unavailable);
+        void* m = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED, memfd_, 0);
         if (m == MAP_FAILED) return unexpected(errc::platform_unavailable);
         base_ = static_cast<std::byte*>(m);
         auto formatted = ring::region::format({base_, region_size_}, geometry_);
@@ -715,8 +767,8 @@ class process_enclave final : public enclave {
 
         int pipe_fds[2];
         if (pipe2(pipe_fds, O_CLOEXEC) != 0) return unexpected(errc::platform_unavailable);
-        const child_plan plan{&config_,     &geometry_, program,     memfd_,
-                              region_size_, base_,      pipe_fds[1], getpid()};
+        const child_plan plan{&config_,        &geometry_, &entry_,     memfd_,  region_size_,
+                              untrusted_size_, base_,      pipe_fds[1], getpid()};
         const pid_t pid = fork();
         if (pid < 0) {
             close(pipe_fds[0]);
@@ -736,17 +788,25 @@ class process_enclave final : public enclave {
             return unexpected(errc::platform_unavailable);
         }
         monitor_ = std::thread([this] { monitor(); });
+        drain_.emplace(region_, log_ring(config_.enclave_threads, 0), config_.enclave_threads);
 
         // Wait until every program registered its handlers, or the child died.
         shared_u64& ready = word(region_, words_.ready());
         while (shared::load_acquire(ready) != 1) {
-            if (failure() != errc::ok) return unexpected(errc::enclave_died);
+            if (failure() != errc::ok)
+                return unexpected(exit_code_.load(std::memory_order_acquire) == context_exit_code
+                                      ? errc::enclave_context_failed
+                                      : errc::enclave_died);
             hooks().park(ready, 0, 50'000'000);  // the monitor also wakes us
         }
         return {};
     }
 
     platform_kind kind() const noexcept override { return platform_kind::process; }
+    service_link link(std::size_t thread, std::size_t l) const override {
+        AIRLOCK_CHECK(thread < channels() && l < config_.service_links, "no such service link");
+        return link_view(region_, config_.enclave_threads, config_.service_links, thread, l);
+    }
     std::size_t channels() const noexcept override { return config_.enclave_threads; }
     std::unique_ptr<host_channel> open_channel(std::size_t i,
                                                async::executor_options options) override {
@@ -756,11 +816,16 @@ class process_enclave final : public enclave {
         std::lock_guard lock(mutex_);
         open_.push_back(ch.get());
         if (dead_) ch->post_failure();
+        if (stalled_) ch->post_failure(errc::peer_stalled);
         return ch;
     }
     ring::wait_hooks& hooks() noexcept override { return futex_wait_hooks::instance(); }
     const modelled_transition& transition() const noexcept override { return transition_; }
     const void* region_base() const noexcept override { return base_; }
+    const ring::region_geometry& geometry() const noexcept override { return geometry_; }
+    std::span<std::byte> untrusted_memory() const noexcept override {
+        return {base_ + region_size_, untrusted_size_};
+    }
     int process_id() const noexcept override { return pid_; }
     errc failure() const noexcept override { return failure_.load(std::memory_order_acquire); }
     std::string diagnostic() const override {
@@ -812,11 +877,20 @@ class process_enclave final : public enclave {
     // it and turns its end into errors for every open channel.
     void monitor() {
         pollfd fds[2] = {{pidfd_, POLLIN, 0}, {diag_fd_, POLLIN, 0}};
+        // The liveness check runs four times per stall_timeout_ns.
+        const std::uint64_t check_ms = config_.stall_timeout_ns / 4'000'000;
+        const int timeout = config_.stall_timeout_ns == 0
+                                ? -1
+                                : static_cast<int>(std::clamp<std::uint64_t>(check_ms, 1, 1000));
+        liveness_.assign(config_.enclave_threads, {});
         for (;;) {
-            if (poll(fds, 2, -1) < 0) {
+            const int n = poll(fds, 2, timeout);
+            if (n < 0) {
                 if (errno == EINTR) continue;
                 break;
             }
+            if (timeout >= 0) check_liveness();
+            if (n == 0) continue;
             if (fds[1].revents != 0 && !drain_pipe()) fds[1].fd = -1;  // its end
             if (fds[0].revents != 0) break;
         }
@@ -825,6 +899,7 @@ class process_enclave final : public enclave {
         }
         (void)drain_pipe();
         std::string why = describe(status);
+        if (WIFEXITED(status)) exit_code_.store(WEXITSTATUS(status), std::memory_order_release);
         bool report = false;
         {
             std::lock_guard lock(mutex_);
@@ -844,6 +919,42 @@ class process_enclave final : public enclave {
                          why.c_str());
     }
 
+    // A channel's enclave side is stalled when calls wait unread in its
+    // host→enclave ring and, for stall_timeout_ns, the enclave has neither
+    // read from that ring nor written to its enclave→host ring. An idle
+    // enclave (nothing unread) is never stalled. The indices are read from
+    // shared memory once per check and only compared: a hostile enclave can
+    // at worst look alive or stalled. Then every open channel fails with
+    // peer_stalled and failure() says so; the enclave is left as it is
+    // (the destructor stops or kills it).
+    void check_liveness() {
+        if (stalled_.load(std::memory_order_relaxed)) return;
+        const std::uint64_t now = hooks().now_ns();
+        for (std::size_t i = 0; i < liveness_.size(); ++i) {
+            const ring::ring_view in = region_.ring(host_to_enclave_ring(i));
+            const ring::ring_view out = region_.ring(enclave_to_host_ring(i));
+            const std::uint64_t written = shared::load_acquire(in.control->tail);
+            const std::uint64_t read = shared::load_acquire(in.control->head);
+            const std::uint64_t produced = shared::load_acquire(out.control->tail);
+            channel_liveness& l = liveness_[i];
+            if (written == read || read != l.read || produced != l.produced || l.since == 0) {
+                l = {read, produced, now};  // idle, or progress: the clock restarts
+                continue;
+            }
+            if (now - l.since < config_.stall_timeout_ns) continue;
+            std::lock_guard lock(mutex_);
+            if (dead_) return;
+            stalled_.store(true, std::memory_order_relaxed);
+            diagnostic_ = "stalled: channel " + std::to_string(i) + " had calls unread for " +
+                          std::to_string((now - l.since) / 1'000'000) +
+                          " ms and the enclave made no progress on it";
+            failure_.store(errc::peer_stalled, std::memory_order_release);
+            for (process_host_channel* ch : open_)
+                ch->post_failure(errc::peer_stalled);
+            return;
+        }
+    }
+
     static std::string describe(int status) {
         if (WIFSIGNALED(status)) {
             const int sig = WTERMSIG(status);
@@ -854,6 +965,7 @@ class process_enclave final : public enclave {
         const int code = WEXITSTATUS(status);
         if (code == sandbox_exit_code) return "stopped by the sandbox (a forbidden system call)";
         if (code == setup_exit_code) return "could not be set up";
+        if (code == context_exit_code) return "could not build its program's context";
         if (code == 0) return "stopped on request";
         return "exited with status " + std::to_string(code);
     }
@@ -863,6 +975,7 @@ class process_enclave final : public enclave {
     process_words words_;
     modelled_transition transition_;
     std::size_t region_size_ = 0;
+    std::size_t untrusted_size_ = 0;  // after the region in the memfd
     int memfd_ = -1;
     std::byte* base_ = nullptr;
     ring::region region_;
@@ -874,11 +987,21 @@ class process_enclave final : public enclave {
     mutable std::mutex mutex_;  // guards everything below, with the monitor
     std::condition_variable died_;
     bool dead_ = false;
+    std::atomic<bool> stalled_{false};  // the liveness check found a channel stalled
+    struct channel_liveness {
+        std::uint64_t read = 0;      // host→enclave head at the last progress
+        std::uint64_t produced = 0;  // enclave→host tail at the last progress
+        std::uint64_t since = 0;     // when it was last seen to progress (0: never looked)
+    };
+    std::vector<channel_liveness> liveness_;  // the monitor thread's
     bool stopping_ = false;
     std::string pipe_text_;
     std::string diagnostic_;
     std::vector<process_host_channel*> open_;
     std::atomic<errc> failure_{errc::ok};
+    std::atomic<int> exit_code_{-1};          // the enclave process's exit status, once it exited
+    detail::program_entry entry_;             // read by the child (a copy of it, after fork)
+    std::optional<detail::log_drain> drain_;  // started after the fork: the child has none
 
     std::mutex transition_mutex_;  // one round trip at a time
     std::uint64_t transition_seq_ = 0;
@@ -891,11 +1014,11 @@ process_host_channel::~process_host_channel() {
 }  // namespace
 
 expected<std::unique_ptr<enclave>> detail::create_process_enclave(const enclave_config& config,
-                                                                  enclave_program program) {
+                                                                  program_entry entry) {
     if (config.enclave_memory == 0) return unexpected(errc::invalid_argument);
     auto e = std::make_unique<process_enclave>(config);
     // A child that died while starting was reported on stderr by the monitor.
-    if (auto started = e->start(program); !started) return unexpected(started.error());
+    if (auto started = e->start(std::move(entry)); !started) return unexpected(started.error());
     return std::unique_ptr<enclave>(std::move(e));
 }
 

@@ -8,12 +8,14 @@
 #include <cstring>
 #include <latch>
 #include <new>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "airlock/platform/enclave.hh"
 #include "airlock/platform/futex_wait.hh"
 #include "enclave_internal.hh"
+#include "log_internal.hh"
 
 namespace airlock::platform {
 
@@ -53,8 +55,10 @@ class sim_enclave final : public enclave {
   public:
     sim_enclave(const enclave_config& config, std::size_t region_size)
         : config_(config),
-          geometry_(channel_geometry(config.enclave_threads, config.ring_capacity)),
-          memory_(region_size),
+          geometry_(channel_geometry(config.enclave_threads, config.ring_capacity,
+                                     config.service_links, config.service_ring_capacity)),
+          region_size_(region_size),
+          memory_(region_size + detail::untrusted_memory_bytes(config)),
           transition_(config.transition_cycles),
           executors_(config.enclave_threads, nullptr) {}
 
@@ -63,15 +67,26 @@ class sim_enclave final : public enclave {
             if (ex != nullptr) ex->request_stop();  // thread-safe entry point
         for (std::thread& t : threads_)
             t.join();
+        if (context_ != nullptr) entry_.destroy(context_);  // after every thread that uses it
+        drain_.reset();  // the last records, after the threads that wrote them
     }
 
-    expected<void> start(enclave_program program) {
-        auto formatted = ring::region::format({memory_.data, memory_.size}, geometry_);
+    expected<void> start(detail::program_entry entry) {
+        entry_ = std::move(entry);
+        auto formatted = ring::region::format({memory_.data, region_size_}, geometry_);
         if (!formatted) return unexpected(formatted.error());
         host_region_ = std::move(*formatted);
+        drain_.emplace(host_region_, log_ring(config_.enclave_threads, 0), config_.enclave_threads);
+        // The context, built once before any program runs (on sim, by the
+        // thread that calls create: the enclave is this process).
+        if (entry_.build != nullptr) {
+            errc error = errc::enclave_context_failed;
+            context_ = entry_.build(entry_.settings, error);
+            if (context_ == nullptr) return unexpected(error);
+        }
         std::latch ready(static_cast<std::ptrdiff_t>(config_.enclave_threads));
         for (std::size_t i = 0; i < config_.enclave_threads; ++i)
-            threads_.emplace_back([this, i, program, &ready] { enclave_main(i, program, ready); });
+            threads_.emplace_back([this, i, &ready] { enclave_main(i, ready); });
         ready.wait();
         for (errc e : start_errors_)
             if (e != errc::ok) return unexpected(e);
@@ -88,13 +103,21 @@ class sim_enclave final : public enclave {
     ring::wait_hooks& hooks() noexcept override { return futex_wait_hooks::instance(); }
     const modelled_transition& transition() const noexcept override { return transition_; }
     const void* region_base() const noexcept override { return memory_.data; }
+    const ring::region_geometry& geometry() const noexcept override { return geometry_; }
+    service_link link(std::size_t thread, std::size_t l) const override {
+        AIRLOCK_CHECK(thread < channels() && l < config_.service_links, "no such service link");
+        return link_view(host_region_, config_.enclave_threads, config_.service_links, thread, l);
+    }
+    std::span<std::byte> untrusted_memory() const noexcept override {
+        return {memory_.data + region_size_, memory_.size - region_size_};
+    }
 
   private:
     // The body of enclave thread i: attach with trusted geometry, build the
     // executor and endpoint, run the program, then serve until stopped.
-    void enclave_main(std::size_t i, enclave_program program, std::latch& ready) {
+    void enclave_main(std::size_t i, std::latch& ready) {
         detail::pin_enclave_thread(config_, i);
-        auto region = ring::region::attach({memory_.data, memory_.size}, geometry_);
+        auto region = ring::region::attach({memory_.data, region_size_}, geometry_);
         if (!region) {
             start_errors_[i] = region.error();
             ready.count_down();
@@ -104,32 +127,44 @@ class sim_enclave final : public enclave {
         rpc::endpoint<rpc::side::enclave> ep(
             ex, region->ring(enclave_to_host_ring(i)), region->ring(host_to_enclave_ring(i)),
             {.hooks = &hooks(), .peer_bell = &region->doorbell(host_bell(i))}, config_.rpc);
-        enclave_thread ctx{i, ex, ep, region->base()};
-        program(ctx);
+        detail::enclave_logger logger(region->ring(log_ring(config_.enclave_threads, i)), i);
+        std::vector<service_link> links;
+        for (std::size_t l = 0; l < config_.service_links; ++l)
+            links.push_back(
+                link_view(*region, config_.enclave_threads, config_.service_links, i, l));
+        std::vector<std::shared_ptr<void>> keep_alive;
+        enclave_thread ctx{i, ex, ep, region->base(), links, &keep_alive, untrusted_memory()};
+        entry_.run(entry_.program, ctx, context_);
         executors_[i] = &ex;
         ready.count_down();
-        ex.run();  // until the destructor's request_stop
+        ex.run();            // until the destructor's request_stop
+        keep_alive.clear();  // before the executor, which they may use
     }
 
     enclave_config config_;
     ring::region_geometry geometry_;
-    region_memory memory_;
+    std::size_t region_size_;
+    region_memory memory_;  // the region, then the untrusted memory
     ring::region host_region_;
+    std::optional<detail::log_drain> drain_;
     modelled_transition transition_;
     std::vector<async::executor*> executors_;  // published before `ready`, read after it
     std::vector<errc> start_errors_ = std::vector<errc>(config_.enclave_threads, errc::ok);
+    detail::program_entry entry_;
+    void* context_ = nullptr;  // the program's context, when it has one
     std::vector<std::thread> threads_;
 };
 
 }  // namespace
 
 expected<std::unique_ptr<enclave>> detail::create_sim_enclave(const enclave_config& config,
-                                                              enclave_program program) {
-    auto size =
-        ring::region::required_size(channel_geometry(config.enclave_threads, config.ring_capacity));
+                                                              program_entry entry) {
+    auto size = ring::region::required_size(
+        channel_geometry(config.enclave_threads, config.ring_capacity, config.service_links,
+                         config.service_ring_capacity));
     if (!size) return unexpected(size.error());
     auto e = std::make_unique<sim_enclave>(config, *size);
-    if (auto started = e->start(program); !started) return unexpected(started.error());
+    if (auto started = e->start(std::move(entry)); !started) return unexpected(started.error());
     return std::unique_ptr<enclave>(std::move(e));
 }
 

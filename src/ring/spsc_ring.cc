@@ -277,7 +277,7 @@ expected<message> ring_consumer::receive_slow() {
                 if (assembling_) return fail(errc::fault_fragment_sequence);
                 if (len > max_message_) return fail(errc::fault_fragment_total);
                 std::byte* dst = reassembly_space(len);
-                r->copy_to({dst, len});
+                r->copy_to({dst, index_nospec(len, max_message_ + 1)});
                 release(*r);
                 return message{r->tag(), {dst, len}};
             }
@@ -308,7 +308,8 @@ expected<message> ring_consumer::receive_slow() {
                 if (last != (assembled_ + len == assembling_total_))
                     return fail(errc::fault_fragment_sequence);
                 std::byte* dst = buffer_.get() + assembled_;
-                r->copy_to({dst, len});
+                // Clamped without a branch too, like every length before a copy.
+                r->copy_to({dst, index_nospec(len, assembling_total_ - assembled_ + 1)});
                 assembled_ += len;
                 release(*r);
                 if (last) {

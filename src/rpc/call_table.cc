@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "airlock/rpc/call_table.hh"
 
+#include <bit>
+
 #include "airlock/base/speculation.hh"
 
 namespace airlock::rpc {
@@ -9,7 +11,16 @@ namespace {
 constexpr std::uint32_t no_slot = UINT32_MAX;
 }  // namespace
 
-call_table::call_table(std::size_t capacity) : slots_(capacity), free_head_(0) {
+unsigned call_table::slot_bits_for(std::size_t capacity) noexcept {
+    return capacity <= 1 ? 0u : static_cast<unsigned>(std::bit_width(capacity - 1));
+}
+
+call_table::call_table(std::size_t capacity)
+    : slots_(capacity),
+      slot_bits_(slot_bits_for(capacity)),
+      slot_mask_((std::uint64_t{1} << slot_bits_) - 1),
+      generation_mask_(~std::uint64_t{0} >> slot_bits_),
+      free_head_(0) {
     AIRLOCK_CHECK(capacity >= 1 && capacity < no_slot, "call table capacity out of range");
     for (std::size_t i = 0; i < capacity; ++i)
         slots_[i].next_free = i + 1 < capacity ? static_cast<std::uint32_t>(i + 1) : no_slot;
@@ -22,25 +33,25 @@ expected<std::uint64_t> call_table::open(call_waiter& w) noexcept {
     free_head_ = s.next_free;
     s.waiter = &w;
     ++outstanding_;
-    return (std::uint64_t{s.generation} << 32) | index;
+    return (s.generation << slot_bits_) | index;
 }
 
 std::size_t call_table::find(std::uint64_t id) const noexcept {
-    const std::uint64_t index = id & 0xffff'ffffu;
+    const std::uint64_t index = id & slot_mask_;
     if (index >= slots_.size()) return slots_.size();
     // The reply id is the host's (HOSTILE-INPUTS #9, #12): clamp it, without
     // a branch, before it indexes the table.
     const std::size_t at = index_nospec(index, slots_.size());
     const slot& s = slots_[at];
-    if (s.waiter == nullptr || s.generation != static_cast<std::uint32_t>(id >> 32))
-        return slots_.size();
+    if (s.waiter == nullptr || s.generation != (id >> slot_bits_)) return slots_.size();
     return at;
 }
 
 void call_table::release(std::size_t index) noexcept {
     slot& s = slots_[index];
     s.waiter = nullptr;
-    ++s.generation;  // every id handed out for this slot so far is now stale
+    // Every id handed out for this slot so far is now stale.
+    s.generation = (s.generation + 1) & generation_mask_;
     s.next_free = free_head_;
     free_head_ = static_cast<std::uint32_t>(index);
     --outstanding_;

@@ -65,6 +65,27 @@ TEST(codec_allocation_bound, optionals_that_are_one_byte_on_the_wire) {
     EXPECT_LE(largest, 4 * in.size() + sizeof(std::optional<std::array<std::uint64_t, 64>>));
 }
 
+TEST(codec_allocation_bound, an_honest_count_reserves_once_within_the_documented_bound) {
+    // 256 KiB of absent optionals: each one byte on the wire, 520 in memory.
+    using element = std::optional<std::array<std::uint64_t, 64>>;
+    const std::uint64_t count = 256 * 1024;
+    std::vector<std::byte> in(8 + count);  // zeros: every element absent
+    std::memcpy(in.data(), &count, sizeof count);
+    std::tuple<std::vector<element>> out;
+    std::size_t largest = 0;
+    std::size_t allocations = 0;
+    {
+        const airlock::test::allocation_probe probe;
+        ASSERT_TRUE(decode_exactly(in, out));
+        largest = probe.largest();
+        allocations = probe.count();
+    }
+    EXPECT_EQ(std::get<0>(out).size(), count);
+    EXPECT_EQ(allocations, 1u) << "the vector grew instead of reserving once";
+    EXPECT_LE(largest, sizeof(element) / min_encoded_size<element> * in.size())
+        << "sizeof(T) / min_encoded_size<T> times the input is the documented bound";
+}
+
 TEST(codec_allocation_bound, honest_vectors_still_decode) {
     std::vector<std::array<std::string, 3>> v(50, {"a", "bb", "ccc"});
     std::vector<std::byte> buf;

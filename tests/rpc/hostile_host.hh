@@ -180,6 +180,19 @@ class raw_channel {
     void send_call(std::uint64_t id, const M& /*m*/, const A&... args) {
         send_call(id, M::id, encoded(typename M::parameters(args...)));
     }
+    // Sends a message of any size, calling `make_room()` (which runs the
+    // enclave) whenever the ring is full; false if it faulted or stalled.
+    template <class MakeRoom>
+    bool send_big(std::uint16_t tag, std::span<const std::byte> bytes, MakeRoom make_room) {
+        ring::outgoing_message m(tag, bytes);
+        for (int tries = 0; tries < 100'000; ++tries) {
+            auto r = to_enclave_.try_send(m);
+            if (r || m.done()) return true;
+            if (r.error() != errc::ring_full) return false;
+            make_room();
+        }
+        return false;
+    }
     // Forges the head index of the enclave's outgoing ring (the host's own
     // index, which the enclave validates on every read).
     void forge_enclave_head(std::uint64_t value) {

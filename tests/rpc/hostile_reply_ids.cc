@@ -16,7 +16,10 @@ using namespace airlock::test::hostile_calls;
 
 using lookup_outcome = std::shared_ptr<test::outcome<expected<std::uint64_t>>>;
 
-constexpr std::uint64_t generation_step = std::uint64_t{1} << 32;
+// One generation of a slot, in a table of `capacity` slots.
+std::uint64_t generation_step(std::size_t capacity) {
+    return std::uint64_t{1} << rpc::call_table::slot_bits_for(capacity);
+}
 
 // Starts an enclave call of lookup(key) and returns it with the call id the
 // host saw.
@@ -45,11 +48,11 @@ TEST(hostile_reply_ids, replies_for_ids_never_issued_are_dropped) {
     const std::vector<std::uint64_t> forged = {
         id + 1,                                     // a free slot
         options.max_in_flight,                      // just past the table
-        0xffff'ffff,                                // the last slot index there could be
+        0xffff'ffff,                                // the slot bits of a free slot, any generation
         std::numeric_limits<std::uint64_t>::max(),  // nothing at all
-        id + generation_step,                       // the right slot, a later generation
-        id + 0xffff'ffff * generation_step,         // the right slot, generation 2^32 - 1
-        id ^ (std::uint64_t{1} << 63),              // a high bit flipped
+        id + generation_step(options.max_in_flight),  // the right slot, a later generation
+        id - generation_step(options.max_in_flight),  // the right slot, the last generation
+        id ^ (std::uint64_t{1} << 63),                // a high bit flipped
     };
     for (std::uint64_t bad : forged)
         f.ch.send_reply(bad, 0, test::encoded(std::uint64_t{666}));
@@ -78,7 +81,8 @@ TEST(hostile_reply_ids, duplicate_reply_is_dropped_even_after_the_slot_is_reused
 
     // The next call takes the same slot with a new generation.
     auto [second, id2] = start_lookup(f, 2);
-    EXPECT_EQ(id2 & 0xffff'ffff, id1 & 0xffff'ffff) << "expected the slot to be reused";
+    const std::uint64_t slot_mask = generation_step(rpc::endpoint_options{}.max_in_flight) - 1;
+    EXPECT_EQ(id2 & slot_mask, id1 & slot_mask) << "expected the slot to be reused";
     EXPECT_NE(id2, id1) << "a reused slot must carry a new generation";
     f.ch.send_reply(id1, 0, test::encoded(std::uint64_t{12}));  // the first call's id again
     f.ch.send_reply(id1, static_cast<std::uint64_t>(errc::rpc_overloaded));
@@ -136,7 +140,7 @@ TEST(hostile_reply_ids, replies_in_any_order_reach_only_their_own_callers) {
     std::reverse(calls.begin(), calls.end());
     std::uint64_t answered = 0;
     for (auto [id, key] : calls) {
-        f.ch.send_reply(id + generation_step, 0, test::encoded(std::uint64_t{7777}));
+        f.ch.send_reply(id + generation_step(rpc::endpoint_options{}.max_in_flight), 0, test::encoded(std::uint64_t{7777}));
         f.ch.send_reply(id, 0, test::encoded(key * 100 + 1));
         if (answered++ > 0) f.ch.send_reply(calls[answered - 2].first, 0, test::encoded(key));
         f.settle();

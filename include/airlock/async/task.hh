@@ -66,9 +66,11 @@ struct task_context {
 // has one, else null.
 template <class P>
 [[nodiscard]] const task_context* context_of(std::coroutine_handle<P> h) noexcept {
-    if constexpr (requires(P & p) {
-                      { p.context() } -> std::convertible_to<const task_context*>;
-                  })
+    if constexpr (std::is_void_v<P>)
+        return nullptr;  // a type-erased handle carries no context
+    else if constexpr (requires(P & p) {
+                           { p.context() } -> std::convertible_to<const task_context*>;
+                       })
         return h.promise().context();
     else
         return nullptr;

@@ -229,10 +229,14 @@ class primitive_wait {
     }
     // await_resume: stop listening; from now on the awaitable owns what the
     // wake handed it.
+    // A waker on another thread posts the resumption and only then marks the
+    // node woken: the coroutine can resume in between, so it waits for that
+    // store before its frame (and the node in it) may go away.
     void resumed() noexcept {
         own_.disarm();
         inherited_.disarm();
         waiting_ = false;
+        settle();
     }
     // The destructor's half: true when the wait ended in a wake that was
     // never resumed (what it handed over must go back).
@@ -247,8 +251,7 @@ class primitive_wait {
         if (removed) return false;
         // Woken (or being woken): wait for the waker to finish, then take
         // back a posted resumption (the queued one leaves with the node).
-        while (node_.state_.load(std::memory_order_acquire) == wait_node::state::waking)
-            __builtin_ia32_pause();
+        settle();
         if (node_.posted_) {
             (void)node_.executor_->withdraw(node_);
             node_.posted_ = false;
@@ -257,6 +260,11 @@ class primitive_wait {
     }
 
   private:
+    // Waits until a waker that took the node has finished touching it.
+    void settle() noexcept {
+        while (node_.state_.load(std::memory_order_acquire) == wait_node::state::waking)
+            __builtin_ia32_pause();
+    }
     static void on_cancel(void* self) noexcept {
         auto& w = *static_cast<primitive_wait*>(self);
         w.lock_->lock();

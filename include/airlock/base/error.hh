@@ -3,8 +3,8 @@
 // airlock/base/error.hh: the one error vocabulary of Airlock.
 //
 // `errc` numbers every failure any layer can report, in per-layer ranges
-// (ring 100s, async 200s, rpc 300s, platform 400s, sys 500s, suvm 600s), so a
-// code read in a log names its layer. Fallible calls return
+// (ring 100s, async 200s, rpc 300s, platform 400s, sys 500s, suvm 600s,
+// the parameter server 700s), so a code read in a log names its layer. Fallible calls return
 // `airlock::expected<T>` (base/expected.hh) carrying an `errc`; the fast path
 // never throws. `std::error_code` interop goes through `make_error_code`.
 //
@@ -74,15 +74,55 @@ enum class errc : std::uint16_t {
     enclave_died = 401,
     host_died = 402,
     enclave_memory_exhausted = 403,
+    peer_stalled = 404,            // the peer made no progress on waiting calls within the bound
+    enclave_context_failed = 405,  // the enclave program's context could not be built
+    host_pool_full = 406,          // a host_worker_pool's queue is full: nothing ran
+    host_work_failed = 407,        // work run by a host_worker_pool threw
 
     // --- sys ---------------------------------------------------------------
-    sys_bad_result = 500,
+    sys_bad_result = 500,       // fault: a host result outside its call's contract
+    sys_errno = 501,            // the call failed with a POSIX error (sys::error::number)
+    sys_bad_handle = 502,       // a closed or stale handle, caught inside the enclave
+    sys_faulted = 503,          // the sys link is faulted: an earlier result broke its contract
+    sys_unknown_request = 504,  // fault: a completion for no request in flight
+    sys_bad_errno = 505,        // fault: an errno the call cannot produce
+    sys_busy = 506,             // every request slot or handle is in use
+    sys_closed = 507,           // the sys client has shut down
+    sys_bad_clock = 508,        // fault: a clock word went backwards or is torn for ever
+
+    // --- suvm: ordinary outcomes --------------------------------------------
+    suvm_out_of_range = 600,     // an address or length beyond the paged space
+    suvm_cache_exhausted = 601,  // every cache frame is pinned: nothing can be evicted
+    suvm_out_of_memory = 602,    // the space's allocator has no room left
+    suvm_straddles_page = 603,   // the object crosses a page boundary: use load/store
+
+    // --- suvm: backing store rejected at attach ------------------------------
+    suvm_store_misaligned = 610,        // base not 64-byte aligned
+    suvm_store_too_small = 611,         // fewer bytes than the trusted geometry needs
+    suvm_store_overlaps_enclave = 612,  // the store intersects trusted (enclave) memory
+    suvm_store_address_wraps = 613,     // base + size overflows the address space
+    suvm_crypto_unavailable = 614,      // libsodium failed to start or no key source
+
+    // --- suvm: sticky faults of a space --------------------------------------
+    suvm_fault_integrity = 620,  // a sealed page failed authentication (changed,
+                                 // swapped with another, replayed or truncated)
+
+    // --- apps/ps: the parameter server's protocol (apps/ps/protocol.hh) ----
+    ps_bad_length = 700,       // a frame's length disagrees with its op and count
+    ps_unknown_op = 701,       // an op the server does not serve
+    ps_unknown_id = 702,       // a feature id the model does not hold
+    ps_batch_too_large = 703,  // more ids in one request than the server allows
+    ps_frame_too_large = 704,  // a length above the largest frame: the connection closes
+    ps_bad_header = 705,       // reserved header bits set
+    ps_model_full = 706,       // the model's table has no room for another feature
+    ps_bad_response = 707,     // a client got a reply that does not answer its request
 };
 
 // True for the codes that put a channel into its sticky faulted state.
 [[nodiscard]] constexpr bool is_fault(errc e) noexcept {
     const auto v = static_cast<std::uint16_t>(e);
-    return (v >= 120 && v < 200) || e == errc::rpc_channel_faulted;
+    return (v >= 120 && v < 200) || e == errc::rpc_channel_faulted || e == errc::sys_bad_result ||
+           e == errc::sys_unknown_request || e == errc::sys_bad_errno || e == errc::sys_bad_clock;
 }
 
 // Stable, human-readable name of a code ("ring_full"); never null.

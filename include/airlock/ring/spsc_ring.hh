@@ -35,6 +35,7 @@
 #include <span>
 
 #include "airlock/base/expected.hh"
+#include "airlock/base/speculation.hh"
 #include "airlock/ring/layout.hh"
 #include "airlock/ring/region.hh"
 #include "airlock/ring/shared_memory.hh"
@@ -445,7 +446,10 @@ class ring_consumer {
             wire::record_header h;
             if (message_at_head(h) && h.length <= max_message_) [[likely]] {
                 if (h.count > 1) note_run(h);
-                shared::copy_out(buffer_.get(), data_ + (head_ & mask_) / 8 + 1, h.length);
+                // Clamped without a branch too: no copy runs past the record
+                // even while the checks above are mispredicted (Spectre v1).
+                const std::size_t n = index_nospec(h.length, max_payload_ + 1);
+                shared::copy_out(buffer_.get(), data_ + (head_ & mask_) / 8 + 1, n);
                 advance(wire::record_bytes(h.length));
                 return message{h.tag, {buffer_.get(), h.length}};
             }

@@ -115,8 +115,7 @@ class [[nodiscard("co_await it")]] call_operation {
     }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> awaiting) noexcept {
-        const async::detail::task_context* context = async::detail::context_of(awaiting);
-        return suspend(awaiting, context != nullptr ? &context->token : nullptr);
+        return suspend(awaiting);
     }
     [[nodiscard]] expected<R> await_resume() noexcept {
         if (state_ == state::refused) return unexpected(result_error_);
@@ -143,8 +142,12 @@ class [[nodiscard("co_await it")]] call_operation {
         return true;
     }
 
-    bool suspend(std::coroutine_handle<> awaiting,
-                 const async::cancellation_token* inherited) noexcept {
+    // Typed on the awaiting promise so that the slow path's task inherits the
+    // caller's whole context (token and spawned root), not just its token.
+    template <class P>
+    bool suspend(std::coroutine_handle<P> awaiting) noexcept {
+        const async::detail::task_context* context = async::detail::context_of(awaiting);
+        const async::cancellation_token* inherited = context != nullptr ? &context->token : nullptr;
         endpoint_base& ep = *endpoint_;
         if (inherited != nullptr && inherited->is_cancellation_requested()) [[unlikely]] {
             ep.give_back(std::move(message_));

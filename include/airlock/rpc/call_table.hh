@@ -3,9 +3,12 @@
 // airlock/rpc/call_table.hh: the outstanding calls of one endpoint.
 //
 // `call_table` hands out call ids and matches replies to the waiter that
-// owns them. An id is (generation << 32 | slot): the slot indexes a fixed,
-// private array sized from trusted configuration, and the generation changes
-// every time the slot is freed. A reply whose id names no slot, a free slot,
+// owns them. An id is (generation << slot_bits | slot): the slot indexes a
+// fixed, private array sized from trusted configuration (slot_bits is the
+// fewest bits that hold its indices), and the generation, every other bit
+// of the id, changes every time the slot is freed. An id is valid twice only
+// after 2^(64 - slot_bits) reuses of one slot: 2^56 for the default 256
+// slots, centuries at any call rate. A reply whose id names no slot, a free slot,
 // or an older generation (a reply for a call never made, already answered,
 // timed out or cancelled) is dropped and counted, never delivered
 // (HOSTILE-INPUTS #12, #15): the waiter that gave up may already be gone.
@@ -55,6 +58,9 @@ class call_table {
     void fail_all(errc error) noexcept;
 
     [[nodiscard]] std::size_t outstanding() const noexcept { return outstanding_; }
+    // The bits of an id that name its slot (the rest are the generation).
+    [[nodiscard]] unsigned slot_bits() const noexcept { return slot_bits_; }
+    [[nodiscard]] static unsigned slot_bits_for(std::size_t capacity) noexcept;
     [[nodiscard]] std::size_t capacity() const noexcept { return slots_.size(); }
     // Replies dropped because their id was not outstanding.
     [[nodiscard]] std::uint64_t dropped_replies() const noexcept { return dropped_; }
@@ -62,7 +68,7 @@ class call_table {
   private:
     struct slot {
         call_waiter* waiter = nullptr;  // null: free
-        std::uint32_t generation = 0;
+        std::uint64_t generation = 0;   // below 2^(64 - slot_bits)
         std::uint32_t next_free = 0;
     };
     // Returns the slot index for a live `id`, or capacity() if none.
@@ -70,6 +76,9 @@ class call_table {
     void release(std::size_t index) noexcept;
 
     std::vector<slot> slots_;
+    unsigned slot_bits_;
+    std::uint64_t slot_mask_;
+    std::uint64_t generation_mask_;
     std::uint32_t free_head_;
     std::size_t outstanding_ = 0;
     std::uint64_t dropped_ = 0;

@@ -25,9 +25,10 @@
 // and, if its encoding is never shorter than N bytes, `min_encoded_size<T> = N`.
 // A length read from input is checked against the bytes that remain
 // (each element needs at least min_encoded_size bytes) before anything is
-// allocated, and a vector reserves at most 4 times the input's remaining
-// bytes up front, so an input can make the decoder allocate at most about
-// sizeof(T) / min_encoded_size<T> times its own size (HOSTILE-INPUTS #19).
+// allocated, and a vector reserves exactly its decoded length, so an input
+// can make a vector's decoder allocate at most sizeof(T) /
+// min_encoded_size<T> times its own size, plus what the elements themselves
+// own (HOSTILE-INPUTS #19; tests/rpc/codec_allocation_bound.cc).
 //
 // Thread contract: writer and reader are plain objects used by one thread.
 
@@ -291,9 +292,10 @@ struct codec<std::vector<T, A>> {
         } else {
             if (!r.get_length(min_encoded_size<T>, n)) return false;
             v.clear();
-            // Up front at most 4x the input left; past that, the vector grows
-            // only as elements really decode.
-            v.reserve(std::min(n, 4 * r.remaining() / sizeof(T) + 1));
+            // Exactly: n is already bounded by the input that remains (at
+            // min_encoded_size bytes each), and growing by doubling would
+            // hold two buffers at once.
+            v.reserve(n);
             for (std::size_t i = 0; i < n; ++i) {
                 T e{};
                 if (!codec<T>::decode(r, e)) return false;

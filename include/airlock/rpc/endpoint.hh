@@ -107,9 +107,12 @@ class endpoint final : public endpoint_base {
     requires method_descriptor<M>
     [[nodiscard]] call_operation<typename M::result_type> call(async::cancellation_token token,
                                                                const M& /*m*/, A&&... args) {
-        static_assert(M::dir == calls_direction<S>,
-                      "this method is served by this side, not by the other: the enclave calls "
-                      "host_methods (ocalls) and the host calls enclave_methods (ecalls)");
+        static_assert(S != side::enclave || M::dir == calls_direction<S>,
+                      "wrong direction: this is an enclave_method (an ecall), which the host "
+                      "calls and the enclave serves; enclave code calls host_methods (ocalls)");
+        static_assert(S != side::host || M::dir == calls_direction<S>,
+                      "wrong direction: this is a host_method (an ocall), which the enclave "
+                      "calls and the host serves; host code calls enclave_methods (ecalls)");
         static_assert(sizeof...(A) == std::tuple_size_v<typename M::arguments>,
                       "wrong number of arguments for this method");
         if (!on_owner_thread()) [[unlikely]]
@@ -135,9 +138,12 @@ class endpoint final : public endpoint_base {
     template <class M, class F>
     requires method_descriptor<M>
     void serve(const M& m, F handler) {
-        static_assert(M::dir != calls_direction<S>,
-                      "this method is served by the other side: the enclave serves "
-                      "enclave_methods (ecalls) and the host serves host_methods (ocalls)");
+        static_assert(S != side::enclave || M::dir != calls_direction<S>,
+                      "wrong direction: this is a host_method (an ocall), which the host serves "
+                      "and the enclave calls; enclave code serves enclave_methods (ecalls)");
+        static_assert(S != side::host || M::dir != calls_direction<S>,
+                      "wrong direction: this is an enclave_method (an ecall), which the enclave "
+                      "serves and the host calls; host code serves host_methods (ocalls)");
         using R = typename M::result_type;
         using Args = typename M::arguments;
         auto* stored = new F(std::move(handler));

@@ -10,7 +10,10 @@
 //       checksum{"checksum"};                // the host calls the enclave (an ecall)
 //
 // Each direction has its own id space; an id names one method for the life
-// of the protocol. Calling a method in the wrong direction does not compile.
+// of the protocol. Calling or serving a method in the wrong direction does not
+// compile, with a sentence naming the direction; an argument or result type
+// that cannot travel (no codec, or a struct with padding) is rejected where
+// the method is declared, with a sentence naming copy_as_bytes.
 // Argument and result types must be encodable (rpc/codec.hh); a byte span or
 // string_view parameter arrives at the handler as an owning vector/string.
 //
@@ -53,6 +56,35 @@ using arrival_t = typename arrival<std::remove_cvref_t<T>>::type;
 template <std::uint32_t Id, class Signature, direction Dir>
 struct method;
 
+namespace detail {
+
+// Checked where a method is declared, so that a type that cannot travel is
+// named there with the reason, not deep inside serve or call.
+template <class T>
+struct travels {
+    static constexpr bool padded_struct = std::is_class_v<T> && std::is_trivially_copyable_v<T> &&
+                                          !std::has_unique_object_representations_v<T>;
+    static_assert(encodable<T> || !padded_struct,
+                  "a method's result or argument is a struct with padding and no codec: it cannot "
+                  "opt in to copy_as_bytes, because its padding bytes would carry private memory "
+                  "across the boundary; make the padding explicit members (then opt in with "
+                  "copy_as_bytes<S> = true) or specialize codec<S> (rpc/codec.hh)");
+    static_assert(encodable<T> || padded_struct || !std::is_trivially_copyable_v<T> ||
+                      !std::is_class_v<T>,
+                  "a method's result or argument is a struct with no codec: a trivially copyable "
+                  "struct without padding opts in with copy_as_bytes<S> = true, any other type "
+                  "specializes codec<S> (rpc/codec.hh)");
+    static_assert(encodable<T> || std::is_class_v<T>,
+                  "a method's result or argument type has no codec (rpc/codec.hh)");
+    static constexpr bool value = encodable<T>;
+};
+template <>
+struct travels<void> {
+    static constexpr bool value = true;
+};
+
+}  // namespace detail
+
 // `method<Id, R(Args...), Dir>` describes one call: its id, name, argument
 // and result types and the direction it travels.
 template <std::uint32_t Id, class R, class... Args, direction Dir>
@@ -64,6 +96,10 @@ struct method<Id, R(Args...), Dir> {
     using parameters = std::tuple<std::remove_cvref_t<Args>...>;
     // What the handler receives (after decoding into private memory).
     using arguments = std::tuple<arrival_t<Args>...>;
+
+    static_assert(detail::travels<std::remove_cvref_t<R>>::value &&
+                      (detail::travels<arrival_t<Args>>::value && ...),
+                  "every argument and the result of a method must be encodable");
 
     std::string_view name;
 

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// apps/kv/enclave_front.hh: airlock-kv inside an Airlock enclave.
+//
+// `enclave_front::start` creates an enclave (`sim` or the sealed `process`
+// platform), starts the host's sys service for it, and asks the enclave to
+// listen: the engine and its store are made inside the enclave, every
+// connection is a coroutine on the enclave thread's executor, and all I/O
+// is sys calls (accept, recv, send) that the host's io_uring service runs
+// with no enclave transition. One enclave thread serves every connection
+// (a sys listener lives on one thread's link).
+//
+// Thread contract: host side; start, port and the destructor on the thread
+// that created it, which must outlive the enclave (platform/enclave.hh).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "airlock/base/expected.hh"
+#include "airlock/platform/enclave.hh"
+#include "engine.hh"
+
+namespace airlock::kv {
+
+struct enclave_options {
+    platform::platform_kind platform = platform::platform_kind::sim;
+    std::string listen = "0.0.0.0";
+    std::uint16_t port = 11211;
+    unsigned max_connections = 1024;
+    engine_config engine;
+};
+
+class enclave_front {
+  public:
+    // Starts the enclave and its listener; an error text on failure.
+    [[nodiscard]] static expected<std::unique_ptr<enclave_front>, std::string> start(
+        const enclave_options& opt);
+    ~enclave_front();
+    enclave_front(const enclave_front&) = delete;
+    enclave_front& operator=(const enclave_front&) = delete;
+
+    [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+    // ok while the enclave runs; the platform's diagnostic once it stopped.
+    [[nodiscard]] std::string failure() const;
+
+  private:
+    enclave_front() = default;
+    struct state;
+    std::unique_ptr<state> s_;
+    std::uint16_t port_ = 0;
+};
+
+}  // namespace airlock::kv

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: Apache-2.0
+// apps/ps/airlock_server.cc: the engine in an enclave, its I/O over sys
+// (airlock_server.hh).
+#include "ps/airlock_server.hh"
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "airlock/async/sync_wait.hh"
+#include "airlock/platform/enclave.hh"
+#include "airlock/platform/transition.hh"
+#include "airlock/sys/listener.hh"
+#include "airlock/sys/service.hh"
+#include "airlock/sys/socket.hh"
+
+namespace airlock::ps {
+namespace {
+
+using async::task;
+
+// Listens on 127.0.0.1 at the port given (0: any); returns the port.
+constexpr rpc::enclave_method<1, std::uint64_t(std::uint64_t)> ps_listen{"ps_listen"};
+// Open connections.
+constexpr rpc::enclave_method<2, std::uint64_t(std::uint64_t)> ps_connections{"ps_connections"};
+// Field i of the engine's server_stats (requests, ids, errors, trusted_ns).
+constexpr rpc::enclave_method<3, std::uint64_t(std::uint64_t)> ps_stat{"ps_stat"};
+
+// What the enclave is configured with: set by the host before the enclave
+// is created, so on `process` the forked enclave starts with a copy. Plain
+// values only.
+struct enclave_config_values {
+    std::uint32_t dimension = 8;
+    std::size_t keys = 0;
+    engine_options engine{};
+    std::size_t max_connections = 0;
+    double cycles_per_ns = 1;
+};
+enclave_config_values configured;
+
+constexpr std::size_t io_chunk = 64 * 1024;
+
+// The enclave's private state, kept until its thread stops.
+struct enclave_state {
+    model m;
+    engine e;
+    std::size_t open = 0;
+    sys::listener listener;
+    explicit enclave_state(const enclave_config_values& c)
+        : m(c.dimension, c.keys), e(m, c.engine) {
+        std::vector<float> v(c.dimension);
+        for (std::uint64_t id = 0; id < c.keys; ++id) {
+            model::initial_value(id, v);
+            (void)m.insert(id, v);  // keys <= capacity: cannot fail
+        }
+    }
+};
+
+// One connection: receive, serve, send, until the peer leaves or the engine
+// asks to close. Trusted time counts from each receive's return to the next
+// suspension (the engine and the preparation of the send).
+task<void> serve_connection(enclave_state& st, sys::socket s) {
+    session ses;
+    std::vector<std::byte> in(io_chunk);
+    std::vector<std::byte> out;
+    for (;;) {
+        auto n = co_await s.recv(in);
+        if (!n || *n == 0) break;
+        const std::uint64_t start = platform::read_tsc();
+        const bool keep = st.e.on_bytes(ses, std::span(in.data(), *n), out);
+        st.e.add_trusted_ns(static_cast<std::uint64_t>(
+            static_cast<double>(platform::read_tsc() - start) / configured.cycles_per_ns));
+        if (!out.empty()) {
+            auto sent = co_await s.send_all(out);
+            out.clear();
+            if (!sent) break;
+        }
+        if (!keep) break;
+    }
+    (void)co_await s.close();
+    --st.open;
+}
+
+task<void> accept_loop(async::executor& ex, enclave_state& st) {
+    for (;;) {
+        auto s = co_await st.listener.accept();
+        if (!s) co_return;  // the listener closed, or the link faulted
+        if (st.open >= configured.max_connections) {
+            (void)co_await s->close();
+            continue;
+        }
+        ++st.open;
+        ex.spawn(serve_connection(st, std::move(*s)));
+    }
+}
+
+void program(platform::enclave_thread& t) {
+    sys::client& c = sys::client::attach(t);
+    auto st = std::make_shared<enclave_state>(configured);
+    t.keep_alive->push_back(st);
+    enclave_state* p = st.get();
+    async::executor* ex = &t.executor;
+    t.host.serve(ps_listen, [&c, p, ex](std::uint64_t port) -> task<expected<std::uint64_t>> {
+        auto l = co_await sys::listener::listen(
+            c, sys::address::ipv4_loopback(static_cast<std::uint16_t>(port)), {.backlog = 1024});
+        if (!l) co_return unexpected(l.error().code);
+        auto local = co_await l->local_address();
+        if (!local) co_return unexpected(local.error().code);
+        p->listener = std::move(*l);
+        ex->spawn(accept_loop(*ex, *p));
+        co_return local->port();
+    });
+    t.host.serve(ps_connections, [p](std::uint64_t) -> expected<std::uint64_t> { return p->open; });
+    t.host.serve(ps_stat, [p](std::uint64_t i) -> expected<std::uint64_t> {
+        const server_stats& s = p->e.stats();
+        switch (i) {
+            case 0:
+                return s.requests;
+            case 1:
+                return s.ids;
+            case 2:
+                return s.errors;
+            case 3:
+                return s.trusted_ns;
+            default:
+                return unexpected(errc::invalid_argument);
+        }
+    });
+}
+
+class airlock_server_impl final : public airlock_server {
+  public:
+    std::unique_ptr<platform::enclave> enclave;
+    std::unique_ptr<sys::service> service;
+    std::uint16_t port_ = 0;
+    std::atomic<bool> stop_flag{false};
+    std::atomic<std::size_t> open{0};
+    std::atomic<std::uint64_t> stat[4] = {};
+
+    ~airlock_server_impl() override {
+        service.reset();  // before the enclave whose links it serves
+        enclave.reset();
+    }
+    std::uint16_t port() const noexcept override { return port_; }
+    void stop() noexcept override { stop_flag.store(true, std::memory_order_relaxed); }
+    std::size_t open_connections() const noexcept override {
+        return open.load(std::memory_order_relaxed);
+    }
+    server_stats stats() const noexcept override {
+        return {stat[0].load(std::memory_order_relaxed), stat[1].load(std::memory_order_relaxed),
+                stat[2].load(std::memory_order_relaxed), stat[3].load(std::memory_order_relaxed)};
+    }
+
+    // Copies the enclave's counters to the host atomics.
+    expected<void> refresh(platform::host_channel& ch) {
+        auto n = async::sync_wait(ch.executor(), ch.endpoint().call(ps_connections, 0));
+        if (!n) return unexpected(n.error());
+        open.store(*n, std::memory_order_relaxed);
+        for (std::uint64_t i = 0; i < 4; ++i) {
+            auto v = async::sync_wait(ch.executor(), ch.endpoint().call(ps_stat, i));
+            if (!v) return unexpected(v.error());
+            stat[i].store(*v, std::memory_order_relaxed);
+        }
+        return {};
+    }
+
+    expected<void> run() override {
+        auto ch = enclave->open_channel(0);
+        while (!stop_flag.load(std::memory_order_relaxed)) {
+            if (auto r = refresh(*ch); !r) return r;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return refresh(*ch);
+    }
+};
+
+}  // namespace
+
+expected<std::unique_ptr<airlock_server>> airlock_server::create(const server_options& o) {
+    configured = {o.dimension, o.keys, o.engine, o.max_connections,
+                  platform::tsc_clock::calibrated().cycles_per_ns()};
+    platform::enclave_config config;
+    config.platform = o.platform;
+    config.enclave_threads = 1;
+    config.service_links = 1;
+    if (o.cpu >= 0) config.cpus = {o.cpu};
+    config.transition_cycles = o.transition_cycles;
+    // The model, each connection's buffers, and room for the runtime.
+    // The model's table (at most 4 slots per key), and room for the runtime
+    // and each connection's buffers.
+    config.enclave_memory =
+        (std::size_t{64} << 20) + o.keys * 4 * (8 + 1 + 4 * std::size_t{o.dimension});
+    auto s = std::make_unique<airlock_server_impl>();
+    auto e = platform::enclave::create(config, program);
+    if (!e) return unexpected(e.error());
+    s->enclave = std::move(*e);
+    auto svc = sys::service::start_for(*s->enclave);
+    if (!svc) return unexpected(svc.error());
+    s->service = std::move(*svc);
+    auto ch = s->enclave->open_channel(0);
+    auto port = async::sync_wait(ch->executor(), ch->endpoint().call(ps_listen, o.port));
+    if (!port) return unexpected(port.error());
+    s->port_ = static_cast<std::uint16_t>(*port);
+    return std::unique_ptr<airlock_server>(std::move(s));
+}
+
+}  // namespace airlock::ps

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+// airlock-ps: the parameter server (docs/ps.md). Listens on 127.0.0.1,
+// prints "listening on 127.0.0.1:<port> mode <mode>" once ready, serves until
+// SIGINT or SIGTERM, then prints its counters.
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "ps/server.hh"
+
+namespace {
+airlock::ps::server* running = nullptr;
+extern "C" void on_signal(int) {
+    if (running != nullptr) running->stop();  // a relaxed atomic store: signal-safe
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace airlock::ps;
+    server_options o;
+    std::string mode = "native";
+    CLI::App app{"airlock-ps: a parameter server whose model lives in the enclave"};
+    std::string platform_name = "sim";
+    app.add_option("--mode", mode, "native | transition | switchless | airlock")
+        ->capture_default_str();
+    app.add_option("--platform", platform_name, "airlock mode: sim | process")
+        ->check(CLI::IsMember({"sim", "process"}))
+        ->capture_default_str();
+    app.add_option("--port", o.port, "TCP port on 127.0.0.1 (0: any free one)")
+        ->capture_default_str();
+    app.add_option("--dimension", o.dimension, "floats per feature")->capture_default_str();
+    app.add_option("--keys", o.keys, "features 0..keys-1")->capture_default_str();
+    app.add_option("--learning-rate", o.engine.learning_rate, "SGD step of a push")
+        ->capture_default_str();
+    app.add_option("--max-batch", o.engine.max_batch, "ids per request")->capture_default_str();
+    app.add_option("--transition-cycles", o.transition_cycles,
+                   "modelled cost of one transition (TSC cycles)")
+        ->capture_default_str();
+    app.add_option("--cpu", o.cpu, "CPU of the server thread (-1: any)")->capture_default_str();
+    app.add_option("--io-worker-cpu", o.io_worker_cpu, "CPU of the switchless host worker")
+        ->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+
+    const auto m = io_mode_from(mode);
+    if (!m) {
+        std::fprintf(stderr, "airlock-ps: unknown mode %s\n", mode.c_str());
+        return 2;
+    }
+    o.mode = *m;
+    o.platform = platform_name == "process" ? airlock::platform::platform_kind::process
+                                            : airlock::platform::platform_kind::sim;
+    auto s = server::create(o);
+    if (!s) {
+        std::fprintf(stderr, "airlock-ps: %s\n",
+                     std::string(airlock::to_string(s.error())).c_str());
+        return 1;
+    }
+    running = s->get();
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::printf("listening on 127.0.0.1:%u mode %s\n", static_cast<unsigned>((*s)->port()),
+                mode.c_str());
+    std::fflush(stdout);
+    const auto r = (*s)->run();
+    const auto st = (*s)->stats();
+    std::printf("requests %llu ids %llu errors %llu trusted_ns %llu\n",
+                static_cast<unsigned long long>(st.requests),
+                static_cast<unsigned long long>(st.ids), static_cast<unsigned long long>(st.errors),
+                static_cast<unsigned long long>(st.trusted_ns));
+    if (!r) {
+        std::fprintf(stderr, "airlock-ps: stopped: %s\n",
+                     std::string(airlock::to_string(r.error())).c_str());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: Apache-2.0
+// airlock-bench suvm: paging data larger than the enclave memory budget.
+//
+// Modes, each over data of --factors times the --budget-mib budget:
+//   plain     the data in ordinary memory, only where it fits (factor <= 1):
+//             what an enclave does when nothing is paged.
+//   suvm      the data in a suvm::space whose page cache is the budget, its
+//             sealed pages in a backing store of ordinary memory.
+//   hw_model  MODELLED hardware EPC paging: the data in ordinary memory and
+//             an exact LRU list of the budget's worth of 4 KiB pages; an
+//             access to a page not in it costs --swap-cycles TSC cycles
+//             (default 40,000, the page-swap cost Eleos measured) of CPU time
+//             burnt on this thread, plus a 4 KiB copy of the page (the load),
+//             and evicts the least recently used page. Hits cost the LRU
+//             bookkeeping (a move to the front), which real hardware does not
+//             pay: the model is that much slower than hardware on hits.
+// Patterns: rand_8 (an aligned 8-byte word at a random place), rand_4k (a
+// random aligned 4 KiB block, copied out or in), seq (the 8-byte words in
+// order, wrapping); op read or write. One thread, pinned to --cpus[0].
+// Every figure is the median of interleaved repetitions.
+//
+// Time is the thread's CPU time (CLOCK_THREAD_CPUTIME_ID), for every mode,
+// and the modelled swap burns CPU time: on a shared machine the thread may
+// get a small share of a CPU, which would stretch suvm's work (the crypto)
+// but not a wall-clock wait. Rates are operations per CPU-second.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "airlock/platform/transition.hh"
+#include "airlock/suvm/s_ptr.hh"
+#include "airlock/suvm/space.hh"
+#include "commands.hh"
+#include "support.hh"
+
+namespace airlock::bench {
+namespace {
+
+struct suvm_options : common_options {
+    suvm_options() {
+        reps = 3;
+        seconds = 0.05;
+    }
+    std::size_t budget_mib = 8;
+    std::vector<double> factors{0.5, 2, 5};
+    std::uint64_t swap_cycles = 40'000;
+    std::size_t page_size = 4096;
+};
+
+constexpr std::size_t hw_page = 4096;
+const char* const patterns[] = {"rand_8", "rand_4k", "seq"};
+const char* const ops[] = {"read", "write"};
+
+// xorshift64*: cheap and the same sequence for every mode.
+struct rng {
+    std::uint64_t s;
+    std::uint64_t next() noexcept {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        return s * 0x2545F4914F6CDD1DULL;
+    }
+};
+
+// 64-byte-aligned memory, zeroed and touched so that no mode pays first-touch faults.
+struct block {
+    explicit block(std::size_t n)
+        : size(n), p(static_cast<std::byte*>(std::aligned_alloc(64, (n + 63) / 64 * 64))) {
+        if (p == nullptr) fail("out of memory for the data");
+        std::memset(p, 1, n);
+    }
+    ~block() { std::free(p); }
+    block(const block&) = delete;
+    block& operator=(const block&) = delete;
+    std::size_t size;
+    std::byte* p;
+};
+
+// The calling thread's CPU time in nanoseconds.
+std::uint64_t thread_cpu_ns() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+           static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// Burns `ns` nanoseconds of this thread's CPU time.
+void spin_cpu_ns(std::uint64_t ns) noexcept {
+    const std::uint64_t start = thread_cpu_ns();
+    while (thread_cpu_ns() - start < ns) {
+    }
+}
+
+// The modelled hardware: an exact LRU of `capacity` 4 KiB pages.
+class epc_model {
+  public:
+    epc_model(std::size_t pages, std::size_t capacity, std::uint64_t swap_ns, const std::byte* data)
+        : prev_(pages, none),
+          next_(pages, none),
+          in_(pages, 0),
+          capacity_(capacity),
+          swap_ns_(swap_ns),
+          data_(data),
+          frame_(hw_page) {}
+
+    void touch(std::uint32_t page) noexcept {
+        if (in_[page]) {
+            if (head_ == page) return;
+            unlink(page);
+            push_front(page);
+            return;
+        }
+        if (count_ == capacity_) {
+            const std::uint32_t victim = tail_;
+            unlink(victim);
+            in_[victim] = 0;
+            --count_;
+        }
+        push_front(page);
+        in_[page] = 1;
+        ++count_;
+        ++misses_;
+        // The swap: EWB of a victim and ELDU of this page, with their exits
+        // and the OS fault, as one modelled cost; then the page's 4 KiB copy.
+        spin_cpu_ns(swap_ns_);
+        std::memcpy(frame_.data(), data_ + std::size_t{page} * hw_page, hw_page);
+        asm volatile("" : : "r"(frame_.data()) : "memory");
+    }
+    std::uint64_t misses() const noexcept { return misses_; }
+
+  private:
+    static constexpr std::uint32_t none = ~0u;
+    void unlink(std::uint32_t p) noexcept {
+        if (prev_[p] != none)
+            next_[prev_[p]] = next_[p];
+        else
+            head_ = next_[p];
+        if (next_[p] != none)
+            prev_[next_[p]] = prev_[p];
+        else
+            tail_ = prev_[p];
+    }
+    void push_front(std::uint32_t p) noexcept {
+        prev_[p] = none;
+        next_[p] = head_;
+        if (head_ != none) prev_[head_] = p;
+        head_ = p;
+        if (tail_ == none) tail_ = p;
+    }
+    std::vector<std::uint32_t> prev_, next_;
+    std::vector<std::uint8_t> in_;
+    std::size_t capacity_;
+    std::size_t count_ = 0;
+    std::uint32_t head_ = none, tail_ = none;
+    std::uint64_t swap_ns_;  // --swap-cycles at the calibrated TSC rate
+    std::uint64_t misses_ = 0;
+    const std::byte* data_;
+    std::vector<std::byte> frame_;
+};
+
+// Everything one data size needs, built once.
+struct data_set {
+    double factor = 0;
+    std::size_t bytes = 0;
+    std::unique_ptr<block> plain;  // only when it fits
+    std::unique_ptr<block> hw_data;
+    std::unique_ptr<epc_model> hw;
+    std::unique_ptr<block> store;
+    std::unique_ptr<suvm::space> space;
+};
+
+// Runs `op(i)` in batches of `batch` until `seconds` of this thread's CPU
+// time pass; returns ops per CPU-second.
+template <class Op>
+double timed(double seconds, std::size_t batch, Op&& op) {
+    const std::uint64_t t0 = thread_cpu_ns();
+    const auto budget = static_cast<std::uint64_t>(seconds * 1e9);
+    std::uint64_t n = 0;
+    std::uint64_t t1;
+    for (;;) {
+        for (std::size_t i = 0; i < batch; ++i)
+            op(n + i);
+        n += batch;
+        t1 = thread_cpu_ns();
+        if (t1 - t0 >= budget) break;
+    }
+    return static_cast<double>(n) * 1e9 / static_cast<double>(t1 - t0);
+}
+
+// One repetition of (mode, pattern, op) over `d`.
+double run_one(data_set& d, const std::string& mode, const std::string& pattern, bool write,
+               double seconds) {
+    const std::uint64_t words = d.bytes / 8;
+    const std::uint64_t blocks = d.bytes / 4096;
+    rng r{0x9E3779B97F4A7C15ULL};
+    std::vector<std::byte> buf(4096, std::byte{7});
+    std::uint64_t sink = 0;
+    static std::uint64_t seq_at = 0;  // where each seq run resumes, per mode alike
+    double rate = 0;
+
+    if (mode == "plain" || mode == "hw_model") {
+        std::byte* base = mode == "plain" ? d.plain->p : d.hw_data->p;
+        epc_model* hw = mode == "hw_model" ? d.hw.get() : nullptr;
+        if (pattern == "rand_8") {
+            rate = timed(seconds, 1024, [&](std::uint64_t) {
+                const std::uint64_t w = r.next() % words;
+                if (hw) hw->touch(static_cast<std::uint32_t>(w * 8 / hw_page));
+                auto* p = reinterpret_cast<std::uint64_t*>(base) + w;
+                if (write)
+                    *p = w;
+                else
+                    sink += *p;
+            });
+        } else if (pattern == "rand_4k") {
+            rate = timed(seconds, 64, [&](std::uint64_t) {
+                const std::uint64_t b = r.next() % blocks;
+                if (hw) hw->touch(static_cast<std::uint32_t>(b));
+                if (write)
+                    std::memcpy(base + b * 4096, buf.data(), 4096);
+                else
+                    std::memcpy(buf.data(), base + b * 4096, 4096);
+            });
+        } else {
+            std::uint64_t w = seq_at % words;
+            std::uint32_t last = ~0u;
+            rate = timed(seconds, 4096, [&](std::uint64_t) {
+                if (hw) {
+                    const auto page = static_cast<std::uint32_t>(w * 8 / hw_page);
+                    if (page != last) hw->touch(last = page);
+                }
+                auto* p = reinterpret_cast<std::uint64_t*>(base) + w;
+                if (write)
+                    *p = w;
+                else
+                    sink += *p;
+                if (++w == words) w = 0;
+            });
+        }
+    } else {
+        suvm::space& s = *d.space;
+        if (pattern == "rand_8") {
+            if (write) {
+                suvm::s_ptr<std::uint64_t> p(s, 0);
+                std::uint64_t at = 0;
+                rate = timed(seconds, 1024, [&](std::uint64_t) {
+                    const std::uint64_t w = r.next() % words;
+                    p += static_cast<std::ptrdiff_t>(w - at);
+                    at = w;
+                    *p = w;
+                });
+            } else {
+                suvm::s_ptr<const std::uint64_t> p(s, 0);
+                std::uint64_t at = 0;
+                rate = timed(seconds, 1024, [&](std::uint64_t) {
+                    const std::uint64_t w = r.next() % words;
+                    p += static_cast<std::ptrdiff_t>(w - at);
+                    at = w;
+                    sink += *p;
+                });
+            }
+        } else if (pattern == "rand_4k") {
+            rate = timed(seconds, 64, [&](std::uint64_t) {
+                const std::uint64_t b = r.next() % blocks;
+                if (write)
+                    (void)s.write(b * 4096, buf);
+                else
+                    (void)s.read(b * 4096, buf);
+            });
+        } else {
+            const std::uint64_t start = seq_at % words;
+            if (write) {
+                suvm::s_ptr<std::uint64_t> p(s, start * 8);
+                std::uint64_t w = start;
+                rate = timed(seconds, 4096, [&](std::uint64_t) {
+                    *p = w;
+                    ++p;
+                    if (++w == words) {
+                        w = 0;
+                        p -= static_cast<std::ptrdiff_t>(words);
+                    }
+                });
+            } else {
+                suvm::s_ptr<const std::uint64_t> p(s, start * 8);
+                std::uint64_t w = start;
+                rate = timed(seconds, 4096, [&](std::uint64_t) {
+                    sink += *p;
+                    ++p;
+                    if (++w == words) {
+                        w = 0;
+                        p -= static_cast<std::ptrdiff_t>(words);
+                    }
+                });
+            }
+        }
+        if (s.fault() != errc::ok) fail("suvm space faulted: " + std::string(to_string(s.fault())));
+    }
+    asm volatile("" : : "r"(sink) : "memory");
+    return rate;
+}
+
+std::string key(const std::string& mode, double factor, const std::string& pattern,
+                const std::string& op) {
+    return mode + "|" + fixed(factor, 1) + "|" + pattern + "|" + op;
+}
+
+void run_suvm(const suvm_options& o) {
+    const std::size_t budget = o.budget_mib << 20;
+    pin_to_cpu(cpu_for(o.cpus, 0));
+    const auto swap_ns = static_cast<std::uint64_t>(
+        platform::tsc_clock::calibrated().cycles_to_ns(static_cast<double>(o.swap_cycles)));
+    std::vector<std::unique_ptr<data_set>> sets;
+    for (double f : o.factors) {
+        auto d = std::make_unique<data_set>();
+        d->factor = f;
+        d->bytes = static_cast<std::size_t>(f * static_cast<double>(budget)) / hw_page * hw_page;
+        if (d->bytes < hw_page) fail("--factors too small for the budget");
+        if (f <= 1.0) d->plain = std::make_unique<block>(d->bytes);
+        d->hw_data = std::make_unique<block>(d->bytes);
+        d->hw = std::make_unique<epc_model>(d->bytes / hw_page, budget / hw_page, swap_ns,
+                                            d->hw_data->p);
+        suvm::space_options so;
+        so.size = d->bytes;
+        so.page_size = o.page_size;
+        so.cache_bytes = budget;
+        auto need = suvm::space::store_size(so);
+        if (!need) fail("bad suvm options");
+        d->store = std::make_unique<block>(*need);
+        auto s = suvm::space::create(so, {d->store->p, *need});
+        if (!s) fail("suvm::space::create: " + std::string(to_string(s.error())));
+        d->space = std::move(*s);
+        // Every page written once, so that reads decrypt real pages.
+        if (!d->space->fill(0, std::byte{1}, d->bytes)) fail("suvm fill");
+        sets.push_back(std::move(d));
+    }
+
+    std::vector<trial> trials;
+    for (auto& d : sets)
+        for (const char* pattern : patterns)
+            for (const char* op : ops)
+                for (const char* mode : {"plain", "suvm", "hw_model"}) {
+                    if (std::string(mode) == "plain" && !d->plain) continue;
+                    data_set* ds = d.get();
+                    const std::string m = mode, p = pattern, w = op;
+                    trials.push_back({key(m, ds->factor, p, w),
+                                      0,
+                                      [ds, m, p, w](double secs) {
+                                          return std::vector<double>{
+                                              run_one(*ds, m, p, w == "write", secs)};
+                                      },
+                                      {}});
+                }
+
+    print_environment("suvm", o);
+    print_note("suvm", o,
+               "budget " + std::to_string(o.budget_mib) + " MiB; suvm page " +
+                   std::to_string(o.page_size) + " B, cipher " +
+                   (sets.front()->space->cipher_in_use() == suvm::cipher::aes256gcm
+                        ? "aes256gcm"
+                        : "xchacha20poly1305") +
+                   "; hw_model: " + std::to_string(o.swap_cycles) + " TSC cycles (" +
+                   std::to_string(swap_ns) +
+                   " ns of CPU) + a 4 KiB copy per miss of an exact LRU over the budget; "
+                   "rates per CPU-second of the thread");
+    run_interleaved(trials, o);
+
+    table out({"data_x_budget", "pattern", "op", "mode", "ops/s", "min", "max"});
+    for (const trial& t : trials) {
+        // key: mode|factor|pattern|op
+        std::vector<std::string> part;
+        std::size_t at = 0;
+        for (std::size_t bar; (bar = t.impl.find('|', at)) != std::string::npos; at = bar + 1)
+            part.push_back(t.impl.substr(at, bar - at));
+        part.push_back(t.impl.substr(at));
+        const summary rate = summarize(t, 0);
+        if (o.json)
+            json_line()
+                .str("bench", "suvm")
+                .str("mode", part[0])
+                .num("data_x_budget", std::stod(part[1]), 1)
+                .str("pattern", part[2])
+                .str("op", part[3])
+                .num("ops_per_sec", rate.median)
+                .print();
+        else
+            out.add_row({part[1], part[2], part[3], part[0], grouped(rate.median),
+                         grouped(rate.min), grouped(rate.max)});
+    }
+    if (!o.json) {
+        out.print();
+        std::printf("\n");
+    }
+    for (auto& d : sets)
+        for (const char* pattern : patterns)
+            for (const char* op : ops)
+                for (const char* peer : {"hw_model", "plain"}) {
+                    const trial* a = find_trial(trials, key("suvm", d->factor, pattern, op), 0);
+                    const trial* b = find_trial(trials, key(peer, d->factor, pattern, op), 0);
+                    if (a == nullptr || b == nullptr) continue;
+                    const double ratio = summarize(*a, 0).median / summarize(*b, 0).median;
+                    if (o.json)
+                        json_line()
+                            .str("bench", "suvm")
+                            .str("ratio", std::string("suvm/") + peer)
+                            .num("data_x_budget", d->factor, 1)
+                            .str("pattern", pattern)
+                            .str("op", op)
+                            .num("value", ratio, 3)
+                            .print();
+                    else
+                        std::printf("suvm/%s at %sx, %s %s: %.2f\n", peer,
+                                    fixed(d->factor, 1).c_str(), pattern, op, ratio);
+                }
+}
+
+}  // namespace
+
+void add_suvm_command(CLI::App& app) {
+    auto options = std::make_shared<suvm_options>();
+    CLI::App* sub = app.add_subcommand(
+        "suvm",
+        "Secure paging beyond the enclave budget against plain memory and modelled EPC paging");
+    add_common_options(*sub, *options);
+    sub->add_option("--budget-mib", options->budget_mib, "Enclave memory budget (the page cache)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
+        ->capture_default_str();
+    sub->add_option("--factors", options->factors, "Data sizes as multiples of the budget")
+        ->capture_default_str();
+    sub->add_option("--swap-cycles", options->swap_cycles,
+                    "Modelled cost of one hardware page swap, in TSC cycles")
+        ->capture_default_str();
+    sub->add_option("--page-size", options->page_size, "suvm page size in bytes")
+        ->capture_default_str();
+    sub->callback([options] { run_suvm(*options); });
+}
+
+}  // namespace airlock::bench

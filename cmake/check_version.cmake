@@ -1,0 +1,27 @@
+# cmake -DVERSION=<x.y.z> -DSOURCE_DIR=<checkout> -P check_version.cmake
+#   Fails unless README.md and docs/index.md quote the project's VERSION
+#   (CMakeLists.txt): README's find_package line names major.minor and
+#   docs/index.md's status line names major.minor.patch.
+string(REGEX MATCH "^([0-9]+)\\.([0-9]+)" major_minor "${VERSION}")
+file(READ ${SOURCE_DIR}/README.md readme)
+file(READ ${SOURCE_DIR}/docs/index.md index)
+set(failed FALSE)
+string(REGEX MATCHALL "find_package\\(airlock [0-9.]+" quoted "${readme}")
+if(NOT quoted)
+  message(SEND_ERROR "README.md has no find_package(airlock <version>) line")
+  set(failed TRUE)
+endif()
+foreach(q IN LISTS quoted)
+  if(NOT q STREQUAL "find_package(airlock ${major_minor}")
+    message(SEND_ERROR "README.md says '${q}', the project is ${VERSION}")
+    set(failed TRUE)
+  endif()
+endforeach()
+string(REGEX MATCH "Version ([0-9.]+)" status "${index}")
+if(NOT CMAKE_MATCH_1 STREQUAL VERSION)
+  message(SEND_ERROR "docs/index.md says 'Version ${CMAKE_MATCH_1}', the project is ${VERSION}")
+  set(failed TRUE)
+endif()
+if(failed)
+  message(FATAL_ERROR "the version is written in CMakeLists.txt only; quote it as it is")
+endif()

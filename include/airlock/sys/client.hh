@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// airlock/sys/client.hh: the enclave's end of a sys link.
+//
+// `sys::client` turns sys calls into requests on a service link and routes
+// the host's completions back to the coroutines awaiting them. It is a
+// source of the enclave thread's executor: each round it takes completions,
+// checks each against the request it answers (Iago: the request id must be
+// in flight with that generation; a byte count at most what was asked, and
+// exactly the bytes that came; an errno from the call's list; an address,
+// stat record or directory listing well formed), copies the data into the
+// caller's own buffer, and resumes the caller. A completion that breaks its
+// contract faults the link for good, with a reason: every waiting call and
+// every later one fails with errc::sys_faulted (the reason in fault()), and
+// nothing the host wrote is used.
+//
+// Handles (of files, sockets, listeners) are made here: a slot index and a
+// generation, bumped at close, so a stale handle fails inside the enclave
+// with sys_bad_handle and the host never supplies a descriptor.
+//
+// Requests and in-flight calls are bounded (client_options); a full request
+// ring queues requests in their slots (back-pressure, nothing lost).
+//
+// Owning types (sys/socket.hh, listener.hh, file.hh) hold a `client_ref`;
+// the client lives until the last is gone, and `shut_down` (at thread end)
+// detaches it from the executor: later calls fail with sys_closed.
+//
+// Thread contract: enclave side; the executor's thread only. No system
+// calls (ringing the service's doorbell uses the platform's hooks).
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "airlock/async/cancel_point.hh"
+#include "airlock/async/executor.hh"
+#include "airlock/async/resumption.hh"
+#include "airlock/async/task.hh"
+#include "airlock/platform/enclave.hh"
+#include "airlock/ring/spsc_ring.hh"
+#include "airlock/sys/error.hh"
+#include "airlock/sys/protocol.hh"
+
+namespace airlock::sys {
+
+// How requests reach the host: through the link's rings to the io_uring
+// service (the default), or by one synchronous modelled transition each
+// (sys/transition.hh: the baseline; `sim` only).
+enum class transport : std::uint8_t { ring, transition };
+
+struct client_options {
+    std::size_t max_requests = 4096;  // calls in flight at once
+    std::size_t max_handles = 8192;   // open files, sockets and listeners
+    sys::transport transport = sys::transport::ring;
+    std::uint64_t transition_cycles = platform::modelled_transition::default_cycles_per_call;
+};
+
+class transition_host;
+
+// A handle: slot index (low 32 bits) and generation (high 32, never 0).
+using handle = std::uint64_t;
+
+enum class handle_kind : std::uint8_t { none, file, socket, listener };
+
+// One request to send.
+struct request {
+    wire::op op{};
+    handle target = 0;
+    std::uint64_t args[4] = {0, 0, 0, 0};
+    std::span<const std::byte> payload{};   // bytes after the header words
+    std::span<const std::byte> payload2{};  // more bytes, appended (rename's second path)
+    std::span<std::byte> into{};            // where the reply's data goes
+    std::uint64_t asked = 0;                // most bytes the result may count
+};
+
+// What a successful completion said, after its checks.
+struct outcome {
+    std::uint64_t value = 0;  // the non-negative result
+    std::uint64_t aux = 0;
+    std::size_t bytes = 0;  // data bytes copied into request::into
+};
+
+class client;
+
+// `call_operation` is what `co_await client.call(request)` awaits: the
+// request is sent when the await begins; the coroutine resumes with the
+// checked outcome, or an error. Not movable (the client points at it).
+// Destroyed while waiting, it abandons the request: the completion that
+// comes later is checked and dropped, never written into the freed buffer.
+class [[nodiscard("co_await it")]] call_operation {
+  public:
+    call_operation(client & c, const request& r) noexcept : client_(c), request_(r) {}
+    call_operation(const call_operation&) = delete;
+    call_operation& operator=(const call_operation&) = delete;
+    ~call_operation();
+
+    bool await_ready() noexcept;
+    // A cancellation point: when the awaiting task's token is cancelled (a
+    // deadline, a scope closing) the call resumes with errc::cancelled and
+    // its request is abandoned; a completion that comes later is checked and
+    // dropped. This is how a caller bounds a wait on a host that stalls.
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) noexcept {
+        handle_ = h;
+        const async::detail::task_context* context = async::detail::context_of(h);
+        return context == nullptr || arm(context->token);
+    }
+    result<outcome> await_resume() noexcept {
+        return std::move(result_);
+    }
+
+  private:
+    friend class client;
+    // False when the token is already cancelled (the call is then done).
+    bool arm(const async::cancellation_token& token) noexcept;
+    static void on_cancel(void* self) noexcept;
+    void abandon() noexcept;
+    void finish(result<outcome> r) noexcept;
+    client& client_;
+    bool done_ = false;  // finished before it suspended (the transition transport)
+    request request_;
+    result<outcome> result_{};
+    std::coroutine_handle<> handle_;
+    async::resumption resumption_;
+    async::detail::cancel_point cancel_;
+    std::uint32_t slot_ = no_slot;
+    static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
+};
+
+class client final : private async::source {
+  public:
+    // Attaches to `link` and polls it on `ex`. Prefer `attach(thread)`.
+    client(async::executor& ex, const platform::service_link& link, ring::wait_hooks& hooks,
+           client_options options = {});
+    ~client();
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    // The client of this enclave thread's service link `link_index`, made
+    // on first use and kept until the thread stops (enclave_thread::keep_alive).
+    static client& attach(platform::enclave_thread& thread, std::size_t link_index = 0,
+                          client_options options = {});
+
+    // Sends `r` and awaits its checked outcome.
+    [[nodiscard]] call_operation call(const request& r) noexcept { return {*this, r}; }
+    // Sends `r` and forgets it (a close from a destructor). False when it
+    // could not even be queued.
+    bool post(const request& r) noexcept;
+
+    // --- handles ----------------------------------------------------------
+    // A fresh handle of `kind`, or sys_busy.
+    [[nodiscard]] result<handle> make_handle(handle_kind kind) noexcept;
+    // True while `h` is open and of `kind`.
+    [[nodiscard]] bool valid(handle h, handle_kind kind) const noexcept;
+    // Retires `h` at once (its generation moves on); sends nothing.
+    void retire(handle h) noexcept;
+
+    // --- state ------------------------------------------------------------
+    [[nodiscard]] errc fault() const noexcept { return fault_; }
+    [[nodiscard]] const std::string& fault_reason() const noexcept { return fault_reason_; }
+    [[nodiscard]] std::size_t in_flight() const noexcept { return in_flight_; }
+    [[nodiscard]] std::size_t open_handles() const noexcept { return open_handles_; }
+    [[nodiscard]] const platform::service_link& link() const noexcept { return link_; }
+    // Detaches from the executor and fails nothing further: later calls
+    // return sys_closed. Waiting calls are left to their frames' end.
+    void shut_down() noexcept;
+
+    // --- reference counting (owner thread) --------------------------------
+    void add_ref() noexcept { ++refs_; }
+    void release_ref() noexcept {
+        if (--refs_ == 0 && closed_) delete this;
+    }
+
+  private:
+    friend class call_operation;
+    enum class slot_state : std::uint8_t { free, queued, pending, abandoned };
+    struct slot {
+        std::uint32_t generation = 1;
+        slot_state state = slot_state::free;
+        std::uint32_t next_free = 0;
+        wire::op op{};
+        std::uint64_t asked = 0;
+        std::span<std::byte> into{};
+        call_operation* waiter = nullptr;
+    };
+    struct handle_entry {
+        std::uint32_t generation = 1;
+        handle_kind kind = handle_kind::none;
+        std::uint32_t next_free = 0;
+    };
+
+    std::size_t poll(std::size_t budget) noexcept override;
+    bool has_work() noexcept override;
+
+    // Takes a slot and sends (or queues) `r`; returns the slot or an error.
+    result<std::uint32_t> submit(const request& r, call_operation* waiter) noexcept;
+    bool try_send(std::uint32_t index) noexcept;
+    void flush_queued() noexcept;
+    void on_completion(std::span<const std::byte> bytes) noexcept;
+    void free_slot(std::uint32_t index) noexcept;
+    void fail_link(errc code, std::string reason) noexcept;
+
+    async::executor* ex_;
+    platform::service_link link_;
+    ring::wait_hooks* hooks_;
+    ring::ring_producer out_;
+    ring::ring_consumer in_;
+    std::vector<slot> slots_;
+    std::vector<std::vector<std::byte>> encoded_;    // a queued request's bytes, per slot
+    std::vector<std::uint32_t> send_queue_;          // slots waiting for ring space, oldest first
+    std::optional<ring::outgoing_message> partial_;  // the head of the queue, partly sent
+    std::size_t send_queue_head_ = 0;
+    std::uint32_t free_slot_ = 0;
+    std::size_t in_flight_ = 0;
+    std::vector<handle_entry> handles_;
+    std::uint32_t free_handle_ = 0;
+    std::size_t open_handles_ = 0;
+    errc fault_ = errc::ok;
+    std::string fault_reason_;
+    bool closed_ = false;
+    bool unpublished_ = false;
+    std::size_t refs_ = 0;
+    std::unique_ptr<transition_host> transition_;  // the transition transport, or null
+};
+
+// `client_ref` keeps a client alive (intrusive, owner thread only).
+class client_ref {
+  public:
+    client_ref() noexcept = default;
+    explicit client_ref(client& c) noexcept : c_(&c) { c_->add_ref(); }
+    client_ref(const client_ref& o) noexcept : c_(o.c_) {
+        if (c_ != nullptr) c_->add_ref();
+    }
+    client_ref(client_ref&& o) noexcept : c_(o.c_) { o.c_ = nullptr; }
+    client_ref& operator=(client_ref o) noexcept {
+        std::swap(c_, o.c_);
+        return *this;
+    }
+    ~client_ref() {
+        if (c_ != nullptr) c_->release_ref();
+    }
+    [[nodiscard]] client* get() const noexcept { return c_; }
+    client* operator->() const noexcept { return c_; }
+    client& operator*() const noexcept { return *c_; }
+    explicit operator bool() const noexcept { return c_ != nullptr; }
+
+  private:
+    client* c_ = nullptr;
+};
+
+// Turns a completion's outcome into the value a call returns.
+[[nodiscard]] inline result<void> done(const result<outcome>& r) {
+    if (!r) return unexpected(r.error());
+    return {};
+}
+
+}  // namespace airlock::sys

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// airlock/sys/listener.hh: a listening stream socket, owned by enclave code.
+//
+// `sys::listener::listen` binds and listens in one call (SO_REUSEADDR on by
+// default); `accept` yields connected `sys::socket`s, each with an enclave
+// handle, and may tell the peer's address. The destructor closes the
+// listener without waiting (an accept still in flight then fails).
+//
+// Thread contract: enclave side, the client's executor thread; several
+// accepts may be in flight at once. Do not move a listener while one of its
+// calls is in flight.
+
+#include <cstdint>
+
+#include "airlock/async/task.hh"
+#include "airlock/sys/address.hh"
+#include "airlock/sys/client.hh"
+#include "airlock/sys/socket.hh"
+
+namespace airlock::sys {
+
+struct listen_options {
+    std::uint32_t backlog = 128;
+    bool reuse_address = true;
+    bool v6_only = false;  // an IPv6 listener that refuses IPv4-mapped peers
+};
+
+class listener {
+  public:
+    listener() noexcept = default;
+    listener(listener&& o) noexcept : client_(std::move(o.client_)), handle_(o.handle_) {
+        o.handle_ = 0;
+    }
+    listener& operator=(listener&& o) noexcept;
+    ~listener() { detail::close_detached(client_, handle_, handle_kind::listener); }
+
+    // Binds to `at` and listens. Port 0 picks a free port: see local_address.
+    [[nodiscard]] static async::task<result<listener>> listen(client& c, address at,
+                                                              listen_options options = {});
+
+    [[nodiscard]] bool is_open() const noexcept;
+    // The next connection; its peer's address in `*peer` when not null.
+    [[nodiscard]] async::task<result<socket>> accept(address* peer = nullptr);
+    [[nodiscard]] async::task<result<address>> local_address();
+    [[nodiscard]] async::task<result<void>> close();
+
+  private:
+    listener(client_ref c, handle h) noexcept : client_(std::move(c)), handle_(h) {}
+    client_ref client_;
+    handle handle_ = 0;
+};
+
+}  // namespace airlock::sys

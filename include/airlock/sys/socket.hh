@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// airlock/sys/socket.hh: a connected stream socket (TCP or Unix), owned by enclave code.
+//
+// `sys::socket` is a handle of a sys client (client.hh), made by `connect`
+// or by `listener::accept`; the host's descriptor never reaches the
+// enclave. Calls are coroutines returning `sys::result`: `recv` returns at
+// most what was asked (0: the peer shut its side), `send` may be short,
+// `send_all` loops. The destructor closes the socket without waiting;
+// `close` waits for the host's answer.
+//
+// Thread contract: enclave side, the client's executor thread. One call
+// at a time per direction is the natural use (a recv and a send may be in
+// flight together); do not move a socket while one of its calls is in flight.
+
+#include <cstddef>
+#include <span>
+
+#include "airlock/async/task.hh"
+#include "airlock/sys/address.hh"
+#include "airlock/sys/client.hh"
+
+namespace airlock::sys {
+
+enum class shutdown_how : std::uint64_t { read = 0, write = 1, both = 2 };
+
+struct connect_options {
+    bool no_delay = false;  // TCP_NODELAY once connected
+};
+
+class socket {
+  public:
+    socket() noexcept = default;
+    socket(socket&& o) noexcept : client_(std::move(o.client_)), handle_(o.handle_) {
+        o.handle_ = 0;
+    }
+    socket& operator=(socket&& o) noexcept;
+    ~socket() { close_detached(); }
+
+    // Connects a new socket to `to` (IPv4, IPv6 or Unix).
+    [[nodiscard]] static async::task<result<socket>> connect(client& c, address to,
+                                                             connect_options options = {});
+
+    [[nodiscard]] bool is_open() const noexcept;
+    [[nodiscard]] handle native_handle() const noexcept { return handle_; }
+
+    // Receives up to min(into.size(), wire::max_io) bytes; 0 at end of stream.
+    [[nodiscard]] async::task<result<std::size_t>> recv(std::span<std::byte> into);
+    // Sends up to min(bytes.size(), wire::max_io) bytes; returns how many went.
+    [[nodiscard]] async::task<result<std::size_t>> send(std::span<const std::byte> bytes);
+    // Sends every byte (several sends when needed).
+    [[nodiscard]] async::task<result<void>> send_all(std::span<const std::byte> bytes);
+    [[nodiscard]] async::task<result<void>> shutdown(shutdown_how how);
+    [[nodiscard]] async::task<result<void>> set_option(wire::socket_option option, bool on);
+    [[nodiscard]] async::task<result<address>> local_address();
+    [[nodiscard]] async::task<result<address>> peer_address();
+    // Closes and waits for the host; the socket is closed afterwards
+    // whatever the answer.
+    [[nodiscard]] async::task<result<void>> close();
+
+  private:
+    friend class listener;
+    socket(client_ref c, handle h) noexcept : client_(std::move(c)), handle_(h) {}
+    void close_detached() noexcept;
+    client_ref client_;
+    handle handle_ = 0;
+};
+
+namespace detail {
+// A request on `h` that needs it open as `kind`.
+async::task<result<outcome>> call_on(client_ref c, handle h, handle_kind kind, request r);
+// Asks for a sockaddr reply and makes an address of it.
+async::task<result<address>> address_of(client_ref c, handle h, handle_kind kind, wire::op op);
+// Closes `h` without waiting (destructors).
+void close_detached(client_ref& c, handle& h, handle_kind kind) noexcept;
+// Closes `h` and waits.
+async::task<result<void>> close_and_wait(client_ref c, handle h, handle_kind kind);
+}  // namespace detail
+
+}  // namespace airlock::sys

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "airlock/suvm/seal.hh"
+
+#include <sodium.h>
+
+#include <cstring>
+#include <new>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
+namespace airlock::suvm {
+
+namespace {
+
+// sodium_init detects CPU features and may open or probe the system's random
+// source: system calls. Running it when the program loads puts that before
+// any enclave seal (on `process` the enclave is forked from the host with
+// libsodium already started); the call in create() is then a no-op.
+[[gnu::constructor]] void start_libsodium_early() {
+    // A failure here is found again, and reported, by sealer::create.
+    if (sodium_init() < 0) return;
+}
+
+#if defined(__x86_64__)
+bool cpu_has_rdrand() noexcept {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (__get_cpuid(1, &a, &b, &c, &d) == 0) return false;
+    return (c & bit_RDRND) != 0;
+}
+
+[[gnu::target("rdrnd")]] bool rdrand_fill(unsigned char* out, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; i += 8) {
+        unsigned long long v = 0;
+        int tries = 0;
+        // Intel's guidance: retry up to 10 times before calling the unit failed.
+        while (_rdrand64_step(&v) == 0) {
+            if (++tries == 10) return false;
+        }
+        std::memcpy(out + i, &v, n - i < 8 ? n - i : 8);
+        v = 0;
+    }
+    return true;
+}
+#endif
+
+bool make_key(unsigned char* key, std::size_t n) noexcept {
+#if defined(__x86_64__)
+    if (cpu_has_rdrand()) return rdrand_fill(key, n);
+#endif
+    randombytes_buf(key, n);
+    return true;
+}
+
+// Nonce and associated data: the page number and version, little-endian.
+// AES-256-GCM takes 12 bytes: page (4, the space has fewer than 2^32 pages)
+// then version (8). XChaCha20 takes 24: page (8), version (8), zeros.
+void put_u64(unsigned char* p, std::uint64_t v) noexcept {
+    for (int i = 0; i < 8; ++i)
+        p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+
+struct bound {
+    unsigned char nonce[24] = {};
+    unsigned char ad[24] = {};
+    bound(std::uint64_t page, std::uint64_t version, std::size_t size, bool short_nonce) noexcept {
+        if (short_nonce) {
+            for (int i = 0; i < 4; ++i)
+                nonce[i] = static_cast<unsigned char>(page >> (8 * i));
+            put_u64(nonce + 4, version);
+        } else {
+            put_u64(nonce, page);
+            put_u64(nonce + 8, version);
+        }
+        put_u64(ad, page);
+        put_u64(ad + 8, version);
+        put_u64(ad + 16, size);
+    }
+};
+
+}  // namespace
+
+struct sealer::keys {
+    alignas(16) crypto_aead_aes256gcm_state aes;  // expanded key, AES only
+    unsigned char key[32];
+};
+
+sealer::sealer(std::unique_ptr<keys> k, cipher kind) noexcept : keys_(std::move(k)), kind_(kind) {}
+sealer::sealer(sealer&&) noexcept = default;
+sealer& sealer::operator=(sealer&&) noexcept = default;
+sealer::~sealer() {
+    if (keys_) sodium_memzero(keys_.get(), sizeof(keys));
+}
+
+expected<sealer> sealer::create(cipher choice) {
+    if (sodium_init() < 0) return unexpected(errc::suvm_crypto_unavailable);
+    const bool aes_ok = crypto_aead_aes256gcm_is_available() != 0;
+    cipher kind = choice;
+    if (kind == cipher::automatic) kind = aes_ok ? cipher::aes256gcm : cipher::xchacha20poly1305;
+    if (kind == cipher::aes256gcm && !aes_ok) return unexpected(errc::suvm_crypto_unavailable);
+    std::unique_ptr<keys> k(new (std::nothrow) keys);
+    if (!k) return unexpected(errc::enclave_memory_exhausted);
+    if (!make_key(k->key, sizeof k->key)) {
+        sodium_memzero(k.get(), sizeof(keys));
+        return unexpected(errc::suvm_crypto_unavailable);
+    }
+    if (kind == cipher::aes256gcm) crypto_aead_aes256gcm_beforenm(&k->aes, k->key);
+    return sealer(std::move(k), kind);
+}
+
+void sealer::seal(std::uint64_t page, std::uint64_t version, std::span<const std::byte> plain,
+                  std::byte* out) const noexcept {
+    const auto* m = reinterpret_cast<const unsigned char*>(plain.data());
+    auto* c = reinterpret_cast<unsigned char*>(out);
+    unsigned char* mac = c + plain.size();
+    const bound b(page, version, plain.size(), kind_ == cipher::aes256gcm);
+    if (kind_ == cipher::aes256gcm) {
+        crypto_aead_aes256gcm_encrypt_detached_afternm(c, mac, nullptr, m, plain.size(), b.ad,
+                                                       sizeof b.ad, nullptr, b.nonce, &keys_->aes);
+    } else {
+        crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
+            c, mac, nullptr, m, plain.size(), b.ad, sizeof b.ad, nullptr, b.nonce, keys_->key);
+    }
+}
+
+bool sealer::open(std::uint64_t page, std::uint64_t version, const std::byte* sealed,
+                  std::span<std::byte> plain) const noexcept {
+    auto* m = reinterpret_cast<unsigned char*>(plain.data());
+    const auto* c = reinterpret_cast<const unsigned char*>(sealed);
+    const unsigned char* mac = c + plain.size();
+    const bound b(page, version, plain.size(), kind_ == cipher::aes256gcm);
+    int rc;
+    if (kind_ == cipher::aes256gcm) {
+        rc = crypto_aead_aes256gcm_decrypt_detached_afternm(m, nullptr, c, plain.size(), mac, b.ad,
+                                                            sizeof b.ad, b.nonce, &keys_->aes);
+    } else {
+        rc = crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+            m, nullptr, c, plain.size(), mac, b.ad, sizeof b.ad, b.nonce, keys_->key);
+    }
+    if (rc != 0) {
+        std::memset(plain.data(), 0, plain.size());
+        return false;
+    }
+    return true;
+}
+
+}  // namespace airlock::suvm

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: Apache-2.0
+// The slow paths of suvm::space: creation, faults, eviction, sealing, bulk
+// access and the allocator. Everything that touches versions_, scratch_,
+// the clock hand or the store runs under fault_mutex_.
+#include "airlock/suvm/space.hh"
+
+#include <algorithm>
+#include <bit>
+#include <new>
+#include <thread>
+
+namespace airlock::suvm {
+
+namespace {
+template <class T>
+std::unique_ptr<T[]> make_array(std::size_t n) {
+    return std::unique_ptr<T[]>(new (std::nothrow) T[n]());
+}
+}  // namespace
+
+expected<std::size_t> space::store_size(const space_options& options) {
+    if (options.size == 0 || !std::has_single_bit(options.page_size))
+        return unexpected(errc::invalid_argument);
+    const std::uint64_t pages = (options.size + options.page_size - 1) / options.page_size;
+    return backing_store::required_size(options.page_size, pages);
+}
+
+expected<std::unique_ptr<space>> space::create(const space_options& options,
+                                               std::span<std::byte> untrusted_store) {
+    if (options.size == 0 || options.size > UINT64_MAX - max_page_size ||
+        !std::has_single_bit(options.page_size))
+        return unexpected(errc::invalid_argument);
+    const std::uint64_t pages = (options.size + options.page_size - 1) / options.page_size;
+    auto store = backing_store::attach(untrusted_store, options.page_size, pages, options.store);
+    if (!store) return unexpected(store.error());
+    if (options.cache_bytes / options.page_size < min_frames)
+        return unexpected(errc::invalid_argument);
+    auto s = sealer::create(options.cipher_choice);
+    if (!s) return unexpected(s.error());
+    std::unique_ptr<space> sp(new (std::nothrow) space(options, *store, std::move(*s)));
+    if (!sp || !sp->table_ || !sp->frames_ || !sp->frames_raw_ || !sp->versions_ || !sp->scratch_)
+        return unexpected(errc::enclave_memory_exhausted);
+    return sp;
+}
+
+space::space(const space_options& options, backing_store store, sealer s)
+    : store_(store),
+      sealer_(std::move(s)),
+      size_(options.size),
+      pages_(store.pages()),
+      page_size_(options.page_size),
+      page_shift_(static_cast<unsigned>(std::countr_zero(options.page_size))),
+      frame_count_(std::min<std::uint64_t>(options.cache_bytes / options.page_size, store.pages())),
+      prefetch_(options.prefetch),
+      write_back_batch_(options.write_back_batch) {
+    frame_count_ = std::max(frame_count_, min_frames);
+    table_ = make_array<std::atomic<std::uint32_t>>(pages_);
+    if (table_)
+        for (std::uint64_t p = 0; p < pages_; ++p)
+            table_[p].store(no_frame, std::memory_order_relaxed);
+    frames_ = make_array<frame>(frame_count_);
+    frames_raw_ =
+        std::unique_ptr<std::byte[]>(new (std::nothrow) std::byte[frame_count_ * page_size_ + 64]);
+    if (frames_raw_) {
+        const auto raw = reinterpret_cast<std::uintptr_t>(frames_raw_.get());
+        frames_data_ = frames_raw_.get() + ((64 - raw % 64) % 64);
+    }
+    versions_ = make_array<std::uint64_t>(pages_);
+    scratch_ = make_array<std::byte>(slot_bytes(page_size_));
+}
+
+space::~space() {
+    // The plaintext of every cached page leaves enclave memory with it.
+    if (frames_raw_) std::memset(frames_raw_.get(), 0, frame_count_ * page_size_ + 64);
+}
+
+std::size_t space::metadata_bytes() const noexcept {
+    return pages_ * (sizeof(std::uint32_t) + sizeof(std::uint64_t)) + frame_count_ * sizeof(frame) +
+           slot_bytes(page_size_);
+}
+
+void space::set_fault(std::uint64_t page) noexcept {
+    integrity_failures_.fetch_add(1, std::memory_order_relaxed);
+    errc expected_ok = errc::ok;
+    if (fault_.compare_exchange_strong(expected_ok, errc::suvm_fault_integrity,
+                                       std::memory_order_acq_rel))
+        fault_page_.store(page, std::memory_order_relaxed);
+}
+
+// The clock: skip pinned frames, give referenced ones a second chance, claim
+// the first cold one. Two sweeps find a victim unless every frame is pinned.
+bool space::claim_victim(std::uint32_t& out) noexcept {
+    const std::size_t limit = 2 * frame_count_ + 1;
+    for (std::size_t step = 0; step < limit; ++step) {
+        const std::uint32_t f = hand_;
+        hand_ = static_cast<std::uint32_t>((hand_ + 1) % frame_count_);
+        frame& fr = frames_[f];
+        if (fr.pins.load(std::memory_order_relaxed) != 0) continue;
+        if (fr.referenced.load(std::memory_order_relaxed)) {
+            fr.referenced.store(false, std::memory_order_relaxed);
+            continue;
+        }
+        std::uint32_t zero = 0;
+        // acq_rel: acquire the last pinner's writes (page bytes, dirty);
+        // from here no pinner can hold the frame.
+        if (!fr.pins.compare_exchange_strong(zero, claimed, std::memory_order_acq_rel))
+            continue;  // pinned meanwhile through the fast path
+        out = f;
+        return true;
+    }
+    return false;
+}
+
+// Seals frame f's page under its next version. The frame is claimed.
+void space::seal_frame(std::uint32_t f) noexcept {
+    frame& fr = frames_[f];
+    const std::uint64_t page = fr.page.load(std::memory_order_relaxed);
+    const std::uint64_t version = ++versions_[page];
+    sealer_.seal(page, version, {frame_data(f), page_size_}, scratch_.get());
+    store_.write_slot(page, scratch_.get());
+    fr.dirty.store(false, std::memory_order_relaxed);
+    write_backs_.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Sealing in a batch: dirty frames the hand reaches next that are neither
+// pinned nor referenced would be sealed by the next evictions anyway; doing
+// it now, while the key schedule is warm, leaves clean frames to evict.
+void space::write_back_batch_after(std::uint32_t victim) noexcept {
+    std::size_t done = 0;
+    for (std::size_t i = 1; i < frame_count_ && done < write_back_batch_; ++i) {
+        const auto f = static_cast<std::uint32_t>((victim + i) % frame_count_);
+        frame& fr = frames_[f];
+        if (!fr.dirty.load(std::memory_order_relaxed) ||
+            fr.referenced.load(std::memory_order_relaxed))
+            continue;
+        std::uint32_t zero = 0;
+        if (!fr.pins.compare_exchange_strong(zero, claimed, std::memory_order_acq_rel)) continue;
+        if (fr.dirty.load(std::memory_order_relaxed)) {
+            seal_frame(f);
+            ++done;
+        }
+        fr.pins.fetch_sub(claimed, std::memory_order_release);
+    }
+}
+
+// Loads `page` into claimed frame f (evicting what it holds) and publishes
+// it in the page table. False on an authentication failure: the frame is
+// left empty and zeroed, the space faulted.
+bool space::load_into(std::uint32_t f, std::uint64_t page) noexcept {
+    frame& fr = frames_[f];
+    const std::uint64_t old = fr.page.load(std::memory_order_relaxed);
+    if (old != no_page) {
+        table_[old].store(no_frame, std::memory_order_release);
+        if (fr.dirty.load(std::memory_order_relaxed)) {
+            seal_frame(f);
+            write_back_batch_after(f);
+        }
+        evictions_.fetch_add(1, std::memory_order_relaxed);
+    }
+    fr.dirty.store(false, std::memory_order_relaxed);
+    const std::span<std::byte> data{frame_data(f), page_size_};
+    if (const std::uint64_t version = versions_[page]; version == 0) {
+        std::memset(data.data(), 0, data.size());
+    } else {
+        // Copy out first, then authenticate the private copy (HOSTILE-INPUTS #7).
+        store_.read_slot(page, scratch_.get());
+        if (!sealer_.open(page, version, scratch_.get(), data)) {
+            fr.page.store(no_page, std::memory_order_relaxed);
+            set_fault(page);
+            return false;
+        }
+    }
+    fr.page.store(page, std::memory_order_relaxed);
+    fr.referenced.store(true, std::memory_order_relaxed);
+    table_[page].store(f, std::memory_order_release);
+    return true;
+}
+
+void space::prefetch_after(std::uint64_t page) noexcept {
+    const std::uint64_t next = page + 1;
+    if (next >= pages_ || table_[next].load(std::memory_order_relaxed) != no_frame) return;
+    std::uint32_t f;
+    if (!claim_victim(f)) return;
+    const bool ok = load_into(f, next);
+    if (ok) prefetches_.fetch_add(1, std::memory_order_relaxed);
+    // release: publishes the loaded page to the next pinner.
+    frames_[f].pins.fetch_sub(claimed, std::memory_order_release);
+}
+
+expected<page_ref> space::pin_slow(std::uint64_t page, access a) {
+    if (page >= pages_) return unexpected(errc::suvm_out_of_range);
+    if (const errc e = fault(); e != errc::ok) return unexpected(e);
+    std::unique_lock lock(fault_mutex_);
+    page_ref r;
+    for (int attempt = 0;; ++attempt) {
+        if (const errc e = fault(); e != errc::ok) return unexpected(e);
+        // Another thread may have loaded it while this one waited.
+        if (try_pin(page, r)) break;
+        std::uint32_t f;
+        if (!claim_victim(f)) {
+            // Every frame pinned. Pins held by other threads are usually
+            // short: let them run, a bounded number of times.
+            if (attempt == exhausted_retries) return unexpected(errc::suvm_cache_exhausted);
+            lock.unlock();
+            std::this_thread::yield();
+            lock.lock();
+            continue;
+        }
+        if (!load_into(f, page)) {
+            frames_[f].pins.fetch_sub(claimed, std::memory_order_release);
+            return unexpected(errc::suvm_fault_integrity);
+        }
+        faults_.fetch_add(1, std::memory_order_relaxed);
+        // release: drop the claim and keep one pin, for this caller.
+        frames_[f].pins.fetch_sub(claimed - 1, std::memory_order_release);
+        r.space_ = this;
+        r.data_ = frame_data(f);
+        r.page_ = page;
+        r.frame_ = f;
+        r.dirty_ = false;
+        const bool sequential = last_miss_ != no_page && page == last_miss_ + 1;
+        last_miss_ = page;
+        if (prefetch_ && sequential) prefetch_after(page);
+        break;
+    }
+    if (a == access::write) r.mark_dirty();
+    return r;
+}
+
+namespace {
+// Calls f(pinned page, offset in page, byte count, offset in the caller's
+// buffer) over [address, address + length), page by page.
+template <class F>
+expected<void> for_each_page(space& s, std::uint64_t address, std::uint64_t length, access a,
+                             F&& f) {
+    if (address > s.size() || length > s.size() - address)
+        return unexpected(errc::suvm_out_of_range);
+    std::uint64_t done = 0;
+    while (done < length) {
+        const std::uint64_t at = address + done;
+        const std::uint64_t in_page = at & (s.page_size() - 1);
+        const std::uint64_t n = std::min<std::uint64_t>(s.page_size() - in_page, length - done);
+        auto pin = s.pin(at >> s.page_shift(), a);
+        if (!pin) return unexpected(pin.error());
+        if (!f(*pin, in_page, n, done)) return {};
+        done += n;
+    }
+    return {};
+}
+}  // namespace
+
+expected<void> space::read(std::uint64_t address, std::span<std::byte> out) {
+    return for_each_page(*this, address, out.size(), access::read,
+                         [&](page_ref& p, std::uint64_t off, std::uint64_t n, std::uint64_t at) {
+                             std::memcpy(out.data() + at, p.data() + off, n);
+                             return true;
+                         });
+}
+
+expected<void> space::write(std::uint64_t address, std::span<const std::byte> in) {
+    return for_each_page(*this, address, in.size(), access::write,
+                         [&](page_ref& p, std::uint64_t off, std::uint64_t n, std::uint64_t at) {
+                             std::memcpy(p.data() + off, in.data() + at, n);
+                             return true;
+                         });
+}
+
+expected<void> space::fill(std::uint64_t address, std::byte value, std::uint64_t length) {
+    return for_each_page(*this, address, length, access::write,
+                         [&](page_ref& p, std::uint64_t off, std::uint64_t n, std::uint64_t) {
+                             std::memset(p.data() + off, static_cast<int>(value), n);
+                             return true;
+                         });
+}
+
+expected<int> space::compare(std::uint64_t address, std::span<const std::byte> with) {
+    int result = 0;
+    auto r = for_each_page(*this, address, with.size(), access::read,
+                           [&](page_ref& p, std::uint64_t off, std::uint64_t n, std::uint64_t at) {
+                               result = std::memcmp(p.data() + off, with.data() + at, n);
+                               return result == 0;
+                           });
+    if (!r) return unexpected(r.error());
+    return result;
+}
+
+expected<void> space::flush() {
+    std::lock_guard lock(fault_mutex_);
+    if (const errc e = fault(); e != errc::ok) return unexpected(e);
+    for (std::uint32_t f = 0; f < frame_count_; ++f) {
+        frame& fr = frames_[f];
+        if (!fr.dirty.load(std::memory_order_relaxed)) continue;
+        std::uint32_t zero = 0;
+        if (!fr.pins.compare_exchange_strong(zero, claimed, std::memory_order_acq_rel)) continue;
+        if (fr.dirty.load(std::memory_order_relaxed) &&
+            fr.page.load(std::memory_order_relaxed) != no_page)
+            seal_frame(f);
+        fr.pins.fetch_sub(claimed, std::memory_order_release);
+    }
+    return {};
+}
+
+expected<std::uint64_t> space::allocate(std::uint64_t bytes, std::size_t alignment) {
+    if (bytes == 0 || !std::has_single_bit(alignment) || alignment > page_size_)
+        return unexpected(errc::invalid_argument);
+    std::uint64_t at = next_free_.load(std::memory_order_relaxed);
+    for (;;) {
+        const std::uint64_t begin = (at + alignment - 1) & ~std::uint64_t{alignment - 1};
+        if (begin > size_ || bytes > size_ - begin) return unexpected(errc::suvm_out_of_memory);
+        // relaxed: the counter hands out disjoint ranges; it publishes no data.
+        if (next_free_.compare_exchange_weak(at, begin + bytes, std::memory_order_relaxed))
+            return begin;
+    }
+}
+
+space_stats space::stats() const noexcept {
+    space_stats s;
+    for (std::size_t f = 0; f < frame_count_; ++f)
+        s.hits += frames_[f].hits.load(std::memory_order_relaxed);
+    s.faults = faults_.load(std::memory_order_relaxed);
+    s.prefetches = prefetches_.load(std::memory_order_relaxed);
+    s.evictions = evictions_.load(std::memory_order_relaxed);
+    s.write_backs = write_backs_.load(std::memory_order_relaxed);
+    s.integrity_failures = integrity_failures_.load(std::memory_order_relaxed);
+    return s;
+}
+
+}  // namespace airlock::suvm

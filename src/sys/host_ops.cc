@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: Apache-2.0
+// The host's half of sys calls made at once (host_ops.hh).
+#include "host_ops.hh"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace airlock::sys::detail {
+
+namespace {
+
+using wire::op;
+
+std::uint64_t get_word(const std::byte* at) noexcept {
+    std::uint64_t w;
+    std::memcpy(&w, at, 8);
+    return w;
+}
+void put_word(std::byte* at, std::uint64_t w) noexcept {
+    std::memcpy(at, &w, 8);
+}
+
+std::int64_t neg_errno() {
+    return -static_cast<std::int64_t>(errno);
+}
+host_result status(int r) {
+    return {r == 0 ? 0 : neg_errno(), 0, {}};
+}
+host_result error(std::int64_t e) {
+    return {e, 0, {}};
+}
+host_result with_data(std::int64_t result, const void* data, std::size_t n, std::uint64_t aux = 0) {
+    const auto* p = static_cast<const std::byte*>(data);
+    return {result, aux, std::vector<std::byte>(p, p + n)};
+}
+
+std::string path_of(std::span<const std::byte> p) {
+    return std::string(reinterpret_cast<const char*>(p.data()), p.size());
+}
+
+void fill_stat(const struct stat& st, wire::stat_record& r) {
+    r.size = static_cast<std::uint64_t>(st.st_size);
+    r.mode = st.st_mode;
+    r.nlink = st.st_nlink;
+    r.uid = st.st_uid;
+    r.gid = st.st_gid;
+    r.mtime_ns = static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
+                 static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
+    r.inode = st.st_ino;
+    r.blocks = static_cast<std::uint64_t>(st.st_blocks);
+}
+
+// A sockaddr from a request's payload; false when it cannot be one.
+bool sockaddr_of(std::span<const std::byte> p, sockaddr_storage& sa, socklen_t& len) {
+    if (p.size() < sizeof(sa_family_t) || p.size() > sizeof sa) return false;
+    std::memcpy(&sa, p.data(), p.size());
+    len = static_cast<socklen_t>(p.size());
+    return true;
+}
+
+host_result listen_now(host_table& t, const host_request& r) {
+    if (!t.fits(r.target)) return error(-EBADF);
+    sockaddr_storage sa{};
+    socklen_t len = 0;
+    if (!sockaddr_of(r.payload, sa, len)) return error(-EINVAL);
+    const int s = ::socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return error(neg_errno());
+    const int one = 1;
+    if (r.args[1] & wire::listen_reuse_address)
+        (void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (sa.ss_family == AF_INET6) {
+        const int v6 = (r.args[1] & wire::listen_v6_only) ? 1 : 0;
+        (void)setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof v6);
+    }
+    const int backlog = static_cast<int>(std::min<std::uint64_t>(r.args[0], 4096));
+    if (::bind(s, reinterpret_cast<sockaddr*>(&sa), len) != 0 || ::listen(s, backlog) != 0) {
+        const std::int64_t e = neg_errno();
+        ::close(s);
+        return error(e);
+    }
+    t.install(r.target, s);
+    return {};
+}
+
+host_result set_option_now(int fd, const host_request& r) {
+    const int on = r.args[1] != 0 ? 1 : 0;
+    int level = SOL_SOCKET, name = 0;
+    switch (static_cast<wire::socket_option>(r.args[0])) {
+        case wire::socket_option::no_delay:
+            level = IPPROTO_TCP;
+            name = TCP_NODELAY;
+            break;
+        case wire::socket_option::keep_alive:
+            name = SO_KEEPALIVE;
+            break;
+        case wire::socket_option::reuse_address:
+            name = SO_REUSEADDR;
+            break;
+        default:
+            return error(-EINVAL);
+    }
+    return status(setsockopt(fd, level, name, &on, sizeof on));
+}
+
+host_result list_dir_now(const host_request& r) {
+    DIR* d = ::opendir(path_of(r.payload).c_str());
+    if (d == nullptr) return error(neg_errno());
+    const std::size_t asked = std::min<std::uint64_t>(r.args[0], wire::max_io);
+    host_result out;
+    std::uint64_t next = 0;
+    if (r.args[1] != 0) seekdir(d, static_cast<long>(r.args[1]));
+    for (;;) {
+        const long here = telldir(d);  // where this entry starts: the next cookie
+        dirent* e = ::readdir(d);
+        if (e == nullptr) break;
+        const std::size_t len = std::strlen(e->d_name);
+        if ((len == 1 && e->d_name[0] == '.') ||
+            (len == 2 && e->d_name[0] == '.' && e->d_name[1] == '.'))
+            continue;
+        const std::size_t bytes = wire::dir_entry_header_bytes + (len + 7) / 8 * 8;
+        if (out.data.size() + bytes > asked) {
+            next = static_cast<std::uint64_t>(here);
+            break;
+        }
+        const std::size_t at = out.data.size();
+        out.data.resize(at + bytes);
+        put_word(out.data.data() + at, e->d_type);
+        put_word(out.data.data() + at + 8, len);
+        std::memcpy(out.data.data() + at + 16, e->d_name, len);
+        ++out.result;
+    }
+    ::closedir(d);
+    out.aux = next;
+    return out;
+}
+
+}  // namespace
+
+bool decode_request(std::uint16_t tag, std::span<const std::byte> m, host_request& out) noexcept {
+    if (m.size() < wire::request_header_bytes) return false;
+    out.kind = static_cast<op>(tag);
+    out.id = get_word(m.data());
+    out.target = get_word(m.data() + 8);
+    for (std::size_t i = 0; i < 4; ++i)
+        out.args[i] = get_word(m.data() + 16 + 8 * i);
+    out.payload = m.subspan(wire::request_header_bytes);
+    return true;
+}
+
+std::vector<std::byte> encode_completion(std::uint64_t id, std::int64_t result, std::uint64_t aux,
+                                         std::span<const std::byte> data) {
+    std::vector<std::byte> m(wire::completion_header_bytes + data.size());
+    put_word(m.data(), id);
+    put_word(m.data() + 8, static_cast<std::uint64_t>(result));
+    put_word(m.data() + 16, aux);
+    if (!data.empty())
+        std::memcpy(m.data() + wire::completion_header_bytes, data.data(), data.size());
+    return m;
+}
+
+// --- host_table ------------------------------------------------------------------
+
+host_table::~host_table() {
+    for (entry& e : fds_)
+        if (e.fd >= 0) ::close(e.fd);
+}
+
+int host_table::fd_of(std::uint64_t h) const noexcept {
+    const auto i = static_cast<std::uint32_t>(h);
+    if (i >= fds_.size() || fds_[i].fd < 0 ||
+        fds_[i].generation != static_cast<std::uint32_t>(h >> 32))
+        return -1;
+    return fds_[i].fd;
+}
+
+bool host_table::fits(std::uint64_t h) const noexcept {
+    return static_cast<std::uint32_t>(h) < fds_.size() && (h >> 32) != 0;
+}
+
+void host_table::install(std::uint64_t h, int fd) noexcept {
+    entry& e = fds_[static_cast<std::uint32_t>(h)];
+    if (e.fd >= 0) ::close(e.fd);  // a handle reused before its close came: drop the old fd
+    e.fd = fd;
+    e.generation = static_cast<std::uint32_t>(h >> 32);
+}
+
+int host_table::take(std::uint64_t h) noexcept {
+    const int fd = fd_of(h);
+    if (fd >= 0) fds_[static_cast<std::uint32_t>(h)].fd = -1;
+    return fd;
+}
+
+// --- calls ------------------------------------------------------------------------
+
+std::optional<host_result> run_now(host_table& t, const host_request& r, std::vector<int>* closed) {
+    const int fd = t.fd_of(r.target);
+    if (r.payload.size() > wire::max_io + 2 * wire::max_path) return error(-EINVAL);
+    switch (r.kind) {
+        case op::listen:
+            return listen_now(t, r);
+        case op::shutdown:
+            if (fd < 0) return error(-EBADF);
+            if (r.args[0] > 2) return error(-EINVAL);
+            return status(::shutdown(fd, static_cast<int>(r.args[0])));
+        case op::close: {
+            const int f = t.take(r.target);
+            if (f < 0) return error(-EBADF);
+            (void)::shutdown(f, SHUT_RDWR);  // wakes this socket's accepts and receives
+            if (closed != nullptr)
+                closed->push_back(f);
+            else
+                ::close(f);
+            return host_result{};
+        }
+        case op::set_option:
+            if (fd < 0) return error(-EBADF);
+            return set_option_now(fd, r);
+        case op::local_address:
+        case op::peer_address: {
+            if (fd < 0) return error(-EBADF);
+            sockaddr_storage sa{};
+            socklen_t len = sizeof sa;
+            const int s = r.kind == op::local_address
+                              ? getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len)
+                              : getpeername(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+            if (s != 0) return error(neg_errno());
+            return with_data(0, &sa, std::min<std::size_t>(len, sizeof sa));
+        }
+        case op::ftruncate:
+            if (fd < 0) return error(-EBADF);
+            return status(::ftruncate(fd, static_cast<off_t>(r.args[0])));
+        case op::fstat:
+        case op::stat: {
+            struct stat st {};
+            if (r.kind == op::fstat) {
+                if (fd < 0) return error(-EBADF);
+                if (::fstat(fd, &st) != 0) return error(neg_errno());
+            } else if (::stat(path_of(r.payload).c_str(), &st) != 0) {
+                return error(neg_errno());
+            }
+            wire::stat_record rec;
+            fill_stat(st, rec);
+            return with_data(0, &rec, sizeof rec);
+        }
+        case op::unlink:
+            return status(::unlink(path_of(r.payload).c_str()));
+        case op::rmdir:
+            return status(::rmdir(path_of(r.payload).c_str()));
+        case op::mkdir:
+            return status(
+                ::mkdir(path_of(r.payload).c_str(), static_cast<mode_t>(r.args[0] & 07777)));
+        case op::rename: {
+            if (r.args[0] > r.payload.size()) return error(-EINVAL);
+            const std::string from = path_of(r.payload.first(r.args[0]));
+            const std::string to = path_of(r.payload.subspan(r.args[0]));
+            return status(::rename(from.c_str(), to.c_str()));
+        }
+        case op::list_dir:
+            return list_dir_now(r);
+        default:
+            return std::nullopt;
+    }
+}
+
+host_result run_blocking(host_table& t, const host_request& r) {
+    if (auto now = run_now(t, r, nullptr)) return std::move(*now);
+    const int fd = t.fd_of(r.target);
+    switch (r.kind) {
+        case op::accept: {
+            if (fd < 0 || !t.fits(r.args[0])) return error(-EBADF);
+            sockaddr_storage sa{};
+            socklen_t len = sizeof sa;
+            const int s = ::accept4(fd, reinterpret_cast<sockaddr*>(&sa), &len, SOCK_CLOEXEC);
+            if (s < 0) return error(neg_errno());
+            t.install(r.args[0], s);
+            return with_data(0, &sa, std::min<std::size_t>(len, sizeof sa));
+        }
+        case op::connect: {
+            if (!t.fits(r.target)) return error(-EBADF);
+            sockaddr_storage sa{};
+            socklen_t len = 0;
+            if (!sockaddr_of(r.payload, sa, len)) return error(-EINVAL);
+            const int s = ::socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (s < 0) return error(neg_errno());
+            if (::connect(s, reinterpret_cast<sockaddr*>(&sa), len) != 0) {
+                const std::int64_t e = neg_errno();
+                ::close(s);
+                return error(e);
+            }
+            if (r.args[0] != 0) {
+                const int one = 1;
+                (void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            }
+            t.install(r.target, s);
+            return {};
+        }
+        case op::open: {
+            if (!t.fits(r.target)) return error(-EBADF);
+            const int f =
+                ::open(path_of(r.payload).c_str(), static_cast<int>(r.args[0]) | O_CLOEXEC,
+                       static_cast<mode_t>(r.args[1] & 07777));
+            if (f < 0) return error(neg_errno());
+            t.install(r.target, f);
+            return {};
+        }
+        case op::recv:
+        case op::read: {
+            if (fd < 0) return error(-EBADF);
+            host_result out;
+            out.data.resize(std::min<std::uint64_t>(r.args[0], wire::max_io));
+            const ssize_t n = r.kind == op::recv ? ::recv(fd, out.data.data(), out.data.size(), 0)
+                                                 : ::pread(fd, out.data.data(), out.data.size(),
+                                                           static_cast<off_t>(r.args[1]));
+            if (n < 0) return error(neg_errno());
+            out.data.resize(static_cast<std::size_t>(n));
+            out.result = n;
+            return out;
+        }
+        case op::send:
+        case op::write:
+        case op::append: {
+            if (fd < 0) return error(-EBADF);
+            if (r.payload.size() > wire::max_io) return error(-EINVAL);
+            const ssize_t n =
+                r.kind == op::send ? ::send(fd, r.payload.data(), r.payload.size(), MSG_NOSIGNAL)
+                : r.kind == op::append ? ::write(fd, r.payload.data(), r.payload.size())
+                                       : ::pwrite(fd, r.payload.data(), r.payload.size(),
+                                                  static_cast<off_t>(r.args[1]));
+            return error(n < 0 ? neg_errno() : n);
+        }
+        case op::fsync:
+            if (fd < 0) return error(-EBADF);
+            return status(r.args[0] != 0 ? ::fdatasync(fd) : ::fsync(fd));
+        default:
+            return error(-EINVAL);
+    }
+}
+
+}  // namespace airlock::sys::detail

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// src/sys/host_ops.hh: the host's half of sys calls made at once (internal).
+//
+// `host_table` is the host's map from the enclave's handles to its fds.
+// `run_now` makes the calls that never block for long (bind and listen,
+// options, addresses, shutdown, close, stat, path and folder calls) and
+// returns their completion; `run_blocking` makes every other call with a
+// plain blocking system call (accept, connect, recv, send, open, read,
+// write, fsync), for the transition baseline. The io_uring service uses
+// run_now and submits the rest.
+//
+// Thread contract: a table and its calls on one host thread.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "airlock/sys/protocol.hh"
+
+namespace airlock::sys::detail {
+
+struct host_result {
+    std::int64_t result = 0;
+    std::uint64_t aux = 0;
+    std::vector<std::byte> data;
+};
+
+// A request, its header words decoded.
+struct host_request {
+    wire::op kind{};
+    std::uint64_t id = 0;
+    std::uint64_t target = 0;
+    std::uint64_t args[4] = {0, 0, 0, 0};
+    std::span<const std::byte> payload;
+};
+
+// Decodes a request message; false when it is shorter than its header.
+[[nodiscard]] bool decode_request(std::uint16_t tag, std::span<const std::byte> m,
+                                  host_request& out) noexcept;
+// A completion message for request `id`.
+[[nodiscard]] std::vector<std::byte> encode_completion(std::uint64_t id, std::int64_t result,
+                                                       std::uint64_t aux,
+                                                       std::span<const std::byte> data);
+
+class host_table {
+  public:
+    explicit host_table(std::size_t handles) : fds_(handles) {}
+    ~host_table();
+    host_table(const host_table&) = delete;
+    host_table& operator=(const host_table&) = delete;
+
+    // The fd of handle `h`, or -1 when unknown or of another generation.
+    [[nodiscard]] int fd_of(std::uint64_t h) const noexcept;
+    // True when `h` may name a new descriptor.
+    [[nodiscard]] bool fits(std::uint64_t h) const noexcept;
+    // Makes `h` name `fd` (closing what a reused slot still held).
+    void install(std::uint64_t h, int fd) noexcept;
+    // Forgets `h` and returns its fd (-1 when unknown).
+    int take(std::uint64_t h) noexcept;
+
+  private:
+    struct entry {
+        int fd = -1;
+        std::uint32_t generation = 0;
+    };
+    std::vector<entry> fds_;
+};
+
+// Makes a quick call; nullopt when `r` is not one. A close hands its fd to
+// `closed` (the service closes after its submit; null: close at once).
+[[nodiscard]] std::optional<host_result> run_now(host_table& t, const host_request& r,
+                                                 std::vector<int>* closed);
+// Makes any call with blocking system calls on this thread.
+[[nodiscard]] host_result run_blocking(host_table& t, const host_request& r);
+
+}  // namespace airlock::sys::detail

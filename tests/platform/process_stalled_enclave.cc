@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+// Description: a stalled enclave becomes an error within a bound, with a
+// reason: a handler that never returns, or an enclave process stopped with
+// SIGSTOP, fails the waiting call (rpc_channel_faulted, ring_fault()
+// peer_stalled) and failure() says peer_stalled; an enclave that is only
+// idle is not stalled. Process platform; calls have no deadline of their own.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <thread>
+
+#include "airlock/async/sync_wait.hh"
+#include "airlock/platform/enclave.hh"
+#include "platform/process_support.hh"
+
+namespace {
+
+using namespace airlock;
+
+constexpr rpc::enclave_method<1, std::uint64_t(std::uint64_t)> echo{"echo"};
+constexpr rpc::enclave_method<2, void()> never_returns{"never_returns"};
+
+void program(platform::enclave_thread& t) {
+    t.host.serve(echo, [](std::uint64_t x) { return x; });
+    t.host.serve(never_returns, [] {
+        volatile std::uint64_t spin = 0;
+        for (;;)
+            spin = spin + 1;  // a deliberately stalled handler: its thread never polls again
+    });
+}
+
+platform::enclave_config stall_config() {
+    platform::enclave_config config = test::process_config();
+    config.stall_timeout_ns = 200'000'000;
+    config.stop_grace_ns = 100'000'000;
+    return config;
+}
+
+TEST(process_stalled_enclave, a_handler_that_never_returns_fails_the_call_as_stalled) {
+    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(platform::platform_kind::process);
+    auto e = platform::enclave::create(stall_config(), &program);
+    ASSERT_TRUE(e.has_value()) << to_string(e.error());
+    {
+        auto ch = (*e)->open_channel(0);
+        auto first = async::sync_wait(ch->executor(), ch->endpoint().call(echo, 1));
+        ASSERT_TRUE(first.has_value());
+        auto r = async::sync_wait(ch->executor(), ch->endpoint().call(never_returns));
+        ASSERT_FALSE(r.has_value());
+        EXPECT_EQ(r.error(), errc::rpc_channel_faulted);
+        EXPECT_EQ(ch->endpoint().ring_fault(), errc::peer_stalled);
+    }
+    EXPECT_EQ((*e)->failure(), errc::peer_stalled);
+    EXPECT_NE((*e)->diagnostic().find("stalled"), std::string::npos) << (*e)->diagnostic();
+}
+
+TEST(process_stalled_enclave, a_stopped_enclave_process_fails_the_call_as_stalled) {
+    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(platform::platform_kind::process);
+    auto e = platform::enclave::create(stall_config(), &program);
+    ASSERT_TRUE(e.has_value()) << to_string(e.error());
+    {
+        auto ch = (*e)->open_channel(0);
+        ASSERT_EQ(::kill((*e)->process_id(), SIGSTOP), 0);
+        auto r = async::sync_wait(ch->executor(), ch->endpoint().call(echo, 2));
+        ASSERT_FALSE(r.has_value());
+        EXPECT_EQ(ch->endpoint().ring_fault(), errc::peer_stalled);
+        // Later calls fail at once.
+        auto later = async::sync_wait(ch->executor(), ch->endpoint().call(echo, 3));
+        EXPECT_FALSE(later.has_value());
+    }
+    EXPECT_EQ((*e)->failure(), errc::peer_stalled);
+    (void)::kill((*e)->process_id(), SIGCONT);
+}
+
+TEST(process_stalled_enclave, an_idle_enclave_is_not_stalled) {
+    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(platform::platform_kind::process);
+    auto e = platform::enclave::create(stall_config(), &program);
+    ASSERT_TRUE(e.has_value()) << to_string(e.error());
+    auto ch = (*e)->open_channel(0);
+    for (std::uint64_t i = 0; i < 3; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // idle past the bound
+        auto r = async::sync_wait(ch->executor(), ch->endpoint().call(echo, i));
+        ASSERT_TRUE(r.has_value()) << to_string(r.error());
+        EXPECT_EQ(*r, i);
+    }
+    EXPECT_EQ((*e)->failure(), errc::ok);
+    ch.reset();
+}
+
+}  // namespace

@@ -1,0 +1,30 @@
+// Description: a request naming an id the model does not hold gets ps_unknown_id with the id's
+// index and changes nothing.
+#include "engine_support.hh"
+
+namespace airlock::ps::testing {
+namespace {
+
+TEST(PsProtocol, UnknownIdsChangeNothing) {
+    engine_fixture f;
+    std::vector<float> before(test_dimension);
+    std::memcpy(before.data(), f.m.find(3), before.size() * 4);
+
+    const std::uint64_t ids[] = {3, 1000, 5};
+    std::vector<float> g(3 * test_dimension, 1.0f);
+    std::vector<std::byte> in;
+    encode_push(in, ids, g, test_dimension);
+    encode_pull(in, ids);
+    ASSERT_TRUE(f.feed(in));
+    const auto frames = frames_of(f.out);
+    ASSERT_EQ(frames.size(), 2u);
+    for (const auto& frame : frames) {
+        EXPECT_EQ(status_of(frame), errc::ps_unknown_id);
+        EXPECT_EQ(peek_header(frame)->count, 1u) << "index of the first unknown id";
+    }
+    // The push applied to none of its ids, not even the known one before 1000.
+    EXPECT_EQ(std::memcmp(before.data(), f.m.find(3), before.size() * 4), 0);
+}
+
+}  // namespace
+}  // namespace airlock::ps::testing

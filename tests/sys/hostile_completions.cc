@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: Apache-2.0
+// Description: a lying host (the test writes the completions) never crashes
+// the enclave's sys client: more bytes than asked, a count that is not the
+// bytes sent, an unknown request, a stale generation, a duplicate, an errno
+// the call cannot produce each fault the link with a reason and fail the
+// waiting call; a legitimate errno fails only its call; a host that never
+// answers is bounded by the caller's cancellation, its late answer dropped.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <vector>
+
+#include "airlock/platform/enclave.hh"
+#include "airlock/platform/futex_wait.hh"
+#include "airlock/sys/client.hh"
+#include "support/region_fixture.hh"
+
+namespace {
+
+using namespace airlock;
+using sys::wire::op;
+
+constexpr std::size_t capacity = std::size_t{1} << 14;
+
+struct link_fixture {
+    link_fixture()
+        : geometry(platform::channel_geometry(1, capacity, 1, capacity)),
+          memory(*ring::region::required_size(geometry)),
+          region(*ring::region::format(memory.span(), geometry)),
+          link(platform::link_view(region, 1, 1, 0, 0)),
+          ex(region.doorbell(platform::enclave_bell(0)), platform::futex_wait_hooks::instance()),
+          client(ex, link, platform::futex_wait_hooks::instance()),
+          requests(link.to_service, {{}, sys::wire::max_message}),
+          completions(link.from_service) {}
+
+    // Spawns a recv of `asked` bytes and returns its request id.
+    std::uint64_t start_recv(std::size_t asked) {
+        buffer.assign(asked, std::byte{0x5a});
+        outcome.reset();
+        ex.spawn([](link_fixture& f) -> async::task<void> {
+            sys::request r{.op = op::recv, .target = 1ull << 32};
+            r.args[0] = f.buffer.size();
+            r.asked = f.buffer.size();
+            r.into = f.buffer;
+            f.outcome = co_await f.client.call(r);
+        }(*this));
+        ex.run_once();
+        auto m = requests.try_receive();
+        EXPECT_TRUE(m.has_value());
+        EXPECT_EQ(m->tag, static_cast<std::uint16_t>(op::recv));
+        std::uint64_t id;
+        std::memcpy(&id, m->bytes.data(), 8);
+        return id;
+    }
+
+    void complete(std::uint64_t id, std::int64_t result, std::size_t data_bytes) {
+        std::vector<std::byte> m(24 + data_bytes, std::byte{0x77});
+        std::memcpy(m.data(), &id, 8);
+        std::memcpy(m.data() + 8, &result, 8);
+        std::memset(m.data() + 16, 0, 8);
+        ASSERT_TRUE(completions.try_send(sys::wire::completion_tag, m).has_value());
+        for (int i = 0; i < 4; ++i)
+            ex.run_once();
+    }
+
+    ring::region_geometry geometry;
+    test::aligned_memory memory;
+    ring::region region;
+    platform::service_link link;
+    async::executor ex;
+    sys::client client;
+    ring::ring_consumer requests;
+    ring::ring_producer completions;
+    std::vector<std::byte> buffer;
+    std::optional<sys::result<sys::outcome>> outcome;
+};
+
+void expect_fault(link_fixture& f, errc code) {
+    ASSERT_TRUE(f.outcome.has_value()) << "the waiting call was resumed";
+    ASSERT_FALSE(f.outcome->has_value());
+    EXPECT_EQ(f.outcome->error().code, errc::sys_faulted);
+    EXPECT_EQ(f.client.fault(), code) << f.client.fault_reason();
+    EXPECT_FALSE(f.client.fault_reason().empty());
+    for (std::byte b : f.buffer)
+        ASSERT_EQ(b, std::byte{0x5a}) << "nothing the host wrote reached the caller's buffer";
+}
+
+TEST(sys_hostile, a_read_that_returns_more_than_asked_faults) {
+    link_fixture f;
+    const auto id = f.start_recv(16);
+    f.complete(id, 32, 32);
+    expect_fault(f, errc::sys_bad_result);
+}
+
+TEST(sys_hostile, a_count_that_is_not_the_bytes_sent_faults) {
+    link_fixture f;
+    const auto id = f.start_recv(16);
+    f.complete(id, 8, 4);
+    expect_fault(f, errc::sys_bad_result);
+}
+
+TEST(sys_hostile, an_unknown_request_faults) {
+    link_fixture f;
+    (void)f.start_recv(16);
+    f.complete((std::uint64_t{1} << 32) | 999'999, 0, 0);
+    expect_fault(f, errc::sys_unknown_request);
+}
+
+TEST(sys_hostile, a_stale_generation_faults) {
+    link_fixture f;
+    const auto id = f.start_recv(16);
+    f.complete(id + (std::uint64_t{1} << 32), 0, 0);
+    expect_fault(f, errc::sys_unknown_request);
+}
+
+TEST(sys_hostile, a_duplicate_completion_faults_and_later_calls_fail) {
+    link_fixture f;
+    const auto id = f.start_recv(16);
+    f.complete(id, 4, 4);
+    ASSERT_TRUE(f.outcome.has_value() && f.outcome->has_value());
+    EXPECT_EQ((*f.outcome)->bytes, 4u);
+    f.complete(id, 4, 4);
+    EXPECT_EQ(f.client.fault(), errc::sys_unknown_request);
+    f.buffer.assign(16, std::byte{0x5a});
+    f.outcome.reset();
+    f.ex.spawn([](link_fixture& g) -> async::task<void> {
+        g.outcome = co_await g.client.call({.op = op::close, .target = 1ull << 32});
+    }(f));
+    f.ex.run_once();
+    ASSERT_TRUE(f.outcome.has_value());
+    EXPECT_EQ(f.outcome->error().code, errc::sys_faulted);
+}
+
+TEST(sys_hostile, a_forged_errno_faults) {
+    link_fixture f;
+    const auto id = f.start_recv(16);
+    f.complete(id, -9999, 0);
+    expect_fault(f, errc::sys_bad_errno);
+}
+
+TEST(sys_hostile, a_stalled_host_is_bounded_by_cancellation_and_its_late_reply_dropped) {
+    link_fixture f;
+    f.buffer.assign(16, std::byte{0x5a});
+    async::cancellation_source deadline;
+    f.ex.spawn_now(
+        [](link_fixture& g) -> async::task<void> {
+            sys::request r{.op = op::recv, .target = 1ull << 32};
+            r.args[0] = g.buffer.size();
+            r.asked = g.buffer.size();
+            r.into = g.buffer;
+            g.outcome = co_await g.client.call(r);
+        }(f),
+        deadline.token());
+    f.ex.run_once();
+    auto m = f.requests.try_receive();
+    ASSERT_TRUE(m.has_value());
+    std::uint64_t id;
+    std::memcpy(&id, m->bytes.data(), 8);
+    EXPECT_EQ(f.client.in_flight(), 1u);
+    deadline.request_cancellation();  // the host never answered: the caller gives up
+    f.ex.run_once();
+    ASSERT_TRUE(f.outcome.has_value());
+    ASSERT_FALSE(f.outcome->has_value());
+    EXPECT_EQ(f.outcome->error().code, errc::cancelled);
+    EXPECT_EQ(f.client.in_flight(), 1u) << "the slot waits for the host's answer";
+    f.complete(id, 16, 16);  // the late answer
+    EXPECT_EQ(f.client.fault(), errc::ok) << f.client.fault_reason();
+    EXPECT_EQ(f.client.in_flight(), 0u);
+    for (std::byte b : f.buffer)
+        ASSERT_EQ(b, std::byte{0x5a}) << "the late data was dropped";
+}
+
+TEST(sys_hostile, a_legitimate_errno_fails_only_its_call) {
+    link_fixture f;
+    const auto id = f.start_recv(16);
+    f.complete(id, -ECONNRESET, 0);
+    ASSERT_TRUE(f.outcome.has_value());
+    ASSERT_FALSE(f.outcome->has_value());
+    EXPECT_TRUE(f.outcome->error().is_errno(ECONNRESET));
+    EXPECT_EQ(sys::to_string(f.outcome->error()),
+              "sys_errno ECONNRESET (Connection reset by peer)");
+    EXPECT_EQ(f.client.fault(), errc::ok);
+    const auto id2 = f.start_recv(16);
+    f.complete(id2, 3, 3);
+    ASSERT_TRUE(f.outcome->has_value());
+    EXPECT_EQ((*f.outcome)->bytes, 3u);
+}
+
+}  // namespace
