@@ -145,6 +145,16 @@ void kv_program(platform::enclave_thread& t) {
                          return raw->last_now;
                      };
                      info.started = info.clock();
+                     // The enclave boundary as the enclave sees it: calls in flight,
+                     // open handles, and whether the host broke the link's contract.
+                     info.extra_stats = [cl = &c](std::string& out) {
+                         out += "STAT sys_in_flight " + std::to_string(cl->in_flight()) + "\r\n";
+                         out +=
+                             "STAT sys_open_handles " + std::to_string(cl->open_handles()) + "\r\n";
+                         out += "STAT sys_fault ";
+                         out += to_string(cl->fault());
+                         out += "\r\n";
+                     };
                      engine_config cfg;
                      cfg.store.memory_limit = memory;
                      cfg.store.item_size_max = item_max;
