@@ -197,7 +197,10 @@ expected<std::unique_ptr<enclave_front>, std::string> enclave_front::start(
     auto e = platform::enclave::create(config, kv_program);
     if (!e) return unexpected(std::string("enclave: ") + std::string(to_string(e.error())));
     f->s_->enclave = std::move(*e);
-    auto svc = sys::service::start_for(*f->s_->enclave);
+    // A request that reaches an idle service waited for its next tick (about
+    // 1 ms per get at the default tick, measured with pymemcache); 100 us
+    // cuts that to 0.2-0.5 ms for 10,000 idle wake-ups a second.
+    auto svc = sys::service::start_for(*f->s_->enclave, 0, {.tick_ns = 100'000});
     if (!svc) return unexpected(std::string("sys service: ") + std::string(to_string(svc.error())));
     f->s_->service = std::move(*svc);
     f->s_->channel = f->s_->enclave->open_channel(0);
