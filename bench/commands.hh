@@ -21,6 +21,8 @@ void add_pingpong_command(CLI::App& app);
 void add_fanin_command(CLI::App& app);
 // `calls`: calls across the boundary: modelled ecall, switchless, Airlock, asio.
 void add_calls_command(CLI::App& app);
+// `sys`: enclave file and socket I/O, io_uring ring path against the transition.
+void add_sys_command(CLI::App& app);
 
 // The `bare` round trip of `pingpong` (one atomic word each way, timed with
 // steady_clock): {p50 ns, p99 ns} of one repetition of `seconds`, threads

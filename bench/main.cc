@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
     airlock::bench::add_pingpong_command(app);
     airlock::bench::add_fanin_command(app);
     airlock::bench::add_calls_command(app);
+    airlock::bench::add_sys_command(app);
     CLI11_PARSE(app, argc, argv);
     return 0;
 }

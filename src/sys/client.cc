@@ -41,7 +41,31 @@ bool call_operation::await_ready() noexcept {
     return done_;  // the transition transport answers before any suspension
 }
 
+bool call_operation::arm(const async::cancellation_token& token) noexcept {
+    if (cancel_.arm(*client_.ex_, token, &call_operation::on_cancel, this)) return true;
+    abandon();
+    result_ = unexpected(error{errc::cancelled, 0});
+    done_ = true;
+    return false;
+}
+
+void call_operation::on_cancel(void* self) noexcept {
+    auto* op = static_cast<call_operation*>(self);
+    if (op->done_) return;
+    op->abandon();
+    op->finish(unexpected(error{errc::cancelled, 0}));
+}
+
+// The request stays in flight, its slot held until the host answers (then
+// the answer is checked and dropped): the slot is never reused while the
+// host may still complete it.
+void call_operation::abandon() noexcept {
+    if (slot_ != no_slot) client_.slots_[slot_].waiter = nullptr;
+    slot_ = no_slot;
+}
+
 void call_operation::finish(result<outcome> r) noexcept {
+    cancel_.disarm();
     slot_ = no_slot;
     result_ = std::move(r);
     done_ = true;
@@ -71,10 +95,13 @@ client::client(async::executor& ex, const platform::service_link& link, ring::wa
         handles_[i].next_free =
             i + 1 < handles_.size() ? static_cast<std::uint32_t>(i + 1) : end_of_list;
     send_queue_.reserve(options.max_requests);
+    // The transition transport never reads the link: it must not take
+    // completions meant for a ring client of the same link.
     if (options.transport == transport::transition)
         transition_ =
             std::make_unique<transition_host>(options.transition_cycles, options.max_handles);
-    ex_->add_source(*this);
+    else
+        ex_->add_source(*this);
 }
 
 client::~client() {
@@ -100,7 +127,7 @@ client& client::attach(platform::enclave_thread& thread, std::size_t link_index,
 void client::shut_down() noexcept {
     if (closed_) return;
     closed_ = true;
-    ex_->remove_source(*this);
+    if (!transition_) ex_->remove_source(*this);
     // The waiting frames are the program's; they end with the executor.
     for (slot& s : slots_)
         if (s.waiter != nullptr) {

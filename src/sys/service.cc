@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <sched.h>
 #include <time.h>
 #include <atomic>
 #include <cerrno>
@@ -73,6 +75,8 @@ struct op_state {
     sockaddr_storage addr{};
     socklen_t addrlen = 0;
     std::string path;
+    msghdr msg{};  // send_to, receive_from
+    iovec iov{};
     std::uint32_t next_free = 0;
     std::uint32_t index = 0;
 };
@@ -111,7 +115,15 @@ class uring_service final : public service {
             return unexpected(errc::platform_unavailable);
         ring_ready_ = true;
         update_clocks();
-        thread_ = std::thread([this] { run(); });
+        thread_ = std::thread([this] {
+            if (options_.cpu >= 0 && options_.cpu < CPU_SETSIZE) {
+                cpu_set_t set;
+                CPU_ZERO(&set);
+                CPU_SET(options_.cpu, &set);
+                (void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+            }
+            run();
+        });
         return {};
     }
 
@@ -127,10 +139,16 @@ class uring_service final : public service {
   private:
     // --- the loop -------------------------------------------------------------
 
+    // Rounds until stopped. With nothing to do it spins for spin_ns, then
+    // yields a few times, then sleeps; a sleep that ends with nothing to do
+    // (the clock tick, a spurious wake-up) sleeps again at once, so an idle
+    // service costs one short wake-up per tick.
     void run() {
-        std::uint32_t empty_rounds = 0;
+        std::uint64_t idle_since = 0;
+        std::uint32_t yields = 0;
+        bool slept = false;
         while (!stop_.load(std::memory_order_acquire)) {
-            update_clocks();
+            const std::uint64_t now = update_clocks();
             std::size_t work = 0;
             for (std::size_t i = 0; i < links_.size(); ++i)
                 work += take_requests(i);
@@ -144,15 +162,25 @@ class uring_service final : public service {
             for (auto& l : links_)
                 flush_completions(l);
             if (work != 0) {
-                empty_rounds = 0;
+                idle_since = 0;
+                yields = 0;
+                slept = false;
                 continue;
             }
-            if (++empty_rounds < options_.spin_rounds) {
-                ring::cpu_relax();
-                continue;
+            if (!slept) {
+                if (idle_since == 0) idle_since = now;
+                if (now - idle_since < options_.spin_ns) {
+                    ring::cpu_relax();
+                    continue;
+                }
+                if (yields < options_.yields) {
+                    ++yields;
+                    sched_yield();
+                    continue;
+                }
             }
-            empty_rounds = 0;
             sleep();
+            slept = true;
         }
     }
 
@@ -204,7 +232,8 @@ class uring_service final : public service {
         return sqe;
     }
 
-    void update_clocks() {
+    // Publishes the clocks to every link; returns the monotonic reading.
+    std::uint64_t update_clocks() {
         const std::uint64_t mono = clock_ns(CLOCK_MONOTONIC);
         const std::uint64_t real = clock_ns(CLOCK_REALTIME);
         for (auto& l : links_) {
@@ -215,6 +244,7 @@ class uring_service final : public service {
             shared::store_relaxed(l.view.words[wire::clock_realtime].word, real);
             shared::store_release(seq, ++l.clock_seq);  // even: consistent
         }
+        return mono;
     }
 
     // --- requests -------------------------------------------------------------
@@ -319,6 +349,37 @@ class uring_service final : public service {
                 io_uring_sqe_set_data64(sqe, op_index(o));
                 return;
             }
+            case op::send_to:
+            case op::receive_from: {
+                if (fd < 0) return reply(-EBADF);
+                op_state& o = new_op(li, r.id, kind);
+                o.msg = msghdr{};
+                if (kind == op::send_to) {
+                    if (r.args[0] > r.payload.size() || r.args[0] > sizeof o.addr ||
+                        r.payload.size() - r.args[0] > wire::max_io)
+                        return fail_op(o, -EINVAL);
+                    std::memcpy(&o.addr, r.payload.data(), r.args[0]);
+                    o.addrlen = static_cast<socklen_t>(r.args[0]);
+                    o.buffer.assign(r.payload.begin() + static_cast<std::ptrdiff_t>(r.args[0]),
+                                    r.payload.end());
+                } else {
+                    o.addrlen = sizeof o.addr;
+                    o.buffer.resize(std::min<std::uint64_t>(r.args[0], wire::max_io));
+                }
+                o.iov = {o.buffer.data(), o.buffer.size()};
+                o.msg.msg_name = &o.addr;
+                o.msg.msg_namelen = o.addrlen;
+                o.msg.msg_iov = &o.iov;
+                o.msg.msg_iovlen = 1;
+                io_uring_sqe* sqe = get_sqe();
+                if (sqe == nullptr) return fail_op(o, -EAGAIN);
+                if (kind == op::send_to)
+                    io_uring_prep_sendmsg(sqe, fd, &o.msg, MSG_NOSIGNAL);
+                else
+                    io_uring_prep_recvmsg(sqe, fd, &o.msg, 0);
+                io_uring_sqe_set_data64(sqe, op_index(o));
+                return;
+            }
             case op::fsync: {
                 if (fd < 0) return reply(-EBADF);
                 op_state& o = new_op(li, r.id, kind);
@@ -414,6 +475,12 @@ class uring_service final : public service {
                 complete(l, o.id, res, 0,
                          {o.buffer.data(), std::min<std::size_t>(res, o.buffer.size())});
                 break;
+            case op::receive_from: {
+                auto d = detail::datagram_reply(o.addr, o.msg.msg_namelen, o.buffer.data(),
+                                                std::min<std::size_t>(res, o.buffer.size()));
+                complete(l, o.id, d.result, d.aux, d.data);
+                break;
+            }
             default:
                 complete(l, o.id, res, 0, {});
         }

@@ -37,8 +37,10 @@
 #include <string>
 #include <vector>
 
+#include "airlock/async/cancel_point.hh"
 #include "airlock/async/executor.hh"
 #include "airlock/async/resumption.hh"
+#include "airlock/async/task.hh"
 #include "airlock/platform/enclave.hh"
 #include "airlock/ring/spsc_ring.hh"
 #include "airlock/sys/error.hh"
@@ -98,9 +100,15 @@ class [[nodiscard("co_await it")]] call_operation {
     ~call_operation();
 
     bool await_ready() noexcept;
+    // A cancellation point: when the awaiting task's token is cancelled (a
+    // deadline, a scope closing) the call resumes with errc::cancelled and
+    // its request is abandoned; a completion that comes later is checked and
+    // dropped. This is how a caller bounds a wait on a host that stalls.
     template <class P>
-    void await_suspend(std::coroutine_handle<P> h) noexcept {
+    bool await_suspend(std::coroutine_handle<P> h) noexcept {
         handle_ = h;
+        const async::detail::task_context* context = async::detail::context_of(h);
+        return context == nullptr || arm(context->token);
     }
     result<outcome> await_resume() noexcept {
         return std::move(result_);
@@ -108,6 +116,10 @@ class [[nodiscard("co_await it")]] call_operation {
 
   private:
     friend class client;
+    // False when the token is already cancelled (the call is then done).
+    bool arm(const async::cancellation_token& token) noexcept;
+    static void on_cancel(void* self) noexcept;
+    void abandon() noexcept;
     void finish(result<outcome> r) noexcept;
     client& client_;
     bool done_ = false;  // finished before it suspended (the transition transport)
@@ -115,6 +127,7 @@ class [[nodiscard("co_await it")]] call_operation {
     result<outcome> result_{};
     std::coroutine_handle<> handle_;
     async::resumption resumption_;
+    async::detail::cancel_point cancel_;
     std::uint32_t slot_ = no_slot;
     static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
 };

@@ -34,7 +34,9 @@ struct service_options {
     unsigned ring_entries = 256;        // io_uring submission queue size
     std::uint64_t tick_ns = 1'000'000;  // clock refresh while idle
     std::size_t max_handles = 8192;     // per link; as the client's
-    std::uint32_t spin_rounds = 2000;   // empty rounds before sleeping
+    std::uint64_t spin_ns = 50'000;     // spinning with nothing to do before yielding
+    std::uint32_t yields = 8;           // then this many sched_yields before sleeping
+    int cpu = -1;                       // the service thread's CPU; -1: left to the OS
 };
 
 struct service_stats {
