@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "airlock/async/event.hh"
 #include "airlock/async/sync_wait.hh"
 #include "airlock/async/task.hh"
 #include "airlock/rpc/method.hh"
@@ -42,32 +43,67 @@ struct enclave_server {
 
 constexpr std::size_t recv_chunk = 16384;
 
-// Each coroutine owns a reference to the server: the executor destroys
-// suspended frames after the thread's keep_alive objects are gone.
-task<void> serve_connection(std::shared_ptr<enclave_server> srv, sys::socket s) {
-    connection conn(*srv->eng, *srv->ctr);
-    std::vector<std::byte> buf(recv_chunk);
+// One connection: a reader and a writer coroutine on the enclave thread.
+// The reader receives and runs the engine; the writer takes the replies
+// (a copy, so the engine may go on appending) and sends them while the
+// reader already waits for the next request: a receive and a send are in
+// flight together. Each coroutine owns a reference to the connection and
+// the server: the executor destroys suspended frames after the thread's
+// keep_alive objects are gone.
+struct conn_state {
+    conn_state(std::shared_ptr<enclave_server> s, sys::socket sk)
+        : srv(std::move(s)), conn(*srv->eng, *srv->ctr), sock(std::move(sk)) {}
+    std::shared_ptr<enclave_server> srv;
+    connection conn;
+    sys::socket sock;
+    async::async_event output_ready;  // the reader made replies, or stopped
+    async::async_event room;          // the writer took replies: the reader may go on
+    bool reader_done = false;
+    bool writer_failed = false;
+};
+
+task<void> write_loop(std::shared_ptr<conn_state> st) {
+    std::string sending;
     for (;;) {
-        if (conn.wants_input()) {
-            auto n = co_await s.recv(buf);
-            if (!n || *n == 0) break;
-            conn.receive(std::string_view(reinterpret_cast<const char*>(buf.data()), *n));
-        }
-        if (conn.closing_now()) break;
-        bool failed = false;
-        while (!conn.output().empty()) {
-            const std::string_view out = conn.output();
-            // Write-behind is the sys layer's: send_all returns once the host has it all.
-            if (!co_await s.send_all(std::as_bytes(std::span(out.data(), out.size())))) {
-                failed = true;
+        (void)co_await st->output_ready.wait();
+        st->output_ready.reset();
+        while (!st->conn.output().empty() && !st->conn.closing_now()) {
+            sending.assign(st->conn.output());
+            st->conn.consumed(sending.size());
+            if (st->conn.has_pending_input() && st->conn.wants_input()) st->conn.resume();
+            st->room.set();
+            if (!co_await st->sock.send_all(std::as_bytes(std::span(sending)))) {
+                st->writer_failed = true;
                 break;
             }
-            conn.consumed(out.size());
-            if (conn.has_pending_input() && conn.wants_input()) conn.resume();
         }
-        if (failed || conn.closing()) break;
+        if (st->writer_failed || st->reader_done || st->conn.closing()) break;
     }
-    (void)co_await s.close();
+    st->room.set();
+    // The reader may still wait in recv: shutting both directions ends it.
+    (void)co_await st->sock.shutdown(sys::shutdown_how::both);
+}
+
+task<void> serve_connection(std::shared_ptr<enclave_server> srv, async::executor& ex,
+                            sys::socket s) {
+    auto st = std::make_shared<conn_state>(std::move(srv), std::move(s));
+    ex.spawn(write_loop(st));
+    std::vector<std::byte> buf(recv_chunk);
+    while (!st->writer_failed) {
+        if (!st->conn.wants_input()) {
+            if (st->conn.closing()) break;
+            st->room.reset();
+            if (!st->conn.wants_input()) (void)co_await st->room.wait();
+            continue;
+        }
+        auto n = co_await st->sock.recv(buf);
+        if (!n || *n == 0) break;
+        st->conn.receive(std::string_view(reinterpret_cast<const char*>(buf.data()), *n));
+        if (st->conn.closing_now()) break;
+        if (!st->conn.output().empty() || st->conn.closing()) st->output_ready.set();
+    }
+    st->reader_done = true;
+    st->output_ready.set();
 }
 
 task<void> accept_loop(async::executor& ex, std::shared_ptr<enclave_server> srv, sys::listener l) {
@@ -80,7 +116,7 @@ task<void> accept_loop(async::executor& ex, std::shared_ptr<enclave_server> srv,
             srv->eng->rejected_connections.fetch_add(1, std::memory_order_relaxed);
             continue;
         }
-        ex.spawn(serve_connection(srv, std::move(*s)));
+        ex.spawn(serve_connection(srv, ex, std::move(*s)));
     }
 }
 
@@ -109,6 +145,16 @@ void kv_program(platform::enclave_thread& t) {
                          return raw->last_now;
                      };
                      info.started = info.clock();
+                     // The enclave boundary as the enclave sees it: calls in flight,
+                     // open handles, and whether the host broke the link's contract.
+                     info.extra_stats = [cl = &c](std::string& out) {
+                         out += "STAT sys_in_flight " + std::to_string(cl->in_flight()) + "\r\n";
+                         out +=
+                             "STAT sys_open_handles " + std::to_string(cl->open_handles()) + "\r\n";
+                         out += "STAT sys_fault ";
+                         out += to_string(cl->fault());
+                         out += "\r\n";
+                     };
                      engine_config cfg;
                      cfg.store.memory_limit = memory;
                      cfg.store.item_size_max = item_max;
@@ -151,7 +197,10 @@ expected<std::unique_ptr<enclave_front>, std::string> enclave_front::start(
     auto e = platform::enclave::create(config, kv_program);
     if (!e) return unexpected(std::string("enclave: ") + std::string(to_string(e.error())));
     f->s_->enclave = std::move(*e);
-    auto svc = sys::service::start_for(*f->s_->enclave);
+    // A request that reaches an idle service waited for its next tick (about
+    // 1 ms per get at the default tick, measured with pymemcache); 100 us
+    // cuts that to 0.2-0.5 ms for 10,000 idle wake-ups a second.
+    auto svc = sys::service::start_for(*f->s_->enclave, 0, {.tick_ns = 100'000});
     if (!svc) return unexpected(std::string("sys service: ") + std::string(to_string(svc.error())));
     f->s_->service = std::move(*svc);
     f->s_->channel = f->s_->enclave->open_channel(0);

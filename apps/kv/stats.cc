@@ -34,6 +34,33 @@ void stat(std::string& out, const char* name, T v) {
     out.append(buf, static_cast<std::size_t>(n));
     out += "\r\n";
 }
+// Every field of `counters`, for summing the per-thread blocks.
+constexpr std::atomic<std::uint64_t> counters::*all_counters[] = {
+    &counters::cmd_get,
+    &counters::cmd_set,
+    &counters::cmd_flush,
+    &counters::cmd_touch,
+    &counters::cmd_meta,
+    &counters::get_hits,
+    &counters::get_misses,
+    &counters::get_expired,
+    &counters::get_flushed,
+    &counters::delete_misses,
+    &counters::delete_hits,
+    &counters::incr_misses,
+    &counters::incr_hits,
+    &counters::decr_misses,
+    &counters::decr_hits,
+    &counters::cas_misses,
+    &counters::cas_hits,
+    &counters::cas_badval,
+    &counters::touch_hits,
+    &counters::touch_misses,
+    &counters::store_too_large,
+    &counters::store_no_memory,
+    &counters::bytes_read,
+    &counters::bytes_written,
+    &counters::conn_closed_by_protocol};
 }  // namespace
 
 bool engine::stats(std::string_view sub, std::string& out) {
@@ -44,23 +71,8 @@ bool engine::stats(std::string_view sub, std::string& out) {
         {
             std::lock_guard lock(threads_mutex_);
             for (const auto& c : threads_) {
-#define AIRLOCK_KV_SUM(f) counters::bump(sum.f, c->f.load(std::memory_order_relaxed));
-                AIRLOCK_KV_SUM(cmd_get)
-                AIRLOCK_KV_SUM(cmd_set)
-                AIRLOCK_KV_SUM(cmd_flush)
-                AIRLOCK_KV_SUM(cmd_touch) AIRLOCK_KV_SUM(cmd_meta) AIRLOCK_KV_SUM(get_hits)
-                    AIRLOCK_KV_SUM(get_misses) AIRLOCK_KV_SUM(get_expired) AIRLOCK_KV_SUM(
-                        get_flushed) AIRLOCK_KV_SUM(delete_misses) AIRLOCK_KV_SUM(delete_hits)
-                        AIRLOCK_KV_SUM(incr_misses) AIRLOCK_KV_SUM(incr_hits)
-                            AIRLOCK_KV_SUM(decr_misses) AIRLOCK_KV_SUM(decr_hits)
-                                AIRLOCK_KV_SUM(cas_misses) AIRLOCK_KV_SUM(cas_hits)
-                                    AIRLOCK_KV_SUM(cas_badval) AIRLOCK_KV_SUM(touch_hits)
-                                        AIRLOCK_KV_SUM(touch_misses) AIRLOCK_KV_SUM(store_too_large)
-                                            AIRLOCK_KV_SUM(store_no_memory)
-                                                AIRLOCK_KV_SUM(bytes_read)
-                                                    AIRLOCK_KV_SUM(bytes_written)
-                                                        AIRLOCK_KV_SUM(conn_closed_by_protocol)
-#undef AIRLOCK_KV_SUM
+                for (const auto f : all_counters)
+                    counters::bump(sum.*f, ((*c).*f).load(std::memory_order_relaxed));
             }
         }
         auto v = [](const std::atomic<std::uint64_t>& a) {

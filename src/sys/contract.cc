@@ -113,7 +113,17 @@ verdict check_completion(wire::op kind, std::uint64_t asked, std::size_t room, s
             if (data.size() != static_cast<std::uint64_t>(result))
                 return {errc::sys_bad_result, "a byte count that is not the bytes that came"};
             return {};
+        case op::receive_from: {
+            if (static_cast<std::uint64_t>(result) > asked)
+                return {errc::sys_bad_result, "more bytes than asked"};
+            if (aux > wire::max_sockaddr || data.size() != aux + static_cast<std::uint64_t>(result))
+                return {errc::sys_bad_result, "a datagram whose lengths do not add up"};
+            if (!sockaddr_well_formed(data.first(aux)))
+                return {errc::sys_bad_result, "a malformed address"};
+            return {};
+        }
         case op::send:
+        case op::send_to:
         case op::write:
         case op::append:
             if (static_cast<std::uint64_t>(result) > asked)

@@ -146,6 +146,16 @@ host_result list_dir_now(const host_request& r) {
 
 }  // namespace
 
+host_result datagram_reply(const sockaddr_storage& sa, socklen_t len, const std::byte* data,
+                           std::size_t n) {
+    const std::size_t alen = std::min<std::size_t>(len, sizeof sa);
+    host_result out{static_cast<std::int64_t>(n), alen, {}};
+    out.data.resize(alen + n);
+    std::memcpy(out.data.data(), &sa, alen);
+    if (n != 0) std::memcpy(out.data.data() + alen, data, n);
+    return out;
+}
+
 bool decode_request(std::uint16_t tag, std::span<const std::byte> m, host_request& out) noexcept {
     if (m.size() < wire::request_header_bytes) return false;
     out.kind = static_cast<op>(tag);
@@ -208,6 +218,21 @@ std::optional<host_result> run_now(host_table& t, const host_request& r, std::ve
     switch (r.kind) {
         case op::listen:
             return listen_now(t, r);
+        case op::udp_bind: {
+            if (!t.fits(r.target)) return error(-EBADF);
+            sockaddr_storage sa{};
+            socklen_t len = 0;
+            if (!sockaddr_of(r.payload, sa, len)) return error(-EINVAL);
+            const int s = ::socket(sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            if (s < 0) return error(neg_errno());
+            if (::bind(s, reinterpret_cast<sockaddr*>(&sa), len) != 0) {
+                const std::int64_t e = neg_errno();
+                ::close(s);
+                return error(e);
+            }
+            t.install(r.target, s);
+            return host_result{};
+        }
         case op::shutdown:
             if (fd < 0) return error(-EBADF);
             if (r.args[0] > 2) return error(-EINVAL);
@@ -341,6 +366,27 @@ host_result run_blocking(host_table& t, const host_request& r) {
         case op::fsync:
             if (fd < 0) return error(-EBADF);
             return status(r.args[0] != 0 ? ::fdatasync(fd) : ::fsync(fd));
+        case op::send_to: {
+            if (fd < 0) return error(-EBADF);
+            sockaddr_storage sa{};
+            socklen_t len = 0;
+            if (r.args[0] > r.payload.size() || !sockaddr_of(r.payload.first(r.args[0]), sa, len))
+                return error(-EINVAL);
+            const auto data = r.payload.subspan(r.args[0]);
+            const ssize_t n = ::sendto(fd, data.data(), data.size(), MSG_NOSIGNAL,
+                                       reinterpret_cast<sockaddr*>(&sa), len);
+            return error(n < 0 ? neg_errno() : n);
+        }
+        case op::receive_from: {
+            if (fd < 0) return error(-EBADF);
+            std::vector<std::byte> buf(std::min<std::uint64_t>(r.args[0], wire::max_io));
+            sockaddr_storage sa{};
+            socklen_t len = sizeof sa;
+            const ssize_t n =
+                ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&sa), &len);
+            if (n < 0) return error(neg_errno());
+            return datagram_reply(sa, len, buf.data(), static_cast<std::size_t>(n));
+        }
         default:
             return error(-EINVAL);
     }

@@ -12,6 +12,8 @@
 //
 // Thread contract: a table and its calls on one host thread.
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -67,6 +69,10 @@ class host_table {
     };
     std::vector<entry> fds_;
 };
+
+// A receive_from completion: the sender's address, then the bytes.
+[[nodiscard]] host_result datagram_reply(const sockaddr_storage& sa, socklen_t len,
+                                         const std::byte* data, std::size_t n);
 
 // Makes a quick call; nullopt when `r` is not one. A close hands its fd to
 // `closed` (the service closes after its submit; null: close at once).

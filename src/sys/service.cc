@@ -75,6 +75,8 @@ struct op_state {
     sockaddr_storage addr{};
     socklen_t addrlen = 0;
     std::string path;
+    msghdr msg{};  // send_to, receive_from
+    iovec iov{};
     std::uint32_t next_free = 0;
     std::uint32_t index = 0;
 };
@@ -347,6 +349,37 @@ class uring_service final : public service {
                 io_uring_sqe_set_data64(sqe, op_index(o));
                 return;
             }
+            case op::send_to:
+            case op::receive_from: {
+                if (fd < 0) return reply(-EBADF);
+                op_state& o = new_op(li, r.id, kind);
+                o.msg = msghdr{};
+                if (kind == op::send_to) {
+                    if (r.args[0] > r.payload.size() || r.args[0] > sizeof o.addr ||
+                        r.payload.size() - r.args[0] > wire::max_io)
+                        return fail_op(o, -EINVAL);
+                    std::memcpy(&o.addr, r.payload.data(), r.args[0]);
+                    o.addrlen = static_cast<socklen_t>(r.args[0]);
+                    o.buffer.assign(r.payload.begin() + static_cast<std::ptrdiff_t>(r.args[0]),
+                                    r.payload.end());
+                } else {
+                    o.addrlen = sizeof o.addr;
+                    o.buffer.resize(std::min<std::uint64_t>(r.args[0], wire::max_io));
+                }
+                o.iov = {o.buffer.data(), o.buffer.size()};
+                o.msg.msg_name = &o.addr;
+                o.msg.msg_namelen = o.addrlen;
+                o.msg.msg_iov = &o.iov;
+                o.msg.msg_iovlen = 1;
+                io_uring_sqe* sqe = get_sqe();
+                if (sqe == nullptr) return fail_op(o, -EAGAIN);
+                if (kind == op::send_to)
+                    io_uring_prep_sendmsg(sqe, fd, &o.msg, MSG_NOSIGNAL);
+                else
+                    io_uring_prep_recvmsg(sqe, fd, &o.msg, 0);
+                io_uring_sqe_set_data64(sqe, op_index(o));
+                return;
+            }
             case op::fsync: {
                 if (fd < 0) return reply(-EBADF);
                 op_state& o = new_op(li, r.id, kind);
@@ -442,6 +475,12 @@ class uring_service final : public service {
                 complete(l, o.id, res, 0,
                          {o.buffer.data(), std::min<std::size_t>(res, o.buffer.size())});
                 break;
+            case op::receive_from: {
+                auto d = detail::datagram_reply(o.addr, o.msg.msg_namelen, o.buffer.data(),
+                                                std::min<std::size_t>(res, o.buffer.size()));
+                complete(l, o.id, d.result, d.aux, d.data);
+                break;
+            }
             default:
                 complete(l, o.id, res, 0, {});
         }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Description: a lying host (the test writes the completions) never crashes
 // the enclave's sys client: more bytes than asked, a count that is not the
-// bytes sent, an unknown request, a stale generation, a duplicate, an errno
-// the call cannot produce each fault the link with a reason and fail the
-// waiting call; a legitimate errno fails only its call; a host that never
+// bytes sent, a datagram whose lengths do not add up, an unknown request, a
+// stale generation, a duplicate, an errno the call cannot produce each fault
+// the link with a reason and fail the waiting call; a legitimate errno fails only its call; a host that never
 // answers is bounded by the caller's cancellation, its late answer dropped.
 #include <gtest/gtest.h>
 
@@ -170,6 +170,34 @@ TEST(sys_hostile, a_stalled_host_is_bounded_by_cancellation_and_its_late_reply_d
     EXPECT_EQ(f.client.in_flight(), 0u);
     for (std::byte b : f.buffer)
         ASSERT_EQ(b, std::byte{0x5a}) << "the late data was dropped";
+}
+
+TEST(sys_hostile, a_datagram_whose_lengths_do_not_add_up_faults) {
+    link_fixture f;
+    f.buffer.assign(64, std::byte{0x5a});
+    f.ex.spawn([](link_fixture& g) -> async::task<void> {
+        sys::request r{.op = op::receive_from, .target = 1ull << 32};
+        r.args[0] = 16;
+        r.asked = 16;
+        r.into = g.buffer;
+        g.outcome = co_await g.client.call(r);
+    }(f));
+    f.ex.run_once();
+    auto m = f.requests.try_receive();
+    ASSERT_TRUE(m.has_value());
+    std::uint64_t id;
+    std::memcpy(&id, m->bytes.data(), 8);
+    // result 8, aux (address length) 200: beyond any sockaddr.
+    std::vector<std::byte> c(24 + 208, std::byte{0});
+    const std::int64_t result = 8;
+    const std::uint64_t aux = 200;
+    std::memcpy(c.data(), &id, 8);
+    std::memcpy(c.data() + 8, &result, 8);
+    std::memcpy(c.data() + 16, &aux, 8);
+    ASSERT_TRUE(f.completions.try_send(sys::wire::completion_tag, c).has_value());
+    for (int i = 0; i < 4; ++i)
+        f.ex.run_once();
+    expect_fault(f, errc::sys_bad_result);
 }
 
 TEST(sys_hostile, a_legitimate_errno_fails_only_its_call) {

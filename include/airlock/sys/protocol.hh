@@ -39,6 +39,10 @@ enum class op : std::uint16_t {
     set_option = 8,     // args: option (socket_option), value
     local_address = 9,  // reply: sockaddr
     peer_address = 10,  // reply: sockaddr
+    udp_bind = 11,      // target: the new handle; payload: sockaddr
+    send_to = 12,       // args[0]: sockaddr length; payload: sockaddr then the bytes
+    receive_from = 13,  // asked = args[0]; reply: aux = sockaddr length, data = sockaddr
+                        // then the bytes (result of them)
     // files
     open = 20,       // args[0]: the new handle, args[1]: flags, args[2]: mode; payload: path
     read = 21,       // = pread at the enclave's offset: args[0]: asked, args[1]: offset
