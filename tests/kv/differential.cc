@@ -10,6 +10,7 @@
 #include "kv_client.hh"
 #include "kv_server.hh"
 #include "platform/process_support.hh"
+#include "text_cat.hh"
 
 namespace {
 
@@ -248,7 +249,7 @@ TEST_P(Differential, ItemSizeLimit) {
 TEST_P(Differential, ManyKeysAndPipelining) {
     std::string set_all, get_all = "get";
     for (int i = 0; i < 60; ++i) {
-        const std::string k = "key" + std::to_string(i);
+        const std::string k = kv_test::cat("key", std::to_string(i));
         set_all += "set " + k + " " + std::to_string(i) + " 0 " + std::to_string(k.size()) +
                    "\r\n" + k + "\r\n";
         if (i % 2 == 0) get_all += " " + k;
@@ -356,8 +357,8 @@ TEST_P(Differential, SeededRandomStream) {
             const std::string k = key();
             const std::string nr = pick(6) == 0 ? " noreply" : "";
             const std::string v = value();
-            const std::string hdr = " " + std::to_string(pick(3) == 0 ? rng() : 0u) + " " +
-                                    exps[pick(6)] + " " + std::to_string(v.size());
+            const std::string hdr = kv_test::cat(" ", std::to_string(pick(3) == 0 ? rng() : 0u),
+                                                 " ", exps[pick(6)], " ", std::to_string(v.size()));
             switch (pick(22)) {
                 case 0:
                 case 1:

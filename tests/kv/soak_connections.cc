@@ -10,6 +10,7 @@
 
 #include "kv_client.hh"
 #include "kv_server.hh"
+#include "text_cat.hh"
 
 TEST(KvSoak, ConnectionsAgreeWithTheirModels) {
     kv_test::kv_server server({}, 3);
@@ -23,7 +24,8 @@ TEST(KvSoak, ConnectionsAgreeWithTheirModels) {
             std::mt19937 rng(static_cast<unsigned>(c) + 1);
             std::map<std::string, std::string> model;
             for (int i = 0; i < ops && failures[c].empty(); ++i) {
-                const std::string key = "c" + std::to_string(c) + "_" + std::to_string(rng() % 16);
+                const std::string key =
+                    kv_test::cat("c", std::to_string(c), "_", std::to_string(rng() % 16));
                 const std::string v = std::to_string(rng() % 100000);
                 std::string cmd, want;
                 switch (rng() % 4) {

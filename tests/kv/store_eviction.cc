@@ -6,6 +6,7 @@
 #include <string>
 
 #include "store.hh"
+#include "text_cat.hh"
 
 using namespace airlock::kv;
 
@@ -28,7 +29,7 @@ TEST(KvStore, EvictsLeastRecentlyUsedWithinTheLimit) {
     cfg.shards = 1;
     store s(cfg);
     for (int i = 0; i < 20; ++i)
-        ASSERT_EQ(put(s, "k" + std::to_string(i), 4000), store_result::stored);
+        ASSERT_EQ(put(s, kv_test::cat("k", std::to_string(i)), 4000), store_result::stored);
     EXPECT_LE(s.counters().bytes, cfg.memory_limit);
     EXPECT_GT(s.counters().evictions, 0u);
     EXPECT_FALSE(has(s, "k0"));
@@ -36,7 +37,8 @@ TEST(KvStore, EvictsLeastRecentlyUsedWithinTheLimit) {
     // Touching an old item keeps it over a newer one.
     const std::string oldest_left = [&] {
         for (int i = 0; i < 20; ++i)
-            if (has(s, "k" + std::to_string(i))) return "k" + std::to_string(i);
+            if (has(s, kv_test::cat("k", std::to_string(i))))
+                return kv_test::cat("k", std::to_string(i));
         return std::string();
     }();
     ASSERT_FALSE(oldest_left.empty());

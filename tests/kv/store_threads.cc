@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "store.hh"
+#include "text_cat.hh"
 
 using namespace airlock::kv;
 
@@ -28,7 +29,8 @@ TEST(KvStoreThreads, DisjointKeysAndASharedCounter) {
         pool.emplace_back([&s, t] {
             std::mt19937 rng(static_cast<unsigned>(t));
             for (int i = 0; i < ops; ++i) {
-                const std::string key = "t" + std::to_string(t) + "k" + std::to_string(rng() % 64);
+                const std::string key =
+                    kv_test::cat("t", std::to_string(t), "k", std::to_string(rng() % 64));
                 switch (rng() % 4) {
                     case 0: {
                         item_ptr it = s.allocate(key, static_cast<std::uint32_t>(t), 0, key.size());
