@@ -56,12 +56,12 @@ TEST(hostile_results, error_codes_outside_the_allowed_ranges_are_out_of_contract
         304,  // rpc_channel_faulted: the caller's own finding, never the peer's word (#28)
         308,
         399,  // undefined rpc codes
-        501,
+        509,
         599,  // undefined sys codes
-        600,
+        605,
         650,
-        699,  // the suvm range, nothing defined yet
-        700,
+        699,  // undefined suvm codes
+        700,  // ps_bad_length: an application's own protocol code, not a server's answer
         1000,
         65535,        // past every range
         65536 + 300,  // rpc_unknown_method in its low 16 bits
@@ -82,7 +82,8 @@ TEST(hostile_results, error_codes_a_server_may_send_arrive_as_they_are) {
     for (errc e : {errc::cancelled, errc::deadline_exceeded, errc::broken_promise,
                    errc::rpc_unknown_method, errc::rpc_decode, errc::rpc_result_out_of_contract,
                    errc::rpc_overloaded, errc::rpc_handler_failed, errc::rpc_message_too_large,
-                   errc::sys_bad_result, errc::channel_closed, errc::enclave_memory_exhausted})
+                   errc::sys_bad_result, errc::sys_errno, errc::suvm_out_of_range,
+                   errc::channel_closed, errc::enclave_memory_exhausted})
         EXPECT_TRUE(test::same_errc(answered_with(f, lookup, static_cast<std::uint64_t>(e)), e));
     // An error reply's trailing bytes are ignored, never decoded.
     const auto junk = test::encoded(std::string("junk"), std::uint64_t{5});
