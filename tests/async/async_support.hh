@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -62,19 +63,23 @@ struct harness {
     async::executor ex;
 };
 
-// Counts live instances; copies and moves count as new instances.
+// Counts live instances; copies and moves count as new instances. The
+// counters are atomic: frames die on whichever thread holds them.
 struct counted {
-    static inline long constructed = 0;
-    static inline long destroyed = 0;
-    static long alive() { return constructed - destroyed; }
-    static void reset() { constructed = destroyed = 0; }
+    static inline std::atomic<long> constructed{0};
+    static inline std::atomic<long> destroyed{0};
+    static long alive() { return constructed.load() - destroyed.load(); }
+    static void reset() {
+        constructed.store(0);
+        destroyed.store(0);
+    }
 
-    counted() { ++constructed; }
-    counted(const counted&) { ++constructed; }
-    counted(counted&&) noexcept { ++constructed; }
+    counted() { constructed.fetch_add(1, std::memory_order_relaxed); }
+    counted(const counted&) { constructed.fetch_add(1, std::memory_order_relaxed); }
+    counted(counted&&) noexcept { constructed.fetch_add(1, std::memory_order_relaxed); }
     counted& operator=(const counted&) = default;
     counted& operator=(counted&&) noexcept = default;
-    ~counted() { ++destroyed; }
+    ~counted() { destroyed.fetch_add(1, std::memory_order_relaxed); }
 };
 
 }  // namespace airlock::test

@@ -70,7 +70,7 @@ TEST(task_destruction, an_unstarted_task_destroys_its_parameters) {
         EXPECT_EQ(h.ex.frame_stats().live_frames, 1u);
     }
     EXPECT_EQ(counted::alive(), 0);
-    EXPECT_EQ(counted::constructed, counted::destroyed);
+    EXPECT_EQ(counted::constructed.load(), counted::destroyed.load());
     EXPECT_EQ(h.ex.frame_stats().live_frames, 0u);
     EXPECT_FALSE(resumed);
 }
@@ -105,7 +105,7 @@ TEST(task_destruction, a_suspended_chain_is_destroyed_whole) {
     cancel.request_cancellation();
     h.ex.run_once();
     EXPECT_FALSE(resumed);
-    EXPECT_EQ(counted::constructed, counted::destroyed);
+    EXPECT_EQ(counted::constructed.load(), counted::destroyed.load());
 }
 
 TEST(task_destruction, an_executor_destroys_its_suspended_spawned_tasks) {
@@ -123,7 +123,7 @@ TEST(task_destruction, an_executor_destroys_its_suspended_spawned_tasks) {
     }
     EXPECT_FALSE(resumed);
     EXPECT_EQ(counted::alive(), 0);
-    EXPECT_EQ(counted::constructed, counted::destroyed);
+    EXPECT_EQ(counted::constructed.load(), counted::destroyed.load());
     EXPECT_EQ(frame_pool::orphaned_pools(), orphans) << "every frame was freed before the pool";
 }
 

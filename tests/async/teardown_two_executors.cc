@@ -61,7 +61,7 @@ void run_and_tear_down(bool first_dies_first) {
     t1.join();
     t2.join();
     EXPECT_EQ(counted::alive(), 0) << "a coroutine frame was not destroyed";
-    EXPECT_EQ(counted::constructed, counted::destroyed);
+    EXPECT_EQ(counted::constructed.load(), counted::destroyed.load());
 }
 
 }  // namespace
