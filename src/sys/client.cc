@@ -2,6 +2,7 @@
 // The enclave's end of a sys link (client.hh).
 #include "airlock/sys/client.hh"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -108,12 +109,22 @@ client::~client() {
     shut_down();
 }
 
+namespace {
+// The clients attach() made on this thread, by link: one consumer per ring.
+thread_local std::vector<client*> attached;
+}  // namespace
+
 client& client::attach(platform::enclave_thread& thread, std::size_t link_index,
                        client_options options) {
     AIRLOCK_CHECK(link_index < thread.links.size() && thread.keep_alive != nullptr,
                   "no such service link on this enclave thread");
+    for (client* existing : attached)
+        if (existing->link_.to_service.control == thread.links[link_index].to_service.control &&
+            !existing->closed_)
+            return *existing;
     auto* c =
         new client(thread.executor, thread.links[link_index], thread.executor.hooks(), options);
+    attached.push_back(c);
     c->add_ref();
     // The thread's end shuts the client down; owners still holding it free it.
     thread.keep_alive->push_back(std::shared_ptr<void>(c, [](void* p) {
@@ -127,6 +138,7 @@ client& client::attach(platform::enclave_thread& thread, std::size_t link_index,
 void client::shut_down() noexcept {
     if (closed_) return;
     closed_ = true;
+    std::erase(attached, this);
     if (!transition_) ex_->remove_source(*this);
     // The waiting frames are the program's; they end with the executor.
     for (slot& s : slots_)

@@ -30,6 +30,8 @@ using platform::platform_kind;
 constexpr rpc::enclave_method<1, std::uint64_t(std::uint64_t)> start_echo{"start_echo"};
 // Connects to the host at `port`, sends a greeting, returns the reply's length.
 constexpr rpc::enclave_method<2, std::uint64_t(std::uint64_t)> greet_host{"greet_host"};
+// 1 when a second attach on the thread returned the same client.
+constexpr rpc::enclave_method<3, std::uint64_t()> attached_once{"attached_once"};
 
 task<void> echo_connection(sys::socket s) {
     std::array<std::byte, 4096> buf{};
@@ -50,6 +52,8 @@ task<void> accept_loop(async::executor& ex, sys::listener l) {
 
 void program(platform::enclave_thread& t) {
     sys::client& c = sys::client::attach(t);
+    const bool same = &sys::client::attach(t) == &c;
+    t.host.serve(attached_once, [same] { return std::uint64_t{same ? 1u : 0u}; });
     auto& ex = t.executor;
     t.host.serve(start_echo, [&c, &ex](std::uint64_t v6) -> task<expected<std::uint64_t>> {
         auto at = v6 != 0 ? sys::address::ipv6_loopback(0) : sys::address::ipv4_loopback(0);
@@ -110,6 +114,9 @@ TEST_P(sys_echo, the_enclave_echoes_over_loopback_ipv4_and_ipv6) {
     auto svc = sys::service::start_for(**e);
     ASSERT_TRUE(svc.has_value()) << to_string(svc.error());
     auto ch = (*e)->open_channel(0);
+    auto once = async::sync_wait(ch->executor(), ch->endpoint().call(attached_once));
+    ASSERT_TRUE(once.has_value());
+    EXPECT_EQ(*once, 1u) << "attach returns the thread's one client of a link";
     for (const int family : {AF_INET, AF_INET6}) {
         auto port = async::sync_wait(ch->executor(),
                                      ch->endpoint().call(start_echo, family == AF_INET6 ? 1u : 0u));

@@ -142,7 +142,9 @@ class client final : private async::source {
     client& operator=(const client&) = delete;
 
     // The client of this enclave thread's service link `link_index`, made
-    // on first use and kept until the thread stops (enclave_thread::keep_alive).
+    // on first use and kept until the thread stops (enclave_thread::keep_alive);
+    // later calls return the same client (their options are ignored), so
+    // every part of a program shares one consumer of the link.
     static client& attach(platform::enclave_thread& thread, std::size_t link_index = 0,
                           client_options options = {});
 
