@@ -146,7 +146,7 @@ void space::write_back_batch_after(std::uint32_t victim) noexcept {
 // Loads `page` into claimed frame f (evicting what it holds) and publishes
 // it in the page table. False on an authentication failure: the frame is
 // left empty and zeroed, the space faulted.
-bool space::load_into(std::uint32_t f, std::uint64_t page) noexcept {
+bool space::load_into(std::uint32_t f, std::uint64_t page, access a) noexcept {
     frame& fr = frames_[f];
     const std::uint64_t old = fr.page.load(std::memory_order_relaxed);
     if (old != no_page) {
@@ -159,7 +159,9 @@ bool space::load_into(std::uint32_t f, std::uint64_t page) noexcept {
     }
     fr.dirty.store(false, std::memory_order_relaxed);
     const std::span<std::byte> data{frame_data(f), page_size_};
-    if (const std::uint64_t version = versions_[page]; version == 0) {
+    if (a == access::overwrite) {
+        // The caller replaces every byte: the old contents do not matter.
+    } else if (const std::uint64_t version = versions_[page]; version == 0) {
         std::memset(data.data(), 0, data.size());
     } else {
         // Copy out first, then authenticate the private copy (HOSTILE-INPUTS #7).
@@ -181,7 +183,7 @@ void space::prefetch_after(std::uint64_t page) noexcept {
     if (next >= pages_ || table_[next].load(std::memory_order_relaxed) != no_frame) return;
     std::uint32_t f;
     if (!claim_victim(f)) return;
-    const bool ok = load_into(f, next);
+    const bool ok = load_into(f, next, access::read);
     if (ok) prefetches_.fetch_add(1, std::memory_order_relaxed);
     // release: publishes the loaded page to the next pinner.
     frames_[f].pins.fetch_sub(claimed, std::memory_order_release);
@@ -206,7 +208,7 @@ expected<page_ref> space::pin_slow(std::uint64_t page, access a) {
             lock.lock();
             continue;
         }
-        if (!load_into(f, page)) {
+        if (!load_into(f, page, a)) {
             frames_[f].pins.fetch_sub(claimed, std::memory_order_release);
             return unexpected(errc::suvm_fault_integrity);
         }
@@ -220,10 +222,10 @@ expected<page_ref> space::pin_slow(std::uint64_t page, access a) {
         r.dirty_ = false;
         const bool sequential = last_miss_ != no_page && page == last_miss_ + 1;
         last_miss_ = page;
-        if (prefetch_ && sequential) prefetch_after(page);
+        if (prefetch_ && sequential && a != access::overwrite) prefetch_after(page);
         break;
     }
-    if (a == access::write) r.mark_dirty();
+    if (a != access::read) r.mark_dirty();
     return r;
 }
 
@@ -240,7 +242,9 @@ expected<void> for_each_page(space& s, std::uint64_t address, std::uint64_t leng
         const std::uint64_t at = address + done;
         const std::uint64_t in_page = at & (s.page_size() - 1);
         const std::uint64_t n = std::min<std::uint64_t>(s.page_size() - in_page, length - done);
-        auto pin = s.pin(at >> s.page_shift(), a);
+        // A write of a whole page need not bring the old page in.
+        const access how = a == access::write && n == s.page_size() ? access::overwrite : a;
+        auto pin = s.pin(at >> s.page_shift(), how);
         if (!pin) return unexpected(pin.error());
         if (!f(*pin, in_page, n, done)) return {};
         done += n;

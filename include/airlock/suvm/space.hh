@@ -126,7 +126,10 @@ class page_ref {
     bool dirty_ = false;
 };
 
-enum class access : std::uint8_t { read, write };
+// How a pin will use its page. `overwrite`: the caller writes every byte of
+// the page before anyone reads it, so a miss neither loads nor authenticates
+// the old contents (the frame holds stale enclave bytes until then).
+enum class access : std::uint8_t { read, write, overwrite };
 
 class space {
   public:
@@ -170,7 +173,7 @@ class space {
     [[nodiscard]] expected<page_ref> pin(std::uint64_t page, access a = access::read) {
         page_ref r;
         if (try_pin(page, r)) [[likely]] {
-            if (a == access::write) r.mark_dirty();
+            if (a != access::read) r.mark_dirty();
             return r;
         }
         return pin_slow(page, a);
@@ -260,7 +263,7 @@ class space {
     [[gnu::cold]] expected<page_ref> pin_slow(std::uint64_t page, access a);
     // Under the fault lock.
     bool claim_victim(std::uint32_t& out) noexcept;
-    bool load_into(std::uint32_t f, std::uint64_t page) noexcept;
+    bool load_into(std::uint32_t f, std::uint64_t page, access a) noexcept;
     void seal_frame(std::uint32_t f) noexcept;
     void write_back_batch_after(std::uint32_t victim) noexcept;
     void prefetch_after(std::uint64_t page) noexcept;
