@@ -43,12 +43,13 @@ constexpr std::size_t io_chunk = 64 * 1024;
 
 // The enclave's private state, kept until its thread stops.
 struct enclave_state {
+    enclave_config_values config;  // a private copy, taken at start
     model m;
     engine e;
     std::size_t open = 0;
     sys::listener listener;
     explicit enclave_state(const enclave_config_values& c)
-        : m(c.dimension, c.keys), e(m, c.engine) {
+        : config(c), m(c.dimension, c.keys), e(m, c.engine) {
         std::vector<float> v(c.dimension);
         for (std::uint64_t id = 0; id < c.keys; ++id) {
             model::initial_value(id, v);
@@ -70,7 +71,7 @@ task<void> serve_connection(enclave_state& st, sys::socket s) {
         const std::uint64_t start = platform::read_tsc();
         const bool keep = st.e.on_bytes(ses, std::span(in.data(), *n), out);
         st.e.add_trusted_ns(static_cast<std::uint64_t>(
-            static_cast<double>(platform::read_tsc() - start) / configured.cycles_per_ns));
+            static_cast<double>(platform::read_tsc() - start) / st.config.cycles_per_ns));
         if (!out.empty()) {
             auto sent = co_await s.send_all(out);
             out.clear();
@@ -86,7 +87,7 @@ task<void> accept_loop(async::executor& ex, enclave_state& st) {
     for (;;) {
         auto s = co_await st.listener.accept();
         if (!s) co_return;  // the listener closed, or the link faulted
-        if (st.open >= configured.max_connections) {
+        if (st.open >= st.config.max_connections) {
             (void)co_await s->close();
             continue;
         }

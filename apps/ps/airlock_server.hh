@@ -12,7 +12,9 @@
 // connection count, so any host thread can read it.
 //
 // Thread contract: as server (server.hh): create and the destructor on one
-// thread, run on one thread, stop and the observers from any thread.
+// thread, run on one thread, stop and the observers from any thread; two
+// creates in one process must not run at once (the enclave's configuration
+// passes through one process-wide variable, copied by the enclave at start).
 // Memory ordering: the stop flag and the published counters are relaxed
 // atomics (polled statistics).
 
