@@ -118,11 +118,36 @@ namespace calls {
 // A bounded enum: decoding rejects values above `teal` (HOSTILE-INPUTS #10).
 enum class shade : std::uint8_t { red, green, blue, teal };
 
-// A user type with a codec of its own (below).
+// A user type with a codec of its own (just below: before any method names it,
+// since a method checks its types where it is declared).
 struct point {
     std::uint32_t x;
     std::uint32_t y;
 };
+
+}  // namespace calls
+}  // namespace airlock::fuzz
+
+template <>
+struct airlock::rpc::codec<airlock::fuzz::calls::point> {
+    static void encode(writer& w, const airlock::fuzz::calls::point& p) {
+        codec<std::uint32_t>::encode(w, p.x);
+        codec<std::uint32_t>::encode(w, p.y);
+    }
+    static bool decode(reader& r, airlock::fuzz::calls::point& p) {
+        return codec<std::uint32_t>::decode(r, p.x) && codec<std::uint32_t>::decode(r, p.y);
+    }
+};
+
+template <>
+struct airlock::rpc::enum_traits<airlock::fuzz::calls::shade> {
+    static constexpr bool bounded = true;
+    static constexpr auto min = airlock::fuzz::calls::shade::red;
+    static constexpr auto max = airlock::fuzz::calls::shade::teal;
+};
+
+namespace airlock::fuzz {
+namespace calls {
 
 // Served by the host (the enclave calls them); the first argument is the
 // caller's serial, `relay_serial` marks the calls calls::relay makes.
@@ -171,24 +196,6 @@ void arm_allocation_probe() noexcept;
 std::size_t disarm_allocation_probe() noexcept;
 
 }  // namespace airlock::fuzz
-
-template <>
-struct airlock::rpc::codec<airlock::fuzz::calls::point> {
-    static void encode(writer& w, const airlock::fuzz::calls::point& p) {
-        codec<std::uint32_t>::encode(w, p.x);
-        codec<std::uint32_t>::encode(w, p.y);
-    }
-    static bool decode(reader& r, airlock::fuzz::calls::point& p) {
-        return codec<std::uint32_t>::decode(r, p.x) && codec<std::uint32_t>::decode(r, p.y);
-    }
-};
-
-template <>
-struct airlock::rpc::enum_traits<airlock::fuzz::calls::shade> {
-    static constexpr bool bounded = true;
-    static constexpr auto min = airlock::fuzz::calls::shade::red;
-    static constexpr auto max = airlock::fuzz::calls::shade::teal;
-};
 
 // Runs one input. Returns 0; aborts (a crash for libFuzzer) when the rpc
 // layer breaks a guarantee the driver checks.
