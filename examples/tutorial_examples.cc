@@ -4,9 +4,11 @@
 // got. Built and run as the test examples.tutorial_examples. The text between
 // each pair of `// --- tutorial: <name> begins/ends ---` markers appears
 // verbatim in docs/tutorial.md; tools/check_tutorial.py checks it.
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -18,6 +20,8 @@
 #include <airlock/async/sync_wait.hh>
 #include <airlock/async/when_all.hh>
 #include <airlock/platform/enclave.hh>
+#include <airlock/platform/host_worker_pool.hh>
+#include <airlock/platform/log.hh>
 #include <airlock/rpc/codec.hh>
 
 #include "hello_enclave_calls.hh"  // hello::greeting, hello::greet_and_count
@@ -76,9 +80,19 @@ inline constexpr rpc::enclave_method<4, double(reading)> to_celsius{"to_celsius"
 // --- tutorial: user type declaration ends ---
 
 // --- tutorial: greet_each declaration begins ---
-inline constexpr rpc::enclave_method<5, std::uint64_t(std::vector<std::string>)> greet_each{
+inline constexpr rpc::enclave_method<8, std::uint64_t(std::vector<std::string>)> greet_each{
     "greet_each"};
 // --- tutorial: greet_each declaration ends ---
+
+// --- tutorial: context declarations begin ---
+// Numbers handed out by the enclave, from a counter every handler shares.
+inline constexpr rpc::enclave_method<5, std::uint64_t()> take_number{"take_number"};
+// A note the host keeps on disk; writing it may block.
+inline constexpr rpc::host_method<3, void(std::string)> keep_note{"keep_note"};
+inline constexpr rpc::enclave_method<6, std::uint64_t(std::string)> note{"note"};
+// --- tutorial: context declarations end ---
+// A handler that never returns (step 15).
+inline constexpr rpc::enclave_method<7, void()> hang{"hang"};
 
 }  // namespace tutorial
 
@@ -148,6 +162,40 @@ void tutorial_enclave(platform::enclave_thread& t) {
         return r.scale == unit::celsius ? r.value : (r.value - 32) * 5 / 9;
     });
     // --- tutorial: user type handler ends ---
+}
+
+// --- tutorial: context begins ---
+// The settings cross to the enclave as bytes: trivially copyable, no pointers.
+struct counter_settings {
+    std::uint64_t first_number;
+};
+
+// Built once inside the enclave from the settings; every enclave thread's
+// program gets the same one. Atomic, because enclave threads share it.
+struct counter_state {
+    explicit counter_state(const counter_settings& s) : next(s.first_number) {}
+    std::atomic<std::uint64_t> next;
+};
+// --- tutorial: context ends ---
+
+void counter_enclave(platform::enclave_thread& t, counter_state& state) {
+    // --- tutorial: take_number handler begins ---
+    t.host.serve(tutorial::take_number, [&state] { return state.next++; });
+    // --- tutorial: take_number handler ends ---
+    // --- tutorial: enclave log begins ---
+    t.host.serve(tutorial::note, [&t, &state](std::string text) -> task<expected<std::uint64_t>> {
+        const std::uint64_t n = state.next++;
+        log::info("note %llu: %s", static_cast<unsigned long long>(n), text.c_str());
+        expected<void> kept = co_await t.host.call(tutorial::keep_note, text);
+        if (!kept) co_return unexpected(kept.error());
+        co_return n;
+    });
+    // --- tutorial: enclave log ends ---
+    t.host.serve(tutorial::hang, [] {
+        volatile std::uint64_t spin = 0;
+        for (;;)
+            spin = spin + 1;  // never returns: its thread stops serving
+    });
 }
 
 // ---- host side ----------------------------------------------------------------
@@ -231,6 +279,96 @@ void step_user_type(std::unique_ptr<platform::host_channel>& channel) {
     check(!rpc::decode_exactly(bytes, decoded), "user type, unit 7", "rejected", "accepted");
 }
 
+// The log records this program received, by origin.
+struct log_counts {
+    std::mutex mutex;
+    int from_enclave = 0;
+    int from_host = 0;
+};
+
+void step_context_pool_log(platform::platform_kind kind) {
+    platform::enclave_config config;
+    config.platform = kind;
+    // --- tutorial: log sink begins ---
+    static log_counts counts;
+    log::set_sink(
+        [](void* context, const log::record& r) noexcept {
+            auto& c = *static_cast<log_counts*>(context);
+            std::lock_guard lock(c.mutex);
+            ++(r.origin == log::from_host ? c.from_host : c.from_enclave);
+            log::stderr_sink(nullptr, r);  // and print it as the default sink does
+        },
+        &counts);
+    // --- tutorial: log sink ends ---
+    // --- tutorial: create with a context begins ---
+    auto enclave =
+        platform::enclave::create<counter_state>(config, counter_settings{100}, &counter_enclave);
+    // --- tutorial: create with a context ends ---
+    if (!enclave) {
+        check(false, "context", "an enclave", std::string(to_string(enclave.error())));
+        return;
+    }
+    std::vector<std::string> kept;
+    {
+        auto channel = (*enclave)->open_channel(0);
+        auto first =
+            sync_wait(channel->executor(), channel->endpoint().call(tutorial::take_number));
+        auto second =
+            sync_wait(channel->executor(), channel->endpoint().call(tutorial::take_number));
+        check(first && *first == 100 && second && *second == 101, "context", "100 then 101",
+              describe(first) + " then " + describe(second));
+        // --- tutorial: worker pool begins ---
+        platform::host_worker_pool pool(2);  // outlives the channel that uses it
+        channel->endpoint().serve(tutorial::keep_note,
+                                  [&pool, &kept](std::string text) -> task<expected<void>> {
+                                      // Runs on a worker thread: blocking here stalls no call.
+                                      auto write = [&kept, t = std::move(text)] {
+                                          kept.push_back(t);  // a file write, in a real program
+                                      };
+                                      co_return co_await pool.run(std::move(write));
+                                  });
+        // --- tutorial: worker pool ends ---
+        log::info("the host asks for a note");
+        auto n = sync_wait(channel->executor(), channel->endpoint().call(tutorial::note, "hi"));
+        check(n && *n == 102, "note", "102", describe(n));
+    }
+    check(kept.size() == 1 && kept[0] == "hi", "worker pool", "one note kept",
+          std::to_string(kept.size()) + " notes");
+    enclave->reset();  // the enclave's last log records reach the sink before it goes
+    log::set_sink(nullptr);
+    std::lock_guard lock(counts.mutex);
+    check(counts.from_enclave >= 1 && counts.from_host >= 1, "log", "records from both sides",
+          std::to_string(counts.from_enclave) + " from the enclave, " +
+              std::to_string(counts.from_host) + " from the host");
+}
+
+void step_liveness() {
+    // --- tutorial: liveness begins ---
+    platform::enclave_config config;
+    config.platform = platform::platform_kind::process;
+    config.stall_timeout_ns = 200'000'000;  // 0.2 s without progress is a stall (default 5 s)
+    config.stop_grace_ns = 100'000'000;     // then teardown kills it soon
+    auto enclave =
+        platform::enclave::create<counter_state>(config, counter_settings{0}, &counter_enclave);
+    // --- tutorial: liveness ends ---
+    if (!enclave && enclave.error() == errc::platform_unavailable) return;
+    if (!enclave) {
+        check(false, "liveness", "an enclave", std::string(to_string(enclave.error())));
+        return;
+    }
+    auto channel = (*enclave)->open_channel(0);
+    // --- tutorial: a stalled call begins ---
+    expected<void> r = sync_wait(channel->executor(), channel->endpoint().call(tutorial::hang));
+    // r.error() == errc::rpc_channel_faulted, and the reason says why:
+    // channel->endpoint().ring_fault() == errc::peer_stalled
+    // (*enclave)->failure() == errc::peer_stalled
+    // --- tutorial: a stalled call ends ---
+    check(!r && channel->endpoint().ring_fault() == errc::peer_stalled &&
+              (*enclave)->failure() == errc::peer_stalled,
+          "liveness", "peer_stalled", std::string(to_string(channel->endpoint().ring_fault())));
+    channel.reset();
+}
+
 }  // namespace
 
 // --- tutorial: choosing the platform begins ---
@@ -263,6 +401,7 @@ void run_steps(platform::platform_kind kind, const char* name) {
     step_scope(channel);
     step_user_type(channel);
     channel.reset();  // close the channel before the enclave goes
+    step_context_pool_log(kind);
     const errc failure = (*enclave)->failure();
     check(failure == errc::ok, name, "an enclave still running", std::string(to_string(failure)));
     std::printf("%s: every step ran\n", name);
@@ -271,6 +410,7 @@ void run_steps(platform::platform_kind kind, const char* name) {
 int main() {
     run_steps(platform::platform_kind::sim, "sim");
     run_steps(platform::platform_kind::process, "process");
+    step_liveness();
     if (failures != 0) {
         std::fprintf(stderr, "tutorial_examples: %d check(s) failed\n", failures);
         return 1;

@@ -118,8 +118,8 @@ namespace calls {
 // A bounded enum: decoding rejects values above `teal` (HOSTILE-INPUTS #10).
 enum class shade : std::uint8_t { red, green, blue, teal };
 
-// A user type with a codec of its own (below: a method's types must have
-// their codec where the method is declared).
+// A user type with a codec of its own (just below: before any method names it,
+// since a method checks its types where it is declared).
 struct point {
     std::uint32_t x;
     std::uint32_t y;

@@ -158,7 +158,12 @@ int main() {
                 return static_cast<bool>(out);
             };
             auto written = co_await pool.run(std::move(write_file));
-            if (!written) co_return unexpected(written.error());
+            // host_pool_full is a platform code, which an enclave takes as
+            // out of contract: say "overloaded, try again" in rpc's words.
+            if (!written)
+                co_return unexpected(written.error() == errc::host_pool_full
+                                         ? errc::rpc_overloaded
+                                         : errc::rpc_handler_failed);
             if (!*written) co_return unexpected(errc::invalid_argument);
             ++snapshots_written;
             co_return expected<void>{};

@@ -68,6 +68,11 @@ void stderr_sink(void*, const record& r) noexcept {
                                       static_cast<unsigned long long>(r.dropped_before))));
     const std::size_t text = std::min(r.text.size(), sizeof line - used - 1);
     std::memcpy(line + used, r.text.data(), text);
+    // One record, one line: a newline or another control byte in the text
+    // (an enclave's text is whatever its ring held) cannot start a line
+    // that looks like another record.
+    for (std::size_t i = used; i < used + text; ++i)
+        if (static_cast<unsigned char>(line[i]) < 0x20 || line[i] == 0x7f) line[i] = '?';
     used += text;
     line[used++] = '\n';
     (void)!::write(2, line, used);  // one call: lines from threads do not interleave

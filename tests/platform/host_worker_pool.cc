@@ -45,13 +45,16 @@ TEST(host_worker_pool, blocking_work_does_not_stall_the_channel) {
     {
         auto ch = (*e)->open_channel(0);
         ch->endpoint().serve(slow, [&]() -> task<expected<std::uint64_t>> {
-            auto r = co_await pool.run([released] {
+            // Named before the co_await: gcc 12 destroys a lambda temporary
+            // that owns something twice there (docs/coroutine-traps.md, 7).
+            auto work = [released] {
                 // Blocks until the fast call came back (bounded, so a stalled
                 // channel fails the test instead of hanging it).
                 return released.wait_for(std::chrono::seconds(30)) == std::future_status::ready
                            ? std::uint64_t{1}
                            : std::uint64_t{0};
-            });
+            };
+            auto r = co_await pool.run(std::move(work));
             resumed_on_channel_thread = std::this_thread::get_id() == channel_thread;
             co_return r;
         });

@@ -18,10 +18,13 @@
 // Thread contract: any thread may log; set_sink and set_level on the host,
 // before logging starts (they are atomic, but a record already in the sink
 // finishes there). The sink is called from the drain thread and from host
-// threads that log: it must be thread-safe. Enclave records are text from
-// hostile-free enclave memory, but the host prints whatever its region holds.
+// threads that log: it must be thread-safe. A record's text is whatever the
+// log ring held (the host checks its framing, level and length, not its
+// words); the default sink prints control bytes as '?', so one record is
+// one line.
 
 #include <cstdarg>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
