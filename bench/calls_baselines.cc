@@ -216,11 +216,12 @@ asio::awaitable<void> call_loop(const calls_config& c, call_buffers& buffers,
         const std::uint64_t before = platform::read_tsc();
         buffers.send();
         co_await asio::post(asio::bind_executor(callee, asio::use_awaitable));
-        if (id == 0 && !callee.running_in_this_thread())
+        // Checked on every call (a thread-local lookup): the hop really happened.
+        if (!callee.running_in_this_thread()) [[unlikely]]
             fail("calls: asio: the call did not move to the callee's thread");
         const std::uint64_t r = buffers.serve(id);
         co_await asio::post(asio::bind_executor(caller, asio::use_awaitable));
-        if (id == 0 && !caller.running_in_this_thread())
+        if (!caller.running_in_this_thread()) [[unlikely]]
             fail("calls: asio: the call did not return to the caller's thread");
         const std::uint64_t after = platform::read_tsc();
         if (r != buffers.expected(id)) [[unlikely]]
