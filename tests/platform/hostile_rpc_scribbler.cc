@@ -106,11 +106,7 @@ TEST_P(hostile_rpc_scribbler, calls_both_ways_end_and_the_enclave_lives) {
     platform::enclave& e = **created;
     test::watchdog dog(std::chrono::seconds(120), "rpc scribbler");
 
-    const ring::region_geometry& geometry = e.geometry();
-    auto size = ring::region::required_size(geometry);
-    ASSERT_TRUE(size.has_value());
-    auto* base = static_cast<std::byte*>(const_cast<void*>(e.region_base()));
-    auto region = ring::region::attach({base, *size}, geometry);
+    auto region = test::host_view_of_region(e);
     ASSERT_TRUE(region.has_value()) << to_string(region.error());
 
     auto ch = e.open_channel(0);

@@ -58,12 +58,7 @@ TEST(process_reply_flood, a_host_that_never_drains_meets_back_pressure_and_is_se
     platform::enclave& e = **created;
     test::watchdog dog(std::chrono::seconds(120), "reply flood");
 
-    // The host's own view of the region it laid out.
-    const ring::region_geometry& geometry = e.geometry();
-    auto size = ring::region::required_size(geometry);
-    ASSERT_TRUE(size.has_value());
-    auto* base = static_cast<std::byte*>(const_cast<void*>(e.region_base()));
-    auto region = ring::region::attach({base, *size}, geometry);
+    auto region = test::host_view_of_region(e);
     ASSERT_TRUE(region.has_value()) << to_string(region.error());
     ring::wire::doorbell& enclave_bell = region->doorbell(platform::enclave_bell(0));
     ring::ring_producer to_enclave(region->ring(platform::host_to_enclave_ring(0)),

@@ -6,7 +6,8 @@
 // enough for CI; `sanitized_build` says whether a sanitizer runtime is in
 // the binary (its allocator ignores the fixed heap); `readable_in_this_process`
 // reads /proc/self/maps to tell whether an address is mapped readable here;
-// `platform_name` names a platform for parameterised test names.
+// `platform_name` names a platform for parameterised test names;
+// `host_view_of_region` attaches the host's view of an enclave's region.
 //
 // Thread contract: any thread of the test (host) process.
 
@@ -19,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "airlock/platform/enclave.hh"
+#include "airlock/ring/region.hh"
 
 namespace airlock::test {
 
@@ -68,6 +70,15 @@ inline bool readable_in_this_process(std::uintptr_t addr, std::size_t size) {
         if (addr >= begin && addr + size <= end) return !perms.empty() && perms[0] == 'r';
     }
     return false;
+}
+
+// The host's own view of the region an enclave laid out, attached from its
+// mapping and geometry, for tests that play a hostile host on it.
+inline expected<ring::region> host_view_of_region(const platform::enclave& e) {
+    auto size = ring::region::required_size(e.geometry());
+    if (!size) return unexpected(size.error());
+    auto* base = static_cast<std::byte*>(const_cast<void*>(e.region_base()));
+    return ring::region::attach({base, *size}, e.geometry());
 }
 
 inline std::string platform_name(platform::platform_kind k) {

@@ -70,19 +70,10 @@ class async_event {
         }
         template <class P>
         bool await_suspend(std::coroutine_handle<P> h) noexcept {
-            const detail::task_context* context = detail::context_of(h);
-            if (cancelled_before(context)) return false;
-            event_->lock_.lock();
-            if (event_->set_) {
-                event_->lock_.unlock();
-                return false;
-            }
-            return suspend_on(h, context);
+            return suspend_unless(h, [this] { return event_->set_; });
         }
         [[nodiscard]] expected<void> await_resume() noexcept {
-            resumed();
-            if (wait_result() != errc::ok) return unexpected(wait_result());
-            return {};
+            return resumed_result();
         }
 
       private:

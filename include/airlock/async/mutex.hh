@@ -94,15 +94,11 @@ class async_mutex {
         }
         template <class P>
         bool await_suspend(std::coroutine_handle<P> h) noexcept {
-            const detail::task_context* context = detail::context_of(h);
-            if (cancelled_before(context)) return false;
-            mutex_->lock_.lock();
-            if (!mutex_->locked_) {  // freed since await_ready
-                mutex_->locked_ = true;
-                mutex_->lock_.unlock();
-                return false;
-            }
-            return suspend_on(h, context);
+            return suspend_unless(h, [this] {
+                if (mutex_->locked_) return false;
+                mutex_->locked_ = true;  // freed since await_ready
+                return true;
+            });
         }
         [[nodiscard]] expected<async_mutex_lock> await_resume() noexcept {
             resumed();

@@ -76,22 +76,16 @@ class async_semaphore {
         }
         template <class P>
         bool await_suspend(std::coroutine_handle<P> h) noexcept {
-            const detail::task_context* context = detail::context_of(h);
-            if (cancelled_before(context)) return false;
-            semaphore_->lock_.lock();
-            if (semaphore_->permits_ != 0) {  // released since await_ready
-                --semaphore_->permits_;
-                semaphore_->lock_.unlock();
-                return false;
-            }
-            return suspend_on(h, context);
+            return suspend_unless(h, [this] {
+                if (semaphore_->permits_ == 0) return false;
+                --semaphore_->permits_;  // released since await_ready
+                return true;
+            });
         }
         // ok with a permit the caller now holds (give it back with
         // release()), or errc::cancelled.
         [[nodiscard]] expected<void> await_resume() noexcept {
-            resumed();
-            if (wait_result() != errc::ok) return unexpected(wait_result());
-            return {};
+            return resumed_result();
         }
 
       private:

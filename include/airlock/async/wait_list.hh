@@ -35,6 +35,7 @@
 #include "airlock/async/task.hh"
 #include "airlock/base/check.hh"
 #include "airlock/base/error.hh"
+#include "airlock/base/expected.hh"
 
 namespace airlock::async::detail {
 
@@ -226,6 +227,27 @@ class primitive_wait {
             return false;
         }
         return true;  // a waker took it first: it resumes woken
+    }
+    // await_suspend of a primitive whose wait can end at once: false (do not
+    // suspend) when a token is already cancelled, or when `take_now()`,
+    // called with the primitive's lock held, takes what the wait is for;
+    // else the node is linked (suspend_on).
+    template <class P, class TakeNow>
+    bool suspend_unless(std::coroutine_handle<P> h, TakeNow take_now) noexcept {
+        const task_context* context = context_of(h);
+        if (cancelled_before(context)) return false;
+        lock_->lock();
+        if (take_now()) {
+            lock_->unlock();
+            return false;
+        }
+        return suspend_on(h, context);
+    }
+    // await_resume's result for a wait that yields nothing but its outcome.
+    [[nodiscard]] expected<void> resumed_result() noexcept {
+        resumed();
+        if (result_ != errc::ok) return unexpected(result_);
+        return {};
     }
     // await_resume: stop listening; from now on the awaitable owns what the
     // wake handed it.
