@@ -4,17 +4,15 @@
 // Starts one airlock-ps server per mode, each in a process of its own
 // (forked before any thread exists, and stopped with SIGSTOP except while it
 // is measured), then for each offered rate, lowest first, drives every mode
-// in turn with the open-loop load generator (apps/ps/load.hh) for --seconds: the modes are interleaved at each rate,
-// so a disturbance of the shared machine falls on all of them. A mode whose
-// achieved rate falls below half the offered one twice is not driven
-// further. Each point reports the achieved rate, latency percentiles from
-// the moment each request was due, and the server's trusted time per
-// request (its thread's time from an epoll_wait's return to the next call,
-// over the requests served: the seed's measure). --svg draws the seed's
-// figure (trusted time per request against offered rate) beside achieved
-// against offered rate. Roles of --cpus: server thread (the enclave thread
-// in the airlock mode), switchless host worker, load generator; the airlock
-// mode's io_uring service thread is not pinned.
+// in turn with the open-loop load generator (apps/ps/load.hh) for --seconds: the modes are
+// interleaved at each rate, so a disturbance of the shared machine falls on all of them. A mode
+// whose achieved rate falls below half the offered one twice is not driven further. Each point
+// reports the achieved rate, latency percentiles from the moment each request was due, and the
+// server's trusted time per request (its thread's time from an epoll_wait's return to the next
+// call, over the requests served: the seed's measure). --svg draws the seed's figure (trusted time
+// per request against offered rate) beside achieved against offered rate. Roles of --cpus: server
+// thread (the enclave thread in the airlock mode), switchless host worker, load generator; the
+// airlock mode's io_uring service thread is not pinned.
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>

@@ -233,7 +233,8 @@ PY
 headers_cxx23() {
     cmake -S . -B build/headers-cxx23 -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" \
         -DCMAKE_CXX_STANDARD=23 -DAIRLOCK_WERROR=ON \
-        -DAIRLOCK_BUILD_TESTS=OFF -DAIRLOCK_BUILD_BENCH=OFF
+        -DAIRLOCK_BUILD_TESTS=OFF -DAIRLOCK_BUILD_BENCH=OFF -DAIRLOCK_BUILD_APPS=OFF \
+        -DAIRLOCK_CHECK_HEADERS=ON
     cmake --build build/headers-cxx23 -j2 --target airlock_check_headers
 }
 

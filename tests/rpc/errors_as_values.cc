@@ -200,7 +200,7 @@ TEST(errors_as_values, an_overloaded_server_answers_overloaded_and_drops_nothing
     std::size_t started = 0;
     lb.host.serve(held, [&](std::uint64_t x) -> async::task<std::uint64_t> {
         ++started;
-        co_await busy.wait();
+        (void)co_await busy.wait();
         co_return x + 1000;
     });
     // One more call than the server runs at once; when the last of them is

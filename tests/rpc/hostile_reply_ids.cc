@@ -140,7 +140,8 @@ TEST(hostile_reply_ids, replies_in_any_order_reach_only_their_own_callers) {
     std::reverse(calls.begin(), calls.end());
     std::uint64_t answered = 0;
     for (auto [id, key] : calls) {
-        f.ch.send_reply(id + generation_step(rpc::endpoint_options{}.max_in_flight), 0, test::encoded(std::uint64_t{7777}));
+        f.ch.send_reply(id + generation_step(rpc::endpoint_options{}.max_in_flight), 0,
+                        test::encoded(std::uint64_t{7777}));
         f.ch.send_reply(id, 0, test::encoded(key * 100 + 1));
         if (answered++ > 0) f.ch.send_reply(calls[answered - 2].first, 0, test::encoded(key));
         f.settle();

@@ -3,8 +3,8 @@
 // the enclave's sys client: more bytes than asked, a count that is not the
 // bytes sent, a datagram whose lengths do not add up, an unknown request, a
 // stale generation, a duplicate, an errno the call cannot produce each fault
-// the link with a reason and fail the waiting call; a legitimate errno fails only its call; a host that never
-// answers is bounded by the caller's cancellation, its late answer dropped.
+// the link with a reason and fail the waiting call; a legitimate errno fails only its call; a host
+// that never answers is bounded by the caller's cancellation, its late answer dropped.
 #include <gtest/gtest.h>
 
 #include <cerrno>

@@ -91,7 +91,7 @@ task<await_result_t<A>> with_deadline(executor& ex, std::uint64_t deadline_ns, A
                              parent != nullptr ? parent->token : cancellation_token{});
     const detail::task_context context{deadline.token(),
                                        parent != nullptr ? parent->root : nullptr};
-    co_await detail::enter_context{&context};
+    (void)co_await detail::enter_context{&context};
     if constexpr (std::is_void_v<result>) {
         co_await std::move(operation);
     } else {
