@@ -87,12 +87,17 @@ TEST(host_worker_pool, a_full_queue_and_a_throw_are_errors) {
     ASSERT_FALSE(throws.has_value());
     EXPECT_EQ(throws.error(), errc::host_work_failed);
     // The one worker busy, the one queue place taken: the queue is full.
-    std::promise<void> started, release;
-    ASSERT_TRUE(pool.try_submit([&] {
+    // Both futures are taken before the work starts: the promises die with
+    // this test body, possibly before the worker gets to them.
+    std::promise<void> started;
+    std::promise<void> release;
+    std::future<void> has_started = started.get_future();
+    std::shared_future<void> released = release.get_future().share();
+    ASSERT_TRUE(pool.try_submit([&started, released] {
         started.set_value();
-        release.get_future().wait();
+        released.wait();
     }));
-    started.get_future().wait();
+    has_started.wait();
     ASSERT_TRUE(pool.try_submit([] {}));
     auto full = async::sync_wait(ch->executor(), [&]() -> task<expected<int>> {
         co_return co_await pool.run([] { return 3; });
