@@ -395,11 +395,17 @@ class executor {
 
     // Any thread of this side: queues `item` to run on the owner thread in a
     // later round, then rings the doorbell. Lock-free, never allocates. The
-    // executor must outlive the call; items still queued when it dies are
-    // discarded (their `discard`, if any, runs instead).
+    // executor must be alive when the call begins; once the item is queued
+    // the call touches only the doorbell and the hooks (read before), so the
+    // item may run and its owner destroy the executor before post returns,
+    // as long as the doorbell and hooks outlive it (a platform's do: they
+    // are in the region and static). Items still queued when the executor
+    // dies are discarded (their `discard`, if any, runs instead).
     void post(work_item& item) noexcept {
+        ring::wire::doorbell& bell = bell_;
+        ring::wait_hooks* hooks = &hooks_;
         inbox_.push(item);
-        ring::ring_doorbell(bell_, &hooks_);
+        ring::ring_doorbell(bell, hooks);
     }
     // Owner thread: takes back a posted item that has not run yet (its
     // poster is going away). Returns false when it is not queued here.
