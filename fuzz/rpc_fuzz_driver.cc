@@ -993,6 +993,7 @@ class driver {
             received(m->tag, m->bytes);
         }
         from_enclave_.publish();
+        note_honest_out_head();
         return got;
     }
 
@@ -1250,15 +1251,15 @@ class driver {
         const std::uint64_t in_tail = ring::shared::load_relaxed(in->tail);
         switch (kind % 5) {
             case 0:
-                ring::shared::store_release(out->head, head + 4);
+                forge_out_head(head + 4);
                 break;
             case 1:
-                ring::shared::store_release(out->head, out_tail + 8);
+                forge_out_head(out_tail + 8);
                 break;
             case 2:
                 // Back a word: refused if the enclave saw the newer head, else
                 // it only under-reports free space.
-                if (head >= 8) ring::shared::store_release(out->head, head - 8);
+                if (head >= 8) forge_out_head(head - 8);
                 break;
             case 3:
                 ring::shared::store_release(in->tail, in_tail + 2 * config_.in_capacity);
@@ -1267,6 +1268,29 @@ class driver {
                 ring::shared::store_release(in->tail, in_tail + 4);
                 break;
         }
+    }
+
+    // The head of the enclave's ring is the host's to write: a forged one
+    // stays until the host's consumer next publishes, which it does only
+    // when it has released more. The host remembers the last head it
+    // published honestly, to tell the enclave the truth again at an honest
+    // tear-down (else a forged, under-reported head that the enclave took as
+    // plausible leaves it a ring too full to answer in, like a host that
+    // stops draining, and nothing is owed).
+    void forge_out_head(std::uint64_t value) {
+        ring::shared::store_release(region_.ring(0).control->head, value);
+        forged_out_head_ = value;
+    }
+    void note_honest_out_head() {
+        const std::uint64_t now = ring::shared::load_relaxed(region_.ring(0).control->head);
+        if (forged_out_head_ && now == *forged_out_head_) return;  // not published over yet
+        forged_out_head_.reset();
+        honest_out_head_ = now;
+    }
+    void unforge_out_head() {
+        if (!forged_out_head_) return;
+        ring::shared::store_release(region_.ring(0).control->head, honest_out_head_);
+        forged_out_head_.reset();
     }
 
     // --- tear-down ---------------------------------------------------------
@@ -1293,6 +1317,7 @@ class driver {
         if (!config_.destroy || config_.honest_finish) gate_.open(true);
         settle(true);
         if (config_.honest_finish) {
+            unforge_out_head();
             for (int i = 0; i < 64 && answer_everything(); ++i) {
             }
             settle(true);
@@ -1378,6 +1403,8 @@ class driver {
     bool faulted_ = false;
     bool hostile_fault_ = false;  // faulted before the tear-down
     bool torn_down_ = false;
+    std::uint64_t honest_out_head_ = 0;
+    std::optional<std::uint64_t> forged_out_head_;  // the last head forged, until published over
 };
 
 }  // namespace

@@ -69,6 +69,9 @@ enum class rpc_op : std::uint8_t {
 // head moved back a word, 3 the tail of the enclave's incoming ring past
 // a lap, 4 that tail misaligned. A later honest publish of the host may
 // overwrite the forgery before the enclave reads it: then nothing happens.
+// An honest tear-down (config honest_finish) first stores the host's true
+// head again, since a head moved back that the enclave took as plausible
+// would otherwise leave it too little room to answer.
 // Op bytes below keep their meaning (op byte % op::count), so inputs
 // written before forgeries existed replay as they did, except where they
 // held a byte of 0xf8 or above in an op position.
