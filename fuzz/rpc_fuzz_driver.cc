@@ -1254,7 +1254,14 @@ class driver {
                 forge_out_head(head + 4);
                 break;
             case 1:
-                forge_out_head(out_tail + 8);
+                // Beyond any tail the enclave can reach before the host's
+                // next publish (at most a ring past the host's true head,
+                // which is at most out_tail): refused whenever it is read.
+                // A head just past today's tail would become plausible
+                // once the enclave wrote more, and the enclave would then
+                // overwrite what the host has not read, which only breaks
+                // the host's own view of the ring.
+                forge_out_head(out_tail + config_.out_capacity + 8);
                 break;
             case 2:
                 // Back a word: refused if the enclave saw the newer head, else
