@@ -77,6 +77,21 @@ TEST_P(PsAirlockSuvm, ServesAModelLargerThanTheEnclave) {
     EXPECT_EQ(srv.get().stats().errors, 0u);
 }
 
+TEST(PsAirlockSuvmOptions, OnlyTheAirlockModePagesItsModel) {
+    for (const io_mode m : {io_mode::native, io_mode::transition, io_mode::switchless}) {
+        server_options o = small_server(m);
+        o.model_in = model_storage::suvm;
+        EXPECT_EQ(server::create(o).error(), errc::invalid_argument) << to_string(m);
+    }
+    server_options o = small_server(io_mode::airlock);
+    o.model_in = model_storage::suvm;
+    o.suvm_page_size = 3000;  // not a power of two
+    EXPECT_EQ(server::create(o).error(), errc::invalid_argument);
+    o.suvm_page_size = 4096;
+    o.suvm_cache_bytes = 3 * 4096;  // fewer than suvm::min_frames pages
+    EXPECT_EQ(server::create(o).error(), errc::invalid_argument);
+}
+
 INSTANTIATE_TEST_SUITE_P(platforms, PsAirlockSuvm,
                          ::testing::Values(platform::platform_kind::sim,
                                            platform::platform_kind::process),
