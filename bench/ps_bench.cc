@@ -46,7 +46,8 @@ struct ps_options : common_options {
     double push_fraction = 1.0;  // the seed's requests update features
     double zipf = 0;
     std::uint32_t dimension = 8;
-    std::size_t keys = 65'536;  // 65,536 x 8 floats: a 4 MiB table, the seed's LLC-sized model
+    std::size_t keys =
+        65'536;  // 65,536 x 8 floats: 2 MiB of rows and a 1.5 MiB index, the seed's LLC-sized model
     std::uint64_t transition_cycles = 8'200;
     // The airlock-suvm mode: the airlock server with the model's vectors in
     // a suvm space whose page cache holds this many MiB of them.
