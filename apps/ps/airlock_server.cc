@@ -28,6 +28,9 @@ constexpr rpc::enclave_method<1, std::uint64_t(std::uint64_t)> ps_listen{"ps_lis
 constexpr rpc::enclave_method<2, std::uint64_t(std::uint64_t)> ps_connections{"ps_connections"};
 // Field i of the engine's server_stats (requests, ids, errors, trusted_ns).
 constexpr rpc::enclave_method<3, std::uint64_t(std::uint64_t)> ps_stat{"ps_stat"};
+// Field i of the model's space's statistics (hits, faults, prefetches,
+// evictions, write_backs); 0 with the model in enclave memory.
+constexpr rpc::enclave_method<4, std::uint64_t(std::uint64_t)> ps_paging{"ps_paging"};
 
 // What the enclave is configured with: set by the host before the enclave
 // is created, so on `process` the forked enclave starts with a copy. Plain
@@ -46,13 +49,15 @@ enclave_config_values configured;
 
 constexpr std::size_t io_chunk = 64 * 1024;
 
-// The space of a suvm model: just the model's rows. The host sizes the
-// backing store from the same options.
+// The space of a suvm model: just the model's rows, and a cache no larger
+// than them. The host sizes the backing store from the same options.
 suvm::space_options space_options_for(const enclave_config_values& c) {
     suvm::space_options o;
     o.size = model::paged_bytes(c.dimension, c.keys);
     o.page_size = c.suvm_page_size;
     o.cache_bytes = c.suvm_cache_bytes;
+    if (o.page_size != 0 && o.cache_bytes / o.page_size > o.size / o.page_size + suvm::min_frames)
+        o.cache_bytes = (o.size / o.page_size + suvm::min_frames) * o.page_size;
     return o;
 }
 
@@ -148,6 +153,13 @@ void program(platform::enclave_thread& t) {
         co_return local->port();
     });
     t.host.serve(ps_connections, [p](std::uint64_t) -> expected<std::uint64_t> { return p->open; });
+    t.host.serve(ps_paging, [p](std::uint64_t i) -> expected<std::uint64_t> {
+        if (i > 4) return unexpected(errc::invalid_argument);
+        if (!p->space) return 0;
+        const suvm::space_stats s = p->space->stats();
+        const std::uint64_t fields[] = {s.hits, s.faults, s.prefetches, s.evictions, s.write_backs};
+        return fields[i];
+    });
     t.host.serve(ps_stat, [p](std::uint64_t i) -> expected<std::uint64_t> {
         if (!p->e) return unexpected(p->failed);
         const server_stats& s = p->e->stats();
@@ -174,6 +186,7 @@ class airlock_server_impl final : public airlock_server {
     std::atomic<bool> stop_flag{false};
     std::atomic<std::size_t> open{0};
     std::atomic<std::uint64_t> stat[4] = {};
+    std::atomic<std::uint64_t> paging_stat[5] = {};
 
     ~airlock_server_impl() override {
         service.reset();  // before the enclave whose links it serves
@@ -187,6 +200,25 @@ class airlock_server_impl final : public airlock_server {
     server_stats stats() const noexcept override {
         return {stat[0].load(std::memory_order_relaxed), stat[1].load(std::memory_order_relaxed),
                 stat[2].load(std::memory_order_relaxed), stat[3].load(std::memory_order_relaxed)};
+    }
+
+    model_paging paging() const noexcept override {
+        return {paging_stat[0].load(std::memory_order_relaxed),
+                paging_stat[1].load(std::memory_order_relaxed),
+                paging_stat[2].load(std::memory_order_relaxed),
+                paging_stat[3].load(std::memory_order_relaxed),
+                paging_stat[4].load(std::memory_order_relaxed)};
+    }
+
+    // Copies the space's counters to the host atomics (once, at the end:
+    // five more calls every 10 ms would cost the enclave thread).
+    expected<void> refresh_paging(platform::host_channel& ch) {
+        for (std::uint64_t i = 0; i < 5; ++i) {
+            auto v = async::sync_wait(ch.executor(), ch.endpoint().call(ps_paging, i));
+            if (!v) return unexpected(v.error());
+            paging_stat[i].store(*v, std::memory_order_relaxed);
+        }
+        return {};
     }
 
     // Copies the enclave's counters to the host atomics.
@@ -208,7 +240,8 @@ class airlock_server_impl final : public airlock_server {
             if (auto r = refresh(*ch); !r) return r;
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
-        return refresh(*ch);
+        if (auto r = refresh(*ch); !r) return r;
+        return refresh_paging(*ch);
     }
 };
 
@@ -240,8 +273,8 @@ expected<std::unique_ptr<airlock_server>> airlock_server::create(const server_op
             return unexpected(errc::invalid_argument);
         config.untrusted_memory = *store;
         const std::size_t pages = so.size / o.suvm_page_size + 1;
-        const std::size_t frames = o.suvm_cache_bytes / o.suvm_page_size;
-        model_bytes += o.suvm_cache_bytes + pages * 16 + frames * 64 + 2 * o.suvm_page_size;
+        const std::size_t frames = so.cache_bytes / o.suvm_page_size;
+        model_bytes += so.cache_bytes + pages * 16 + frames * 64 + 2 * o.suvm_page_size;
     }
     config.enclave_memory =
         o.enclave_memory != 0 ? o.enclave_memory : (std::size_t{64} << 20) + model_bytes;

@@ -38,6 +38,7 @@ class airlock_server {
     virtual void stop() noexcept = 0;
     [[nodiscard]] virtual std::size_t open_connections() const noexcept = 0;
     [[nodiscard]] virtual server_stats stats() const noexcept = 0;
+    [[nodiscard]] virtual model_paging paging() const noexcept = 0;
 };
 
 }  // namespace airlock::ps

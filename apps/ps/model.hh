@@ -14,12 +14,14 @@
 //           exceed enclave memory: a pull reads a row through the space's
 //           page cache, a push updates it in place in its cached page, which
 //           the space seals into its untrusted backing store when evicted.
-// The index stays in enclave memory with both: looking an id up probes a
-// few slots scattered over the table, and in the space each probe could be
-// a page fault; in memory it is 12 bytes per slot (at most 24 per feature),
-// a fraction of a row (4 x dimension bytes, 32 with the default dimension),
-// and every request looks all its ids up before it touches a row, so an
-// unknown id never costs a fault.
+// The index stays in enclave memory with both: looking an id up probes
+// slots scattered over the table, and in the space each lookup would be a
+// page fault of its own besides the row's (random ids share no index
+// pages); every request looks all its ids up before it touches a row, so an
+// unknown id never costs a fault. The price: the enclave holds 12 bytes a
+// slot, 24 to 48 a feature, whatever the dimension, so a suvm model takes
+// out of the enclave the rows (4 x dimension bytes a feature), not the
+// index: most of the model at a large dimension, about half at 8.
 //
 // `sgd_step` applies w[i] -= learning_rate * g[i] in float, element by
 // element, the same arithmetic a reference model does, in both storages.

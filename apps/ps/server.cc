@@ -340,6 +340,10 @@ server_stats server::stats() const noexcept {
     return airlock_ ? airlock_->stats() : state_->e.stats();
 }
 
+model_paging server::paging() const noexcept {
+    return airlock_ ? airlock_->paging() : model_paging{};
+}
+
 expected<void> server::run() {
     if (airlock_) return airlock_->run();
     state& s = *state_;

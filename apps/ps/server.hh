@@ -75,6 +75,15 @@ struct server_options {
     std::size_t enclave_memory = 0;
 };
 
+// What the page cache of a suvm model did (suvm::space_stats).
+struct model_paging {
+    std::uint64_t hits = 0;
+    std::uint64_t faults = 0;
+    std::uint64_t prefetches = 0;
+    std::uint64_t evictions = 0;
+    std::uint64_t write_backs = 0;
+};
+
 // "memory" or "suvm"; invalid_argument otherwise.
 [[nodiscard]] std::string_view to_string(model_storage m) noexcept;
 [[nodiscard]] expected<model_storage> model_storage_from(std::string_view name) noexcept;
@@ -99,6 +108,9 @@ class server {
     [[nodiscard]] std::size_t open_connections() const noexcept;
     // The engine's counters; exact once run() returned.
     [[nodiscard]] server_stats stats() const noexcept;
+    // With model_in == suvm, the model's space's counters, read when run()
+    // returned (suvm::space_stats); zeros otherwise.
+    [[nodiscard]] model_paging paging() const noexcept;
 
   private:
     struct state;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // airlock-ps: the parameter server (docs/ps.md). Listens on 127.0.0.1,
-// prints "listening on 127.0.0.1:<port> mode <mode>" once ready, serves until
-// SIGINT or SIGTERM, then prints its counters.
+// prints "listening on 127.0.0.1:<port> mode <mode> model-in <storage>" once
+// ready, serves until SIGINT or SIGTERM, then prints its counters (and, with
+// --model-in suvm, its page cache's).
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -92,6 +93,15 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(st.requests),
                 static_cast<unsigned long long>(st.ids), static_cast<unsigned long long>(st.errors),
                 static_cast<unsigned long long>(st.trusted_ns));
+    if (o.model_in == model_storage::suvm) {
+        const auto pg = (*s)->paging();
+        std::printf("suvm hits %llu faults %llu prefetches %llu evictions %llu write_backs %llu\n",
+                    static_cast<unsigned long long>(pg.hits),
+                    static_cast<unsigned long long>(pg.faults),
+                    static_cast<unsigned long long>(pg.prefetches),
+                    static_cast<unsigned long long>(pg.evictions),
+                    static_cast<unsigned long long>(pg.write_backs));
+    }
     if (!r) {
         std::fprintf(stderr, "airlock-ps: stopped: %s\n",
                      std::string(airlock::to_string(r.error())).c_str());

@@ -42,8 +42,9 @@ std::string read_line(FILE* f) {
 
 // Runs the server with `server_args` (after the program's path) and a worker
 // that pulls and pushes ids 0 .. keys-1 against it, labelled `mode`.
+// With `paged`, the server also reports its page cache at the end.
 void worker_drives_server(std::vector<std::string> server_args, const std::string& mode,
-                          const std::string& keys) {
+                          const std::string& keys, bool paged = false) {
     const char* server_path = std::getenv("AIRLOCK_PS_SERVER");
     const char* worker_path = std::getenv("AIRLOCK_PS_WORKER");
     ASSERT_TRUE(server_path && worker_path) << "set by ctest";
@@ -75,6 +76,11 @@ void worker_drives_server(std::vector<std::string> server_args, const std::strin
     ASSERT_EQ(::waitpid(server, &status, 0), server);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << counters;
     EXPECT_EQ(counters.rfind("requests ", 0), 0u) << counters;
+    if (paged) {
+        const std::string paging = read_line(server_out);
+        EXPECT_EQ(paging.rfind("suvm hits ", 0), 0u) << paging;
+        EXPECT_EQ(paging.find("faults 0 "), std::string::npos) << paging;
+    }
     std::fclose(server_out);
 }
 
@@ -91,7 +97,7 @@ TEST_P(PsPrograms, WorkerDrivesServer) {
 TEST(PsProgramsSuvm, WorkerDrivesServerWithTheModelInSuvm) {
     worker_drives_server({"--mode", "airlock", "--port", "0", "--keys", "100000", "--model-in",
                           "suvm", "--suvm-cache-mib", "1"},
-                         "airlock", "100000");
+                         "airlock", "100000", true);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, PsPrograms, ::testing::ValuesIn(all_modes),
