@@ -2,8 +2,9 @@
 #pragma once
 // src/suvm/free_lists.hh: the ranges a space's allocator has been given back.
 //
-// An allocation's size is rounded up to its class: a multiple of 8 bytes up
-// to a page, whole pages above. Ranges given back wait in a list per class
+// An allocation's size is rounded up to its class, a multiple of 8 bytes
+// (whole pages would waste up to a page per large allocation and could leave
+// the end of the space unusable). Ranges given back wait in a list per class
 // and are handed out again, newest first, to a later allocation of the same
 // class whose alignment they meet; anything else comes from the bump
 // pointer. Exact classes keep the bookkeeping to one hash lookup and never
@@ -23,12 +24,9 @@ namespace airlock::suvm::detail {
 
 class free_lists {
   public:
-    explicit free_lists(std::size_t page_size) : page_size_(page_size) {}
-
     // The bytes an allocation of `bytes` occupies.
-    [[nodiscard]] std::uint64_t class_of(std::uint64_t bytes) const noexcept {
-        const std::uint64_t unit = bytes <= page_size_ ? 8 : page_size_;
-        return (bytes + unit - 1) / unit * unit;
+    [[nodiscard]] static std::uint64_t class_of(std::uint64_t bytes) noexcept {
+        return (bytes + 7) / 8 * 8;
     }
     // Keeps [address, address + class_bytes) for reuse; false if that
     // address is already free (given back twice).
@@ -42,7 +40,6 @@ class free_lists {
     // an alignment (usually the first does: one class, one alignment).
     static constexpr std::size_t alignment_scan = 8;
 
-    std::size_t page_size_;
     std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> by_class_;
     std::unordered_map<std::uint64_t, std::uint64_t> free_;  // address -> class bytes
     std::uint64_t free_bytes_ = 0;

@@ -71,7 +71,7 @@ space::space(const space_options& options, backing_store store, sealer s)
     }
     versions_ = make_array<std::uint64_t>(pages_);
     scratch_ = make_array<std::byte>(slot_bytes(page_size_));
-    free_ = std::unique_ptr<detail::free_lists>(new (std::nothrow) detail::free_lists(page_size_));
+    free_ = std::unique_ptr<detail::free_lists>(new (std::nothrow) detail::free_lists());
 }
 
 space::~space() {

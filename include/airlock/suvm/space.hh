@@ -197,8 +197,8 @@ class space {
 
     // Reserves `bytes` of the space aligned to `alignment` (a power of two,
     // at most page_size) and returns its address; the bytes read as zeros
-    // until written. Sizes round up to a class (8-byte multiples up to a
-    // page, whole pages above); a range given back by deallocate is reused
+    // until written. Sizes round up to a class (a multiple of 8 bytes); a
+    // range given back by deallocate is reused
     // by the next allocation of its class (zeroed first), else the space is
     // taken in address order. Errors: suvm_out_of_memory, invalid_argument,
     // the sticky fault (zeroing a reused range). Any thread.
