@@ -14,9 +14,12 @@ namespace {
 // Statistics only: relaxed, nothing is ordered by them.
 std::atomic<std::uint64_t> global_fallback_count{0};
 std::atomic<std::uint64_t> orphaned_pool_count{0};
-// Retired pools with live frames stay reachable from here, on purpose: they
-// are a deliberate, counted leak, not a lost one (leak checkers agree).
-std::atomic<frame_pool*> orphaned_pool_list{nullptr};
+std::atomic<std::uint64_t> orphaned_pools_alive_count{0};
+
+// The remote list of a retired pool: frees no longer queue there, they
+// count down the blocks still out, and the last one frees the pool.
+detail::frame_header* const closed_list =
+    reinterpret_cast<detail::frame_header*>(std::uintptr_t{alignof(detail::frame_header)});
 
 // Chunks are 16 KiB of blocks (at least 4 blocks) behind a 64-byte prefix
 // that links the chunks of a pool together and keeps blocks 64-byte aligned.
@@ -59,14 +62,25 @@ void frame_pool::retire(frame_pool* pool) noexcept {
         delete pool;
         return;
     }
-    // Frames outlive their executor (a bug in the program, see
-    // docs/coroutine-traps.md). Keep the pool so their frees stay safe: they
-    // will arrive on its remote list, which nobody reclaims any more.
+    // Blocks outlive their executor: frames the program kept (a bug, see
+    // docs/coroutine-traps.md), or the shared state of a cancellation
+    // source still held. Keep the pool until the last of them is freed, on
+    // whatever thread. Close the remote list (frees from now on count down
+    // orphan_live_ instead), take what was queued before, then add the
+    // blocks still out: frees that came in between made the count negative,
+    // so whoever brings it to zero, here or in a free, deletes the pool.
     orphaned_pool_count.fetch_add(1, std::memory_order_relaxed);
-    pool->next_orphan_ = orphaned_pool_list.load(std::memory_order_relaxed);
-    while (!orphaned_pool_list.compare_exchange_weak(pool->next_orphan_, pool,
-                                                     std::memory_order_relaxed)) {
+    orphaned_pools_alive_count.fetch_add(1, std::memory_order_relaxed);
+    // acquire: the queued frees' writes happen before their blocks are reused.
+    auto* block = pool->remote_.exchange(closed_list, std::memory_order_acq_rel);
+    while (block != nullptr) {
+        auto* next = static_cast<detail::frame_header*>(block->link);
+        --pool->stats_.live_frames;
+        block = next;
     }
+    const auto out = static_cast<std::int64_t>(pool->stats_.live_frames);
+    if (out == 0 || pool->orphan_live_.fetch_add(out, std::memory_order_acq_rel) + out == 0)
+        free_orphan(pool);
 }
 
 void* frame_pool::allocate_global(std::size_t size) {
@@ -79,8 +93,13 @@ void* frame_pool::allocate_oversize(std::size_t size) {
 }
 
 void frame_pool::push_remote(detail::frame_header* block) noexcept {
-    auto* head = remote_.load(std::memory_order_relaxed);
+    auto* head = remote_.load(std::memory_order_acquire);
     do {
+        if (head == closed_list) {  // retired: count down, the last block frees the pool
+            // acq_rel: every free happens before the pool's deletion.
+            if (orphan_live_.fetch_sub(1, std::memory_order_acq_rel) == 1) free_orphan(this);
+            return;
+        }
         block->link = head;
         // release: the frame's destruction on this thread happens-before
         // the owner reuses the block (it takes the list with acquire).
@@ -136,6 +155,15 @@ std::uint64_t frame_pool::global_fallbacks() noexcept {
 
 std::uint64_t frame_pool::orphaned_pools() noexcept {
     return orphaned_pool_count.load(std::memory_order_relaxed);
+}
+
+std::uint64_t frame_pool::orphaned_pools_alive() noexcept {
+    return orphaned_pools_alive_count.load(std::memory_order_relaxed);
+}
+
+void frame_pool::free_orphan(frame_pool* pool) noexcept {
+    orphaned_pools_alive_count.fetch_sub(1, std::memory_order_relaxed);
+    delete pool;
 }
 
 }  // namespace airlock::async

@@ -2,10 +2,14 @@
 // Description: frames come from the current executor's pool by size class
 // and are reused; without an executor, or above the largest class, they come
 // from global new and are counted; a frame freed on another thread returns
-// to its own pool.
+// to its own pool; a pool retired with blocks still out is freed by the last
+// of them, on any thread.
 #include <array>
+#include <optional>
 #include <thread>
+#include <vector>
 
+#include "airlock/async/cancellation.hh"
 #include "airlock/async/frame_pool.hh"
 #include "airlock/async/sync_wait.hh"
 #include "async/async_support.hh"
@@ -92,13 +96,50 @@ TEST(frame_pool, a_frame_freed_on_another_thread_returns_to_its_pool) {
     EXPECT_EQ(s.live_frames, 0u);
 }
 
-TEST(frame_pool, a_pool_outlived_by_a_frame_is_leaked_not_freed) {
+TEST(frame_pool, a_pool_outlived_by_a_frame_is_freed_with_that_frame) {
     const std::uint64_t orphans = frame_pool::orphaned_pools();
+    const std::uint64_t alive = frame_pool::orphaned_pools_alive();
     task<int> survivor;
     {
         test::harness h;
         survivor = small();
     }
     EXPECT_EQ(frame_pool::orphaned_pools(), orphans + 1);
-    survivor = task<int>{};  // safe: the frame goes to the orphaned pool's remote list
+    EXPECT_EQ(frame_pool::orphaned_pools_alive(), alive + 1);
+    survivor = task<int>{};  // safe: the last block out frees the pool
+    EXPECT_EQ(frame_pool::orphaned_pools_alive(), alive);
+}
+
+TEST(frame_pool, a_cancellation_source_outliving_its_executor_frees_the_pool) {
+    // The source's shared state comes from the executor's pool; an object
+    // that holds a source and outlives the executor is common.
+    const std::uint64_t alive = frame_pool::orphaned_pools_alive();
+    std::optional<cancellation_source> source;
+    {
+        test::harness h;
+        source.emplace();
+    }
+    EXPECT_EQ(frame_pool::orphaned_pools_alive(), alive + 1);
+    source.reset();
+    EXPECT_EQ(frame_pool::orphaned_pools_alive(), alive);
+}
+
+TEST(frame_pool, a_retired_pool_is_freed_by_frees_on_other_threads) {
+    const std::uint64_t alive = frame_pool::orphaned_pools_alive();
+    std::vector<task<int>> survivors;
+    {
+        test::harness h;
+        for (int i = 0; i < 64; ++i)
+            survivors.push_back(small());
+    }
+    EXPECT_EQ(frame_pool::orphaned_pools_alive(), alive + 1);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&survivors, t] {
+            for (std::size_t i = static_cast<std::size_t>(t); i < survivors.size(); i += 4)
+                survivors[i] = task<int>{};
+        });
+    for (std::thread& th : threads)
+        th.join();
+    EXPECT_EQ(frame_pool::orphaned_pools_alive(), alive);
 }

@@ -13,9 +13,9 @@
 // Thread contract: `allocate` runs only on the pool's owner thread (the
 // thread of its executor). A frame may be freed on *any* thread: a free on a
 // foreign thread goes to the owner's lock-free remote-free list, which the
-// owner reclaims when a size class runs dry. The pool must outlive its frames;
-// an executor destroyed while frames of its pool live leaks the pool instead
-// of freeing it (`frame_pool::orphaned_pools()` counts those).
+// owner reclaims when a size class runs dry. An executor destroyed while
+// blocks of its pool are still out keeps the pool until the last of them is
+// freed, on any thread (`frame_pool::orphaned_pools()` counts those pools).
 // Memory ordering: remote frees are pushed with a release CAS and taken by
 // the owner with one acquire exchange, which orders a frame's destruction on
 // the freeing thread before its reuse on the owner.
@@ -115,8 +115,8 @@ class frame_pool {
     // A new pool, owned by the caller until `retire`.
     [[nodiscard]] static frame_pool* create();
     // Ends the owner's use of `pool`: reclaims remote frees, then frees the
-    // pool and its chunks when no frame is live, or leaks it (and counts it)
-    // when some still are, so that their later frees stay safe.
+    // pool and its chunks when no frame is live, or else (counted) when the
+    // last live one is freed, so that those later frees stay safe.
     static void retire(frame_pool* pool) noexcept;
 
     // A frame of `size` bytes, 16-byte aligned. Owner thread only. Throws
@@ -165,19 +165,24 @@ class frame_pool {
     [[nodiscard]] const frame_pool_stats& stats() const noexcept { return stats_; }
     // Frames of any thread served by global new: no pool current, or oversize.
     [[nodiscard]] static std::uint64_t global_fallbacks() noexcept;
-    // Pools retired while some of their frames were still alive (leaked).
+    // Pools retired while some of their blocks were still out.
     [[nodiscard]] static std::uint64_t orphaned_pools() noexcept;
+    // Of those, the ones still waiting for a block to come back.
+    [[nodiscard]] static std::uint64_t orphaned_pools_alive() noexcept;
 
   private:
     ~frame_pool();
     [[gnu::cold]] void* allocate_oversize(std::size_t size);
     [[gnu::cold]] detail::frame_header* refill(std::uint32_t size_class);
     void push_remote(detail::frame_header* block) noexcept;
+    // Frees a retired pool whose last block came back.
+    static void free_orphan(frame_pool* pool) noexcept;
 
     detail::frame_header* free_[detail::frame_class_count] = {};
     frame_pool_stats stats_{};
-    void* chunks_ = nullptr;             // singly linked list of chunks, freed by the destructor
-    frame_pool* next_orphan_ = nullptr;  // set once retired with live frames
+    void* chunks_ = nullptr;  // singly linked list of chunks, freed by the destructor
+    // Retired with blocks still out: how many remain (frame_pool::retire).
+    std::atomic<std::int64_t> orphan_live_{0};
     // Written by foreign threads: on its own cache line, away from the owner's lists.
     alignas(64) std::atomic<detail::frame_header*> remote_{nullptr};
 };
