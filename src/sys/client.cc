@@ -184,11 +184,16 @@ bool client::post(const request& r) noexcept {
 }
 
 result<std::uint32_t> client::submit(const request& r, call_operation* waiter) noexcept {
-    if (closed_) return fail(errc::sys_closed);
-    if (fault_ != errc::ok) return fail(errc::sys_faulted);
+    // Nothing reached the host: the handle the call would make is retired now.
+    auto refuse = [&](errc code) -> result<std::uint32_t> {
+        if (r.makes != 0) retire(r.makes);
+        return fail(code);
+    };
+    if (closed_) return refuse(errc::sys_closed);
+    if (fault_ != errc::ok) return refuse(errc::sys_faulted);
     const std::size_t bytes = wire::request_header_bytes + r.payload.size() + r.payload2.size();
-    if (bytes > wire::max_message) return fail(errc::invalid_argument);
-    if (free_slot_ == end_of_list) return fail(errc::sys_busy);
+    if (bytes > wire::max_message) return refuse(errc::invalid_argument);
+    if (free_slot_ == end_of_list) return refuse(errc::sys_busy);
     const std::uint32_t index = free_slot_;
     slot& s = slots_[index];
     free_slot_ = s.next_free;
@@ -196,6 +201,7 @@ result<std::uint32_t> client::submit(const request& r, call_operation* waiter) n
     s.op = r.op;
     s.asked = r.asked;
     s.into = r.into;
+    s.makes = r.makes;
     s.waiter = nullptr;  // set once queued: a fault while sending must not resume it yet
     ++in_flight_;
 
@@ -205,7 +211,7 @@ result<std::uint32_t> client::submit(const request& r, call_operation* waiter) n
         m.resize(bytes);
     } catch (...) {
         free_slot(index);
-        return fail(errc::enclave_memory_exhausted);
+        return refuse(errc::enclave_memory_exhausted);
     }
     put_word(m.data(), static_cast<std::uint64_t>(index) | static_cast<std::uint64_t>(s.generation)
                                                                << 32);
@@ -227,7 +233,7 @@ result<std::uint32_t> client::submit(const request& r, call_operation* waiter) n
         } catch (...) {
             s.waiter = nullptr;
             free_slot(index);
-            return fail(errc::enclave_memory_exhausted);
+            return refuse(errc::enclave_memory_exhausted);
         }
         on_completion(reply);
         if (fault_ != errc::ok && waiter != nullptr && !waiter->done_)
@@ -315,7 +321,17 @@ void client::on_completion(std::span<const std::byte> bytes) noexcept {
         return;
     }
     call_operation* w = s.waiter;
+    const handle made = s.makes;
     free_slot(index);
+    if (made != 0 && (w == nullptr || result < 0)) {
+        // The call that made `made` failed, or its caller gave up. A host
+        // that made the descriptor for a caller that is gone gets its close
+        // (the slot just freed leaves room to send it), sent before the
+        // handle is retired, so the host closes it before the handle can be
+        // made again.
+        if (w == nullptr && result >= 0) (void)post({.op = wire::op::close, .target = made});
+        retire(made);
+    }
     if (w == nullptr) return;  // abandoned or posted: checked and dropped
     if (result < 0) {
         w->finish(unexpected(error::from_errno(static_cast<int>(-result))));
@@ -330,6 +346,7 @@ void client::free_slot(std::uint32_t index) noexcept {
     s.state = slot_state::free;
     s.waiter = nullptr;
     s.into = {};
+    s.makes = 0;
     if (++s.generation == 0) s.generation = 1;
     s.next_free = free_slot_;
     free_slot_ = index;
@@ -343,8 +360,14 @@ void client::fail_link(errc code, std::string reason) noexcept {
         fault_reason_ = std::move(reason);
     } catch (...) {
     }
-    // Every waiting call learns it now; the requests are never reused.
+    // Every waiting call learns it now; the requests are never reused. The
+    // handles they would have made are retired (the host's table goes with
+    // the service).
     for (slot& s : slots_) {
+        if (s.state != slot_state::free && s.makes != 0) {
+            retire(s.makes);
+            s.makes = 0;
+        }
         if (s.waiter == nullptr) continue;
         call_operation* w = s.waiter;
         s.waiter = nullptr;

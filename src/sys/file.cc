@@ -52,15 +52,12 @@ async::task<result<file>> file::open(client& c, std::string_view path, int flags
     client_ref ref(c);
     auto h = c.make_handle(handle_kind::file);
     if (!h) co_return unexpected(h.error());
-    request r{.op = wire::op::open, .target = *h};
+    request r{.op = wire::op::open, .target = *h, .makes = *h};
     r.args[0] = static_cast<std::uint32_t>(flags);
     r.args[1] = mode;
     r.payload = bytes_of(path);
     auto o = co_await c.call(r);
-    if (!o) {
-        c.retire(*h);
-        co_return unexpected(o.error());
-    }
+    if (!o) co_return unexpected(o.error());  // the client retires *h
     co_return file(std::move(ref), *h, (flags & O_APPEND) != 0);
 }
 

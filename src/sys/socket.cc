@@ -69,14 +69,11 @@ async::task<result<socket>> socket::connect(client& c, address to, connect_optio
     client_ref ref(c);
     auto h = c.make_handle(handle_kind::socket);
     if (!h) co_return unexpected(h.error());
-    request r{.op = wire::op::connect, .target = *h};
+    request r{.op = wire::op::connect, .target = *h, .makes = *h};
     r.args[0] = options.no_delay ? 1 : 0;
     r.payload = to.bytes();
     auto o = co_await c.call(r);
-    if (!o) {
-        c.retire(*h);
-        co_return unexpected(o.error());
-    }
+    if (!o) co_return unexpected(o.error());  // the client retires *h
     co_return socket(std::move(ref), *h);
 }
 

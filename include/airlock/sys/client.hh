@@ -76,6 +76,14 @@ struct request {
     std::span<const std::byte> payload2{};  // more bytes, appended (rename's second path)
     std::span<std::byte> into{};            // where the reply's data goes
     std::uint64_t asked = 0;                // most bytes the result may count
+    // The handle this call makes (listen, accept, connect, open, udp_bind),
+    // or 0. The client owns it until the call succeeds: it retires it when
+    // the call fails, and when the caller gave up (cancelled, or its frame
+    // destroyed) it keeps the handle until the host answers, then sends its
+    // close if the host made the descriptor, so a late success never leaves
+    // a host fd open and the handle is never reused while the host may still
+    // install it.
+    handle makes = 0;
 };
 
 // What a successful completion said, after its checks.
@@ -188,6 +196,7 @@ class client final : private async::source {
         wire::op op{};
         std::uint64_t asked = 0;
         std::span<std::byte> into{};
+        handle makes = 0;
         call_operation* waiter = nullptr;
     };
     struct handle_entry {
