@@ -24,6 +24,21 @@ std::uint64_t get_word(const std::byte* at) noexcept {
     return w;
 }
 
+// Copies a checked reply's data (at most the request's room) into the
+// caller's buffer, or across its scattered buffers in order.
+void scatter(const request& r, std::span<const std::byte> data) noexcept {
+    if (r.scatter.empty()) {
+        std::memcpy(r.into.data(), data.data(), data.size());
+        return;
+    }
+    for (const auto& d : r.scatter) {
+        if (data.empty()) return;
+        const std::size_t n = std::min(d.size(), data.size());
+        if (n != 0) std::memcpy(d.data(), data.data(), n);
+        data = data.subspan(n);
+    }
+}
+
 }  // namespace
 
 // --- call_operation -----------------------------------------------------------
@@ -191,7 +206,17 @@ result<std::uint32_t> client::submit(const request& r, call_operation* waiter) n
     };
     if (closed_) return refuse(errc::sys_closed);
     if (fault_ != errc::ok) return refuse(errc::sys_faulted);
-    const std::size_t bytes = wire::request_header_bytes + r.payload.size() + r.payload2.size();
+    std::size_t gathered = 0, room = r.into.size();
+    for (const auto& g : r.gather)
+        gathered += std::min(g.size(), wire::max_message);  // capped: no overflow
+    if (!r.scatter.empty()) {
+        room = 0;
+        for (const auto& d : r.scatter)
+            room += std::min(d.size(), wire::max_message);
+    }
+    if (gathered > wire::max_message) return refuse(errc::invalid_argument);
+    const std::size_t bytes =
+        wire::request_header_bytes + r.payload.size() + r.payload2.size() + gathered;
     if (bytes > wire::max_message) return refuse(errc::invalid_argument);
     if (free_slot_ == end_of_list) return refuse(errc::sys_busy);
     const std::uint32_t index = free_slot_;
@@ -200,7 +225,7 @@ result<std::uint32_t> client::submit(const request& r, call_operation* waiter) n
     s.state = slot_state::queued;
     s.op = r.op;
     s.asked = r.asked;
-    s.into = r.into;
+    s.room = room;
     s.makes = r.makes;
     s.waiter = nullptr;  // set once queued: a fault while sending must not resume it yet
     ++in_flight_;
@@ -220,9 +245,13 @@ result<std::uint32_t> client::submit(const request& r, call_operation* waiter) n
         put_word(m.data() + 16 + 8 * i, r.args[i]);
     if (!r.payload.empty())
         std::memcpy(m.data() + wire::request_header_bytes, r.payload.data(), r.payload.size());
-    if (!r.payload2.empty())
-        std::memcpy(m.data() + wire::request_header_bytes + r.payload.size(), r.payload2.data(),
-                    r.payload2.size());
+    std::byte* at = m.data() + wire::request_header_bytes + r.payload.size();
+    if (!r.payload2.empty()) std::memcpy(at, r.payload2.data(), r.payload2.size());
+    at += r.payload2.size();
+    for (const auto& g : r.gather) {
+        if (!g.empty()) std::memcpy(at, g.data(), g.size());
+        at += g.size();
+    }
     if (transition_) {
         // One synchronous transition: the completion is checked like any.
         s.state = slot_state::pending;
@@ -314,7 +343,7 @@ void client::on_completion(std::span<const std::byte> bytes) noexcept {
         return;
     }
     slot& s = slots_[index];
-    const std::size_t room = s.waiter != nullptr ? s.into.size() : wire::max_message;
+    const std::size_t room = s.waiter != nullptr ? s.room : wire::max_message;
     const auto v = detail::check_completion(s.op, s.asked, room, result, aux, data);
     if (v.code != errc::ok) {
         fail_link(v.code, v.reason);
@@ -337,7 +366,7 @@ void client::on_completion(std::span<const std::byte> bytes) noexcept {
         w->finish(unexpected(error::from_errno(static_cast<int>(-result))));
         return;
     }
-    if (!data.empty()) std::memcpy(w->request_.into.data(), data.data(), data.size());
+    if (!data.empty()) scatter(w->request_, data);
     w->finish(outcome{static_cast<std::uint64_t>(result), aux, data.size()});
 }
 
@@ -345,7 +374,7 @@ void client::free_slot(std::uint32_t index) noexcept {
     slot& s = slots_[index];
     s.state = slot_state::free;
     s.waiter = nullptr;
-    s.into = {};
+    s.room = 0;
     s.makes = 0;
     if (++s.generation == 0) s.generation = 1;
     s.next_free = free_slot_;

@@ -98,6 +98,29 @@ async::task<result<std::size_t>> socket::send(std::span<const std::byte> bytes) 
     co_return static_cast<std::size_t>(o->value);
 }
 
+async::task<result<std::size_t>> socket::readv(std::span<const std::span<std::byte>> into) {
+    std::vector<std::span<std::byte>> keep;
+    std::size_t total = 0;
+    request r{.op = wire::op::recv};
+    r.scatter = detail::first_bytes(into, wire::max_io, keep, total);
+    r.args[0] = total;
+    r.asked = total;
+    auto o = co_await detail::call_on(client_, handle_, handle_kind::socket, r);
+    if (!o) co_return unexpected(o.error());
+    co_return o->bytes;
+}
+
+async::task<result<std::size_t>> socket::writev(std::span<const std::span<const std::byte>> bytes) {
+    std::vector<std::span<const std::byte>> keep;
+    std::size_t total = 0;
+    request r{.op = wire::op::send};
+    r.gather = detail::first_bytes(bytes, wire::max_io, keep, total);
+    r.asked = total;
+    auto o = co_await detail::call_on(client_, handle_, handle_kind::socket, r);
+    if (!o) co_return unexpected(o.error());
+    co_return static_cast<std::size_t>(o->value);
+}
+
 async::task<result<void>> socket::send_all(std::span<const std::byte> bytes) {
     while (!bytes.empty()) {
         auto n = co_await send(bytes);

@@ -75,7 +75,12 @@ struct request {
     std::span<const std::byte> payload{};   // bytes after the header words
     std::span<const std::byte> payload2{};  // more bytes, appended (rename's second path)
     std::span<std::byte> into{};            // where the reply's data goes
-    std::uint64_t asked = 0;                // most bytes the result may count
+    // Gathered bytes, appended after payload2 in order (writev), and
+    // scattered room for the reply's data, filled in order instead of `into`
+    // (readv). The caller's span arrays outlive the await.
+    std::span<const std::span<const std::byte>> gather{};
+    std::span<const std::span<std::byte>> scatter{};
+    std::uint64_t asked = 0;  // most bytes the result may count
     // The handle this call makes (listen, accept, connect, open, udp_bind),
     // or 0. The client owns it until the call succeeds: it retires it when
     // the call fails, and when the caller gave up (cancelled, or its frame
@@ -195,7 +200,7 @@ class client final : private async::source {
         std::uint32_t next_free = 0;
         wire::op op{};
         std::uint64_t asked = 0;
-        std::span<std::byte> into{};
+        std::size_t room = 0;  // the reply data's room: into's size or scatter's total
         handle makes = 0;
         call_operation* waiter = nullptr;
     };
