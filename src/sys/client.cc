@@ -165,7 +165,7 @@ void client::shut_down() noexcept {
 
 result<handle> client::make_handle(handle_kind kind) noexcept {
     if (closed_) return fail(errc::sys_closed);
-    if (fault_ != errc::ok) return fail(errc::sys_faulted);
+    if (fault_ != errc::ok) return fail(failed_with());
     if (free_handle_ == end_of_list) return fail(errc::sys_busy);
     const std::uint32_t i = free_handle_;
     handle_entry& h = handles_[i];
@@ -205,7 +205,7 @@ result<std::uint32_t> client::submit(const request& r, call_operation* waiter) n
         return fail(code);
     };
     if (closed_) return refuse(errc::sys_closed);
-    if (fault_ != errc::ok) return refuse(errc::sys_faulted);
+    if (fault_ != errc::ok) return refuse(failed_with());
     std::size_t gathered = 0, room = r.into.size();
     for (const auto& g : r.gather)
         gathered += std::min(g.size(), wire::max_message);  // capped: no overflow
@@ -265,13 +265,12 @@ result<std::uint32_t> client::submit(const request& r, call_operation* waiter) n
             return refuse(errc::enclave_memory_exhausted);
         }
         on_completion(reply);
-        if (fault_ != errc::ok && waiter != nullptr && !waiter->done_)
-            return fail(errc::sys_faulted);
+        if (fault_ != errc::ok && waiter != nullptr && !waiter->done_) return fail(failed_with());
         return index;
     }
     send_queue_.push_back(index);
     flush_queued();
-    if (fault_ != errc::ok) return fail(errc::sys_faulted);
+    if (fault_ != errc::ok) return fail(failed_with());
     s.waiter = waiter;
     return index;
 }
@@ -301,18 +300,29 @@ void client::flush_queued() noexcept {
 
 bool client::has_work() noexcept {
     if (closed_ || fault_ != errc::ok) return false;
-    return in_.has_data() || in_.faulted() ||
+    return in_.has_data() || in_.faulted() || service_stopped() ||
            (send_queue_head_ < send_queue_.size() && out_.has_space(64));
+}
+
+bool client::service_stopped() const noexcept {
+    return ring::shared::load_acquire(link_.words[wire::service_state].word) ==
+           wire::service_stopped;
 }
 
 std::size_t client::poll(std::size_t budget) noexcept {
     if (closed_ || fault_ != errc::ok) return 0;
+    // Read before the completions: every completion the service wrote
+    // before it said it stopped is then taken first.
+    const bool stopped = service_stopped();
     std::size_t work = 0;
     if (send_queue_head_ < send_queue_.size()) flush_queued();
     for (; work < budget && fault_ == errc::ok; ++work) {
         auto m = in_.try_receive();
         if (!m) {
-            if (m.error() != errc::ring_empty) fail_link(m.error(), "the completion ring faulted");
+            if (m.error() != errc::ring_empty)
+                fail_link(m.error(), "the completion ring faulted");
+            else if (stopped)
+                fail_link(errc::sys_service_stopped, "the host's sys service stopped");
             break;
         }
         if (m->tag != wire::completion_tag) {
@@ -400,7 +410,7 @@ void client::fail_link(errc code, std::string reason) noexcept {
         if (s.waiter == nullptr) continue;
         call_operation* w = s.waiter;
         s.waiter = nullptr;
-        w->finish(unexpected(error{errc::sys_faulted, 0}));
+        w->finish(unexpected(error{failed_with(), 0}));
     }
 }
 

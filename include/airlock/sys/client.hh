@@ -12,7 +12,10 @@
 // caller's own buffer, and resumes the caller. A completion that breaks its
 // contract faults the link for good, with a reason: every waiting call and
 // every later one fails with errc::sys_faulted (the reason in fault()), and
-// nothing the host wrote is used.
+// nothing the host wrote is used. A service that stops says so in the
+// link's state word (wire::service_state): once the completions it wrote
+// before are taken, every waiting call and every later one fails with
+// errc::sys_service_stopped (fault() is then that code).
 //
 // Handles (of files, sockets, listeners) are made here: a slot index and a
 // generation, bumped at close, so a stale handle fails inside the enclave
@@ -220,6 +223,12 @@ class client final : private async::source {
     void on_completion(std::span<const std::byte> bytes) noexcept;
     void free_slot(std::uint32_t index) noexcept;
     void fail_link(errc code, std::string reason) noexcept;
+    // True once the service has said on the link that it stopped.
+    [[nodiscard]] bool service_stopped() const noexcept;
+    // What calls fail with once the link has failed.
+    [[nodiscard]] errc failed_with() const noexcept {
+        return fault_ == errc::sys_service_stopped ? errc::sys_service_stopped : errc::sys_faulted;
+    }
 
     async::executor* ex_;
     platform::service_link link_;
