@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
     const char* faults[] = {"", "", "too-many", "short-data", "stale-id", "", "", "bad-errno"};
     for (auto m : {answer_mode::too_many, answer_mode::short_data, answer_mode::stale_id,
                    answer_mode::bad_errno})
-        for (std::uint8_t k : {0, 1, 2, 3})
+        for (std::uint8_t k = 0; k < 4; ++k)
             write(std::string(faults[static_cast<int>(m)]) + "-" + kinds[k],
                   seed(0x03).call(k, 40).call(0, 8).run(1).take().answer(1, m).run());
     write("duplicate", seed(0x03)
@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
               .run(1)
               .raw({static_cast<std::uint8_t>(sys_op::h_record), 9, 0, 3, 1, 2, 3})
               .run());
-    for (std::uint8_t k : {3, 4})
+    for (std::uint8_t k = 3; k < 5; ++k)
         write(std::string("cancelled-then-made-") + kinds[k], seed(0x03)
                                                                   .call(k, 0, 1)
                                                                   .run(1)
