@@ -24,6 +24,21 @@ std::uint64_t get_word(const std::byte* at) noexcept {
     return w;
 }
 
+// Copies a checked reply's data (at most the request's room) into the
+// caller's buffer, or across its scattered buffers in order.
+void scatter(const request& r, std::span<const std::byte> data) noexcept {
+    if (r.scatter.empty()) {
+        std::memcpy(r.into.data(), data.data(), data.size());
+        return;
+    }
+    for (const auto& d : r.scatter) {
+        if (data.empty()) return;
+        const std::size_t n = std::min(d.size(), data.size());
+        if (n != 0) std::memcpy(d.data(), data.data(), n);
+        data = data.subspan(n);
+    }
+}
+
 }  // namespace
 
 // --- call_operation -----------------------------------------------------------
@@ -150,7 +165,7 @@ void client::shut_down() noexcept {
 
 result<handle> client::make_handle(handle_kind kind) noexcept {
     if (closed_) return fail(errc::sys_closed);
-    if (fault_ != errc::ok) return fail(errc::sys_faulted);
+    if (fault_ != errc::ok) return fail(failed_with());
     if (free_handle_ == end_of_list) return fail(errc::sys_busy);
     const std::uint32_t i = free_handle_;
     handle_entry& h = handles_[i];
@@ -184,18 +199,34 @@ bool client::post(const request& r) noexcept {
 }
 
 result<std::uint32_t> client::submit(const request& r, call_operation* waiter) noexcept {
-    if (closed_) return fail(errc::sys_closed);
-    if (fault_ != errc::ok) return fail(errc::sys_faulted);
-    const std::size_t bytes = wire::request_header_bytes + r.payload.size() + r.payload2.size();
-    if (bytes > wire::max_message) return fail(errc::invalid_argument);
-    if (free_slot_ == end_of_list) return fail(errc::sys_busy);
+    // Nothing reached the host: the handle the call would make is retired now.
+    auto refuse = [&](errc code) -> result<std::uint32_t> {
+        if (r.makes != 0) retire(r.makes);
+        return fail(code);
+    };
+    if (closed_) return refuse(errc::sys_closed);
+    if (fault_ != errc::ok) return refuse(failed_with());
+    std::size_t gathered = 0, room = r.into.size();
+    for (const auto& g : r.gather)
+        gathered += std::min(g.size(), wire::max_message);  // capped: no overflow
+    if (!r.scatter.empty()) {
+        room = 0;
+        for (const auto& d : r.scatter)
+            room += std::min(d.size(), wire::max_message);
+    }
+    if (gathered > wire::max_message) return refuse(errc::invalid_argument);
+    const std::size_t bytes =
+        wire::request_header_bytes + r.payload.size() + r.payload2.size() + gathered;
+    if (bytes > wire::max_message) return refuse(errc::invalid_argument);
+    if (free_slot_ == end_of_list) return refuse(errc::sys_busy);
     const std::uint32_t index = free_slot_;
     slot& s = slots_[index];
     free_slot_ = s.next_free;
     s.state = slot_state::queued;
     s.op = r.op;
     s.asked = r.asked;
-    s.into = r.into;
+    s.room = room;
+    s.makes = r.makes;
     s.waiter = nullptr;  // set once queued: a fault while sending must not resume it yet
     ++in_flight_;
 
@@ -205,7 +236,7 @@ result<std::uint32_t> client::submit(const request& r, call_operation* waiter) n
         m.resize(bytes);
     } catch (...) {
         free_slot(index);
-        return fail(errc::enclave_memory_exhausted);
+        return refuse(errc::enclave_memory_exhausted);
     }
     put_word(m.data(), static_cast<std::uint64_t>(index) | static_cast<std::uint64_t>(s.generation)
                                                                << 32);
@@ -214,9 +245,13 @@ result<std::uint32_t> client::submit(const request& r, call_operation* waiter) n
         put_word(m.data() + 16 + 8 * i, r.args[i]);
     if (!r.payload.empty())
         std::memcpy(m.data() + wire::request_header_bytes, r.payload.data(), r.payload.size());
-    if (!r.payload2.empty())
-        std::memcpy(m.data() + wire::request_header_bytes + r.payload.size(), r.payload2.data(),
-                    r.payload2.size());
+    std::byte* at = m.data() + wire::request_header_bytes + r.payload.size();
+    if (!r.payload2.empty()) std::memcpy(at, r.payload2.data(), r.payload2.size());
+    at += r.payload2.size();
+    for (const auto& g : r.gather) {
+        if (!g.empty()) std::memcpy(at, g.data(), g.size());
+        at += g.size();
+    }
     if (transition_) {
         // One synchronous transition: the completion is checked like any.
         s.state = slot_state::pending;
@@ -227,16 +262,15 @@ result<std::uint32_t> client::submit(const request& r, call_operation* waiter) n
         } catch (...) {
             s.waiter = nullptr;
             free_slot(index);
-            return fail(errc::enclave_memory_exhausted);
+            return refuse(errc::enclave_memory_exhausted);
         }
         on_completion(reply);
-        if (fault_ != errc::ok && waiter != nullptr && !waiter->done_)
-            return fail(errc::sys_faulted);
+        if (fault_ != errc::ok && waiter != nullptr && !waiter->done_) return fail(failed_with());
         return index;
     }
     send_queue_.push_back(index);
     flush_queued();
-    if (fault_ != errc::ok) return fail(errc::sys_faulted);
+    if (fault_ != errc::ok) return fail(failed_with());
     s.waiter = waiter;
     return index;
 }
@@ -266,18 +300,29 @@ void client::flush_queued() noexcept {
 
 bool client::has_work() noexcept {
     if (closed_ || fault_ != errc::ok) return false;
-    return in_.has_data() || in_.faulted() ||
+    return in_.has_data() || in_.faulted() || service_stopped() ||
            (send_queue_head_ < send_queue_.size() && out_.has_space(64));
+}
+
+bool client::service_stopped() const noexcept {
+    return ring::shared::load_acquire(link_.words[wire::service_state].word) ==
+           wire::service_stopped;
 }
 
 std::size_t client::poll(std::size_t budget) noexcept {
     if (closed_ || fault_ != errc::ok) return 0;
+    // Read before the completions: every completion the service wrote
+    // before it said it stopped is then taken first.
+    const bool stopped = service_stopped();
     std::size_t work = 0;
     if (send_queue_head_ < send_queue_.size()) flush_queued();
     for (; work < budget && fault_ == errc::ok; ++work) {
         auto m = in_.try_receive();
         if (!m) {
-            if (m.error() != errc::ring_empty) fail_link(m.error(), "the completion ring faulted");
+            if (m.error() != errc::ring_empty)
+                fail_link(m.error(), "the completion ring faulted");
+            else if (stopped)
+                fail_link(errc::sys_service_stopped, "the host's sys service stopped");
             break;
         }
         if (m->tag != wire::completion_tag) {
@@ -308,20 +353,30 @@ void client::on_completion(std::span<const std::byte> bytes) noexcept {
         return;
     }
     slot& s = slots_[index];
-    const std::size_t room = s.waiter != nullptr ? s.into.size() : wire::max_message;
+    const std::size_t room = s.waiter != nullptr ? s.room : wire::max_message;
     const auto v = detail::check_completion(s.op, s.asked, room, result, aux, data);
     if (v.code != errc::ok) {
         fail_link(v.code, v.reason);
         return;
     }
     call_operation* w = s.waiter;
+    const handle made = s.makes;
     free_slot(index);
+    if (made != 0 && (w == nullptr || result < 0)) {
+        // The call that made `made` failed, or its caller gave up. A host
+        // that made the descriptor for a caller that is gone gets its close
+        // (the slot just freed leaves room to send it), sent before the
+        // handle is retired, so the host closes it before the handle can be
+        // made again.
+        if (w == nullptr && result >= 0) (void)post({.op = wire::op::close, .target = made});
+        retire(made);
+    }
     if (w == nullptr) return;  // abandoned or posted: checked and dropped
     if (result < 0) {
         w->finish(unexpected(error::from_errno(static_cast<int>(-result))));
         return;
     }
-    if (!data.empty()) std::memcpy(w->request_.into.data(), data.data(), data.size());
+    if (!data.empty()) scatter(w->request_, data);
     w->finish(outcome{static_cast<std::uint64_t>(result), aux, data.size()});
 }
 
@@ -329,7 +384,8 @@ void client::free_slot(std::uint32_t index) noexcept {
     slot& s = slots_[index];
     s.state = slot_state::free;
     s.waiter = nullptr;
-    s.into = {};
+    s.room = 0;
+    s.makes = 0;
     if (++s.generation == 0) s.generation = 1;
     s.next_free = free_slot_;
     free_slot_ = index;
@@ -343,12 +399,18 @@ void client::fail_link(errc code, std::string reason) noexcept {
         fault_reason_ = std::move(reason);
     } catch (...) {
     }
-    // Every waiting call learns it now; the requests are never reused.
+    // Every waiting call learns it now; the requests are never reused. The
+    // handles they would have made are retired (the host's table goes with
+    // the service).
     for (slot& s : slots_) {
+        if (s.state != slot_state::free && s.makes != 0) {
+            retire(s.makes);
+            s.makes = 0;
+        }
         if (s.waiter == nullptr) continue;
         call_operation* w = s.waiter;
         s.waiter = nullptr;
-        w->finish(unexpected(error{errc::sys_faulted, 0}));
+        w->finish(unexpected(error{failed_with(), 0}));
     }
 }
 

@@ -34,13 +34,10 @@ async::task<result<datagram_socket>> datagram_socket::bind(client& c, address at
     client_ref ref(c);
     auto h = c.make_handle(handle_kind::socket);
     if (!h) co_return unexpected(h.error());
-    request r{.op = wire::op::udp_bind, .target = *h};
+    request r{.op = wire::op::udp_bind, .target = *h, .makes = *h};
     r.payload = at.bytes();
     auto o = co_await c.call(r);
-    if (!o) {
-        c.retire(*h);
-        co_return unexpected(o.error());
-    }
+    if (!o) co_return unexpected(o.error());  // the client retires *h
     co_return datagram_socket(std::move(ref), *h);
 }
 

@@ -52,15 +52,12 @@ async::task<result<file>> file::open(client& c, std::string_view path, int flags
     client_ref ref(c);
     auto h = c.make_handle(handle_kind::file);
     if (!h) co_return unexpected(h.error());
-    request r{.op = wire::op::open, .target = *h};
+    request r{.op = wire::op::open, .target = *h, .makes = *h};
     r.args[0] = static_cast<std::uint32_t>(flags);
     r.args[1] = mode;
     r.payload = bytes_of(path);
     auto o = co_await c.call(r);
-    if (!o) {
-        c.retire(*h);
-        co_return unexpected(o.error());
-    }
+    if (!o) co_return unexpected(o.error());  // the client retires *h
     co_return file(std::move(ref), *h, (flags & O_APPEND) != 0);
 }
 
@@ -86,6 +83,45 @@ async::task<result<std::size_t>> file::pwrite(std::span<const std::byte> bytes,
     auto o = co_await detail::call_on(client_, handle_, handle_kind::file, r);
     if (!o) co_return unexpected(o.error());
     co_return static_cast<std::size_t>(o->value);
+}
+
+async::task<result<std::size_t>> file::preadv(std::span<const std::span<std::byte>> into,
+                                              std::uint64_t offset) {
+    std::vector<std::span<std::byte>> keep;
+    std::size_t total = 0;
+    request r{.op = wire::op::read};
+    r.scatter = detail::first_bytes(into, wire::max_io, keep, total);
+    r.args[0] = total;
+    r.args[1] = offset;
+    r.asked = total;
+    auto o = co_await detail::call_on(client_, handle_, handle_kind::file, r);
+    if (!o) co_return unexpected(o.error());
+    co_return o->bytes;
+}
+
+async::task<result<std::size_t>> file::pwritev(std::span<const std::span<const std::byte>> bytes,
+                                               std::uint64_t offset) {
+    std::vector<std::span<const std::byte>> keep;
+    std::size_t total = 0;
+    request r{.op = append_ ? wire::op::append : wire::op::write};
+    r.gather = detail::first_bytes(bytes, wire::max_io, keep, total);
+    r.args[1] = offset;
+    r.asked = total;
+    auto o = co_await detail::call_on(client_, handle_, handle_kind::file, r);
+    if (!o) co_return unexpected(o.error());
+    co_return static_cast<std::size_t>(o->value);
+}
+
+async::task<result<std::size_t>> file::readv(std::span<const std::span<std::byte>> into) {
+    auto n = co_await preadv(into, offset_);
+    if (n) offset_ += *n;
+    co_return n;
+}
+
+async::task<result<std::size_t>> file::writev(std::span<const std::span<const std::byte>> bytes) {
+    auto n = co_await pwritev(bytes, offset_);
+    if (n) offset_ += *n;
+    co_return n;
 }
 
 async::task<result<std::size_t>> file::read(std::span<std::byte> into) {

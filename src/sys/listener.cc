@@ -22,16 +22,13 @@ async::task<result<listener>> listener::listen(client& c, address at, listen_opt
     client_ref ref(c);
     auto h = c.make_handle(handle_kind::listener);
     if (!h) co_return unexpected(h.error());
-    request r{.op = wire::op::listen, .target = *h};
+    request r{.op = wire::op::listen, .target = *h, .makes = *h};
     r.args[0] = options.backlog;
     r.args[1] = (options.reuse_address ? wire::listen_reuse_address : 0) |
                 (options.v6_only ? wire::listen_v6_only : 0);
     r.payload = at.bytes();
     auto o = co_await c.call(r);
-    if (!o) {
-        c.retire(*h);
-        co_return unexpected(o.error());
-    }
+    if (!o) co_return unexpected(o.error());  // the client retires *h
     co_return listener(std::move(ref), *h);
 }
 
@@ -41,14 +38,11 @@ async::task<result<socket>> listener::accept(address* peer) {
     auto h = c->make_handle(handle_kind::socket);
     if (!h) co_return unexpected(h.error());
     std::array<std::byte, wire::max_sockaddr> buf{};
-    request r{.op = wire::op::accept, .target = handle_};
+    request r{.op = wire::op::accept, .target = handle_, .makes = *h};
     r.args[0] = *h;
     r.into = buf;
     auto o = co_await c->call(r);
-    if (!o) {
-        c->retire(*h);
-        co_return unexpected(o.error());
-    }
+    if (!o) co_return unexpected(o.error());  // the client retires *h
     if (peer != nullptr) {
         auto a = address::from_bytes({buf.data(), o->bytes});
         if (a) *peer = *a;

@@ -106,6 +106,13 @@ class uring_service final : public service {
         for (auto& l : links_)
             hooks_->unpark(l.view.service_bell->word);
         if (thread_.joinable()) thread_.join();
+        // Nothing more will be answered: say so on every link, after the
+        // last completion, and wake the enclave threads that park, so their
+        // waiting calls end now instead of at their deadlines.
+        for (auto& l : links_) {
+            shared::store_release(l.view.words[wire::service_state].word, wire::service_stopped);
+            ring::ring_doorbell(*l.view.enclave_bell, hooks_);
+        }
         if (ring_ready_) io_uring_queue_exit(&ring_);  // cancels what is in flight
         links_.clear();                                // closes every fd still open
     }
@@ -113,6 +120,8 @@ class uring_service final : public service {
     expected<void> begin() {
         if (io_uring_queue_init(options_.ring_entries, &ring_, 0) != 0)
             return unexpected(errc::platform_unavailable);
+        for (auto& l : links_)  // a link served again after an earlier service stopped
+            shared::store_release(l.view.words[wire::service_state].word, 0);
         ring_ready_ = true;
         update_clocks();
         thread_ = std::thread([this] {

@@ -69,14 +69,11 @@ async::task<result<socket>> socket::connect(client& c, address to, connect_optio
     client_ref ref(c);
     auto h = c.make_handle(handle_kind::socket);
     if (!h) co_return unexpected(h.error());
-    request r{.op = wire::op::connect, .target = *h};
+    request r{.op = wire::op::connect, .target = *h, .makes = *h};
     r.args[0] = options.no_delay ? 1 : 0;
     r.payload = to.bytes();
     auto o = co_await c.call(r);
-    if (!o) {
-        c.retire(*h);
-        co_return unexpected(o.error());
-    }
+    if (!o) co_return unexpected(o.error());  // the client retires *h
     co_return socket(std::move(ref), *h);
 }
 
@@ -96,6 +93,29 @@ async::task<result<std::size_t>> socket::send(std::span<const std::byte> bytes) 
     request r{.op = wire::op::send};
     r.payload = bytes;
     r.asked = bytes.size();
+    auto o = co_await detail::call_on(client_, handle_, handle_kind::socket, r);
+    if (!o) co_return unexpected(o.error());
+    co_return static_cast<std::size_t>(o->value);
+}
+
+async::task<result<std::size_t>> socket::readv(std::span<const std::span<std::byte>> into) {
+    std::vector<std::span<std::byte>> keep;
+    std::size_t total = 0;
+    request r{.op = wire::op::recv};
+    r.scatter = detail::first_bytes(into, wire::max_io, keep, total);
+    r.args[0] = total;
+    r.asked = total;
+    auto o = co_await detail::call_on(client_, handle_, handle_kind::socket, r);
+    if (!o) co_return unexpected(o.error());
+    co_return o->bytes;
+}
+
+async::task<result<std::size_t>> socket::writev(std::span<const std::span<const std::byte>> bytes) {
+    std::vector<std::span<const std::byte>> keep;
+    std::size_t total = 0;
+    request r{.op = wire::op::send};
+    r.gather = detail::first_bytes(bytes, wire::max_io, keep, total);
+    r.asked = total;
     auto o = co_await detail::call_on(client_, handle_, handle_kind::socket, r);
     if (!o) co_return unexpected(o.error());
     co_return static_cast<std::size_t>(o->value);

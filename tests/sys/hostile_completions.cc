@@ -4,7 +4,8 @@
 // bytes sent, a datagram whose lengths do not add up, an unknown request, a
 // stale generation, a duplicate, an errno the call cannot produce each fault
 // the link with a reason and fail the waiting call; a legitimate errno fails only its call; a host
-// that never answers is bounded by the caller's cancellation, its late answer dropped.
+// that never answers is bounded by the caller's cancellation, its late answer dropped; a readv or
+// writev answered with more than the buffers' total faults, an honest readv answer is scattered.
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -214,6 +215,77 @@ TEST(sys_hostile, a_legitimate_errno_fails_only_its_call) {
     f.complete(id2, 3, 3);
     ASSERT_TRUE(f.outcome->has_value());
     EXPECT_EQ((*f.outcome)->bytes, 3u);
+}
+
+// A readv (a recv scattered over buffers of 3, 0 and 5 bytes): its request
+// id; its outcome in f.outcome, its bytes in f.buffer (8 bytes).
+std::uint64_t start_readv(link_fixture& f) {
+    f.buffer.assign(8, std::byte{0x5a});
+    f.outcome.reset();
+    f.ex.spawn([](link_fixture& g) -> async::task<void> {
+        const std::span<std::byte> parts[] = {
+            std::span(g.buffer).first(3), {}, std::span(g.buffer).subspan(3)};
+        sys::request r{.op = op::recv, .target = 1ull << 32};
+        r.args[0] = 8;
+        r.asked = 8;
+        r.scatter = parts;
+        g.outcome = co_await g.client.call(r);
+    }(f));
+    f.ex.run_once();
+    auto m = f.requests.try_receive();
+    EXPECT_TRUE(m.has_value());
+    std::uint64_t id;
+    std::memcpy(&id, m->bytes.data(), 8);
+    return id;
+}
+
+TEST(sys_hostile, a_readv_answered_with_more_than_its_buffers_hold_faults) {
+    link_fixture f;
+    const auto id = start_readv(f);
+    f.complete(id, 9, 9);
+    expect_fault(f, errc::sys_bad_result);
+}
+
+TEST(sys_hostile, an_honest_readv_answer_fills_the_buffers_in_order) {
+    link_fixture f;
+    const auto id = start_readv(f);
+    std::vector<std::byte> m(24 + 6);
+    const std::int64_t result = 6;
+    std::memcpy(m.data(), &id, 8);
+    std::memcpy(m.data() + 8, &result, 8);
+    std::memset(m.data() + 16, 0, 8);
+    std::memcpy(m.data() + 24, "abcdef", 6);
+    ASSERT_TRUE(f.completions.try_send(sys::wire::completion_tag, m).has_value());
+    for (int i = 0; i < 4; ++i)
+        f.ex.run_once();
+    ASSERT_TRUE(f.outcome.has_value() && f.outcome->has_value());
+    EXPECT_EQ((*f.outcome)->bytes, 6u);
+    EXPECT_EQ(std::memcmp(f.buffer.data(), "abcdef", 6), 0);
+    EXPECT_EQ(f.buffer[6], std::byte{0x5a}) << "nothing beyond the count";
+}
+
+TEST(sys_hostile, a_writev_said_to_move_more_than_its_buffers_faults) {
+    link_fixture f;
+    f.buffer.assign(8, std::byte{0x5a});
+    f.ex.spawn([](link_fixture& g) -> async::task<void> {
+        static const char a[] = "abc", b[] = "de";
+        const std::span<const std::byte> parts[] = {std::as_bytes(std::span(a, 3)),
+                                                    std::as_bytes(std::span(b, 2))};
+        sys::request r{.op = op::send, .target = 1ull << 32};
+        r.gather = parts;
+        r.asked = 5;
+        g.outcome = co_await g.client.call(r);
+    }(f));
+    f.ex.run_once();
+    auto m = f.requests.try_receive();
+    ASSERT_TRUE(m.has_value());
+    ASSERT_EQ(m->bytes.size(), sys::wire::request_header_bytes + 5);
+    EXPECT_EQ(std::memcmp(m->bytes.data() + sys::wire::request_header_bytes, "abcde", 5), 0)
+        << "the buffers are sent in order";
+    std::uint64_t id;
+    std::memcpy(&id, m->bytes.data(), 8);
+    f.complete(id, 6, 0);
+    expect_fault(f, errc::sys_bad_result);
 }
 
 }  // namespace

@@ -89,6 +89,7 @@ enum class errc : std::uint16_t {
     sys_busy = 506,             // every request slot or handle is in use
     sys_closed = 507,           // the sys client has shut down
     sys_bad_clock = 508,        // fault: a clock word went backwards or is torn for ever
+    sys_service_stopped = 509,  // the host's sys service stopped: waiting and later calls fail
 
     // --- suvm: ordinary outcomes --------------------------------------------
     suvm_out_of_range = 600,     // an address or length beyond the paged space

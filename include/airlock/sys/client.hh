@@ -12,7 +12,10 @@
 // caller's own buffer, and resumes the caller. A completion that breaks its
 // contract faults the link for good, with a reason: every waiting call and
 // every later one fails with errc::sys_faulted (the reason in fault()), and
-// nothing the host wrote is used.
+// nothing the host wrote is used. A service that stops says so in the
+// link's state word (wire::service_state): once the completions it wrote
+// before are taken, every waiting call and every later one fails with
+// errc::sys_service_stopped (fault() is then that code).
 //
 // Handles (of files, sockets, listeners) are made here: a slot index and a
 // generation, bumped at close, so a stale handle fails inside the enclave
@@ -75,7 +78,20 @@ struct request {
     std::span<const std::byte> payload{};   // bytes after the header words
     std::span<const std::byte> payload2{};  // more bytes, appended (rename's second path)
     std::span<std::byte> into{};            // where the reply's data goes
-    std::uint64_t asked = 0;                // most bytes the result may count
+    // Gathered bytes, appended after payload2 in order (writev), and
+    // scattered room for the reply's data, filled in order instead of `into`
+    // (readv). The caller's span arrays outlive the await.
+    std::span<const std::span<const std::byte>> gather{};
+    std::span<const std::span<std::byte>> scatter{};
+    std::uint64_t asked = 0;  // most bytes the result may count
+    // The handle this call makes (listen, accept, connect, open, udp_bind),
+    // or 0. The client owns it until the call succeeds: it retires it when
+    // the call fails, and when the caller gave up (cancelled, or its frame
+    // destroyed) it keeps the handle until the host answers, then sends its
+    // close if the host made the descriptor, so a late success never leaves
+    // a host fd open and the handle is never reused while the host may still
+    // install it.
+    handle makes = 0;
 };
 
 // What a successful completion said, after its checks.
@@ -187,7 +203,8 @@ class client final : private async::source {
         std::uint32_t next_free = 0;
         wire::op op{};
         std::uint64_t asked = 0;
-        std::span<std::byte> into{};
+        std::size_t room = 0;  // the reply data's room: into's size or scatter's total
+        handle makes = 0;
         call_operation* waiter = nullptr;
     };
     struct handle_entry {
@@ -206,6 +223,12 @@ class client final : private async::source {
     void on_completion(std::span<const std::byte> bytes) noexcept;
     void free_slot(std::uint32_t index) noexcept;
     void fail_link(errc code, std::string reason) noexcept;
+    // True once the service has said on the link that it stopped.
+    [[nodiscard]] bool service_stopped() const noexcept;
+    // What calls fail with once the link has failed.
+    [[nodiscard]] errc failed_with() const noexcept {
+        return fault_ == errc::sys_service_stopped ? errc::sys_service_stopped : errc::sys_faulted;
+    }
 
     async::executor* ex_;
     platform::service_link link_;

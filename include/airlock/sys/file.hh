@@ -55,6 +55,18 @@ class file {
                                                          std::uint64_t offset);
     [[nodiscard]] async::task<result<std::size_t>> pwrite(std::span<const std::byte> bytes,
                                                           std::uint64_t offset);
+    // readv, writev, preadv, pwritev: one read filling `into`'s buffers in
+    // order, one write of `bytes`' buffers in order (at the end for O_APPEND
+    // files); at most wire::max_io bytes in all (the rest is left, a short
+    // call as POSIX allows). readv and writev move the offset.
+    [[nodiscard]] async::task<result<std::size_t>> readv(
+        std::span<const std::span<std::byte>> into);
+    [[nodiscard]] async::task<result<std::size_t>> writev(
+        std::span<const std::span<const std::byte>> bytes);
+    [[nodiscard]] async::task<result<std::size_t>> preadv(
+        std::span<const std::span<std::byte>> into, std::uint64_t offset);
+    [[nodiscard]] async::task<result<std::size_t>> pwritev(
+        std::span<const std::span<const std::byte>> bytes, std::uint64_t offset);
     // Writes every byte at the offset (several writes when needed).
     [[nodiscard]] async::task<result<void>> write_all(std::span<const std::byte> bytes);
     [[nodiscard]] async::task<result<void>> fsync(bool data_only = false);

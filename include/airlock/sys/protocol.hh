@@ -18,7 +18,8 @@
 // count or 0) or -errno, as io_uring reports it.
 //
 // The link's first shared words hold the host's clock (a seqlock: `clock_seq`
-// odd while the host writes), read by sys/clock.hh.
+// odd while the host writes), read by sys/clock.hh; the last says whether
+// the service has stopped.
 //
 // Thread contract: types and constants only; any thread.
 
@@ -105,5 +106,10 @@ inline constexpr std::size_t max_name = 255;
 inline constexpr std::size_t clock_seq = 0;
 inline constexpr std::size_t clock_monotonic = 1;
 inline constexpr std::size_t clock_realtime = 2;
+// The service's state word: `service_stopped` once the service has stopped
+// for good (written after its last completion, then the enclave's bell
+// rung); anything else while it runs or before it starts.
+inline constexpr std::size_t service_state = 3;
+inline constexpr std::uint64_t service_stopped = 0x53544f50;  // "STOP"
 
 }  // namespace airlock::sys::wire

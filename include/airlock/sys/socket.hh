@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <span>
+#include <vector>
 
 #include "airlock/async/task.hh"
 #include "airlock/sys/address.hh"
@@ -50,6 +51,13 @@ class socket {
     [[nodiscard]] async::task<result<std::size_t>> send(std::span<const std::byte> bytes);
     // Sends every byte (several sends when needed).
     [[nodiscard]] async::task<result<void>> send_all(std::span<const std::byte> bytes);
+    // readv and writev: one recv filling `into`'s buffers in order, one send
+    // of `bytes`' buffers in order; at most wire::max_io bytes in all (the
+    // rest is left, a short call as POSIX allows). Returns the byte count.
+    [[nodiscard]] async::task<result<std::size_t>> readv(
+        std::span<const std::span<std::byte>> into);
+    [[nodiscard]] async::task<result<std::size_t>> writev(
+        std::span<const std::span<const std::byte>> bytes);
     [[nodiscard]] async::task<result<void>> shutdown(shutdown_how how);
     [[nodiscard]] async::task<result<void>> set_option(wire::socket_option option, bool on);
     [[nodiscard]] async::task<result<address>> local_address();
@@ -75,6 +83,25 @@ async::task<result<address>> address_of(client_ref c, handle h, handle_kind kind
 void close_detached(client_ref& c, handle& h, handle_kind kind) noexcept;
 // Closes `h` and waits.
 async::task<result<void>> close_and_wait(client_ref c, handle h, handle_kind kind);
+
+// The first `limit` bytes of the buffers `parts`: `parts` itself when it
+// holds no more, else a trimmed list kept in `keep`. `total` is their bytes.
+template <class B>
+std::span<const std::span<B>> first_bytes(std::span<const std::span<B>> parts, std::size_t limit,
+                                          std::vector<std::span<B>>& keep, std::size_t& total) {
+    total = 0;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        if (parts[i].size() <= limit - total) {
+            total += parts[i].size();
+            continue;
+        }
+        keep.assign(parts.begin(), parts.begin() + static_cast<std::ptrdiff_t>(i));
+        keep.push_back(parts[i].first(limit - total));
+        total = limit;
+        return keep;
+    }
+    return parts;
+}
 }  // namespace detail
 
 }  // namespace airlock::sys

@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: Apache-2.0
+// Description: an accept, connect or open the enclave gives up on (its token
+// cancelled before the call, while the host's call waits in the kernel, or
+// after the host answered) and that the host then completes leaves no host
+// descriptor open: the enclave sends the close, and the host process's open
+// fd count returns to where it was, on sim and on the sealed process platform.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "airlock/async/cancellation.hh"
+#include "airlock/async/sync_wait.hh"
+#include "airlock/platform/enclave.hh"
+#include "airlock/sys/file.hh"
+#include "airlock/sys/listener.hh"
+#include "airlock/sys/service.hh"
+#include "airlock/sys/socket.hh"
+#include "platform/process_support.hh"
+#include "support/region_fixture.hh"
+
+namespace {
+
+using namespace airlock;
+using airlock::async::task;
+using platform::platform_kind;
+
+// How the last started call ended so far.
+enum : std::uint64_t { running = 0, succeeded = 1, cancelled = 2, failed = 3 };
+
+// Listens on IPv4 loopback; returns the port.
+constexpr rpc::enclave_method<1, std::uint64_t()> listen_local{"listen_local"};
+// A fresh cancellation source, cancelled at once when the argument is 1.
+constexpr rpc::enclave_method<2, std::uint64_t(std::uint64_t)> prepare{"prepare"};
+// Starts an accept on the listener, a connect to a host port, or an open
+// (O_RDONLY | O_CREAT) of a path, under the prepared source; returns at once.
+constexpr rpc::enclave_method<3, std::uint64_t()> start_accept{"start_accept"};
+constexpr rpc::enclave_method<4, std::uint64_t(std::uint64_t)> start_connect{"start_connect"};
+constexpr rpc::enclave_method<5, std::uint64_t(std::string)> start_open{"start_open"};
+// Cancels the prepared source (the call resumes in a later turn).
+constexpr rpc::enclave_method<6, std::uint64_t()> cancel{"cancel"};
+constexpr rpc::enclave_method<7, std::uint64_t()> outcome{"outcome"};
+// The client's calls in flight (low 32 bits) and open handles (high 32).
+constexpr rpc::enclave_method<8, std::uint64_t()> counts{"counts"};
+
+struct state {
+    std::optional<sys::listener> listener;
+    async::cancellation_source source;
+    std::uint64_t outcome = running;
+};
+
+// Records how `call` ended and drops what it made (its close goes out).
+template <class T>
+task<void> record(state& st, task<sys::result<T>> call) {
+    auto r = co_await std::move(call);
+    st.outcome = r ? succeeded : r.error().code == errc::cancelled ? cancelled : failed;
+}
+
+void program(platform::enclave_thread& t) {
+    sys::client& c = sys::client::attach(t);
+    auto st_owner = std::make_shared<state>();
+    t.keep_alive->push_back(st_owner);
+    state* st = st_owner.get();
+    auto& ex = t.executor;
+    t.host.serve(listen_local, [&c, st]() -> task<expected<std::uint64_t>> {
+        auto l = co_await sys::listener::listen(c, sys::address::ipv4_loopback(0));
+        if (!l) co_return unexpected(l.error().code);
+        auto local = co_await l->local_address();
+        if (!local) co_return unexpected(local.error().code);
+        st->listener = std::move(*l);
+        co_return local->port();
+    });
+    t.host.serve(prepare, [st](std::uint64_t cancel_now) {
+        st->source = async::cancellation_source();
+        st->outcome = running;
+        if (cancel_now != 0) (void)st->source.request_cancellation();
+        return std::uint64_t{0};
+    });
+    t.host.serve(start_accept, [st, &ex] {
+        ex.spawn_now(record(*st, st->listener->accept()), st->source.token());
+        return std::uint64_t{0};
+    });
+    t.host.serve(start_connect, [&c, st, &ex](std::uint64_t port) {
+        ex.spawn_now(record(*st, sys::socket::connect(c, sys::address::ipv4_loopback(
+                                                             static_cast<std::uint16_t>(port)))),
+                     st->source.token());
+        return std::uint64_t{0};
+    });
+    t.host.serve(start_open, [&c, st, &ex](std::string path) {
+        ex.spawn_now(record(*st, sys::file::open(c, path, O_RDONLY | O_CREAT, 0600)),
+                     st->source.token());
+        return std::uint64_t{0};
+    });
+    t.host.serve(cancel, [st] {
+        (void)st->source.request_cancellation();
+        return std::uint64_t{0};
+    });
+    t.host.serve(outcome, [st] { return st->outcome; });
+    t.host.serve(counts, [&c] {
+        return static_cast<std::uint64_t>(c.in_flight()) |
+               static_cast<std::uint64_t>(c.open_handles()) << 32;
+    });
+}
+
+// The descriptors open in this (the host's) process.
+std::size_t open_fds() {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
+        ++n;
+    return n;
+}
+
+// Waits (bounded) for `done`; the watchdog ends a run that hangs anyway.
+bool eventually(const std::function<bool()>& done) {
+    for (int i = 0; i < 20'000; ++i) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return done();
+}
+
+int connect_to(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+// A listening socket of the host's on loopback; its port in `port`.
+int host_listener(std::uint16_t& port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd, 16) != 0)
+        return -1;
+    socklen_t len = sizeof sa;
+    (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+    port = ntohs(sa.sin_port);
+    return fd;
+}
+
+class sys_cancelled : public ::testing::TestWithParam<platform_kind> {
+  protected:
+    void SetUp() override {
+        AIRLOCK_SKIP_PROCESS_UNDER_TSAN(GetParam());
+        char tmpl[] = "/tmp/airlock-sys-cancel-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        dir = tmpl;
+        platform::enclave_config config = test::process_config(1);
+        config.platform = GetParam();
+        config.service_links = 1;
+        auto e = platform::enclave::create(config, program);
+        ASSERT_TRUE(e.has_value()) << to_string(e.error());
+        enclave = std::move(*e);
+        auto s = sys::service::start_for(*enclave);
+        ASSERT_TRUE(s.has_value()) << to_string(s.error());
+        svc = std::move(*s);
+        ch = enclave->open_channel(0);
+    }
+    void TearDown() override {
+        ch.reset();
+        svc.reset();
+        enclave.reset();
+        if (!dir.empty()) std::filesystem::remove_all(dir);
+    }
+
+    template <class M, class... A>
+    std::uint64_t call(const M& method, A&&... args) {
+        auto r =
+            async::sync_wait(ch->executor(), ch->endpoint().call(method, std::forward<A>(args)...));
+        EXPECT_TRUE(r.has_value()) << to_string(r.error());
+        return r ? *r : ~std::uint64_t{0};
+    }
+    // The outcome of the started call once it has one.
+    std::uint64_t settled_outcome() {
+        std::uint64_t o = running;
+        (void)eventually([&] { return (o = call(outcome)) != running; });
+        return o;
+    }
+    // Waits until the service has taken `more` requests after `before`: the
+    // call then waits in the kernel.
+    void until_taken(std::uint64_t before, std::uint64_t more = 1) {
+        ASSERT_TRUE(eventually([&] { return svc->stats().requests >= before + more; }));
+    }
+    // The check of every case: nothing in flight, only `handles` open in the
+    // enclave, and the host's fd count back at `baseline`.
+    void expect_settled(std::size_t baseline, std::uint64_t handles) {
+        EXPECT_TRUE(eventually([&] { return open_fds() == baseline; }))
+            << "host fds: " << open_fds() << ", before: " << baseline;
+        EXPECT_TRUE(eventually([&] { return call(counts) == handles << 32; }))
+            << "in flight and open handles: " << std::hex << call(counts);
+    }
+
+    std::string dir;
+    std::unique_ptr<platform::enclave> enclave;
+    std::unique_ptr<sys::service> svc;
+    std::unique_ptr<platform::host_channel> ch;
+    test::watchdog dog{std::chrono::seconds(120), "sys_cancelled"};
+};
+
+TEST_P(sys_cancelled, an_accept_cancelled_in_the_kernel_closes_the_late_connection) {
+    const auto port = static_cast<std::uint16_t>(call(listen_local));
+    const std::size_t baseline = open_fds();
+    call(prepare, 0);
+    const auto before = svc->stats().requests;
+    call(start_accept);
+    until_taken(before);
+    call(cancel);
+    EXPECT_EQ(settled_outcome(), std::uint64_t{cancelled});
+    const int peer = connect_to(port);  // the kernel's accept now succeeds
+    ASSERT_GE(peer, 0);
+    ::close(peer);
+    expect_settled(baseline, 1);
+}
+
+TEST_P(sys_cancelled, an_accept_cancelled_before_the_call_closes_the_late_connection) {
+    const auto port = static_cast<std::uint16_t>(call(listen_local));
+    const std::size_t baseline = open_fds();
+    call(prepare, 1);
+    call(start_accept);
+    EXPECT_EQ(settled_outcome(), std::uint64_t{cancelled});
+    const int peer = connect_to(port);
+    ASSERT_GE(peer, 0);
+    ::close(peer);
+    expect_settled(baseline, 1);
+}
+
+TEST_P(sys_cancelled, an_accept_cancelled_after_the_host_answered_leaves_nothing_open) {
+    const auto port = static_cast<std::uint16_t>(call(listen_local));
+    const std::size_t baseline = open_fds();
+    const int peer = connect_to(port);  // waiting in the backlog
+    ASSERT_GE(peer, 0);
+    call(prepare, 0);
+    const auto before = svc->stats().completions;
+    call(start_accept);
+    ASSERT_TRUE(eventually([&] { return svc->stats().completions > before; }));
+    // The answer is on its way or taken: either way nothing stays open.
+    call(cancel);
+    const auto o = settled_outcome();
+    EXPECT_TRUE(o == cancelled || o == succeeded) << o;
+    ::close(peer);
+    expect_settled(baseline, 1);
+}
+
+TEST_P(sys_cancelled, a_connect_cancelled_before_the_call_closes_the_late_socket) {
+    std::uint16_t port = 0;
+    const int l = host_listener(port);
+    ASSERT_GE(l, 0);
+    const std::size_t baseline = open_fds();
+    for (int i = 0; i < 4; ++i) {
+        call(prepare, 1);
+        call(start_connect, port);  // loopback: the kernel connects at once
+        EXPECT_EQ(settled_outcome(), std::uint64_t{cancelled});
+    }
+    expect_settled(baseline, 0);
+    ::close(l);
+}
+
+TEST_P(sys_cancelled, a_connect_cancelled_after_the_host_answered_leaves_nothing_open) {
+    std::uint16_t port = 0;
+    const int l = host_listener(port);
+    ASSERT_GE(l, 0);
+    const std::size_t baseline = open_fds();
+    call(prepare, 0);
+    const auto before = svc->stats().completions;
+    call(start_connect, port);
+    ASSERT_TRUE(eventually([&] { return svc->stats().completions > before; }));
+    call(cancel);
+    const auto o = settled_outcome();
+    EXPECT_TRUE(o == cancelled || o == succeeded) << o;
+    expect_settled(baseline, 0);
+    ::close(l);
+}
+
+TEST_P(sys_cancelled, an_open_cancelled_in_the_kernel_closes_the_late_file) {
+    // Opening a FIFO for reading waits in the kernel until it has a writer
+    // (O_CREAT makes io_uring hand the open to a worker at once, which then
+    // waits; without it a cached lookup opens the FIFO without waiting).
+    const std::string fifo = dir + "/fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    const std::size_t baseline = open_fds();
+    call(prepare, 0);
+    const auto before = svc->stats().requests;
+    call(start_open, fifo);
+    until_taken(before);
+    call(cancel);
+    EXPECT_EQ(settled_outcome(), std::uint64_t{cancelled});
+    const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // the enclave's open succeeds
+    ASSERT_GE(writer, 0);
+    ::close(writer);
+    expect_settled(baseline, 0);
+}
+
+TEST_P(sys_cancelled, an_open_cancelled_before_the_call_closes_the_late_file) {
+    const std::string path = dir + "/plain";
+    ::close(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+    const std::size_t baseline = open_fds();
+    for (int i = 0; i < 4; ++i) {
+        call(prepare, 1);
+        call(start_open, path);
+        EXPECT_EQ(settled_outcome(), std::uint64_t{cancelled});
+    }
+    expect_settled(baseline, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(platforms, sys_cancelled,
+                         ::testing::Values(platform_kind::sim, platform_kind::process),
+                         [](const auto& p) {
+                             return p.param == platform_kind::sim ? "sim" : "process";
+                         });
+
+}  // namespace
