@@ -12,7 +12,10 @@
 // call, over the requests served: the seed's measure). --svg draws the seed's figure (trusted time
 // per request against offered rate) beside achieved against offered rate. Roles of --cpus: server
 // thread (the enclave thread in the airlock mode), switchless host worker, load generator; the
-// airlock mode's io_uring service thread is not pinned.
+// airlock mode's io_uring service thread is not pinned. The mode airlock-suvm, not in the default
+// list, is the airlock server with the model's vectors in a suvm space whose page cache holds
+// --suvm-cache-mib of them (docs/ps.md); with airlock in the same run, a note gives the ratio of
+// their trusted times per request at each rate.
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -43,10 +46,31 @@ struct ps_options : common_options {
     double push_fraction = 1.0;  // the seed's requests update features
     double zipf = 0;
     std::uint32_t dimension = 8;
-    std::size_t keys = 65'536;  // 65,536 x 8 floats: a 4 MiB table, the seed's LLC-sized model
+    std::size_t keys =
+        65'536;  // 65,536 x 8 floats: 2 MiB of rows and a 1.5 MiB index, the seed's LLC-sized model
     std::uint64_t transition_cycles = 8'200;
+    // The airlock-suvm mode: the airlock server with the model's vectors in
+    // a suvm space whose page cache holds this many MiB of them.
+    std::size_t suvm_cache_mib = 4;
+    std::size_t suvm_page_size = 4096;
     std::string svg;
 };
+
+// A mode the sweep drives: a server mode and where its model lives.
+struct mode_spec {
+    std::string name;
+    ps::io_mode mode = ps::io_mode::native;
+    ps::model_storage model_in = ps::model_storage::memory;
+};
+
+// The four server modes, and airlock-suvm.
+mode_spec mode_of(const std::string& name) {
+    if (name == "airlock-suvm") return {name, ps::io_mode::airlock, ps::model_storage::suvm};
+    const auto m = ps::io_mode_from(name);
+    if (!m)
+        fail("unknown mode " + name + " (native, transition, switchless, airlock, airlock-suvm)");
+    return {name, *m, ps::model_storage::memory};
+}
 
 ps::server* child_server = nullptr;
 extern "C" void stop_child_server(int) {
@@ -59,7 +83,7 @@ struct server_process {
 };
 
 // Forks a process serving `mode`; returns once it listens.
-server_process start_server(const ps_options& o, ps::io_mode mode) {
+server_process start_server(const ps_options& o, const mode_spec& mode) {
     int p[2];
     if (::pipe(p) != 0) fail("pipe");
     const pid_t pid = ::fork();
@@ -68,7 +92,10 @@ server_process start_server(const ps_options& o, ps::io_mode mode) {
         ::close(p[0]);
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the benchmark
         ps::server_options so;
-        so.mode = mode;
+        so.mode = mode.mode;
+        so.model_in = mode.model_in;
+        so.suvm_cache_bytes = o.suvm_cache_mib << 20;
+        so.suvm_page_size = o.suvm_page_size;
         so.dimension = o.dimension;
         so.keys = o.keys;
         so.transition_cycles = o.transition_cycles;
@@ -86,7 +113,7 @@ server_process start_server(const ps_options& o, ps::io_mode mode) {
     ::close(p[1]);
     server_process sp{pid, 0};
     if (::read(p[0], &sp.port, sizeof sp.port) != sizeof sp.port || sp.port == 0)
-        fail("the " + std::string(ps::to_string(mode)) + " server did not start");
+        fail("the " + mode.name + " server did not start");
     ::close(p[0]);
     return sp;
 }
@@ -117,6 +144,7 @@ const char* colour_of(const std::string& mode) {
     if (mode == "native") return "#4c72b0";
     if (mode == "transition") return "#c44e52";
     if (mode == "switchless") return "#dd8452";
+    if (mode == "airlock-suvm") return "#8172b3";
     return "#55a868";
 }
 
@@ -208,14 +236,11 @@ void write_svg(const std::string& path, const std::vector<point>& points,
 // --- the sweep ----------------------------------------------------------------
 
 void run_ps(const ps_options& o) {
-    std::vector<ps::io_mode> modes;
-    for (const auto& name : o.modes) {
-        const auto m = ps::io_mode_from(name);
-        if (!m) fail("unknown mode " + name + " (native, transition, switchless, airlock)");
-        modes.push_back(*m);
-    }
+    std::vector<mode_spec> modes;
+    for (const auto& name : o.modes)
+        modes.push_back(mode_of(name));
     std::vector<server_process> servers;  // forked before this process starts a thread
-    for (const auto m : modes) {
+    for (const auto& m : modes) {
         servers.push_back(start_server(o, m));
         ::kill(servers.back().pid, SIGSTOP);
     }
@@ -226,7 +251,7 @@ void run_ps(const ps_options& o) {
     std::map<std::string, int> failures;  // points below half the offered rate
     for (const double rate : o.rates) {
         for (std::size_t i = 0; i < modes.size(); ++i) {
-            const std::string name(ps::to_string(modes[i]));
+            const std::string& name = modes[i].name;
             if (failures[name] >= 2) continue;
             ps::load_options l;
             l.port = servers[i].port;
@@ -284,6 +309,19 @@ void run_ps(const ps_options& o) {
                 ratios += " " + m + "'s: " + fixed(trusted["transition"] / ns, 2) + "x";
         print_note("ps", o, ratios);
     }
+    // The cost of paging the model: airlock-suvm against airlock, rate by rate.
+    std::map<double, double> in_memory;
+    for (const auto& p : points)
+        if (p.mode == "airlock") in_memory[p.offered] = p.r.trusted_ns_per_request;
+    std::string paging = "airlock-suvm's trusted time per request over airlock's:";
+    bool any = false;
+    for (const auto& p : points)
+        if (p.mode == "airlock-suvm" && in_memory[p.offered] > 0) {
+            paging += " " + fixed(p.r.trusted_ns_per_request / in_memory[p.offered], 2) + "x at " +
+                      grouped(p.offered) + "/s";
+            any = true;
+        }
+    if (any) print_note("ps", o, paging);
     if (!o.svg.empty()) write_svg(o.svg, points, o.modes);
 }
 
@@ -311,7 +349,9 @@ void add_ps_command(CLI::App& app) {
         ->delimiter(',')
         ->check(CLI::Range(1.0, 1e7))
         ->capture_default_str();
-    sub->add_option("--modes", options->modes, "Modes, comma-separated")
+    sub->add_option("--modes", options->modes,
+                    "Modes, comma-separated: native, transition, switchless, airlock, and "
+                    "airlock-suvm (airlock with the model in a suvm space)")
         ->delimiter(',')
         ->capture_default_str();
     sub->add_option("--connections", options->connections, "Worker connections")
@@ -331,6 +371,13 @@ void add_ps_command(CLI::App& app) {
     sub->add_option("--keys", options->keys, "Features in the model")->capture_default_str();
     sub->add_option("--transition-cycles", options->transition_cycles,
                     "Modelled cost of one transition (TSC cycles)")
+        ->capture_default_str();
+    sub->add_option("--suvm-cache-mib", options->suvm_cache_mib,
+                    "airlock-suvm: the page cache in enclave memory (MiB)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
+        ->capture_default_str();
+    sub->add_option("--suvm-page-size", options->suvm_page_size,
+                    "airlock-suvm: bytes of a page (a power of two, 1024 to 65536)")
         ->capture_default_str();
     sub->add_option("--svg", options->svg, "Also draw the figure into this SVG file");
     sub->add_flag("--json", options->json, "Print one JSON object per line");

@@ -399,6 +399,17 @@ int main(int argc, char** argv) {
         s.reply_newest().u64(3).cancel(0).run();
         write("cancellation", s);
     }
+    {  // The host cancels its own calls (tag 3): a held handler's reply is
+       // dropped; a finished call, an unknown id and a short cancel are not.
+        seed s(roomy, unlimited_honest);
+        constexpr std::uint8_t own_id = typed | airlock::fuzz::call_id_from_input;
+        s.call(id_of(calls::hold.id), own_id).u8(5).u64(1).run();
+        s.call(id_of(calls::add.id), own_id).u8(6).u64(1).u64(2).run().read();
+        s.record(3, {5, 0, 0, 0, 0, 0, 0, 0}).record(3, {6, 0, 0, 0, 0, 0, 0, 0});
+        s.record(3, {99, 0, 0, 0, 0, 0, 0, 0}).record(3, {5, 0, 0, 0});
+        s.run().read().open_gate().settle();
+        write("host-cancels", s);
+    }
     {  // Calls in line for a slot: handed one in order, one cancelled in line.
         seed s(roomy, config_b(limit_1, limit_256, honest));
         s.enclave_call(calls::lookup.id, 1).enclave_call(calls::lookup.id, 1);

@@ -24,7 +24,8 @@
 //   tear-down (a forged ring index, endpoint_base::fail, or destroying the
 //   endpoint while its executor goes on) every call has completed (#14);
 // - when the channel never faulted: every call the host made was answered
-//   exactly once and the endpoint's counters agree with what the host sent.
+//   exactly once (or, once the host sent a cancel for its id, at most once)
+//   and the endpoint's counters agree with what the host sent.
 #include "rpc_fuzz_driver.hh"
 
 #include <algorithm>
@@ -561,13 +562,52 @@ owed_answer owed_to_host(std::uint64_t method, std::span<const std::byte> args) 
 // The calls of the host's with one id (ids may repeat, and the answers come
 // in completion order). An rpc_overloaded answer may be for any of them, so
 // it is counted rather than matched: in the end, as many must be left.
+// A cancel record the host sent for the id (tag 3, HOSTILE-INPUTS #25) makes
+// every call then owed under it one that may go unanswered: a handler still
+// running when the cancel arrives drops its reply.
 struct owed_calls {
     std::vector<owed_answer> answers;
     std::size_t overloaded = 0;
+    std::size_t may_drop = 0;
 };
 
 // ============================================================================
 // The driver
+
+// A ring index the host owns (the head of the enclave's ring, the tail of
+// its own) and may forge. A forgery stands until the host's next publish
+// overwrites it, which happens only when the host has more to show; the
+// host remembers what it last published honestly, to forge from that and to
+// tell the enclave the truth again at an honest tear-down (a head moved back
+// that the enclave took as plausible would otherwise leave it a ring too
+// full to answer in, like a host that stops draining).
+class host_index {
+  public:
+    explicit host_index(ring::shared_u64& word) : word_(word) {}
+    [[nodiscard]] std::uint64_t honest() const { return honest_; }
+    void forge(std::uint64_t value) {
+        ring::shared::store_release(word_, value);
+        forged_ = value;
+    }
+    // After the host's own publish (or a try that published nothing): the
+    // shared word is honest unless it still holds the forgery.
+    void note() {
+        const std::uint64_t now = ring::shared::load_relaxed(word_);
+        if (forged_ && now == *forged_) return;
+        forged_.reset();
+        honest_ = now;
+    }
+    void unforge() {
+        if (!forged_) return;
+        ring::shared::store_release(word_, honest_);
+        forged_.reset();
+    }
+
+  private:
+    ring::shared_u64& word_;
+    std::uint64_t honest_ = 0;
+    std::optional<std::uint64_t> forged_;
+};
 
 // Held handlers (calls::hold) wait here until the host's open_gate action.
 class gate {
@@ -815,6 +855,7 @@ class driver {
         const std::uint64_t before =
             ring::shared::load_relaxed(region_.ring(1).control->tail);  // host-side read
         auto sent = to_enclave_.try_send(*pending_->out);
+        in_tail_.note();
         check(sent || sent.error() == errc::ring_full, "the host's own producer faulted",
               static_cast<long long>(sent ? errc::ok : sent.error()));
         const bool moved = ring::shared::load_relaxed(region_.ring(1).control->tail) != before;
@@ -841,6 +882,11 @@ class driver {
     // A host message is all in the ring: note what the enclave owes for it.
     void delivered(std::uint16_t tag, std::span<const std::byte> bytes) {
         ++clock_;
+        if (tag == rpc::cancel_tag && bytes.size() == rpc::cancel_message_bytes) {
+            const auto it = owed_.find(read_u64(bytes, 0));
+            if (it != owed_.end()) it->second.may_drop = it->second.answers.size();
+            return;
+        }
         if ((tag != rpc::call_tag && tag != rpc::reply_tag) ||
             bytes.size() < rpc::message_header_bytes) {
             ++sent_malformed_;
@@ -993,7 +1039,7 @@ class driver {
             received(m->tag, m->bytes);
         }
         from_enclave_.publish();
-        note_honest_out_head();
+        out_head_.note();
         return got;
     }
 
@@ -1243,54 +1289,42 @@ class driver {
     // forge_first): every value is one the enclave must refuse, so the
     // channel either faults when the enclave reads it or, if the host's
     // next publish overwrites it first, goes on as if nothing happened.
+    //
+    // Each forgery starts from the index the host last published honestly,
+    // never from an earlier forgery: two misaligned heads 4 bytes apart add
+    // up to an aligned one the enclave cannot tell from the truth, and it
+    // would then overwrite what the host has not read, which breaks only
+    // the host's own view of the ring.
     void forge_index(std::uint8_t kind) {
-        ring::wire::ring_control* out = region_.ring(0).control;  // enclave -> host
-        ring::wire::ring_control* in = region_.ring(1).control;   // host -> enclave
-        const std::uint64_t head = ring::shared::load_relaxed(out->head);
-        const std::uint64_t out_tail = ring::shared::load_relaxed(out->tail);
-        const std::uint64_t in_tail = ring::shared::load_relaxed(in->tail);
+        const std::uint64_t head = out_head_.honest();
+        const std::uint64_t out_tail = ring::shared::load_relaxed(region_.ring(0).control->tail);
+        const std::uint64_t in_tail = in_tail_.honest();
         switch (kind % 5) {
             case 0:
-                forge_out_head(head + 4);
+                out_head_.forge(head + 4);
                 break;
             case 1:
-                forge_out_head(out_tail + 8);
+                // Beyond any tail the enclave can reach before the host's
+                // next publish (at most a ring past the host's true head,
+                // which is at most out_tail): refused whenever it is read.
+                // A head just past today's tail would become plausible
+                // once the enclave wrote more, and the enclave would then
+                // overwrite what the host has not read, which only breaks
+                // the host's own view of the ring.
+                out_head_.forge(out_tail + config_.out_capacity + 8);
                 break;
             case 2:
                 // Back a word: refused if the enclave saw the newer head, else
                 // it only under-reports free space.
-                if (head >= 8) forge_out_head(head - 8);
+                if (head >= 8) out_head_.forge(head - 8);
                 break;
             case 3:
-                ring::shared::store_release(in->tail, in_tail + 2 * config_.in_capacity);
+                in_tail_.forge(in_tail + 2 * config_.in_capacity);
                 break;
             default:
-                ring::shared::store_release(in->tail, in_tail + 4);
+                in_tail_.forge(in_tail + 4);
                 break;
         }
-    }
-
-    // The head of the enclave's ring is the host's to write: a forged one
-    // stays until the host's consumer next publishes, which it does only
-    // when it has released more. The host remembers the last head it
-    // published honestly, to tell the enclave the truth again at an honest
-    // tear-down (else a forged, under-reported head that the enclave took as
-    // plausible leaves it a ring too full to answer in, like a host that
-    // stops draining, and nothing is owed).
-    void forge_out_head(std::uint64_t value) {
-        ring::shared::store_release(region_.ring(0).control->head, value);
-        forged_out_head_ = value;
-    }
-    void note_honest_out_head() {
-        const std::uint64_t now = ring::shared::load_relaxed(region_.ring(0).control->head);
-        if (forged_out_head_ && now == *forged_out_head_) return;  // not published over yet
-        forged_out_head_.reset();
-        honest_out_head_ = now;
-    }
-    void unforge_out_head() {
-        if (!forged_out_head_) return;
-        ring::shared::store_release(region_.ring(0).control->head, honest_out_head_);
-        forged_out_head_.reset();
     }
 
     // --- tear-down ---------------------------------------------------------
@@ -1317,15 +1351,17 @@ class driver {
         if (!config_.destroy || config_.honest_finish) gate_.open(true);
         settle(true);
         if (config_.honest_finish) {
-            unforge_out_head();
+            out_head_.unforge();
             for (int i = 0; i < 64 && answer_everything(); ++i) {
             }
             settle(true);
             note_fault();
             if (!faulted_) {
                 check(!pending_, "the host's message never went in");
-                check(owed_count_ == 0, "a call of the host's was never answered",
-                      static_cast<long long>(owed_count_));
+                for (const auto& [id, owed] : owed_)
+                    check(owed.answers.size() - owed.overloaded <= owed.may_drop,
+                          "a call of the host's was never answered", static_cast<long long>(id),
+                          static_cast<long long>(owed.answers.size() - owed.overloaded));
                 const rpc::endpoint_stats& s = ep().stats();
                 check(s.malformed == sent_malformed_, "malformed messages miscounted",
                       static_cast<long long>(s.malformed), static_cast<long long>(sent_malformed_));
@@ -1403,8 +1439,8 @@ class driver {
     bool faulted_ = false;
     bool hostile_fault_ = false;  // faulted before the tear-down
     bool torn_down_ = false;
-    std::uint64_t honest_out_head_ = 0;
-    std::optional<std::uint64_t> forged_out_head_;  // the last head forged, until published over
+    host_index out_head_{region_.ring(0).control->head};
+    host_index in_tail_{region_.ring(1).control->tail};
 };
 
 }  // namespace

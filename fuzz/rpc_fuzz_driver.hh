@@ -67,8 +67,10 @@ enum class rpc_op : std::uint8_t {
 // next reads it (byte - forge_first, mod 5): 0 the head of the enclave's
 // outgoing ring misaligned, 1 that head beyond the enclave's tail, 2 that
 // head moved back a word, 3 the tail of the enclave's incoming ring past
-// a lap, 4 that tail misaligned. A later honest publish of the host may
-// overwrite the forgery before the enclave reads it: then nothing happens.
+// a lap, 4 that tail misaligned, each computed from the index the host last
+// published honestly (so that two forgeries never add up to a plausible
+// value). A later honest publish of the host may overwrite the forgery
+// before the enclave reads it: then nothing happens.
 // An honest tear-down (config honest_finish) first stores the host's true
 // head again, since a head moved back that the enclave took as plausible
 // would otherwise leave it too little room to answer.

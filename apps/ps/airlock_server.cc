@@ -5,12 +5,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "airlock/async/sync_wait.hh"
 #include "airlock/platform/enclave.hh"
 #include "airlock/platform/transition.hh"
+#include "airlock/suvm/space.hh"
 #include "airlock/sys/listener.hh"
 #include "airlock/sys/service.hh"
 #include "airlock/sys/socket.hh"
@@ -26,6 +28,9 @@ constexpr rpc::enclave_method<1, std::uint64_t(std::uint64_t)> ps_listen{"ps_lis
 constexpr rpc::enclave_method<2, std::uint64_t(std::uint64_t)> ps_connections{"ps_connections"};
 // Field i of the engine's server_stats (requests, ids, errors, trusted_ns).
 constexpr rpc::enclave_method<3, std::uint64_t(std::uint64_t)> ps_stat{"ps_stat"};
+// Field i of the model's space's statistics (hits, faults, prefetches,
+// evictions, write_backs); 0 with the model in enclave memory.
+constexpr rpc::enclave_method<4, std::uint64_t(std::uint64_t)> ps_paging{"ps_paging"};
 
 // What the enclave is configured with: set by the host before the enclave
 // is created, so on `process` the forked enclave starts with a copy. Plain
@@ -36,25 +41,59 @@ struct enclave_config_values {
     engine_options engine{};
     std::size_t max_connections = 0;
     double cycles_per_ns = 1;
+    model_storage model_in = model_storage::memory;
+    std::size_t suvm_cache_bytes = 0;
+    std::size_t suvm_page_size = 0;
 };
 enclave_config_values configured;
 
 constexpr std::size_t io_chunk = 64 * 1024;
 
+// The space of a suvm model: just the model's rows, and a cache no larger
+// than them. The host sizes the backing store from the same options.
+suvm::space_options space_options_for(const enclave_config_values& c) {
+    suvm::space_options o;
+    o.size = model::paged_bytes(c.dimension, c.keys);
+    o.page_size = c.suvm_page_size;
+    o.cache_bytes = c.suvm_cache_bytes;
+    if (o.page_size != 0 && o.cache_bytes / o.page_size > o.size / o.page_size + suvm::min_frames)
+        o.cache_bytes = (o.size / o.page_size + suvm::min_frames) * o.page_size;
+    return o;
+}
+
 // The enclave's private state, kept until its thread stops.
 struct enclave_state {
     enclave_config_values config;  // a private copy, taken at start
-    model m;
-    engine e;
+    // Declared in this order so that they are destroyed engine first, space last.
+    std::unique_ptr<suvm::space> space;  // the model's rows with model_storage::suvm
+    std::optional<model> m;
+    std::optional<engine> e;
+    errc failed = errc::ok;  // why the model could not be built; ps_listen reports it
     std::size_t open = 0;
     sys::listener listener;
-    explicit enclave_state(const enclave_config_values& c)
-        : config(c), m(c.dimension, c.keys), e(m, c.engine) {
-        std::vector<float> v(c.dimension);
-        for (std::uint64_t id = 0; id < c.keys; ++id) {
-            model::initial_value(id, v);
-            (void)m.insert(id, v);  // keys <= capacity: cannot fail
+
+    // `untrusted`: the backing store the host handed over (suvm storage).
+    enclave_state(const enclave_config_values& c, std::span<std::byte> untrusted) : config(c) {
+        if (auto r = build(untrusted); !r) failed = r.error();
+    }
+    expected<void> build(std::span<std::byte> untrusted) {
+        if (config.model_in == model_storage::suvm) {
+            auto s = suvm::space::create(space_options_for(config), untrusted);
+            if (!s) return unexpected(s.error());
+            space = std::move(*s);
+            auto pm = model::paged(config.dimension, config.keys, *space);
+            if (!pm) return unexpected(pm.error());
+            m.emplace(std::move(*pm));
+        } else {
+            m.emplace(config.dimension, config.keys);
         }
+        std::vector<float> v(config.dimension);
+        for (std::uint64_t id = 0; id < config.keys; ++id) {
+            model::initial_value(id, v);
+            if (auto r = m->insert(id, v); !r) return r;  // keys <= capacity: only the space fails
+        }
+        e.emplace(*m, config.engine);
+        return {};
     }
 };
 
@@ -69,8 +108,8 @@ task<void> serve_connection(enclave_state& st, sys::socket s) {
         auto n = co_await s.recv(in);
         if (!n || *n == 0) break;
         const std::uint64_t start = platform::read_tsc();
-        const bool keep = st.e.on_bytes(ses, std::span(in.data(), *n), out);
-        st.e.add_trusted_ns(static_cast<std::uint64_t>(
+        const bool keep = st.e->on_bytes(ses, std::span(in.data(), *n), out);
+        st.e->add_trusted_ns(static_cast<std::uint64_t>(
             static_cast<double>(platform::read_tsc() - start) / st.config.cycles_per_ns));
         if (!out.empty()) {
             auto sent = co_await s.send_all(out);
@@ -98,11 +137,12 @@ task<void> accept_loop(async::executor& ex, enclave_state& st) {
 
 void program(platform::enclave_thread& t) {
     sys::client& c = sys::client::attach(t);
-    auto st = std::make_shared<enclave_state>(configured);
+    auto st = std::make_shared<enclave_state>(configured, t.untrusted_memory);
     t.keep_alive->push_back(st);
     enclave_state* p = st.get();
     async::executor* ex = &t.executor;
     t.host.serve(ps_listen, [&c, p, ex](std::uint64_t port) -> task<expected<std::uint64_t>> {
+        if (!p->e) co_return unexpected(p->failed);
         auto l = co_await sys::listener::listen(
             c, sys::address::ipv4_loopback(static_cast<std::uint16_t>(port)), {.backlog = 1024});
         if (!l) co_return unexpected(l.error().code);
@@ -113,8 +153,16 @@ void program(platform::enclave_thread& t) {
         co_return local->port();
     });
     t.host.serve(ps_connections, [p](std::uint64_t) -> expected<std::uint64_t> { return p->open; });
+    t.host.serve(ps_paging, [p](std::uint64_t i) -> expected<std::uint64_t> {
+        if (i > 4) return unexpected(errc::invalid_argument);
+        if (!p->space) return 0;
+        const suvm::space_stats s = p->space->stats();
+        const std::uint64_t fields[] = {s.hits, s.faults, s.prefetches, s.evictions, s.write_backs};
+        return fields[i];
+    });
     t.host.serve(ps_stat, [p](std::uint64_t i) -> expected<std::uint64_t> {
-        const server_stats& s = p->e.stats();
+        if (!p->e) return unexpected(p->failed);
+        const server_stats& s = p->e->stats();
         switch (i) {
             case 0:
                 return s.requests;
@@ -138,6 +186,7 @@ class airlock_server_impl final : public airlock_server {
     std::atomic<bool> stop_flag{false};
     std::atomic<std::size_t> open{0};
     std::atomic<std::uint64_t> stat[4] = {};
+    std::atomic<std::uint64_t> paging_stat[5] = {};
 
     ~airlock_server_impl() override {
         service.reset();  // before the enclave whose links it serves
@@ -151,6 +200,25 @@ class airlock_server_impl final : public airlock_server {
     server_stats stats() const noexcept override {
         return {stat[0].load(std::memory_order_relaxed), stat[1].load(std::memory_order_relaxed),
                 stat[2].load(std::memory_order_relaxed), stat[3].load(std::memory_order_relaxed)};
+    }
+
+    model_paging paging() const noexcept override {
+        return {paging_stat[0].load(std::memory_order_relaxed),
+                paging_stat[1].load(std::memory_order_relaxed),
+                paging_stat[2].load(std::memory_order_relaxed),
+                paging_stat[3].load(std::memory_order_relaxed),
+                paging_stat[4].load(std::memory_order_relaxed)};
+    }
+
+    // Copies the space's counters to the host atomics (once, at the end:
+    // five more calls every 10 ms would cost the enclave thread).
+    expected<void> refresh_paging(platform::host_channel& ch) {
+        for (std::uint64_t i = 0; i < 5; ++i) {
+            auto v = async::sync_wait(ch.executor(), ch.endpoint().call(ps_paging, i));
+            if (!v) return unexpected(v.error());
+            paging_stat[i].store(*v, std::memory_order_relaxed);
+        }
+        return {};
     }
 
     // Copies the enclave's counters to the host atomics.
@@ -172,26 +240,44 @@ class airlock_server_impl final : public airlock_server {
             if (auto r = refresh(*ch); !r) return r;
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
-        return refresh(*ch);
+        if (auto r = refresh(*ch); !r) return r;
+        return refresh_paging(*ch);
     }
 };
 
 }  // namespace
 
 expected<std::unique_ptr<airlock_server>> airlock_server::create(const server_options& o) {
-    configured = {o.dimension, o.keys, o.engine, o.max_connections,
-                  platform::tsc_clock::calibrated().cycles_per_ns()};
+    configured = {o.dimension,
+                  o.keys,
+                  o.engine,
+                  o.max_connections,
+                  platform::tsc_clock::calibrated().cycles_per_ns(),
+                  o.model_in,
+                  o.suvm_cache_bytes,
+                  o.suvm_page_size};
     platform::enclave_config config;
     config.platform = o.platform;
     config.enclave_threads = 1;
     config.service_links = 1;
     if (o.cpu >= 0) config.cpus = {o.cpu};
     config.transition_cycles = o.transition_cycles;
-    // The model, each connection's buffers, and room for the runtime.
-    // The model's table (at most 4 slots per key), and room for the runtime
-    // and each connection's buffers.
+    // Room for the runtime and each connection's buffers, and the model's
+    // enclave memory: the whole table, or the index and the space's cache
+    // and metadata (12 bytes a page, 64 a frame, a sealed page of scratch).
+    std::size_t model_bytes = model::enclave_bytes(o.dimension, o.keys, o.model_in);
+    if (o.model_in == model_storage::suvm) {
+        const auto so = space_options_for(configured);
+        auto store = suvm::space::store_size(so);
+        if (!store || o.suvm_cache_bytes < suvm::min_frames * o.suvm_page_size)
+            return unexpected(errc::invalid_argument);
+        config.untrusted_memory = *store;
+        const std::size_t pages = so.size / o.suvm_page_size + 1;
+        const std::size_t frames = so.cache_bytes / o.suvm_page_size;
+        model_bytes += so.cache_bytes + pages * 16 + frames * 64 + 2 * o.suvm_page_size;
+    }
     config.enclave_memory =
-        (std::size_t{64} << 20) + o.keys * 4 * (8 + 1 + 4 * std::size_t{o.dimension});
+        o.enclave_memory != 0 ? o.enclave_memory : (std::size_t{64} << 20) + model_bytes;
     auto s = std::make_unique<airlock_server_impl>();
     auto e = platform::enclave::create(config, program);
     if (!e) return unexpected(e.error());

@@ -9,7 +9,11 @@
 // call and never waits for the host while another connection has work.
 // The host starts the enclave and the service, asks the enclave to listen
 // (an ecall, at start only) and, while running, asks it every 10 ms for its
-// connection count, so any host thread can read it.
+// connection count, so any host thread can read it. With
+// server_options::model_in == suvm, the host also gives the enclave the
+// untrusted memory of the model's backing store (enclave_config::
+// untrusted_memory), and the enclave builds the space and the model in it
+// at start; a failure there is what create returns.
 //
 // Thread contract: as server (server.hh): create and the destructor on one
 // thread, run on one thread, stop and the observers from any thread; two
@@ -34,6 +38,7 @@ class airlock_server {
     virtual void stop() noexcept = 0;
     [[nodiscard]] virtual std::size_t open_connections() const noexcept = 0;
     [[nodiscard]] virtual server_stats stats() const noexcept = 0;
+    [[nodiscard]] virtual model_paging paging() const noexcept = 0;
 };
 
 }  // namespace airlock::ps

@@ -2,6 +2,8 @@
 // apps/ps/engine.cc: parsing and serving requests (engine.hh).
 #include "ps/engine.hh"
 
+#include <cstring>
+
 #include "airlock/base/check.hh"
 
 namespace airlock::ps {
@@ -76,7 +78,7 @@ std::uint32_t engine::find_all(std::span<const std::byte> payload, std::uint32_t
                                std::size_t stride) {
     for (std::uint32_t i = 0; i < count; ++i) {
         found_[i] = model_.find(detail::get<std::uint64_t>(payload.data() + i * stride));
-        if (found_[i] == nullptr) return i;
+        if (found_[i] == model::no_row) return i;
     }
     return count;
 }
@@ -89,12 +91,18 @@ void engine::serve_pull(const frame_header& h, std::span<const std::byte> payloa
         return reply_error(out, h.op, errc::ps_bad_length, h.count);
     if (const std::uint32_t bad = find_all(payload, h.count, 8); bad != h.count) [[unlikely]]
         return reply_error(out, h.op, errc::ps_unknown_id, bad);
-    const std::size_t vector_bytes = std::size_t{4} * model_.dimension();
+    const std::size_t vector_bytes = model_.vector_bytes();
+    const std::size_t start = out.size();
     put_header(out, op::pull, 0, h.count, h.count * vector_bytes);
     std::size_t at = out.size();
     out.resize(at + h.count * vector_bytes);
-    for (std::uint32_t i = 0; i < h.count; ++i, at += vector_bytes)
-        std::memcpy(out.data() + at, found_[i], vector_bytes);
+    for (std::uint32_t i = 0; i < h.count; ++i, at += vector_bytes) {
+        if (auto r = model_.read(found_[i], out.data() + at); !r) [[unlikely]] {
+            // Only a paged model fails (its space faulted): the reply so far is dropped.
+            out.resize(start);
+            return reply_error(out, h.op, r.error(), i);
+        }
+    }
     ++stats_.requests;
     stats_.ids += h.count;
 }
@@ -112,7 +120,11 @@ void engine::serve_push(const frame_header& h, std::span<const std::byte> payloa
     for (std::uint32_t i = 0; i < h.count; ++i) {
         // The gradient is copied out of the byte stream to aligned floats.
         std::memcpy(gradient_.data(), payload.data() + i * entry + 8, entry - 8);
-        model_.sgd_step(found_[i], gradient_.data(), options_.learning_rate);
+        if (auto r = model_.sgd_step(found_[i], gradient_.data(), options_.learning_rate); !r)
+            [[unlikely]]
+            // Only a paged model fails, when its space faulted: the steps
+            // before i were applied, but every later request fails too.
+            return reply_error(out, h.op, r.error(), i);
     }
     put_header(out, op::push, 0, h.count, 0);
     ++stats_.requests;

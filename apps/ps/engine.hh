@@ -11,7 +11,9 @@
 // op, count and id is checked before use (protocol.hh lists the errors);
 // a bad frame gets an error reply and the connection goes on, except a
 // length above the largest frame, after which the connection must close
-// (its input cannot be resynchronised without reading it all).
+// (its input cannot be resynchronised without reading it all). A model in a
+// suvm space that faulted answers every pull and push with the space's
+// error (model.hh).
 //
 // Thread contract: an engine, its model and its sessions belong to one
 // thread. Serving allocates only when a session first buffers a partial
@@ -81,8 +83,8 @@ class engine {
     engine_options options_;
     std::size_t max_frame_;
     server_stats stats_{};
-    std::vector<float*> found_;    // max_batch vectors of the request being served
-    std::vector<float> gradient_;  // one aligned gradient
+    std::vector<model::row> found_;  // max_batch rows of the request being served
+    std::vector<float> gradient_;    // one aligned gradient
 };
 
 }  // namespace airlock::ps

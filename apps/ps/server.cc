@@ -43,6 +43,16 @@ expected<io_mode> io_mode_from(std::string_view name) noexcept {
     return unexpected(errc::invalid_argument);
 }
 
+std::string_view to_string(model_storage m) noexcept {
+    return m == model_storage::suvm ? "suvm" : "memory";
+}
+
+expected<model_storage> model_storage_from(std::string_view name) noexcept {
+    for (const model_storage m : {model_storage::memory, model_storage::suvm})
+        if (name == to_string(m)) return m;
+    return unexpected(errc::invalid_argument);
+}
+
 namespace {
 
 // What a system call returned, and errno when it failed: both cross back
@@ -271,7 +281,10 @@ void server::state::close_connection(Gate& gate, connection& c) {
 
 expected<std::unique_ptr<server>> server::create(const server_options& options) {
     if (options.dimension == 0 || options.keys == 0 || options.engine.max_batch == 0 ||
-        options.max_connections == 0)
+        options.max_connections == 0 || options.keys >= model::no_row)
+        return unexpected(errc::invalid_argument);
+    // The three modelled modes keep their model in the server thread's memory.
+    if (options.model_in != model_storage::memory && options.mode != io_mode::airlock)
         return unexpected(errc::invalid_argument);
     if (options.mode == io_mode::airlock) {
         auto a = airlock_server::create(options);
@@ -325,6 +338,10 @@ std::size_t server::open_connections() const noexcept {
 }
 server_stats server::stats() const noexcept {
     return airlock_ ? airlock_->stats() : state_->e.stats();
+}
+
+model_paging server::paging() const noexcept {
+    return airlock_ ? airlock_->paging() : model_paging{};
 }
 
 expected<void> server::run() {

@@ -60,7 +60,33 @@ struct server_options {
     std::size_t max_connections = 1'024;  // more are closed at once
     // airlock mode: where the enclave runs.
     platform::platform_kind platform = platform::platform_kind::sim;
+    // airlock mode: where the model's vectors live (model.hh): enclave
+    // memory, or a suvm space whose page cache in enclave memory holds
+    // suvm_cache_bytes of them (pages of suvm_page_size bytes) and whose
+    // backing store is untrusted memory the host gives the enclave at
+    // start, sized for the model (keys x dimension floats). The other modes
+    // take only `memory` (invalid_argument otherwise).
+    model_storage model_in = model_storage::memory;
+    std::size_t suvm_cache_bytes = std::size_t{16} << 20;
+    std::size_t suvm_page_size = 4096;
+    // airlock mode: the enclave's memory budget (enforced on `process`);
+    // 0: room for the runtime, the connections and the model's enclave
+    // memory (all of it with `memory`; the index and the cache with `suvm`).
+    std::size_t enclave_memory = 0;
 };
+
+// What the page cache of a suvm model did (suvm::space_stats).
+struct model_paging {
+    std::uint64_t hits = 0;
+    std::uint64_t faults = 0;
+    std::uint64_t prefetches = 0;
+    std::uint64_t evictions = 0;
+    std::uint64_t write_backs = 0;
+};
+
+// "memory" or "suvm"; invalid_argument otherwise.
+[[nodiscard]] std::string_view to_string(model_storage m) noexcept;
+[[nodiscard]] expected<model_storage> model_storage_from(std::string_view name) noexcept;
 
 class airlock_server;
 
@@ -82,6 +108,9 @@ class server {
     [[nodiscard]] std::size_t open_connections() const noexcept;
     // The engine's counters; exact once run() returned.
     [[nodiscard]] server_stats stats() const noexcept;
+    // With model_in == suvm, the model's space's counters, read when run()
+    // returned (suvm::space_stats); zeros otherwise.
+    [[nodiscard]] model_paging paging() const noexcept;
 
   private:
     struct state;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // airlock-ps: the parameter server (docs/ps.md). Listens on 127.0.0.1,
-// prints "listening on 127.0.0.1:<port> mode <mode>" once ready, serves until
-// SIGINT or SIGTERM, then prints its counters.
+// prints "listening on 127.0.0.1:<port> mode <mode> model-in <storage>" once
+// ready, serves until SIGINT or SIGTERM, then prints its counters (and, with
+// --model-in suvm, its page cache's).
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -41,7 +42,30 @@ int main(int argc, char** argv) {
     app.add_option("--cpu", o.cpu, "CPU of the server thread (-1: any)")->capture_default_str();
     app.add_option("--io-worker-cpu", o.io_worker_cpu, "CPU of the switchless host worker")
         ->capture_default_str();
+    std::string model_in = "memory";
+    app.add_option("--model-in", model_in,
+                   "airlock mode: where the model's vectors live: memory (enclave memory) | "
+                   "suvm (a suvm space, paged through a cache)")
+        ->check(CLI::IsMember({"memory", "suvm"}))
+        ->capture_default_str();
+    std::size_t cache_mib = o.suvm_cache_bytes >> 20;
+    app.add_option("--suvm-cache-mib", cache_mib,
+                   "--model-in suvm: the page cache in enclave memory (MiB); the backing store "
+                   "in untrusted memory holds the whole model")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+        ->capture_default_str();
+    app.add_option("--suvm-page-size", o.suvm_page_size,
+                   "--model-in suvm: bytes of a page (a power of two, 1024 to 65536)")
+        ->capture_default_str();
+    std::size_t enclave_mib = 0;
+    app.add_option("--enclave-memory-mib", enclave_mib,
+                   "airlock mode: the enclave's memory budget, enforced on process (MiB; 0: "
+                   "enough for the runtime, the connections and the model's enclave part)")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
+    o.model_in = *model_storage_from(model_in);
+    o.suvm_cache_bytes = cache_mib << 20;
+    o.enclave_memory = enclave_mib << 20;
 
     const auto m = io_mode_from(mode);
     if (!m) {
@@ -60,8 +84,8 @@ int main(int argc, char** argv) {
     running = s->get();
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    std::printf("listening on 127.0.0.1:%u mode %s\n", static_cast<unsigned>((*s)->port()),
-                mode.c_str());
+    std::printf("listening on 127.0.0.1:%u mode %s model-in %s\n",
+                static_cast<unsigned>((*s)->port()), mode.c_str(), model_in.c_str());
     std::fflush(stdout);
     const auto r = (*s)->run();
     const auto st = (*s)->stats();
@@ -69,6 +93,15 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(st.requests),
                 static_cast<unsigned long long>(st.ids), static_cast<unsigned long long>(st.errors),
                 static_cast<unsigned long long>(st.trusted_ns));
+    if (o.model_in == model_storage::suvm) {
+        const auto pg = (*s)->paging();
+        std::printf("suvm hits %llu faults %llu prefetches %llu evictions %llu write_backs %llu\n",
+                    static_cast<unsigned long long>(pg.hits),
+                    static_cast<unsigned long long>(pg.faults),
+                    static_cast<unsigned long long>(pg.prefetches),
+                    static_cast<unsigned long long>(pg.evictions),
+                    static_cast<unsigned long long>(pg.write_backs));
+    }
     if (!r) {
         std::fprintf(stderr, "airlock-ps: stopped: %s\n",
                      std::string(airlock::to_string(r.error())).c_str());

@@ -18,6 +18,7 @@ ring_producer::ring_producer(ring_view ring, endpoint_options options) noexcept
       capacity_(ring.capacity),
       mask_(ring.capacity - 1),
       max_payload_(wire::max_record_payload(ring.capacity)),
+      stream_chunk_(std::min<std::uint64_t>(max_payload_, stream_chunk)),
       hooks_(options.hooks),
       peer_bell_(options.peer_bell != nullptr ? options.peer_bell : &ring.control->consumer_bell) {
     AIRLOCK_CHECK(ring.control != nullptr && ring.capacity >= wire::min_ring_capacity,
@@ -70,14 +71,15 @@ bool ring_producer::flush_abort() noexcept {
 
 std::size_t ring_producer::next_record_payload(const outgoing_message& m) const noexcept {
     const std::size_t total = m.bytes_.size();
-    if (!m.started_) return total <= max_payload_ ? total : static_cast<std::size_t>(max_payload_);
-    return std::min<std::size_t>(total - m.sent_, max_payload_);
+    if (!m.started_)
+        return total <= stream_chunk_ ? total : static_cast<std::size_t>(stream_chunk_);
+    return std::min<std::size_t>(total - m.sent_, stream_chunk_);
 }
 
 expected<void> ring_producer::try_send(outgoing_message& m) noexcept {
     if (m.done_) return {};
     const std::size_t total = m.bytes_.size();
-    if (!m.started_ && total <= max_payload_) {
+    if (!m.started_ && total <= stream_chunk_) {
         auto r = try_send(m.tag_, m.bytes_);
         if (r) m.done_ = true;
         return r;
@@ -86,7 +88,7 @@ expected<void> ring_producer::try_send(outgoing_message& m) noexcept {
     for (;;) {
         const bool first = !m.started_;
         const std::size_t header = first ? 8 : 0;
-        const std::size_t chunk = std::min<std::size_t>(total - m.sent_, max_payload_ - header);
+        const std::size_t chunk = std::min<std::size_t>(total - m.sent_, stream_chunk_ - header);
         const bool last = !first && m.sent_ + chunk == total;
         const auto kind = first  ? wire::record_kind::fragment_first
                           : last ? wire::record_kind::fragment_last
@@ -101,9 +103,9 @@ expected<void> ring_producer::try_send(outgoing_message& m) noexcept {
         commit(*r);
         m.sent_ += chunk;
         m.started_ = true;
+        publish();  // streaming: the consumer copies this while we write the next
         if (last) {
             m.done_ = true;
-            publish();
             return {};
         }
         // A first fragment may carry everything but still needs a last one,

@@ -107,7 +107,7 @@ void endpoint_base::send_operation::await_suspend(std::coroutine_handle<> h) noe
 
 errc endpoint_base::attempt(detail::send_waiter& w) noexcept {
     if (fault_ != errc::ok) return fault_;
-    if (w.bytes.size() <= out_.max_record_payload()) {
+    if (w.bytes.size() <= out_.max_single_record()) {
         // One record: commit now, publish once per poll (batching).
         auto r = out_.try_reserve(w.bytes.size(), w.tag);
         if (!r) return r.error();  // ring_full, or the ring's fault
@@ -561,7 +561,7 @@ bool endpoint_base::has_work() noexcept {
     if (in_.faulted()) return true;
     if (senders_head_ == nullptr) return false;
     const std::size_t next =
-        std::min<std::size_t>(senders_head_->bytes.size(), out_.max_record_payload());
+        std::min<std::size_t>(senders_head_->bytes.size(), out_.max_single_record());
     return out_.has_space(next) || out_.faulted();
 }
 

@@ -7,7 +7,10 @@
 #include <algorithm>
 #include <bit>
 #include <new>
+#include <optional>
 #include <thread>
+
+#include "free_lists.hh"
 
 namespace airlock::suvm {
 
@@ -38,7 +41,8 @@ expected<std::unique_ptr<space>> space::create(const space_options& options,
     auto s = sealer::create(options.cipher_choice);
     if (!s) return unexpected(s.error());
     std::unique_ptr<space> sp(new (std::nothrow) space(options, *store, std::move(*s)));
-    if (!sp || !sp->table_ || !sp->frames_ || !sp->frames_raw_ || !sp->versions_ || !sp->scratch_)
+    if (!sp || !sp->table_ || !sp->frames_ || !sp->frames_raw_ || !sp->versions_ || !sp->scratch_ ||
+        !sp->free_)
         return unexpected(errc::enclave_memory_exhausted);
     return sp;
 }
@@ -67,6 +71,7 @@ space::space(const space_options& options, backing_store store, sealer s)
     }
     versions_ = make_array<std::uint64_t>(pages_);
     scratch_ = make_array<std::byte>(slot_bytes(page_size_));
+    free_ = std::unique_ptr<detail::free_lists>(new (std::nothrow) detail::free_lists());
 }
 
 space::~space() {
@@ -307,14 +312,49 @@ expected<void> space::flush() {
 expected<std::uint64_t> space::allocate(std::uint64_t bytes, std::size_t alignment) {
     if (bytes == 0 || !std::has_single_bit(alignment) || alignment > page_size_)
         return unexpected(errc::invalid_argument);
+    if (bytes > size_) return unexpected(errc::suvm_out_of_memory);
+    const std::uint64_t class_bytes = free_->class_of(bytes);
+    if (free_ranges_.load(std::memory_order_relaxed) != 0) {
+        std::optional<std::uint64_t> reused;
+        {
+            const std::lock_guard lock(alloc_mutex_);
+            reused = free_->take(class_bytes, alignment);
+        }
+        if (reused) {
+            free_ranges_.fetch_sub(1, std::memory_order_relaxed);
+            reused_.fetch_add(1, std::memory_order_relaxed);
+            // It still holds what its last owner wrote.
+            auto zeroed = fill(*reused, std::byte{0}, class_bytes);
+            if (!zeroed) return unexpected(zeroed.error());
+            return *reused;
+        }
+    }
     std::uint64_t at = next_free_.load(std::memory_order_relaxed);
     for (;;) {
         const std::uint64_t begin = (at + alignment - 1) & ~std::uint64_t{alignment - 1};
-        if (begin > size_ || bytes > size_ - begin) return unexpected(errc::suvm_out_of_memory);
+        if (begin > size_ || class_bytes > size_ - begin)
+            return unexpected(errc::suvm_out_of_memory);
         // relaxed: the counter hands out disjoint ranges; it publishes no data.
-        if (next_free_.compare_exchange_weak(at, begin + bytes, std::memory_order_relaxed))
+        if (next_free_.compare_exchange_weak(at, begin + class_bytes, std::memory_order_relaxed))
             return begin;
     }
+}
+
+expected<void> space::deallocate(std::uint64_t address, std::uint64_t bytes) {
+    if (bytes == 0) return unexpected(errc::invalid_argument);
+    const std::uint64_t class_bytes = free_->class_of(bytes);
+    const std::uint64_t end = next_free_.load(std::memory_order_relaxed);
+    if (address > end || class_bytes > end - address) return unexpected(errc::suvm_out_of_range);
+    {
+        const std::lock_guard lock(alloc_mutex_);
+        try {
+            if (!free_->put(address, class_bytes)) return unexpected(errc::invalid_argument);
+        } catch (const std::bad_alloc&) {
+            return unexpected(errc::enclave_memory_exhausted);
+        }
+    }
+    free_ranges_.fetch_add(1, std::memory_order_relaxed);
+    return {};
 }
 
 space_stats space::stats() const noexcept {
@@ -326,6 +366,11 @@ space_stats space::stats() const noexcept {
     s.evictions = evictions_.load(std::memory_order_relaxed);
     s.write_backs = write_backs_.load(std::memory_order_relaxed);
     s.integrity_failures = integrity_failures_.load(std::memory_order_relaxed);
+    s.reused_allocations = reused_.load(std::memory_order_relaxed);
+    {
+        const std::lock_guard lock(alloc_mutex_);
+        s.free_bytes = free_->free_bytes();
+    }
     return s;
 }
 

@@ -1,19 +1,57 @@
 // Description: a seeded run of random pushes and pulls, single and batched, matches a reference
-// model bit for bit.
+// model bit for bit, with the model's vectors in enclave memory and in a suvm space fifteen times
+// its page cache.
 #include <cstring>
 #include <map>
+#include <memory>
 #include <random>
 
 #include "engine_support.hh"
+#include "suvm/suvm_support.hh"
 
 namespace airlock::ps::testing {
 namespace {
 
-TEST(PsModel, RandomPushesAndPullsMatchAReferenceModel) {
-    constexpr std::uint32_t dim = 5;
-    constexpr std::uint64_t keys = 300;
+constexpr std::uint32_t dim = 5;  // 20-byte rows: some cross a page boundary
+constexpr std::uint64_t keys = 3000;
+
+// The model under test, in the storage asked for. The suvm one: 1 KiB pages,
+// a 4-page cache, 60,000 bytes of rows (15 times the cache).
+struct model_under_test {
+    std::unique_ptr<suvm::test::paged> space;
+    std::unique_ptr<model> m;
+
+    explicit model_under_test(model_storage storage) {
+        if (storage == model_storage::memory) {
+            m = std::make_unique<model>(dim, keys);
+            return;
+        }
+        auto o = suvm::test::small_options(0, 4, 1024);
+        o.size = model::paged_bytes(dim, keys);
+        space = std::make_unique<suvm::test::paged>(o);
+        auto p = model::paged(dim, keys, *space->s);
+        EXPECT_TRUE(p.has_value());
+        if (p) m = std::make_unique<model>(std::move(*p));
+        EXPECT_GE(m->rows_bytes(), 14 * space->s->cache_bytes());
+    }
+    // Row `r` of the model, read back.
+    std::vector<float> row_of(std::uint64_t id) const {
+        std::vector<float> v(dim);
+        const auto r = m->find(id);
+        EXPECT_NE(r, model::no_row);
+        EXPECT_TRUE(m->read(r, reinterpret_cast<std::byte*>(v.data())).has_value());
+        return v;
+    }
+};
+
+class PsModel : public ::testing::TestWithParam<model_storage> {};
+
+TEST_P(PsModel, RandomPushesAndPullsMatchAReferenceModel) {
     constexpr float rate = 0.125f;
-    model m(dim, keys);
+    model_under_test t(GetParam());
+    ASSERT_TRUE(t.m);
+    model& m = *t.m;
+    EXPECT_EQ(m.storage(), GetParam());
     engine e(m, engine_options{rate, 16});
     session s;
     // The reference: a map of vectors, updated by the SGD step written out here.
@@ -64,18 +102,35 @@ TEST(PsModel, RandomPushesAndPullsMatchAReferenceModel) {
     }
     EXPECT_GT(pulls, 0u);
     for (const auto& [id, v] : ref)
-        ASSERT_EQ(std::memcmp(m.find(id), v.data(), dim * 4), 0);
+        ASSERT_EQ(std::memcmp(t.row_of(id).data(), v.data(), dim * 4), 0);
+    if (t.space) {
+        // The rows went through the backing store: evicted, sealed and read back.
+        const auto st = t.space->s->stats();
+        EXPECT_GT(st.write_backs, keys * dim * 4 / 1024);
+        EXPECT_GT(st.faults, 10 * (keys * dim * 4 / 1024));
+        EXPECT_EQ(t.space->s->fault(), errc::ok);
+    }
 }
 
-TEST(PsModel, FullModelRefusesANewFeature) {
-    model m(2, 3);
-    const float v[2] = {1, 2};
-    for (std::uint64_t id = 0; id < 3; ++id)
+TEST_P(PsModel, FullModelRefusesANewFeature) {
+    model_under_test t(GetParam());
+    ASSERT_TRUE(t.m);
+    model& m = *t.m;
+    std::vector<float> v(dim, 1.0f);
+    for (std::uint64_t id = 0; id < keys; ++id)
         ASSERT_TRUE(m.insert(id, v).has_value());
-    EXPECT_EQ(m.insert(99, v).error(), errc::ps_model_full);
+    EXPECT_EQ(m.insert(keys, v).error(), errc::ps_model_full);
+    v[0] = 2;
     EXPECT_TRUE(m.insert(1, v).has_value()) << "overwriting a held feature needs no room";
-    EXPECT_EQ(m.find(99), nullptr);
+    EXPECT_EQ(t.row_of(1), v);
+    EXPECT_EQ(m.find(keys), model::no_row);
 }
+
+INSTANTIATE_TEST_SUITE_P(storages, PsModel,
+                         ::testing::Values(model_storage::memory, model_storage::suvm),
+                         [](const auto& param_info) {
+                             return param_info.param == model_storage::memory ? "memory" : "suvm";
+                         });
 
 }  // namespace
 }  // namespace airlock::ps::testing

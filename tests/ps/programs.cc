@@ -1,5 +1,6 @@
 // Description: airlock-ps and airlock-ps-worker as separate processes: the worker's open loop is
-// answered in full, and the server stops cleanly on SIGTERM, in every mode.
+// answered in full, and the server stops cleanly on SIGTERM, in every mode, and with the airlock
+// mode's model in a suvm space.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,17 +40,17 @@ std::string read_line(FILE* f) {
     return std::fgets(buf, sizeof buf, f) ? std::string(buf) : std::string();
 }
 
-class PsPrograms : public ::testing::TestWithParam<io_mode> {};
-
-TEST_P(PsPrograms, WorkerDrivesServer) {
+// Runs the server with `server_args` (after the program's path) and a worker
+// that pulls and pushes ids 0 .. keys-1 against it, labelled `mode`.
+// With `paged`, the server also reports its page cache at the end.
+void worker_drives_server(std::vector<std::string> server_args, const std::string& mode,
+                          const std::string& keys, bool paged = false) {
     const char* server_path = std::getenv("AIRLOCK_PS_SERVER");
     const char* worker_path = std::getenv("AIRLOCK_PS_WORKER");
     ASSERT_TRUE(server_path && worker_path) << "set by ctest";
-    const std::string mode(to_string(GetParam()));
+    server_args.insert(server_args.begin(), server_path);
     FILE* server_out = nullptr;
-    const pid_t server = spawn({server_path, "--mode", mode, "--port", "0", "--keys", "1000",
-                                "--transition-cycles", "2000"},
-                               &server_out);
+    const pid_t server = spawn(server_args, &server_out);
     ASSERT_GT(server, 0);
     const std::string ready = read_line(server_out);
     const auto colon = ready.find("127.0.0.1:");
@@ -58,7 +59,7 @@ TEST_P(PsPrograms, WorkerDrivesServer) {
 
     FILE* worker_out = nullptr;
     const pid_t worker =
-        spawn({worker_path, "--port", port, "--rate", "1000", "--seconds", "0.2", "--keys", "1000",
+        spawn({worker_path, "--port", port, "--rate", "1000", "--seconds", "0.2", "--keys", keys,
                "--zipf", "0.9", "--batch", "4", "--json", "--label", mode},
               &worker_out);
     ASSERT_GT(worker, 0);
@@ -75,7 +76,28 @@ TEST_P(PsPrograms, WorkerDrivesServer) {
     ASSERT_EQ(::waitpid(server, &status, 0), server);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << counters;
     EXPECT_EQ(counters.rfind("requests ", 0), 0u) << counters;
+    if (paged) {
+        const std::string paging = read_line(server_out);
+        EXPECT_EQ(paging.rfind("suvm hits ", 0), 0u) << paging;
+        EXPECT_EQ(paging.find("faults 0 "), std::string::npos) << paging;
+    }
     std::fclose(server_out);
+}
+
+class PsPrograms : public ::testing::TestWithParam<io_mode> {};
+
+TEST_P(PsPrograms, WorkerDrivesServer) {
+    const std::string mode(to_string(GetParam()));
+    worker_drives_server(
+        {"--mode", mode, "--port", "0", "--keys", "1000", "--transition-cycles", "2000"}, mode,
+        "1000");
+}
+
+// 100,000 features of 8 floats: 3.2 MB of rows through a 1 MiB cache.
+TEST(PsProgramsSuvm, WorkerDrivesServerWithTheModelInSuvm) {
+    worker_drives_server({"--mode", "airlock", "--port", "0", "--keys", "100000", "--model-in",
+                          "suvm", "--suvm-cache-mib", "1"},
+                         "airlock", "100000", true);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, PsPrograms, ::testing::ValuesIn(all_modes),

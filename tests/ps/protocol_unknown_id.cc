@@ -7,8 +7,8 @@ namespace {
 
 TEST(PsProtocol, UnknownIdsChangeNothing) {
     engine_fixture f;
-    std::vector<float> before(test_dimension);
-    std::memcpy(before.data(), f.m.find(3), before.size() * 4);
+    std::vector<float> before(test_dimension), after(test_dimension);
+    ASSERT_TRUE(f.m.read(f.m.find(3), reinterpret_cast<std::byte*>(before.data())).has_value());
 
     const std::uint64_t ids[] = {3, 1000, 5};
     std::vector<float> g(3 * test_dimension, 1.0f);
@@ -23,7 +23,8 @@ TEST(PsProtocol, UnknownIdsChangeNothing) {
         EXPECT_EQ(peek_header(frame)->count, 1u) << "index of the first unknown id";
     }
     // The push applied to none of its ids, not even the known one before 1000.
-    EXPECT_EQ(std::memcmp(before.data(), f.m.find(3), before.size() * 4), 0);
+    ASSERT_TRUE(f.m.read(f.m.find(3), reinterpret_cast<std::byte*>(after.data())).has_value());
+    EXPECT_EQ(before, after);
 }
 
 }  // namespace

@@ -63,6 +63,15 @@ struct consumer_options : endpoint_options {
 // behind the message that rewrites it.
 inline constexpr std::size_t max_run_payload = 256;
 
+// The largest fragment of a streamed message (and the largest message sent
+// as one record). A consumer cannot read a record before all of it is
+// published, so a 128 KiB record is copied by one core and then by the
+// other; in 16 KiB fragments, each published as it is written, the two
+// copies overlap. Small enough that the first fragment arrives early, large
+// enough that a fragment's header, publish and doorbell check are a small
+// share of its copy (airlock-bench calls at 64 KiB and 1 MiB).
+inline constexpr std::size_t stream_chunk = 16 * 1024;
+
 // `reservation` is space for one record that `ring_producer::try_reserve`
 // handed out: write the payload, then `commit` it. Writes go word by word
 // through the shared-memory accessor.
@@ -240,6 +249,9 @@ class ring_producer {
 
     // --- state -------------------------------------------------------------
     [[nodiscard]] std::size_t max_record_payload() const noexcept { return max_payload_; }
+    // The largest message sent as one record; larger ones stream as
+    // fragments of at most this size.
+    [[nodiscard]] std::size_t max_single_record() const noexcept { return stream_chunk_; }
     [[nodiscard]] bool faulted() const noexcept { return fault_ != errc::ok; }
     // The sticky fault reason, or errc::ok.
     [[nodiscard]] errc fault() const noexcept { return fault_; }
@@ -309,6 +321,7 @@ class ring_producer {
     std::uint64_t capacity_ = 0;
     std::uint64_t mask_ = 0;
     std::uint64_t max_payload_ = 0;
+    std::uint64_t stream_chunk_ = 0;  // min(max_payload_, stream_chunk)
     wait_hooks* hooks_ = nullptr;
     wire::doorbell* peer_bell_ = nullptr;
     // Private indices.

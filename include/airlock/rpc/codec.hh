@@ -264,6 +264,70 @@ struct codec<std::span<const std::byte>> {
     }
 };
 
+// `borrowed_bytes` is a byte-string parameter that is not copied again on
+// arrival: the handler reads it where it already is, in the endpoint's
+// private receive buffer (copied once out of shared memory, so no double
+// fetch and nothing the host can change), and no vector is allocated per
+// call. The view is valid while a synchronous handler runs; a coroutine
+// handler, which may outlive the buffer, cannot take one (serve refuses it
+// when it compiles) and declares std::span<const std::byte>, which arrives
+// as an owning vector. Callers pass a span or a vector; it travels like
+// std::vector<std::byte>. Never a result.
+class borrowed_bytes {
+  public:
+    borrowed_bytes() = default;
+    // NOLINTBEGIN(google-explicit-constructor): as easy to pass as a span
+    borrowed_bytes(std::span<const std::byte> bytes) noexcept : bytes_(bytes) {}
+    borrowed_bytes(const std::vector<std::byte>& bytes) noexcept : bytes_(bytes) {}
+    operator std::span<const std::byte>() const noexcept { return bytes_; }
+    // NOLINTEND(google-explicit-constructor)
+    [[nodiscard]] std::span<const std::byte> span() const noexcept { return bytes_; }
+    [[nodiscard]] const std::byte* data() const noexcept { return bytes_.data(); }
+    [[nodiscard]] std::size_t size() const noexcept { return bytes_.size(); }
+    [[nodiscard]] bool empty() const noexcept { return bytes_.empty(); }
+    [[nodiscard]] auto begin() const noexcept { return bytes_.begin(); }
+    [[nodiscard]] auto end() const noexcept { return bytes_.end(); }
+
+  private:
+    std::span<const std::byte> bytes_;
+};
+
+template <>
+struct codec<borrowed_bytes> {
+    static void encode(writer& w, borrowed_bytes b) {
+        w.put_u64(b.size());
+        w.put_raw(b.data(), b.size());
+    }
+    // A view of the reader's input: no allocation, whatever length is claimed.
+    static bool decode(reader& r, borrowed_bytes& b) {
+        std::size_t n = 0;
+        std::span<const std::byte> v;
+        if (!r.get_length(1, n) || !r.get_view(n, v)) return false;
+        b = borrowed_bytes(v);
+        return true;
+    }
+};
+template <>
+inline constexpr std::size_t min_encoded_size<borrowed_bytes> = 8;
+
+// Whether T is or holds a borrowed_bytes (in the containers the codec knows).
+template <class T>
+struct holds_borrowed : std::is_same<T, borrowed_bytes> {};
+template <class T>
+struct holds_borrowed<std::optional<T>> : holds_borrowed<T> {};
+template <class T, class A>
+struct holds_borrowed<std::vector<T, A>> : holds_borrowed<T> {};
+template <class T, std::size_t N>
+struct holds_borrowed<std::array<T, N>> : holds_borrowed<T> {};
+template <class A, class B>
+struct holds_borrowed<std::pair<A, B>>
+    : std::bool_constant<holds_borrowed<A>::value || holds_borrowed<B>::value> {};
+template <class... Ts>
+struct holds_borrowed<std::tuple<Ts...>>
+    : std::bool_constant<(holds_borrowed<std::remove_cvref_t<Ts>>::value || ...)> {};
+template <class T>
+inline constexpr bool holds_borrowed_v = holds_borrowed<std::remove_cvref_t<T>>::value;
+
 template <class T, class A>
 struct codec<std::vector<T, A>> {
     static void encode(writer& w, const std::vector<T, A>& v) {

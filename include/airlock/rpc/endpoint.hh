@@ -146,6 +146,12 @@ class endpoint final : public endpoint_base {
                       "serves and the host calls; host code serves host_methods (ocalls)");
         using R = typename M::result_type;
         using Args = typename M::arguments;
+        static_assert(!(detail::is_task<detail::handler_result_t<F, Args&&>>::value &&
+                        holds_borrowed_v<Args>),
+                      "a coroutine handler cannot take borrowed_bytes: the view is valid only "
+                      "while a synchronous handler runs; declare the parameter "
+                      "std::span<const std::byte> (it arrives as an owning vector) or serve "
+                      "the method with a synchronous handler");
         auto* stored = new F(std::move(handler));
         add_handler(M::id, {.invoke =
                                 [](endpoint_base& ep, void* h, std::uint64_t id,

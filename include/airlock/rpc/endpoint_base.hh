@@ -213,7 +213,7 @@ class endpoint_base : public async::source {
     // end of the poll. False when it must go through send() instead.
     [[nodiscard]] bool try_send_now(std::uint16_t tag, std::span<const std::byte> bytes) noexcept {
         if (senders_head_ != nullptr || fault_ != errc::ok ||
-            bytes.size() > out_.max_record_payload()) [[unlikely]]
+            bytes.size() > out_.max_single_record()) [[unlikely]]
             return false;
         auto r = out_.try_reserve(bytes.size(), tag);
         if (!r) [[unlikely]]

@@ -100,6 +100,9 @@ struct method<Id, R(Args...), Dir> {
     static_assert(detail::travels<std::remove_cvref_t<R>>::value &&
                       (detail::travels<arrival_t<Args>>::value && ...),
                   "every argument and the result of a method must be encodable");
+    static_assert(!holds_borrowed_v<R>,
+                  "a method's result cannot be or hold borrowed_bytes: the caller would get a view "
+                  "of a receive buffer that is reused at once; return std::vector<std::byte>");
 
     std::string_view name;
 

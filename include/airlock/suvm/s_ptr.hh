@@ -180,6 +180,11 @@ class s_array {
         return s_array(s, *at, count);
     }
 
+    // Gives the objects' space back to the space for reuse (space::deallocate).
+    [[nodiscard]] expected<void> deallocate() const {
+        return space_->deallocate(base_, count_ * sizeof(T));
+    }
+
     [[nodiscard]] std::uint64_t size() const noexcept { return count_; }
     [[nodiscard]] std::uint64_t address() const noexcept { return base_; }
     // Pointers: no check against size() (like a raw array).

@@ -77,9 +77,14 @@ struct space_stats {
     std::uint64_t evictions = 0;    // frames reused for another page
     std::uint64_t write_backs = 0;  // pages sealed into the store
     std::uint64_t integrity_failures = 0;
+    std::uint64_t reused_allocations = 0;  // allocations served from given-back ranges
+    std::uint64_t free_bytes = 0;          // bytes given back and not yet reused
 };
 
 class space;
+namespace detail {
+class free_lists;
+}
 
 // `page_ref` pins one cached page: its frame stays in place and holds that
 // page until the page_ref is reset or destroyed. Move-only; one thread.
@@ -192,9 +197,17 @@ class space {
 
     // Reserves `bytes` of the space aligned to `alignment` (a power of two,
     // at most page_size) and returns its address; the bytes read as zeros
-    // until written. A bump allocator: space is not reused. Errors:
-    // suvm_out_of_memory, invalid_argument. Any thread.
+    // until written. Sizes round up to a class (a multiple of 8 bytes); a
+    // range given back by deallocate is reused
+    // by the next allocation of its class (zeroed first), else the space is
+    // taken in address order. Errors: suvm_out_of_memory, invalid_argument,
+    // the sticky fault (zeroing a reused range). Any thread.
     [[nodiscard]] expected<std::uint64_t> allocate(std::uint64_t bytes, std::size_t alignment);
+    // Gives back what allocate(bytes, ...) returned at `address`, for reuse.
+    // Errors: suvm_out_of_range (never allocated), invalid_argument (bytes
+    // 0, or the range is free already), enclave_memory_exhausted (no room to
+    // record it: it is not reused). Any thread.
+    [[nodiscard]] expected<void> deallocate(std::uint64_t address, std::uint64_t bytes);
 
     [[nodiscard]] space_stats stats() const noexcept;
 
@@ -286,7 +299,13 @@ class space {
 
     std::atomic<errc> fault_{errc::ok};
     std::atomic<std::uint64_t> fault_page_{0};
-    std::atomic<std::uint64_t> next_free_{0};  // the bump allocator
+    // The allocator: a bump pointer, and the ranges given back (guarded by
+    // alloc_mutex_; free_ranges_ lets allocate skip the lock when none are).
+    std::atomic<std::uint64_t> next_free_{0};
+    mutable std::mutex alloc_mutex_;
+    std::unique_ptr<detail::free_lists> free_;
+    std::atomic<std::uint64_t> free_ranges_{0};
+    std::atomic<std::uint64_t> reused_{0};
 
     // Guarded by fault_mutex_.
     std::mutex fault_mutex_;
