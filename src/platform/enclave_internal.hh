@@ -6,11 +6,19 @@
 // needs and dispatches to one of these constructors; each returns a started
 // enclave or the reason it could not start.
 //
-// Thread contract: called on the host thread that calls enclave::create.
+// Also the liveness check both platforms run on a host thread of their own.
+//
+// Thread contract: called on the host thread that calls enclave::create;
+// a liveness_check belongs to the one thread that runs it.
 
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "airlock/platform/enclave.hh"
+#include "airlock/ring/region.hh"
+#include "airlock/ring/shared_memory.hh"
 
 namespace airlock::platform::detail {
 
@@ -22,6 +30,48 @@ namespace airlock::platform::detail {
 // Pins enclave thread `i` to config.cpus[i % size] (best effort: a CPU that
 // does not exist leaves it where it is); no-op when cpus is empty.
 void pin_enclave_thread(const enclave_config& config, std::size_t i) noexcept;
+
+// A channel's enclave side is stalled when calls wait unread in its
+// host→enclave ring and, for stall_timeout_ns, the enclave has neither read
+// from that ring nor written to its enclave→host ring. An idle enclave
+// (nothing unread) is never stalled. The indices are read from shared
+// memory once per check and only compared: a hostile enclave can at worst
+// look alive or stalled.
+class liveness_check {
+  public:
+    struct stall {
+        std::size_t channel;
+        std::uint64_t for_ns;  // how long it made no progress
+    };
+    explicit liveness_check(std::size_t channels) : channels_(channels) {}
+    // Checks every channel of `region` at `now`; the first found stalled
+    // for `bound` or longer, if any.
+    [[nodiscard]] std::optional<stall> check(const ring::region& region, std::uint64_t now,
+                                             std::uint64_t bound) noexcept {
+        for (std::size_t i = 0; i < channels_.size(); ++i) {
+            const ring::ring_view in = region.ring(host_to_enclave_ring(i));
+            const ring::ring_view out = region.ring(enclave_to_host_ring(i));
+            const std::uint64_t written = ring::shared::load_acquire(in.control->tail);
+            const std::uint64_t read = ring::shared::load_acquire(in.control->head);
+            const std::uint64_t produced = ring::shared::load_acquire(out.control->tail);
+            channel& c = channels_[i];
+            if (written == read || read != c.read || produced != c.produced || c.since == 0) {
+                c = {read, produced, now};  // idle, or progress: the clock restarts
+                continue;
+            }
+            if (now - c.since >= bound) return stall{i, now - c.since};
+        }
+        return std::nullopt;
+    }
+
+  private:
+    struct channel {
+        std::uint64_t read = 0;      // host→enclave head at the last progress
+        std::uint64_t produced = 0;  // enclave→host tail at the last progress
+        std::uint64_t since = 0;     // when it was last seen to progress (0: never looked)
+    };
+    std::vector<channel> channels_;
+};
 
 // src/platform/sim_enclave.cc: enclave threads in the host process.
 [[nodiscard]] expected<std::unique_ptr<enclave>> create_sim_enclave(const enclave_config& config,

@@ -882,7 +882,6 @@ class process_enclave final : public enclave {
         const int timeout = config_.stall_timeout_ns == 0
                                 ? -1
                                 : static_cast<int>(std::clamp<std::uint64_t>(check_ms, 1, 1000));
-        liveness_.assign(config_.enclave_threads, {});
         for (;;) {
             const int n = poll(fds, 2, timeout);
             if (n < 0) {
@@ -919,40 +918,23 @@ class process_enclave final : public enclave {
                          why.c_str());
     }
 
-    // A channel's enclave side is stalled when calls wait unread in its
-    // host→enclave ring and, for stall_timeout_ns, the enclave has neither
-    // read from that ring nor written to its enclave→host ring. An idle
-    // enclave (nothing unread) is never stalled. The indices are read from
-    // shared memory once per check and only compared: a hostile enclave can
-    // at worst look alive or stalled. Then every open channel fails with
-    // peer_stalled and failure() says so; the enclave is left as it is
-    // (the destructor stops or kills it).
+    // The liveness check (enclave_internal.hh): when a channel is stalled,
+    // every open channel fails with peer_stalled and failure() says so; the
+    // enclave is left as it is (the destructor stops or kills it).
     void check_liveness() {
         if (stalled_.load(std::memory_order_relaxed)) return;
         const std::uint64_t now = hooks().now_ns();
-        for (std::size_t i = 0; i < liveness_.size(); ++i) {
-            const ring::ring_view in = region_.ring(host_to_enclave_ring(i));
-            const ring::ring_view out = region_.ring(enclave_to_host_ring(i));
-            const std::uint64_t written = shared::load_acquire(in.control->tail);
-            const std::uint64_t read = shared::load_acquire(in.control->head);
-            const std::uint64_t produced = shared::load_acquire(out.control->tail);
-            channel_liveness& l = liveness_[i];
-            if (written == read || read != l.read || produced != l.produced || l.since == 0) {
-                l = {read, produced, now};  // idle, or progress: the clock restarts
-                continue;
-            }
-            if (now - l.since < config_.stall_timeout_ns) continue;
-            std::lock_guard lock(mutex_);
-            if (dead_) return;
-            stalled_.store(true, std::memory_order_relaxed);
-            diagnostic_ = "stalled: channel " + std::to_string(i) + " had calls unread for " +
-                          std::to_string((now - l.since) / 1'000'000) +
-                          " ms and the enclave made no progress on it";
-            failure_.store(errc::peer_stalled, std::memory_order_release);
-            for (process_host_channel* ch : open_)
-                ch->post_failure(errc::peer_stalled);
-            return;
-        }
+        const auto stall = liveness_.check(region_, now, config_.stall_timeout_ns);
+        if (!stall) return;
+        std::lock_guard lock(mutex_);
+        if (dead_) return;
+        stalled_.store(true, std::memory_order_relaxed);
+        diagnostic_ = "stalled: channel " + std::to_string(stall->channel) +
+                      " had calls unread for " + std::to_string(stall->for_ns / 1'000'000) +
+                      " ms and the enclave made no progress on it";
+        failure_.store(errc::peer_stalled, std::memory_order_release);
+        for (process_host_channel* ch : open_)
+            ch->post_failure(errc::peer_stalled);
     }
 
     static std::string describe(int status) {
@@ -988,12 +970,7 @@ class process_enclave final : public enclave {
     std::condition_variable died_;
     bool dead_ = false;
     std::atomic<bool> stalled_{false};  // the liveness check found a channel stalled
-    struct channel_liveness {
-        std::uint64_t read = 0;      // host→enclave head at the last progress
-        std::uint64_t produced = 0;  // enclave→host tail at the last progress
-        std::uint64_t since = 0;     // when it was last seen to progress (0: never looked)
-    };
-    std::vector<channel_liveness> liveness_;  // the monitor thread's
+    detail::liveness_check liveness_{config_.enclave_threads};  // the monitor thread's
     bool stopping_ = false;
     std::string pipe_text_;
     std::string diagnostic_;

@@ -5,10 +5,22 @@
 // hardware: it attaches the region with its own trusted geometry, keeps
 // private copies, and talks only through the rings. What sim cannot enforce
 // (no syscalls, no host pointers) the `process` platform does.
+//
+// A monitor thread runs the liveness check (enclave_internal.hh) as the
+// process platform's does: an enclave thread that stops making progress on
+// waiting calls fails every open channel with peer_stalled. It cannot be
+// stopped or killed (it is a thread of this process): the destructor still
+// waits for it.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <latch>
+#include <mutex>
 #include <new>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -34,19 +46,49 @@ struct region_memory {
     std::byte* data;
 };
 
+class sim_enclave;
+
 class sim_host_channel final : public host_channel {
   public:
-    sim_host_channel(const ring::region& region, std::size_t i, ring::wait_hooks& hooks,
-                     const rpc::endpoint_options& rpc_options,
+    sim_host_channel(sim_enclave& owner, const ring::region& region, std::size_t i,
+                     ring::wait_hooks& hooks, const rpc::endpoint_options& rpc_options,
                      async::executor_options executor_options)
-        : executor_(region.doorbell(host_bell(i)), hooks, executor_options),
+        : owner_(owner),
+          executor_(region.doorbell(host_bell(i)), hooks, executor_options),
           endpoint_(
               executor_, region.ring(host_to_enclave_ring(i)), region.ring(enclave_to_host_ring(i)),
-              {.hooks = &hooks, .peer_bell = &region.doorbell(enclave_bell(i))}, rpc_options) {}
+              {.hooks = &hooks, .peer_bell = &region.doorbell(enclave_bell(i))}, rpc_options) {
+        fail_item_.channel = this;
+    }
+    ~sim_host_channel() override;
     async::executor& executor() noexcept override { return executor_; }
     rpc::endpoint<rpc::side::host>& endpoint() noexcept override { return endpoint_; }
 
+    // The enclave stalled: fail the endpoint on its own thread. Called under
+    // the enclave's mutex, at most once.
+    void post_failure(errc reason) noexcept {
+        if (failure_posted_) return;
+        failure_posted_ = true;
+        fail_item_.reason = reason;
+        executor_.post(fail_item_);
+    }
+
   private:
+    struct fail_item : async::work_item {
+        fail_item() noexcept : work_item(&run_it) {}
+        static void run_it(work_item& self) noexcept {
+            auto& item = static_cast<fail_item&>(self);
+            item.channel->endpoint_.fail(item.reason);
+        }
+        sim_host_channel* channel = nullptr;
+        errc reason = errc::peer_stalled;
+    };
+
+    sim_enclave& owner_;
+    // Before the executor: an item still queued when the executor dies must
+    // outlive it.
+    fail_item fail_item_;
+    bool failure_posted_ = false;
     async::executor executor_;
     rpc::endpoint<rpc::side::host> endpoint_;
 };
@@ -63,6 +105,12 @@ class sim_enclave final : public enclave {
           executors_(config.enclave_threads, nullptr) {}
 
     ~sim_enclave() override {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        monitor_wake_.notify_all();
+        if (monitor_.joinable()) monitor_.join();
         for (async::executor* ex : executors_)
             if (ex != nullptr) ex->request_stop();  // thread-safe entry point
         for (std::thread& t : threads_)
@@ -90,6 +138,7 @@ class sim_enclave final : public enclave {
         ready.wait();
         for (errc e : start_errors_)
             if (e != errc::ok) return unexpected(e);
+        if (config_.stall_timeout_ns != 0) monitor_ = std::thread([this] { monitor(); });
         return {};
     }
 
@@ -98,7 +147,21 @@ class sim_enclave final : public enclave {
     std::unique_ptr<host_channel> open_channel(std::size_t i,
                                                async::executor_options options) override {
         AIRLOCK_CHECK(i < channels(), "no such channel");
-        return std::make_unique<sim_host_channel>(host_region_, i, hooks(), config_.rpc, options);
+        auto ch = std::make_unique<sim_host_channel>(*this, host_region_, i, hooks(), config_.rpc,
+                                                     options);
+        std::lock_guard lock(mutex_);
+        open_.push_back(ch.get());
+        if (stalled_) ch->post_failure(errc::peer_stalled);
+        return ch;
+    }
+    errc failure() const noexcept override { return failure_.load(std::memory_order_acquire); }
+    std::string diagnostic() const override {
+        std::lock_guard lock(mutex_);
+        return diagnostic_;
+    }
+    void forget(sim_host_channel& ch) noexcept {
+        std::lock_guard lock(mutex_);
+        std::erase(open_, &ch);
     }
     ring::wait_hooks& hooks() noexcept override { return futex_wait_hooks::instance(); }
     const modelled_transition& transition() const noexcept override { return transition_; }
@@ -113,6 +176,33 @@ class sim_enclave final : public enclave {
     }
 
   private:
+    // The monitor thread: the liveness check four times per
+    // stall_timeout_ns, until the destructor or a stall.
+    void monitor() {
+        const std::uint64_t period =
+            std::clamp<std::uint64_t>(config_.stall_timeout_ns / 4, 1'000'000, 1'000'000'000);
+        detail::liveness_check liveness(config_.enclave_threads);
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            if (monitor_wake_.wait_for(lock, std::chrono::nanoseconds(period),
+                                       [this] { return stopping_; }))
+                return;
+            lock.unlock();
+            const auto stall =
+                liveness.check(host_region_, hooks().now_ns(), config_.stall_timeout_ns);
+            lock.lock();
+            if (!stall) continue;
+            stalled_ = true;
+            diagnostic_ = "stalled: channel " + std::to_string(stall->channel) +
+                          " had calls unread for " + std::to_string(stall->for_ns / 1'000'000) +
+                          " ms and the enclave made no progress on it";
+            failure_.store(errc::peer_stalled, std::memory_order_release);
+            for (sim_host_channel* ch : open_)
+                ch->post_failure(errc::peer_stalled);
+            return;  // a stalled enclave stays stalled
+        }
+    }
+
     // The body of enclave thread i: attach with trusted geometry, build the
     // executor and endpoint, run the program, then serve until stopped.
     void enclave_main(std::size_t i, std::latch& ready) {
@@ -153,7 +243,20 @@ class sim_enclave final : public enclave {
     detail::program_entry entry_;
     void* context_ = nullptr;  // the program's context, when it has one
     std::vector<std::thread> threads_;
+
+    std::thread monitor_;
+    mutable std::mutex mutex_;  // guards everything below, with the monitor
+    std::condition_variable monitor_wake_;
+    bool stopping_ = false;
+    bool stalled_ = false;
+    std::string diagnostic_;
+    std::vector<sim_host_channel*> open_;
+    std::atomic<errc> failure_{errc::ok};
 };
+
+sim_host_channel::~sim_host_channel() {
+    owner_.forget(*this);  // no failure is posted after this
+}
 
 }  // namespace
 

@@ -50,6 +50,7 @@ std::size_t call_table::find(std::uint64_t id) const noexcept {
 void call_table::release(std::size_t index) noexcept {
     slot& s = slots_[index];
     s.waiter = nullptr;
+    s.watched = false;
     // Every id handed out for this slot so far is now stale.
     s.generation = (s.generation + 1) & generation_mask_;
     s.next_free = free_head_;
@@ -84,6 +85,26 @@ void call_table::fail_all(errc error) noexcept {
             w->complete(error, {});
         }
     }
+}
+
+std::size_t call_table::sweep(std::uint64_t epoch, std::uint64_t max_age,
+                              void (*expired)(void* context, std::uint64_t id) noexcept,
+                              void* context) noexcept {
+    std::size_t remaining = 0;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        slot& s = slots_[i];
+        if (s.waiter == nullptr || !s.watched) continue;
+        if (epoch - s.since < max_age) {
+            ++remaining;
+            continue;
+        }
+        call_waiter* w = s.waiter;
+        const std::uint64_t id = (s.generation << slot_bits_) | i;
+        release(i);  // a reply that comes later is dropped
+        expired(context, id);
+        w->complete(errc::deadline_exceeded, {});
+    }
+    return remaining;
 }
 
 }  // namespace airlock::rpc

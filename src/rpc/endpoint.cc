@@ -132,6 +132,7 @@ void endpoint_base::enqueue_sender(detail::send_waiter& w) noexcept {
         senders_head_ = &w;
     senders_tail_ = &w;
     w.queued = true;
+    if (w.watched) keep_sweeping();
 }
 
 void endpoint_base::resume_sender(detail::send_waiter& w, errc result) noexcept {
@@ -232,6 +233,7 @@ void endpoint_base::enqueue_slot_waiter(detail::slot_waiter& w) noexcept {
         slot_head_ = &w;
     slot_tail_ = &w;
     w.queued = true;
+    if (w.watched) keep_sweeping();
     hand_off_slots();  // a slot may have freed since try_open_call
 }
 
@@ -287,8 +289,9 @@ async::task<errc> endpoint_base::finish_call(
     const detail::lifeline_hold life(lifeline_);
     const call_stop stop(*executor_, given, inherited, deadline_ns);
     const async::cancellation_token& token = stop.token();
+    const std::uint64_t since = watch_epoch(deadline_ns);
     if (!id) {  // every slot taken, or earlier calls wait for one
-        id = co_await wait_for_slot(w, token);
+        id = co_await wait_for_slot(w, token, since);
         if (!life.alive()) co_return errc::broken_promise;
         if (!id) {
             give_back(std::move(message));
@@ -304,7 +307,7 @@ async::task<errc> endpoint_base::finish_call(
         co_return stop.outcome(errc::cancelled);
     }
     if (!try_send_now(call_tag, message)) {
-        const errc r = co_await send_queued(message, *id, token);
+        const errc r = co_await send_queued(message, *id, token, since);
         if (!life.alive()) co_return errc::broken_promise;
         if (r != errc::ok) {  // send_queued abandoned the call
             give_back(std::move(message));
@@ -314,6 +317,7 @@ async::task<errc> endpoint_base::finish_call(
     sent = true;
     give_back(std::move(message));
     ++stats_.calls_sent;
+    watch_sent(*id, since);
     if (token.can_be_cancelled()) co_return stop.outcome(co_await wait_cancellable(w, *id, token));
     co_await detail::reply_wait{w};
     co_return errc::ok;
@@ -337,9 +341,11 @@ struct leave_on_cancel {
 }  // namespace
 
 async::task<expected<std::uint64_t>> endpoint_base::wait_for_slot(
-    call_waiter& w, const async::cancellation_token& token) {
+    call_waiter& w, const async::cancellation_token& token, std::uint64_t since) {
     detail::slot_waiter in_line(w);
     in_line.stop = &token;
+    in_line.watched = since != unwatched;
+    in_line.since = since;
     // Destroyed while it waits (its call_operation died): the queue must not
     // keep a pointer into this frame, nor a slot opened for a dead waiter.
     struct leave_line_if_destroyed {
@@ -365,12 +371,15 @@ async::task<expected<std::uint64_t>> endpoint_base::wait_for_slot(
 }
 
 async::task<errc> endpoint_base::send_queued(std::span<const std::byte> message, std::uint64_t id,
-                                             const async::cancellation_token& token) {
+                                             const async::cancellation_token& token,
+                                             std::uint64_t since) {
     const detail::lifeline_hold life(lifeline_);
     errc sent = errc::ok;
     {
         send_operation sending = send(call_tag, message);
         sending.waiter().stop = &token;
+        sending.waiter().watched = since != unwatched;
+        sending.waiter().since = since;
         leave_on_cancel<detail::send_waiter> queued{
             lifeline_, &sending.waiter(), [](endpoint_base& ep, detail::send_waiter& sw) noexcept {
                 if (ep.leave_send_queue(sw)) ep.resume_sender(sw, errc::cancelled);
@@ -681,6 +690,65 @@ void endpoint_base::fail_waiters(errc error) noexcept {
 }
 
 // ============================================================================
+// The default deadline
+
+void endpoint_base::arm_sweep() noexcept {
+    if (sweep_period_ns_ == 0) return;  // off
+    const std::uint64_t now = executor_->now_ns();
+    sweep_alarm_.arm_at(now > ~std::uint64_t{0} - sweep_period_ns_ ? ~std::uint64_t{0}
+                                                                   : now + sweep_period_ns_);
+}
+
+void endpoint_base::on_sweep(void* self) noexcept {
+    static_cast<endpoint_base*>(self)->sweep();
+}
+
+void endpoint_base::on_call_expired(void* self, std::uint64_t id) noexcept {
+    auto& ep = *static_cast<endpoint_base*>(self);
+    ++ep.stats_.calls_timed_out;
+    ep.send_cancel(id);  // the peer has the call: it stops its handler
+}
+
+void endpoint_base::sweep() noexcept {
+    ++epoch_;
+    const auto expired = [this](std::uint64_t since) { return epoch_ - since >= sweep_epochs; };
+    // Calls waiting for their reply: completed as a reply carrying
+    // deadline_exceeded would, so each completes once; the peer is told.
+    std::size_t remaining = calls_.sweep(epoch_, sweep_epochs, &on_call_expired, this);
+    // Calls waiting for ring space: out of the queue (a partly sent message
+    // is aborted, so the peer discards it); send_queued frees their slot.
+    for (detail::send_waiter* w = senders_head_; w != nullptr;) {
+        detail::send_waiter* next = w->next;
+        if (w->watched) {
+            if (expired(w->since)) {
+                (void)leave_send_queue(*w);
+                resume_sender(*w, errc::deadline_exceeded);
+                ++stats_.calls_timed_out;
+            } else {
+                ++remaining;
+            }
+        }
+        w = next;
+    }
+    // Calls waiting for a slot: they never had one.
+    for (detail::slot_waiter* w = slot_head_; w != nullptr;) {
+        detail::slot_waiter* next = w->next;
+        if (w->watched) {
+            if (expired(w->since)) {
+                (void)leave_slot_queue(*w);
+                resume_slot_waiter(*w, unexpected(errc::deadline_exceeded));
+                ++stats_.calls_timed_out;
+            } else {
+                ++remaining;
+            }
+        }
+        w = next;
+    }
+    if (slot_head_ != nullptr) hand_off_slots();  // slots freed above go to those in line
+    if (remaining != 0) arm_sweep();
+}
+
+// ============================================================================
 // Setup
 
 endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::ring_view in,
@@ -690,7 +758,10 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
       out_(out, {.hooks = wiring.hooks, .peer_bell = wiring.peer_bell}),
       in_(in, {{.hooks = wiring.hooks, .peer_bell = wiring.peer_bell}, options.max_message}),
       options_(options),
-      calls_(options.max_in_flight) {
+      calls_(options.max_in_flight),
+      sweep_period_ns_(options.default_call_timeout_ns / 4 +
+                       (options.default_call_timeout_ns % 4 != 0 ? 1 : 0)),
+      sweep_alarm_(ex, &on_sweep, this) {
     AIRLOCK_CHECK(options.max_serving >= 1 && options.max_serving < (std::size_t{1} << 24),
                   "max_serving out of range");
     pool_capacity_ = options.max_in_flight + options.max_serving + 8;

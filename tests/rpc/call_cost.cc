@@ -7,6 +7,9 @@
 //
 //   valgrind --tool=callgrind build/release/tests/rpc/rpc_call_cost 20000 128
 //   valgrind --tool=callgrind build/release/tests/rpc/rpc_call_cost 0 128
+//
+// A third argument sets endpoint_options::default_call_timeout_ns (0: the
+// default deadline off), to see what watching calls under it costs.
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -49,10 +52,13 @@ int main(int argc, char** argv) {
     const std::uint64_t calls = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 10000;
     const std::uint64_t in_flight = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1;
     if (in_flight == 0 || in_flight > 256) {
-        std::fprintf(stderr, "usage: rpc_call_cost [calls] [in_flight, 1-256]\n");
+        std::fprintf(stderr,
+                     "usage: rpc_call_cost [calls] [in_flight, 1-256] [default_call_timeout_ns]\n");
         return 2;
     }
-    test::loopback channel(std::size_t{1} << 18);
+    rpc::endpoint_options options;
+    if (argc > 3) options.default_call_timeout_ns = std::strtoull(argv[3], nullptr, 10);
+    test::loopback channel(std::size_t{1} << 18, options);
     channel.host.serve(work, serve);
     (void)channel.run(drive(channel.enclave, calls, in_flight));
     std::printf("%llu calls, %llu in flight\n", static_cast<unsigned long long>(calls),

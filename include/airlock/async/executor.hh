@@ -437,9 +437,11 @@ class executor {
     friend class schedule_operation;
     friend class detail::detached_promise;
     friend class deadline_source;
+    friend class alarm;
     friend class async_scope;
 
-    // Timers are armed by the awaitables (sleep_operation, deadline_source).
+    // Timers are armed by the awaitables (sleep_operation, deadline_source)
+    // and by alarms.
     void arm_timer(detail::timer_node& node) {
         AIRLOCK_CHECK(is_owner_thread(), "a timer armed on a foreign executor");
         timers_.push(node);

@@ -103,10 +103,12 @@ struct enclave_config {
     // gets it in enclave_thread::untrusted_memory, the host through
     // enclave::untrusted_memory(). At most max_untrusted_memory.
     std::size_t untrusted_memory = 0;
-    // `process` only: the liveness check. When calls wait unread in a
-    // channel and the enclave makes no progress on it (reads none, writes
-    // nothing) for this long, every open channel fails (its ring_fault() is
-    // peer_stalled) and failure() is peer_stalled. 0 turns it off.
+    // The liveness check (a host thread, four checks per bound). When calls
+    // wait unread in a channel and the enclave makes no progress on it
+    // (reads none, writes nothing) for this long, every open channel fails
+    // (its ring_fault() is peer_stalled) and failure() is peer_stalled. 0
+    // turns it off. A call the enclave read and never answers is bounded by
+    // rpc.default_call_timeout_ns instead.
     std::uint64_t stall_timeout_ns = 5'000'000'000;
 };
 

@@ -8,12 +8,13 @@
 // `call`, the awaiting task's own token (async/task.hh) and a deadline set
 // with `with_deadline`/`with_timeout`, and ends with errc::cancelled or
 // errc::deadline_exceeded when one of them fires first (the peer is told,
-// and its late reply dropped). The common case (the channel healthy, a free
-// call slot, room in the ring, nothing that can cancel it) has no coroutine
-// frame of its own: awaiting it commits the record into the ring and
-// suspends the caller until the reply resumes it directly. Anything else
-// continues in the endpoint's untyped slow path (finish_call), which the
-// operation awaits in turn.
+// and its late reply dropped). Without a deadline of its own, the
+// endpoint's default one bounds it (endpoint_options::default_call_timeout_ns).
+// The common case (the channel healthy, a free call slot, room in the ring,
+// nothing that can cancel it) has no coroutine frame of its own: awaiting it
+// commits the record into the ring and suspends the caller until the reply
+// resumes it directly. Anything else continues in the endpoint's untyped
+// slow path (finish_call), which the operation awaits in turn.
 //
 // Awaited at most once. Before that it may be moved, or converted to
 // `task_type` (a task that awaits it), for code that stores calls as tasks;
@@ -163,6 +164,7 @@ class [[nodiscard("co_await it")]] call_operation {
             if (!cancellable && ep.try_send_now(call_tag, message_)) [[likely]] {
                 ep.give_back(std::move(message_));
                 ++ep.stats_.calls_sent;
+                ep.watch_sent(id_, ep.watch_epoch(0));  // no deadline of its own
                 sent_ = true;
                 state_ = state::replying;
                 waiter_.set_handle(awaiting);

@@ -13,6 +13,11 @@
 // timed out or cancelled) is dropped and counted, never delivered
 // (HOSTILE-INPUTS #12, #15): the waiter that gave up may already be gone.
 //
+// A call may be watched by the endpoint's default deadline (rpc/protocol.hh):
+// its slot then records the sweep epoch it was made in, and `sweep` fails
+// the watched calls that have waited too many epochs with
+// deadline_exceeded, the way a reply carrying that error would.
+//
 // Thread contract: one thread (the endpoint's executor) uses a table.
 
 #include <cstddef>
@@ -57,6 +62,21 @@ class call_table {
     // Fails every outstanding call with `error` (channel faulted).
     void fail_all(errc error) noexcept;
 
+    // Watches the outstanding call `id`, made in sweep epoch `since`.
+    // Precondition: `id` is outstanding (just opened by the caller).
+    void watch(std::uint64_t id, std::uint64_t since) noexcept {
+        slot& s = slots_[id & slot_mask_];
+        s.since = since;
+        s.watched = true;
+    }
+    // Completes with deadline_exceeded every watched call made `max_age` or
+    // more epochs before `epoch` (frees its slot first, then calls
+    // `expired(context, id)`, then its waiter). Returns how many watched
+    // calls remain.
+    std::size_t sweep(std::uint64_t epoch, std::uint64_t max_age,
+                      void (*expired)(void* context, std::uint64_t id) noexcept,
+                      void* context) noexcept;
+
     [[nodiscard]] std::size_t outstanding() const noexcept { return outstanding_; }
     // The bits of an id that name its slot (the rest are the generation).
     [[nodiscard]] unsigned slot_bits() const noexcept { return slot_bits_; }
@@ -69,7 +89,9 @@ class call_table {
     struct slot {
         call_waiter* waiter = nullptr;  // null: free
         std::uint64_t generation = 0;   // below 2^(64 - slot_bits)
+        std::uint64_t since = 0;        // the sweep epoch a watched call was made in
         std::uint32_t next_free = 0;
+        bool watched = false;  // under the default deadline
     };
     // Returns the slot index for a live `id`, or capacity() if none.
     [[nodiscard]] std::size_t find(std::uint64_t id) const noexcept;

@@ -8,7 +8,11 @@
 // hands call slots to calls waiting for one, dispatches what arrives (calls
 // to their handlers, replies to their waiting calls, cancels to the handlers
 // whose callers gave up), and turns every violation by the peer into a
-// sticky fault that fails each waiting call. The typed verbs are
+// sticky fault that fails each waiting call. A call made without a
+// deadline of its own is bounded by the default one
+// (endpoint_options::default_call_timeout_ns): one alarm per endpoint
+// sweeps the waiting calls every quarter of it and ends those that have
+// waited too long with deadline_exceeded. The typed verbs are
 // rpc/endpoint.hh's; a call in flight is rpc/call_operation.hh's.
 //
 // Thread contract: an endpoint belongs to its executor's thread; every call
@@ -25,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "airlock/async/alarm.hh"
 #include "airlock/async/cancellation.hh"
 #include "airlock/async/executor.hh"
 #include "airlock/async/task.hh"
@@ -134,6 +139,9 @@ class endpoint_base : public async::source {
     // deadline_exceeded. Sets `sent` once the whole call is in the ring.
     // `message`, `w`, `opened` and `sent` belong to the awaiting
     // call_operation, which outlives this task.
+    //
+    // A call without a deadline of its own is watched by the default one
+    // from the sweep epoch it starts in, wherever it waits.
     async::task<errc> finish_call(std::vector<std::byte>& message, detail::reply_waiter_base& w,
                                   expected<std::uint64_t> id, async::cancellation_token given,
                                   const async::cancellation_token* inherited,
@@ -228,14 +236,17 @@ class endpoint_base : public async::source {
     //
     // Waits in line for a call slot for `w` (calls keep the order they were
     // made in): its id, errc::cancelled, or the fault.
+    // `since`: the sweep epoch of a call under the default deadline, or
+    // unwatched (then deadline_exceeded is never the answer).
     async::task<expected<std::uint64_t>> wait_for_slot(call_waiter& w,
-                                                       const async::cancellation_token& token);
+                                                       const async::cancellation_token& token,
+                                                       std::uint64_t since);
     // Sends call `id` through the queue for ring space: ok, or
     // errc::cancelled / the fault, after which the call is abandoned (a
     // fragmented message partly in the ring is aborted, so the peer discards
     // it whole).
     async::task<errc> send_queued(std::span<const std::byte> message, std::uint64_t id,
-                                  const async::cancellation_token& token);
+                                  const async::cancellation_token& token, std::uint64_t since);
     // Waits for the reply to call `id` while `token` may cancel it: ok once
     // `w` is done, or errc::cancelled (the call is abandoned, the peer told,
     // and a reply that comes later is dropped).
@@ -252,6 +263,27 @@ class endpoint_base : public async::source {
     // slot, so a late reply is dropped, and hands the slot on. `sent`: the
     // peer has the call, so it is told (a cancel record) and stops its handler.
     void abandon_call(std::uint64_t id, bool sent) noexcept;
+
+    // The default deadline. A call is watched from the sweep epoch it was
+    // made in (`epoch_`, advanced by the sweep alarm): no clock is read per
+    // call. `unwatched` marks a call with a deadline of its own, or any call
+    // when the default is off.
+    static constexpr std::uint64_t unwatched = ~std::uint64_t{0};
+    [[nodiscard]] std::uint64_t watch_epoch(std::uint64_t deadline_ns) const noexcept {
+        return deadline_ns != 0 || options_.default_call_timeout_ns == 0 ? unwatched : epoch_;
+    }
+    // Call `id`, now wholly in the ring, waits for its reply under the
+    // default deadline from epoch `since` (no-op when unwatched).
+    void watch_sent(std::uint64_t id, std::uint64_t since) noexcept {
+        if (since == unwatched) return;
+        calls_.watch(id, since);
+        keep_sweeping();
+    }
+    // Arms the sweep alarm unless it is armed: a watched call waits.
+    void keep_sweeping() noexcept {
+        if (!sweep_alarm_.armed()) [[unlikely]]
+            arm_sweep();
+    }
 
   private:
     template <class R>
@@ -283,6 +315,17 @@ class endpoint_base : public async::source {
     [[gnu::cold]] void set_fault(errc ring_reason) noexcept;
     // Resumes every waiting call (for a reply, a slot or ring space) with `error`.
     void fail_waiters(errc error) noexcept;
+    // The default deadline's sweep: advances the epoch, ends the watched
+    // calls (waiting for a slot, for ring space or for their reply) made
+    // sweep_epochs or more epochs ago, and re-arms while any remain.
+    [[gnu::cold]] void arm_sweep() noexcept;
+    static void on_sweep(void* self) noexcept;
+    void sweep() noexcept;
+    static void on_call_expired(void* self, std::uint64_t id) noexcept;
+    // The sweep runs every sweep_period_ns_ (a quarter of the default
+    // deadline, rounded up); a call made in epoch e has waited at least
+    // four periods once the epoch reaches e + 5, and at most five.
+    static constexpr std::uint64_t sweep_epochs = 5;
 
     async::executor* executor_;
     detail::lifeline* lifeline_;  // cleared and handed over by the destructor
@@ -312,6 +355,9 @@ class endpoint_base : public async::source {
     errc fault_ = errc::ok;
     errc ring_fault_ = errc::ok;
     endpoint_stats stats_;
+    std::uint64_t epoch_ = 0;  // sweeps so far
+    std::uint64_t sweep_period_ns_ = 0;
+    async::alarm sweep_alarm_;
 };
 
 namespace detail {

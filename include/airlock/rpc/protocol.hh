@@ -36,6 +36,14 @@ struct endpoint_options {
     std::size_t max_serving = 256;                   // incoming calls whose handlers run at once
     std::size_t max_message = std::size_t{1} << 21;  // trusted cap on a received message
     std::size_t poll_budget = 64;                    // messages handled per poll
+    // The default deadline of a call made without one of its own
+    // (call_operation::with_deadline/with_timeout): such a call ends with
+    // deadline_exceeded between this and 1.25 times this after it was made,
+    // as an explicit deadline does (the peer is told, a late reply is
+    // dropped). Checked by one sweep of the waiting calls every quarter of
+    // it, not a timer per call. 0 turns it off: calls then wait as long as
+    // the peer takes.
+    std::uint64_t default_call_timeout_ns = 30'000'000'000;
 };
 
 // How the endpoint wakes the other side: the platform's hooks and the
@@ -56,6 +64,7 @@ struct endpoint_stats {
     std::uint64_t cancels_sent = 0;      // calls this side gave up on after sending them
     std::uint64_t cancels_dropped = 0;   // of those, cancels that found no room to be sent
     std::uint64_t cancels_received = 0;  // handlers cancelled because their caller gave up
+    std::uint64_t calls_timed_out = 0;   // calls ended by the default deadline
 };
 
 }  // namespace airlock::rpc

@@ -94,6 +94,9 @@ struct send_waiter {
     bool queued = false;
     void (*on_done)(send_waiter& self) noexcept = nullptr;
     void* context = nullptr;  // for on_done
+    // A call under the default deadline: the sweep epoch it was made in.
+    std::uint64_t since = 0;
+    bool watched = false;
 };
 
 // A reply no coroutine waits to send (a synchronous handler's, or an error
@@ -122,6 +125,9 @@ struct slot_waiter {
     slot_waiter* next = nullptr;
     expected<std::uint64_t> id = unexpected(errc::broken_promise);
     bool queued = false;
+    // Under the default deadline: the sweep epoch the call was made in.
+    bool watched = false;
+    std::uint64_t since = 0;
 };
 
 // The untyped part of a pending call: whether its reply came, and the
