@@ -106,6 +106,10 @@ async::task<std::vector<std::uint64_t>> drive(Endpoint& ep, const Method& method
     co_return std::move(s.ticks);
 }
 
+// The drive ecall lasts the whole measurement, which may outlast the
+// endpoint's default call deadline (30 s): it carries its own.
+constexpr std::uint64_t drive_timeout_ns = std::uint64_t{3600} * 1'000'000'000;
+
 // The enclave's program: serves the work ecall and the drive ecall.
 void bench_enclave(platform::enclave_thread& t) {
     t.host.serve(enclave_work, serve_work);
@@ -166,7 +170,8 @@ calls_result measure(const calls_config& c, std::uint64_t concurrency) {
         expected<std::vector<std::uint64_t>> r =
             enclave_calls
                 ? async::sync_wait(channel->executor(),
-                                   ep.call(enclave_drive, c.bytes, warmup, c.messages, concurrency))
+                                   ep.call(enclave_drive, c.bytes, warmup, c.messages, concurrency)
+                                       .with_timeout(drive_timeout_ns))
                 : expected<std::vector<std::uint64_t>>(async::sync_wait(
                       channel->executor(), drive(ep, enclave_work, buffers.argument(), warmup,
                                                  c.messages, concurrency)));

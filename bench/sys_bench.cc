@@ -56,6 +56,9 @@ struct sys_options : common_options {
 // result: ops, p50 ns, p99 ns (0 ops: failed).
 constexpr rpc::enclave_method<1, std::vector<std::uint64_t>(std::vector<std::uint64_t>)> run_sys{
     "run_sys"};
+// A run lasts as long as asked, which may outlast the endpoint's default
+// call deadline (30 s): the call carries its own.
+constexpr std::uint64_t run_timeout_ns = std::uint64_t{3600} * 1'000'000'000;
 constexpr rpc::enclave_method<2, std::uint64_t(std::string)> set_file{"set_file"};
 
 struct enclave_state {
@@ -306,19 +309,21 @@ void run_sys_bench(const sys_options& o) {
         auto add = [&](const char* mode, std::uint64_t transport, std::size_t k) {
             std::vector<std::uint64_t> params{
                 w.kind, transport, k, 0, w.kind == 0 ? file_bytes : w.bytes, echo.port()};
-            trials.push_back({std::string(w.name) + "/" + mode + "/" + std::to_string(k),
-                              k,
-                              [&ch, params](double seconds) mutable {
-                                  params[3] = static_cast<std::uint64_t>(seconds * 1e9);
-                                  auto r = async::sync_wait(ch->executor(),
-                                                            ch->endpoint().call(run_sys, params));
-                                  if (!r || r->size() != 3 || (*r)[0] == 0)
-                                      fail("sys: a run failed in the enclave");
-                                  return std::vector<double>{static_cast<double>((*r)[0]) / seconds,
-                                                             static_cast<double>((*r)[1]),
-                                                             static_cast<double>((*r)[2])};
-                              },
-                              {}});
+            trials.push_back(
+                {std::string(w.name) + "/" + mode + "/" + std::to_string(k),
+                 k,
+                 [&ch, params](double seconds) mutable {
+                     params[3] = static_cast<std::uint64_t>(seconds * 1e9);
+                     auto r = async::sync_wait(
+                         ch->executor(),
+                         ch->endpoint().call(run_sys, params).with_timeout(run_timeout_ns));
+                     if (!r || r->size() != 3 || (*r)[0] == 0)
+                         fail("sys: a run failed in the enclave");
+                     return std::vector<double>{static_cast<double>((*r)[0]) / seconds,
+                                                static_cast<double>((*r)[1]),
+                                                static_cast<double>((*r)[2])};
+                 },
+                 {}});
             metas.push_back({w.name, mode, k});
         };
         add("transition", 1, 1);

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # fuzz/run_bounded.sh: build the libFuzzer targets with clang and run each
-# for a bounded time over a copy of its committed seed corpus: ring_fuzz
-# (fuzz/corpus/ring), rpc_fuzz (fuzz/corpus/rpc) and suvm_fuzz
-# (fuzz/corpus/suvm), a third of the time each.
+# for a bounded time over a copy of its committed seed corpus: ring_fuzz,
+# rpc_fuzz, suvm_fuzz and sys_fuzz (fuzz/corpus/<target>), a quarter of the
+# time each.
 #
-#   fuzz/run_bounded.sh [seconds]      default 90 in all (30 per target)
+#   fuzz/run_bounded.sh [seconds]      default 100 in all (25 per target)
 #
 # Environment: BUILD_DIR (default build/fuzz), JOBS (ninja -j, default 2),
 # FUZZ_ARGS (extra libFuzzer flags, given to every target).
@@ -13,17 +13,16 @@
 # Exits non-zero if a fuzzer finds a crash, a leak or a timeout (every
 # target runs either way); the input is then $BUILD_DIR/artifacts/<target>-*. To
 # keep it as a regression test, fix the bug, then copy the input to
-# fuzz/corpus/<target>/regression-<what> and commit it: the ring.fuzz_replay,
-# rpc.fuzz_replay and suvm.fuzz_replay tests run every corpus file in every
-# build. New inputs the fuzzers find go to $BUILD_DIR/corpus-<target>, never
+# fuzz/corpus/<target>/regression-<what> and commit it: the <target>.fuzz_replay
+# tests run every corpus file in every build. New inputs the fuzzers find go to $BUILD_DIR/corpus-<target>, never
 # into the committed corpus.
 set -euo pipefail
 
-seconds=${1:-90}
+seconds=${1:-100}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build/fuzz}
 jobs=${JOBS:-2}
-targets=(ring rpc suvm)
+targets=(ring rpc suvm sys)
 share=$((seconds / ${#targets[@]}))
 if ((share < 1)); then
     share=1
@@ -31,7 +30,7 @@ fi
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
     -DAIRLOCK_BUILD_FUZZ=ON -DAIRLOCK_BUILD_TESTS=OFF -DAIRLOCK_BUILD_BENCH=OFF >/dev/null
-ninja -C "$build" -j "$jobs" ring_fuzz rpc_fuzz suvm_fuzz
+ninja -C "$build" -j "$jobs" ring_fuzz rpc_fuzz suvm_fuzz sys_fuzz
 
 artifacts=$build/artifacts
 mkdir -p "$artifacts"

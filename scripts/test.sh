@@ -339,7 +339,7 @@ else
 
     if [[ -f fuzz/CMakeLists.txt ]]; then
         # The targets fuzz/run_bounded.sh runs and the corpus generators.
-        step "fuzz: build" build_preset fuzz --target ring_fuzz rpc_fuzz suvm_fuzz ring_corpus_gen rpc_corpus_gen
+        step "fuzz: build" build_preset fuzz --target ring_fuzz rpc_fuzz suvm_fuzz sys_fuzz ring_corpus_gen rpc_corpus_gen
     fi
     if [[ -f fuzz/run_bounded.sh ]]; then
         step "fuzz: bounded run" run_fuzz

@@ -56,7 +56,7 @@ TEST(hostile_results, error_codes_outside_the_allowed_ranges_are_out_of_contract
         304,  // rpc_channel_faulted: the caller's own finding, never the peer's word (#28)
         308,
         399,  // undefined rpc codes
-        509,
+        598,
         599,  // undefined sys codes
         605,
         650,
