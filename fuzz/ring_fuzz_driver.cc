@@ -32,6 +32,7 @@
 
 #include "airlock/ring/region.hh"
 #include "airlock/ring/spsc_ring.hh"
+#include "fuzz_support.hh"
 
 namespace airlock::fuzz {
 namespace {
@@ -97,20 +98,6 @@ class reader {
     std::size_t size_;
     std::size_t at_ = 0;
 };
-
-struct aligned_delete {
-    void operator()(std::byte* p) const {
-        ::operator delete (p, std::align_val_t{wire::region_alignment});
-    }
-};
-using region_memory = std::unique_ptr<std::byte, aligned_delete>;
-
-region_memory allocate(std::size_t size) {
-    auto* p =
-        static_cast<std::byte*>(::operator new (size, std::align_val_t{wire::region_alignment}));
-    std::memset(p, 0, size);
-    return region_memory(p);
-}
 
 // The payload of message `seq`: every byte a function of both.
 std::vector<std::byte> payload(std::uint64_t seq, std::size_t n) {
@@ -667,12 +654,12 @@ int run_ring_fuzz_input(const std::uint8_t* data, std::size_t size) {
     const std::size_t size_needed = region::required_size(geometry).value();
 
     // The image, over zeroed memory of exactly the region's size.
-    fuzz::region_memory memory = fuzz::allocate(size_needed);
+    fuzz::region_memory memory = fuzz::allocate_region(size_needed);
     const auto image = in.take(image_size);
     std::memcpy(memory.get(), image.data(), std::min(image.size(), size_needed));
 
     // Pristine: byte for byte what format() lays out.
-    fuzz::region_memory fresh = fuzz::allocate(size_needed);
+    fuzz::region_memory fresh = fuzz::allocate_region(size_needed);
     (void)region::format({fresh.get(), size_needed}, geometry).value();
     const bool pristine = std::memcmp(fresh.get(), memory.get(), size_needed) == 0;
     fresh.reset();

@@ -54,6 +54,7 @@
 #include "airlock/ring/region.hh"
 #include "airlock/ring/spsc_ring.hh"
 #include "airlock/rpc/endpoint.hh"
+#include "fuzz_support.hh"
 
 namespace airlock::fuzz {
 namespace {
@@ -139,35 +140,6 @@ config config_of(std::uint8_t a, std::uint8_t b) {
     c.honest_finish = (b & 64) != 0;
     c.peer_dies = (b & 128) != 0;
     return c;
-}
-
-// Wait hooks with a manual clock. The driver only ever runs single rounds,
-// so nothing parks; a park would only move the clock.
-class manual_hooks final : public ring::wait_hooks {
-  public:
-    void yield() noexcept override {}
-    void park(ring::shared_u64&, std::uint64_t, std::uint64_t timeout_ns) noexcept override {
-        if (timeout_ns != never) now_ += timeout_ns;
-    }
-    void unpark(ring::shared_u64&) noexcept override {}
-    [[nodiscard]] std::uint64_t now_ns() noexcept override { return now_; }
-
-  private:
-    std::uint64_t now_ = 1'000'000;
-};
-
-struct aligned_delete {
-    void operator()(std::byte* p) const {
-        ::operator delete (p, std::align_val_t{ring::wire::region_alignment});
-    }
-};
-using region_memory = std::unique_ptr<std::byte, aligned_delete>;
-
-region_memory allocate_region(std::size_t size) {
-    auto* p = static_cast<std::byte*>(
-        ::operator new (size, std::align_val_t{ring::wire::region_alignment}));
-    std::memset(p, 0, size);
-    return region_memory(p);
 }
 
 std::uint64_t read_u64(std::span<const std::byte> bytes, std::size_t at) {

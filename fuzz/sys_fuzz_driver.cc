@@ -42,6 +42,7 @@
 #include "airlock/ring/spsc_ring.hh"
 #include "airlock/sys/client.hh"
 #include "airlock/sys/protocol.hh"
+#include "fuzz_support.hh"
 
 namespace airlock::fuzz {
 namespace {
@@ -58,28 +59,6 @@ const char* fault_reason = "";  // the link's, for the report
 void require(bool ok, const char* what) {
     if (!ok) broken(what);
 }
-
-constexpr std::uint64_t never = std::numeric_limits<std::uint64_t>::max();
-
-// Nothing parks: the driver runs single rounds.
-class manual_hooks final : public ring::wait_hooks {
-  public:
-    void yield() noexcept override {}
-    void park(ring::shared_u64&, std::uint64_t, std::uint64_t timeout_ns) noexcept override {
-        if (timeout_ns != never) now_ += timeout_ns;
-    }
-    void unpark(ring::shared_u64&) noexcept override {}
-    [[nodiscard]] std::uint64_t now_ns() noexcept override { return now_; }
-
-  private:
-    std::uint64_t now_ = 1'000'000;
-};
-
-struct aligned_delete {
-    void operator()(std::byte* p) const {
-        ::operator delete (p, std::align_val_t{ring::wire::region_alignment});
-    }
-};
 
 class input {
   public:
