@@ -305,8 +305,13 @@ TEST_P(sys_cancelled, an_open_cancelled_in_the_kernel_closes_the_late_file) {
     until_taken(before);
     call(cancel);
     EXPECT_EQ(settled_outcome(), std::uint64_t{cancelled});
-    const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // the enclave's open succeeds
+    // The enclave's open succeeds once a writer is there. The writer stays
+    // until the late file is closed: the host's worker may reach the open
+    // only after a writer that came and went (then it would wait for ever).
+    const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
     ASSERT_GE(writer, 0);
+    EXPECT_TRUE(eventually([&] { return call(counts) == 0; }))
+        << "in flight and open handles: " << std::hex << call(counts);
     ::close(writer);
     expect_settled(baseline, 0);
 }
