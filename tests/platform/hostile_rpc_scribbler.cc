@@ -87,6 +87,12 @@ class region_scribbler {
         if (thread_.joinable()) thread_.join();
     }
     [[nodiscard]] std::uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }
+    // Returns once the first word is scribbled, so that the calls run
+    // against a region under attack however the threads are scheduled.
+    void wait_until_writing() const {
+        while (writes() == 0)
+            std::this_thread::yield();
+    }
 
   private:
     std::atomic<bool> stop_{false};
@@ -125,6 +131,7 @@ TEST_P(hostile_rpc_scribbler, calls_both_ways_end_and_the_enclave_lives) {
     std::uint64_t writes = 0;
     {
         region_scribbler scribbler(*region, 20261205 + static_cast<std::uint64_t>(GetParam()));
+        scribbler.wait_until_writing();
         async::sync_wait(ch->executor(), async::when_all(caller(0), caller(1), caller(2)));
         scribbler.stop();
         writes = scribbler.writes();
