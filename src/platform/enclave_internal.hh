@@ -16,9 +16,11 @@
 #include <optional>
 #include <vector>
 
+#include "airlock/async/executor.hh"
 #include "airlock/platform/enclave.hh"
 #include "airlock/ring/region.hh"
 #include "airlock/ring/shared_memory.hh"
+#include "airlock/rpc/endpoint_base.hh"
 
 namespace airlock::platform::detail {
 
@@ -79,5 +81,35 @@ class liveness_check {
 // src/platform/process_enclave.cc: a forked, sealed enclave process.
 [[nodiscard]] expected<std::unique_ptr<enclave>> create_process_enclave(
     const enclave_config& config, program_entry entry);
+
+// Fails a host channel's endpoint on the channel's own thread, once: the
+// platform finds the failure (a dead or stalled enclave) on another thread.
+// Declare it before the channel's executor: an item still queued when the
+// executor dies must outlive it.
+class endpoint_failure {
+  public:
+    // Posts to `ex` the failure of `ep` with `reason`; later calls do nothing.
+    // Called under the enclave's mutex.
+    void post(async::executor& ex, rpc::endpoint_base& ep, errc reason) noexcept {
+        if (posted_) return;
+        posted_ = true;
+        item_.endpoint = &ep;
+        item_.reason = reason;
+        ex.post(item_);
+    }
+
+  private:
+    struct item : async::work_item {
+        item() noexcept : work_item(&run_it) {}
+        static void run_it(work_item& self) noexcept {
+            auto& i = static_cast<item&>(self);
+            i.endpoint->fail(i.reason);
+        }
+        rpc::endpoint_base* endpoint = nullptr;
+        errc reason = errc::ok;
+    };
+    item item_;
+    bool posted_ = false;
+};
 
 }  // namespace airlock::platform::detail

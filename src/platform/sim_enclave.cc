@@ -57,38 +57,18 @@ class sim_host_channel final : public host_channel {
           executor_(region.doorbell(host_bell(i)), hooks, executor_options),
           endpoint_(
               executor_, region.ring(host_to_enclave_ring(i)), region.ring(enclave_to_host_ring(i)),
-              {.hooks = &hooks, .peer_bell = &region.doorbell(enclave_bell(i))}, rpc_options) {
-        fail_item_.channel = this;
-    }
+              {.hooks = &hooks, .peer_bell = &region.doorbell(enclave_bell(i))}, rpc_options) {}
     ~sim_host_channel() override;
     async::executor& executor() noexcept override { return executor_; }
     rpc::endpoint<rpc::side::host>& endpoint() noexcept override { return endpoint_; }
 
     // The enclave stalled: fail the endpoint on its own thread. Called under
     // the enclave's mutex, at most once.
-    void post_failure(errc reason) noexcept {
-        if (failure_posted_) return;
-        failure_posted_ = true;
-        fail_item_.reason = reason;
-        executor_.post(fail_item_);
-    }
+    void post_failure(errc reason) noexcept { failure_.post(executor_, endpoint_, reason); }
 
   private:
-    struct fail_item : async::work_item {
-        fail_item() noexcept : work_item(&run_it) {}
-        static void run_it(work_item& self) noexcept {
-            auto& item = static_cast<fail_item&>(self);
-            item.channel->endpoint_.fail(item.reason);
-        }
-        sim_host_channel* channel = nullptr;
-        errc reason = errc::peer_stalled;
-    };
-
     sim_enclave& owner_;
-    // Before the executor: an item still queued when the executor dies must
-    // outlive it.
-    fail_item fail_item_;
-    bool failure_posted_ = false;
+    detail::endpoint_failure failure_;  // before the executor
     async::executor executor_;
     rpc::endpoint<rpc::side::host> endpoint_;
 };
