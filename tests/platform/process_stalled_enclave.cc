@@ -11,11 +11,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "airlock/async/sync_wait.hh"
 #include "airlock/platform/enclave.hh"
 #include "platform/process_support.hh"
+#include "support/region_fixture.hh"
 
 namespace {
 
@@ -31,6 +35,22 @@ void program(platform::enclave_thread& t) {
         for (;;)
             spin = spin + 1;  // a deliberately stalled handler: its thread never polls again
     });
+}
+
+// True once every thread of `pid` is in the stopped state ('T' in its
+// /proc stat): SIGSTOP is delivered to each thread on its own, so a thread
+// that was running may still answer a call for a moment after kill returns.
+bool all_threads_stopped(int pid) {
+    const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+    std::error_code ec;
+    for (const auto& t : std::filesystem::directory_iterator(tasks, ec)) {
+        std::ifstream in(t.path() / "stat");
+        std::string stat((std::istreambuf_iterator<char>(in)), {});
+        const auto paren = stat.rfind(')');  // the name may hold spaces
+        if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'T')
+            return false;
+    }
+    return !ec;
 }
 
 platform::enclave_config stall_config() {
@@ -64,6 +84,9 @@ TEST(process_stalled_enclave, a_stopped_enclave_process_fails_the_call_as_stalle
     {
         auto ch = (*e)->open_channel(0);
         ASSERT_EQ(::kill((*e)->process_id(), SIGSTOP), 0);
+        test::watchdog dog(std::chrono::seconds(60), "SIGSTOP reaching every enclave thread");
+        while (!all_threads_stopped((*e)->process_id()))
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
         auto r = async::sync_wait(ch->executor(), ch->endpoint().call(echo, 2));
         ASSERT_FALSE(r.has_value());
         EXPECT_EQ(ch->endpoint().ring_fault(), errc::peer_stalled);
