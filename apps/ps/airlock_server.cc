@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <new>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -73,8 +74,17 @@ struct enclave_state {
     sys::listener listener;
 
     // `untrusted`: the backing store the host handed over (suvm storage).
+    // A model too large for the enclave's memory is an answer (ps_listen
+    // reports enclave_memory_exhausted), not an enclave that dies.
     enclave_state(const enclave_config_values& c, std::span<std::byte> untrusted) : config(c) {
-        if (auto r = build(untrusted); !r) failed = r.error();
+        try {
+            if (auto r = build(untrusted); !r) failed = r.error();
+        } catch (const std::bad_alloc&) {
+            e.reset();
+            m.reset();
+            space.reset();
+            failed = errc::enclave_memory_exhausted;
+        }
     }
     expected<void> build(std::span<std::byte> untrusted) {
         if (config.model_in == model_storage::suvm) {

@@ -73,6 +73,8 @@ using ring::shared_u64;
 constexpr int sandbox_exit_code = 128 + SIGSYS;  // a system call outside the allow-list
 constexpr int setup_exit_code = 126;             // the enclave could not be set up
 constexpr int context_exit_code = 125;           // the program's context could not be built
+constexpr int terminate_exit_code = 124;         // std::terminate (an uncaught exception ...)
+constexpr int memory_exit_code = 123;            // ... that was std::bad_alloc: the budget ran out
 
 // The region words of the process platform, after the channels' doorbells.
 struct process_words {
@@ -287,6 +289,19 @@ void set_syscall_result(void* context, std::uint64_t value) noexcept {
 #endif
 }
 
+// Appends the stack, less its first `skip` frames (this function is frame 0).
+[[gnu::noinline]] void put_backtrace(line_buffer& b, int skip) noexcept {
+    void* frames[24];
+    const int n = backtrace(frames, 24);
+    for (int i = skip; i < n; ++i) {
+        b.put("  #");
+        b.put_dec(static_cast<std::uint64_t>(i - skip));
+        b.put(" ");
+        b.put_location(reinterpret_cast<std::uintptr_t>(frames[i]));
+        b.put("\n");
+    }
+}
+
 // SIGSYS: a system call the allow-list does not have. brk is answered
 // "no" (malloc then reports exhaustion, which is what running out of the
 // budget means); anything else stops the enclave with a report naming the
@@ -308,19 +323,43 @@ void on_sigsys(int /*sig*/, siginfo_t* info, void* context) {
     b.put(") at ");
     b.put_location(reinterpret_cast<std::uintptr_t>(info->si_call_addr));
     b.put("\n");
-    void* frames[24];
-    const int n = backtrace(frames, 24);
-    // Frame 0 is this handler, 1 the signal trampoline; the call site and
+    // Frame 1 is this handler, 2 the signal trampoline; the call site and
     // the code above it follow.
-    for (int i = 1; i < n; ++i) {
-        b.put("  #");
-        b.put_dec(static_cast<std::uint64_t>(i - 1));
-        b.put(" ");
-        b.put_location(reinterpret_cast<std::uintptr_t>(frames[i]));
-        b.put("\n");
-    }
+    put_backtrace(b, 2);
     b.write_to(g_diag_fd);
     exit_now(sandbox_exit_code);
+}
+
+// std::terminate inside the sealed enclave: an exception nothing caught, or
+// one that left a noexcept function. glibc's abort would raise a signal with
+// calls the sandbox forbids and the report would name the wrong cause; this
+// names the exception, prints the stack and ends the process. An uncaught
+// std::bad_alloc is the enclave running out of its memory budget and ends
+// with its own code, which the host reports as enclave_memory_exhausted.
+[[noreturn]] void on_terminate() noexcept {
+    line_buffer b;
+    bool out_of_memory = false;
+    b.put("airlock: the enclave program called std::terminate");
+    if (std::exception_ptr e = std::current_exception()) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::bad_alloc& x) {
+            out_of_memory = true;
+            b.put(": uncaught std::bad_alloc (the enclave's memory budget ran out): ");
+            b.put(x.what());
+        } catch (const std::exception& x) {
+            b.put(": uncaught exception: ");
+            b.put(x.what());
+        } catch (...) {
+            b.put(": uncaught exception of a type not derived from std::exception");
+        }
+    } else {
+        b.put(" with no exception in flight");
+    }
+    b.put("\n");
+    put_backtrace(b, 2);
+    b.write_to(g_diag_fd);
+    exit_now(out_of_memory ? memory_exit_code : terminate_exit_code);
 }
 
 [[noreturn]] void setup_failed(std::string_view what) {
@@ -606,6 +645,7 @@ void transition_thread_main(child_state& s, process_words w) {
     sigemptyset(&unblock);
     sigaddset(&unblock, SIGSYS);
     pthread_sigmask(SIG_UNBLOCK, &unblock, nullptr);  // threads inherit the mask
+    std::set_terminate(&on_terminate);
 
     const enclave_config& config = *plan.config;
     auto* state = new child_state(config.enclave_threads);  // lives until _exit
@@ -775,10 +815,10 @@ class process_enclave final : public enclave {
         // Wait until every program registered its handlers, or the child died.
         shared_u64& ready = word(region_, words_.ready());
         while (shared::load_acquire(ready) != 1) {
-            if (failure() != errc::ok)
+            if (const errc f = failure(); f != errc::ok)
                 return unexpected(exit_code_.load(std::memory_order_acquire) == context_exit_code
                                       ? errc::enclave_context_failed
-                                      : errc::enclave_died);
+                                      : f);
             hooks().park(ready, 0, 50'000'000);  // the monitor also wakes us
         }
         return {};
@@ -797,7 +837,7 @@ class process_enclave final : public enclave {
                                                          options);
         std::lock_guard lock(mutex_);
         open_.push_back(ch.get());
-        if (dead_) ch->post_failure();
+        if (dead_) ch->post_failure(failure());
         if (stalled_) ch->post_failure(errc::peer_stalled);
         return ch;
     }
@@ -888,9 +928,10 @@ class process_enclave final : public enclave {
             diagnostic_ = why;
             dead_ = true;
             report = !stopping_;
-            failure_.store(errc::enclave_died, std::memory_order_release);
+            const errc reason = failure_of(status);
+            failure_.store(reason, std::memory_order_release);
             for (process_host_channel* ch : open_)
-                ch->post_failure();
+                ch->post_failure(reason);
         }
         died_.notify_all();
         hooks().unpark(word(region_, words_.ready()));
@@ -919,6 +960,14 @@ class process_enclave final : public enclave {
             ch->post_failure(errc::peer_stalled);
     }
 
+    // What the enclave's end means for its calls: enclave_memory_exhausted
+    // when it ran out of its budget, else enclave_died.
+    static errc failure_of(int status) noexcept {
+        return WIFEXITED(status) && WEXITSTATUS(status) == memory_exit_code
+                   ? errc::enclave_memory_exhausted
+                   : errc::enclave_died;
+    }
+
     static std::string describe(int status) {
         if (WIFSIGNALED(status)) {
             const int sig = WTERMSIG(status);
@@ -930,6 +979,8 @@ class process_enclave final : public enclave {
         if (code == sandbox_exit_code) return "stopped by the sandbox (a forbidden system call)";
         if (code == setup_exit_code) return "could not be set up";
         if (code == context_exit_code) return "could not build its program's context";
+        if (code == terminate_exit_code) return "called std::terminate";
+        if (code == memory_exit_code) return "ran out of its memory budget";
         if (code == 0) return "stopped on request";
         return "exited with status " + std::to_string(code);
     }

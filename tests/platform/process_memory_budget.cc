@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Description: the enclave cannot allocate past its memory budget: the
 // allocation fails inside the enclave (bad_alloc, answered as a value), the
-// enclave goes on serving, and allocations within the budget still work.
+// enclave goes on serving, and allocations within the budget still work; a
+// bad_alloc nothing catches ends the enclave with enclave_memory_exhausted.
 #include <gtest/gtest.h>
 
 #include <new>
+#include <string>
+#include <vector>
 
 #include "airlock/async/sync_wait.hh"
 #include "airlock/platform/enclave.hh"
@@ -17,6 +20,14 @@ using namespace airlock;
 
 // Allocates and touches `bytes` in the enclave; false when that fails.
 constexpr rpc::enclave_method<1, bool(std::uint64_t)> try_allocate{"try_allocate"};
+// The same where no exception may leave (std::terminate when it fails).
+constexpr rpc::enclave_method<2, std::uint64_t(std::uint64_t)> allocate_noexcept{
+    "allocate_noexcept"};
+
+std::uint64_t touch_noexcept(std::uint64_t bytes) noexcept {
+    std::vector<std::byte> v(bytes, std::byte{1});
+    return static_cast<std::uint64_t>(v[bytes - 1]);
+}
 
 void program(platform::enclave_thread& t) {
     t.host.serve(try_allocate, [](std::uint64_t bytes) {
@@ -32,6 +43,7 @@ void program(platform::enclave_thread& t) {
             return false;
         }
     });
+    t.host.serve(allocate_noexcept, [](std::uint64_t bytes) { return touch_noexcept(bytes); });
 }
 
 TEST(process_memory_budget, allocation_past_the_budget_fails_inside_the_enclave) {
@@ -57,6 +69,31 @@ TEST(process_memory_budget, allocation_past_the_budget_fails_inside_the_enclave)
     ASSERT_TRUE(again.has_value()) << to_string(again.error());
     EXPECT_TRUE(*again) << "the enclave goes on";
     EXPECT_EQ((*e)->failure(), errc::ok) << (*e)->diagnostic();
+}
+
+TEST(process_memory_budget, an_uncaught_bad_alloc_is_reported_as_the_budget_running_out) {
+    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(::airlock::platform::platform_kind::process);
+    if (test::sanitized_build)
+        GTEST_SKIP() << "a sanitizer's allocator maps its own memory: the fixed heap is glibc's";
+    platform::enclave_config config = test::process_config();
+    config.enclave_memory = std::size_t{16} << 20;
+    auto e = platform::enclave::create(config, program);
+    ASSERT_TRUE(e.has_value()) << to_string(e.error());
+    test::watchdog dog(std::chrono::seconds(60), "an uncaught bad_alloc");
+    auto ch = (*e)->open_channel(0);
+    auto& ep = ch->endpoint();
+    auto small = async::sync_wait(ch->executor(), ep.call(allocate_noexcept, 4096));
+    ASSERT_TRUE(small.has_value()) << to_string(small.error());
+    auto big =
+        async::sync_wait(ch->executor(), ep.call(allocate_noexcept, std::uint64_t{64} << 20));
+    ASSERT_FALSE(big.has_value());
+    EXPECT_EQ(big.error(), errc::rpc_channel_faulted) << to_string(big.error());
+    EXPECT_EQ(ep.ring_fault(), errc::enclave_memory_exhausted) << to_string(ep.ring_fault());
+    EXPECT_EQ((*e)->failure(), errc::enclave_memory_exhausted) << to_string((*e)->failure());
+    const std::string why = (*e)->diagnostic();
+    EXPECT_NE(why.find("ran out of its memory budget"), std::string::npos) << why;
+    EXPECT_NE(why.find("uncaught std::bad_alloc"), std::string::npos) << why;
+    EXPECT_EQ(why.find("forbids"), std::string::npos) << why;
 }
 
 }  // namespace

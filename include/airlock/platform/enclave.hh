@@ -242,7 +242,9 @@ class enclave {
         return unexpected(errc::platform_unavailable);
     }
     // ok while the enclave runs; enclave_died once it has stopped on its own
-    // (crashed, killed, or stopped by the sandbox); peer_stalled once the
+    // (crashed, killed, stopped by the sandbox, or std::terminate);
+    // enclave_memory_exhausted when what ended it was an uncaught
+    // std::bad_alloc (its budget ran out; `process`); peer_stalled once the
     // liveness check found it stalled (enclave_config::stall_timeout_ns)
     // and until it dies. Any host thread.
     [[nodiscard]] virtual errc failure() const noexcept { return errc::ok; }
