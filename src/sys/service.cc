@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <time.h>
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -61,6 +62,7 @@ struct link_state {
     std::optional<ring::outgoing_message> partial;
     bool futex_armed = false;
     std::uint64_t clock_seq = 0;
+    bool clock_stale = false;  // the words carry wire::clock_stale: unpark readers on refresh
 };
 
 // One request handed to the kernel.
@@ -96,7 +98,8 @@ class uring_service final : public service {
                 {},
                 {},
                 false,
-                0};
+                0,
+                false};
             links_.push_back(std::move(s));
         }
     }
@@ -142,6 +145,7 @@ class uring_service final : public service {
         s.submits = submits_.load(std::memory_order_relaxed);
         s.completions = completions_.load(std::memory_order_relaxed);
         s.sleeps = sleeps_.load(std::memory_order_relaxed);
+        s.tickless_sleeps = tickless_sleeps_.load(std::memory_order_relaxed);
         return s;
     }
 
@@ -151,7 +155,8 @@ class uring_service final : public service {
     // Rounds until stopped. With nothing to do it spins for spin_ns, then
     // yields a few times, then sleeps; a sleep that ends with nothing to do
     // (the clock tick, a spurious wake-up) sleeps again at once, so an idle
-    // service costs one short wake-up per tick.
+    // service costs one short wake-up per tick, until tickless_after ticks
+    // in a row found nothing to do: then it sleeps until rung.
     void run() {
         std::uint64_t idle_since = 0;
         std::uint32_t yields = 0;
@@ -174,6 +179,7 @@ class uring_service final : public service {
                 idle_since = 0;
                 yields = 0;
                 slept = false;
+                idle_ticks_ = 0;
                 continue;
             }
             if (!slept) {
@@ -194,7 +200,11 @@ class uring_service final : public service {
     }
 
     // Announce, re-check, then sleep in the kernel until a CQE (a futex wait
-    // completing is one) or the tick (ring/wait.hh's handshake).
+    // completing is one) or the tick (ring/wait.hh's handshake). Tickless
+    // (no tick for the clock), the clock words are marked stale after the
+    // announcement, so a reader that sees the mark also sees the bell set
+    // and rings it: a wait submitted after that finds the bell 0 and
+    // completes at once, one submitted before is woken.
     void sleep() {
         for (auto& l : links_)
             shared::store_relaxed(l.view.service_bell->word, 1);
@@ -204,13 +214,31 @@ class uring_service final : public service {
         if (!futex_unsupported_)
             for (std::size_t i = 0; i < links_.size(); ++i)
                 arm_futex(i);
+        // Tickless only with every bell's wait armed: nothing else wakes it.
+        const bool tickless = !futex_unsupported_ && options_.tickless_after != 0 &&
+                              idle_ticks_ >= options_.tickless_after &&
+                              std::all_of(links_.begin(), links_.end(),
+                                          [](const link_state& l) { return l.futex_armed; });
+        if (tickless) {
+            for (auto& l : links_) {
+                // release: the consistent values stay visible with the mark.
+                shared::store_release(l.view.words[wire::clock_seq].word,
+                                      l.clock_seq | wire::clock_stale);
+                l.clock_stale = true;
+            }
+        }
         __kernel_timespec ts{};
         ts.tv_sec = static_cast<long long>(options_.tick_ns / 1'000'000'000);
         ts.tv_nsec = static_cast<long long>(options_.tick_ns % 1'000'000'000);
         io_uring_cqe* cqe = nullptr;
         sleeps_.fetch_add(1, std::memory_order_relaxed);
-        (void)io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+        if (tickless) tickless_sleeps_.fetch_add(1, std::memory_order_relaxed);
+        const int r =
+            io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, tickless ? nullptr : &ts, nullptr);
         queued_sqes_ = 0;
+        // A tick that ended the sleep counts towards going tickless; being
+        // rung (a request, a clock reader, a completion) starts the count again.
+        idle_ticks_ = !tickless && r == -ETIME ? idle_ticks_ + 1 : 0;
     }
 
     void arm_futex(std::size_t i) {
@@ -252,6 +280,10 @@ class uring_service final : public service {
             shared::store_relaxed(l.view.words[wire::clock_monotonic].word, mono);
             shared::store_relaxed(l.view.words[wire::clock_realtime].word, real);
             shared::store_release(seq, ++l.clock_seq);  // even: consistent
+            if (l.clock_stale) {                        // a reader may be parked on the sequence
+                l.clock_stale = false;
+                hooks_->unpark(seq);
+            }
         }
         return mono;
     }
@@ -530,7 +562,9 @@ class uring_service final : public service {
     std::uint64_t free_op_ = 0;
     std::vector<int> deferred_closes_;
     std::atomic<bool> stop_{false};
-    std::atomic<std::uint64_t> requests_{0}, submits_{0}, completions_{0}, sleeps_{0};
+    std::atomic<std::uint64_t> requests_{0}, submits_{0}, completions_{0}, sleeps_{0},
+        tickless_sleeps_{0};
+    std::uint32_t idle_ticks_ = 0;  // sleeps in a row that the tick ended
     std::thread thread_;
 };
 

@@ -14,35 +14,17 @@
 #include "airlock/sys/clock.hh"
 #include "airlock/sys/random.hh"
 #include "airlock/sys/service.hh"
-#include "support/region_fixture.hh"
+#include "sys/link_words.hh"
 
 namespace {
 
 using namespace airlock;
 using ring::shared;
 
-struct link_words {
-    link_words()
-        : geometry(platform::channel_geometry(1, 1 << 14, 1, 1 << 14)),
-          memory(*ring::region::required_size(geometry)),
-          region(*ring::region::format(memory.span(), geometry)),
-          link(platform::link_view(region, 1, 1, 0, 0)) {}
-    void write(std::uint64_t seq, std::uint64_t mono, std::uint64_t real) {
-        shared::store_relaxed(link.words[sys::wire::clock_seq].word, seq);
-        shared::store_relaxed(link.words[sys::wire::clock_monotonic].word, mono);
-        shared::store_relaxed(link.words[sys::wire::clock_realtime].word, real);
-    }
-    ring::region_geometry geometry;
-    test::aligned_memory memory;
-    ring::region region;
-    platform::service_link link;
-};
+using test::link_words;
 
 std::uint64_t now(clockid_t id) {
-    timespec ts{};
-    clock_gettime(id, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000 +
-           static_cast<std::uint64_t>(ts.tv_nsec);
+    return test::host_clock_ns(id);
 }
 
 TEST(sys_clock, the_service_keeps_the_clock_words_current) {

@@ -196,6 +196,7 @@ class client final : private async::source {
 
   private:
     friend class call_operation;
+    friend class clock;  // rings the service for a fresh clock with hooks_
     enum class slot_state : std::uint8_t { free, queued, pending, abandoned };
     struct slot {
         std::uint32_t generation = 1;

@@ -7,6 +7,12 @@
 // then monotonic and realtime nanoseconds, then the sequence even again).
 // The host refreshes them every round and, while idle, every tick
 // (service_options::tick_ns), so a reading is at most about a tick old.
+// An idle service stops ticking after a while (service_options::
+// tickless_after) and marks the words stale (wire::clock_stale); the next
+// reading then rings the service's doorbell and waits for fresh words, at
+// most `stale_wait_ns` (a thread wake-up, ~50 us, once per idle spell),
+// after which it returns the stale ones. Readings right after any sys
+// activity are fresh: every round of the service refreshes the words.
 // The host is not trusted: a reading older than the last one this clock
 // returned (time going backwards), or a sequence that stays torn, faults
 // the clock for good with errc::sys_bad_clock. Only the host can say what
@@ -29,8 +35,14 @@ namespace airlock::sys {
 
 class clock {
   public:
-    explicit clock(const client& c) noexcept : words_(c.link().words) {}
-    explicit clock(const platform::service_link& link) noexcept : words_(link.words) {}
+    // How long a reading waits for a stale clock to be refreshed.
+    static constexpr std::uint64_t stale_wait_ns = 10'000'000;
+
+    explicit clock(const client& c) noexcept
+        : words_(c.link().words), service_bell_(c.link().service_bell), hooks_(c.hooks_) {}
+    // Without `hooks` a stale clock is read as it is.
+    explicit clock(const platform::service_link& link, ring::wait_hooks* hooks = nullptr) noexcept
+        : words_(link.words), service_bell_(link.service_bell), hooks_(hooks) {}
 
     // Nanoseconds of the host's CLOCK_MONOTONIC, never less than the last.
     [[nodiscard]] result<std::uint64_t> monotonic_ns() noexcept;
@@ -39,10 +51,19 @@ class clock {
     [[nodiscard]] errc fault() const noexcept { return fault_; }
 
   private:
-    // One consistent pair from the words; false when torn for too long.
-    bool snapshot(std::uint64_t& mono, std::uint64_t& real) noexcept;
+    struct reading {
+        std::uint64_t seq = 0, mono = 0, real = 0;
+    };
+    // One consistent reading of the words; false when torn for too long.
+    bool snapshot(reading& r) noexcept;
+    // Asks the service for fresh words and waits for them (bounded); false
+    // when the words stay torn.
+    bool refresh(reading& r) noexcept;
     result<void> take() noexcept;
     ring::wire::doorbell* words_;
+    ring::wire::doorbell* service_bell_;
+    ring::wait_hooks* hooks_;
+    std::uint64_t unanswered_ = 0;  // a stale sequence the service did not refresh in time
     std::uint64_t mono_ = 0;
     std::uint64_t real_ = 0;
     errc fault_ = errc::ok;

@@ -106,6 +106,10 @@ inline constexpr std::size_t max_name = 255;
 inline constexpr std::size_t clock_seq = 0;
 inline constexpr std::size_t clock_monotonic = 1;
 inline constexpr std::size_t clock_realtime = 2;
+// Set in `clock_seq` (with the sequence even: the values are consistent)
+// when the idle service has stopped refreshing the clock: a reader that
+// needs the time rings the service's doorbell and waits for a new sequence.
+inline constexpr std::uint64_t clock_stale = std::uint64_t{1} << 63;
 // The service's state word: `service_stopped` once the service has stopped
 // for good (written after its last completion, then the enclave's bell
 // rung); anything else while it runs or before it starts.

@@ -16,7 +16,10 @@
 // while idle, every `tick_ns`. Idle, it sleeps in io_uring_enter with a
 // futex wait on each link's doorbell armed in the ring (IORING_OP_FUTEX_WAIT,
 // Linux 6.7), so a request wakes it at once and it costs nothing between
-// ticks; without that opcode it falls back to waking every tick.
+// ticks; without that opcode it falls back to waking every tick. After
+// `tickless_after` ticks in a row with nothing to do it stops ticking: it
+// marks the clock words stale and sleeps until rung (a request, or a clock
+// reader that wants fresh words), so an idle service costs no CPU.
 //
 // Thread contract: host side. start and the destructor on one thread; the
 // service runs on its own thread in between.
@@ -33,6 +36,7 @@ namespace airlock::sys {
 struct service_options {
     unsigned ring_entries = 256;        // io_uring submission queue size
     std::uint64_t tick_ns = 1'000'000;  // clock refresh while idle
+    std::uint32_t tickless_after = 16;  // idle ticks before it stops ticking; 0: never
     std::size_t max_handles = 8192;     // per link; as the client's
     std::uint64_t spin_ns = 50'000;     // spinning with nothing to do before yielding
     std::uint32_t yields = 8;           // then this many sched_yields before sleeping
@@ -44,6 +48,7 @@ struct service_stats {
     std::uint64_t submits = 0;  // io_uring_enter calls that submitted
     std::uint64_t completions = 0;
     std::uint64_t sleeps = 0;
+    std::uint64_t tickless_sleeps = 0;  // sleeps with no tick (the clock marked stale)
 };
 
 class service {
