@@ -190,6 +190,12 @@ expected<page_ref> space::pin_slow(std::uint64_t page, access a) {
         if (const errc e = fault(); e != errc::ok) return unexpected(e);
         // Another thread may have brought it in meanwhile.
         if (try_pin(page, r)) break;
+        // acquire: as in begin_miss. Cached (being pinned by others) or
+        // being brought in: no need for the lock to know that.
+        if (table_[page].load(std::memory_order_acquire) != no_frame) {
+            std::this_thread::yield();
+            continue;
+        }
         miss m;
         step s;
         {
