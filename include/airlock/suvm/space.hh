@@ -156,7 +156,8 @@ class space {
     // Enclave side: attaches `untrusted_store` (handed over by the host, at
     // least store_size(options) bytes) and allocates the cache in enclave
     // memory. Errors: those of backing_store::attach and sealer::create,
-    // invalid_argument (cache smaller than min_frames pages),
+    // invalid_argument (cache smaller than min_frames pages, parallel_misses
+    // not in 1..64),
     // enclave_memory_exhausted. The store's previous contents are ignored.
     [[nodiscard]] static expected<std::unique_ptr<space>> create(
         const space_options& options, std::span<std::byte> untrusted_store);
@@ -349,10 +350,12 @@ class space {
     // free one (acquire on taking, release on giving back).
     std::unique_ptr<std::byte[]> scratch_;
     std::size_t scratch_count_ = 0;
-    std::atomic<std::uint64_t> free_scratch_{0};
+    // Written by every miss: on lines of their own, away from fault_ and
+    // the page table pointers that every hit reads.
+    alignas(64) std::atomic<std::uint64_t> free_scratch_{0};
 
     // Guarded by cache_mutex_: the clock, reservations, sequential detection.
-    std::mutex cache_mutex_;
+    alignas(64) std::mutex cache_mutex_;
     std::uint32_t hand_ = 0;
     std::uint64_t last_miss_ = no_page;
 
