@@ -16,7 +16,11 @@
 //             pay: the model is that much slower than hardware on hits.
 // Patterns: rand_8 (an aligned 8-byte word at a random place), rand_4k (a
 // random aligned 4 KiB block, copied out or in), seq (the 8-byte words in
-// order, wrapping); op read or write. One thread, pinned to --cpus[0].
+// order, wrapping); op read or write. One thread, pinned to --cpus[0]; with
+// --threads N > 1, N threads (thread i pinned to --cpus[i]) run the suvm
+// mode on one space at once, each with its own random seed and sequential
+// start, and the rate is their ops per wall-clock second together (a thread
+// waiting for another's miss burns no CPU, so CPU time would hide the wait).
 // Every figure is the median of interleaved repetitions.
 //
 // Time is the thread's CPU time (CLOCK_THREAD_CPUTIME_ID), for every mode,
@@ -49,6 +53,7 @@ struct suvm_options : common_options {
     std::vector<double> factors{0.5, 2, 5};
     std::uint64_t swap_cycles = 40'000;
     std::size_t page_size = 4096;
+    std::size_t threads = 1;
 };
 
 constexpr std::size_t hw_page = 4096;
@@ -173,11 +178,21 @@ struct data_set {
     std::unique_ptr<suvm::space> space;
 };
 
-// Runs `op(i)` in batches of `batch` until `seconds` of this thread's CPU
-// time pass; returns ops per CPU-second.
+// The wall-clock time in nanoseconds (threaded runs: a thread that waits
+// for another's miss burns no CPU time, and that wait is what they measure).
+std::uint64_t wall_ns() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+           static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// Runs `op(i)` in batches of `batch` until `seconds` pass on `now` (this
+// thread's CPU time unless told); returns ops per second of it.
 template <class Op>
-double timed(double seconds, std::size_t batch, Op&& op) {
-    const std::uint64_t t0 = thread_cpu_ns();
+double timed(double seconds, std::size_t batch, Op&& op,
+             std::uint64_t (*now)() noexcept = thread_cpu_ns) {
+    const std::uint64_t t0 = now();
     const auto budget = static_cast<std::uint64_t>(seconds * 1e9);
     std::uint64_t n = 0;
     std::uint64_t t1;
@@ -185,10 +200,95 @@ double timed(double seconds, std::size_t batch, Op&& op) {
         for (std::size_t i = 0; i < batch; ++i)
             op(n + i);
         n += batch;
-        t1 = thread_cpu_ns();
+        t1 = now();
         if (t1 - t0 >= budget) break;
     }
     return static_cast<double>(n) * 1e9 / static_cast<double>(t1 - t0);
+}
+
+// The suvm mode of one (pattern, op): ops per second of `now`. `seed` and
+// `start_word` place this thread's accesses (threads start apart).
+double suvm_rate(suvm::space& s, std::uint64_t bytes, const std::string& pattern, bool write,
+                 double seconds, std::uint64_t seed, std::uint64_t start_word,
+                 std::uint64_t (*now)() noexcept) {
+    const std::uint64_t words = bytes / 8;
+    const std::uint64_t blocks = bytes / 4096;
+    rng r{seed};
+    std::vector<std::byte> buf(4096, std::byte{7});
+    std::uint64_t sink = 0;
+    double rate = 0;
+    if (pattern == "rand_8") {
+        if (write) {
+            suvm::s_ptr<std::uint64_t> p(s, 0);
+            std::uint64_t at = 0;
+            rate = timed(
+                seconds, 1024,
+                [&](std::uint64_t) {
+                    const std::uint64_t w = r.next() % words;
+                    p += static_cast<std::ptrdiff_t>(w - at);
+                    at = w;
+                    *p = w;
+                },
+                now);
+        } else {
+            suvm::s_ptr<const std::uint64_t> p(s, 0);
+            std::uint64_t at = 0;
+            rate = timed(
+                seconds, 1024,
+                [&](std::uint64_t) {
+                    const std::uint64_t w = r.next() % words;
+                    p += static_cast<std::ptrdiff_t>(w - at);
+                    at = w;
+                    sink += *p;
+                },
+                now);
+        }
+    } else if (pattern == "rand_4k") {
+        rate = timed(
+            seconds, 64,
+            [&](std::uint64_t) {
+                const std::uint64_t b = r.next() % blocks;
+                if (write)
+                    (void)s.write(b * 4096, buf);
+                else
+                    (void)s.read(b * 4096, buf);
+            },
+            now);
+    } else {
+        const std::uint64_t start = start_word % words;
+        if (write) {
+            suvm::s_ptr<std::uint64_t> p(s, start * 8);
+            std::uint64_t w = start;
+            rate = timed(
+                seconds, 4096,
+                [&](std::uint64_t) {
+                    *p = w;
+                    ++p;
+                    if (++w == words) {
+                        w = 0;
+                        p -= static_cast<std::ptrdiff_t>(words);
+                    }
+                },
+                now);
+        } else {
+            suvm::s_ptr<const std::uint64_t> p(s, start * 8);
+            std::uint64_t w = start;
+            rate = timed(
+                seconds, 4096,
+                [&](std::uint64_t) {
+                    sink += *p;
+                    ++p;
+                    if (++w == words) {
+                        w = 0;
+                        p -= static_cast<std::ptrdiff_t>(words);
+                    }
+                },
+                now);
+        }
+    }
+    if (s.fault() != errc::ok) fail("suvm space faulted: " + std::string(to_string(s.fault())));
+    asm volatile("" : : "r"(sink) : "memory");
+    return rate;
 }
 
 // One repetition of (mode, pattern, op) over `d`.
@@ -199,7 +299,6 @@ double run_one(data_set& d, const std::string& mode, const std::string& pattern,
     rng r{0x9E3779B97F4A7C15ULL};
     std::vector<std::byte> buf(4096, std::byte{7});
     std::uint64_t sink = 0;
-    static std::uint64_t seq_at = 0;  // where each seq run resumes, per mode alike
     double rate = 0;
 
     if (mode == "plain" || mode == "hw_model") {
@@ -225,7 +324,7 @@ double run_one(data_set& d, const std::string& mode, const std::string& pattern,
                     std::memcpy(buf.data(), base + b * 4096, 4096);
             });
         } else {
-            std::uint64_t w = seq_at % words;
+            std::uint64_t w = 0;
             std::uint32_t last = ~0u;
             rate = timed(seconds, 4096, [&](std::uint64_t) {
                 if (hw) {
@@ -241,65 +340,29 @@ double run_one(data_set& d, const std::string& mode, const std::string& pattern,
             });
         }
     } else {
-        suvm::space& s = *d.space;
-        if (pattern == "rand_8") {
-            if (write) {
-                suvm::s_ptr<std::uint64_t> p(s, 0);
-                std::uint64_t at = 0;
-                rate = timed(seconds, 1024, [&](std::uint64_t) {
-                    const std::uint64_t w = r.next() % words;
-                    p += static_cast<std::ptrdiff_t>(w - at);
-                    at = w;
-                    *p = w;
-                });
-            } else {
-                suvm::s_ptr<const std::uint64_t> p(s, 0);
-                std::uint64_t at = 0;
-                rate = timed(seconds, 1024, [&](std::uint64_t) {
-                    const std::uint64_t w = r.next() % words;
-                    p += static_cast<std::ptrdiff_t>(w - at);
-                    at = w;
-                    sink += *p;
-                });
-            }
-        } else if (pattern == "rand_4k") {
-            rate = timed(seconds, 64, [&](std::uint64_t) {
-                const std::uint64_t b = r.next() % blocks;
-                if (write)
-                    (void)s.write(b * 4096, buf);
-                else
-                    (void)s.read(b * 4096, buf);
-            });
-        } else {
-            const std::uint64_t start = seq_at % words;
-            if (write) {
-                suvm::s_ptr<std::uint64_t> p(s, start * 8);
-                std::uint64_t w = start;
-                rate = timed(seconds, 4096, [&](std::uint64_t) {
-                    *p = w;
-                    ++p;
-                    if (++w == words) {
-                        w = 0;
-                        p -= static_cast<std::ptrdiff_t>(words);
-                    }
-                });
-            } else {
-                suvm::s_ptr<const std::uint64_t> p(s, start * 8);
-                std::uint64_t w = start;
-                rate = timed(seconds, 4096, [&](std::uint64_t) {
-                    sink += *p;
-                    ++p;
-                    if (++w == words) {
-                        w = 0;
-                        p -= static_cast<std::ptrdiff_t>(words);
-                    }
-                });
-            }
-        }
-        if (s.fault() != errc::ok) fail("suvm space faulted: " + std::string(to_string(s.fault())));
+        return suvm_rate(*d.space, d.bytes, pattern, write, seconds, r.s, 0, thread_cpu_ns);
     }
     asm volatile("" : : "r"(sink) : "memory");
     return rate;
+}
+
+// `threads` threads on one space at once (--threads > 1: suvm only), each
+// with its own seed and, for seq, its own start; ops per wall-clock second
+// of all of them together. Thread 0 makes the accesses of a one-thread run.
+double run_suvm_threads(data_set& d, const std::string& pattern, bool write, double seconds,
+                        std::size_t threads, const std::vector<int>& cpus) {
+    std::vector<double> rates(threads);
+    start_gate gate(static_cast<int>(threads));
+    run_threads(threads, cpus, [&](std::size_t t) {
+        (void)gate.arrive_and_wait();
+        rates[t] = suvm_rate(*d.space, d.bytes, pattern, write, seconds,
+                             0x9E3779B97F4A7C15ULL + t * 0x632BE59BD9B4E019ULL,
+                             t * (d.bytes / 8) / threads, wall_ns);
+    });
+    double sum = 0;
+    for (double r : rates)
+        sum += r;
+    return sum;
 }
 
 std::string key(const std::string& mode, double factor, const std::string& pattern,
@@ -343,13 +406,18 @@ void run_suvm(const suvm_options& o) {
             for (const char* op : ops)
                 for (const char* mode : {"plain", "suvm", "hw_model"}) {
                     if (std::string(mode) == "plain" && !d->plain) continue;
+                    // The plain and hw_model modes are one thread's.
+                    if (o.threads > 1 && std::string(mode) != "suvm") continue;
                     data_set* ds = d.get();
                     const std::string m = mode, p = pattern, w = op;
                     trials.push_back({key(m, ds->factor, p, w),
                                       0,
-                                      [ds, m, p, w](double secs) {
+                                      [ds, m, p, w, &o](double secs) {
                                           return std::vector<double>{
-                                              run_one(*ds, m, p, w == "write", secs)};
+                                              o.threads > 1
+                                                  ? run_suvm_threads(*ds, p, w == "write", secs,
+                                                                     o.threads, o.cpus)
+                                                  : run_one(*ds, m, p, w == "write", secs)};
                                       },
                                       {}});
                 }
@@ -363,8 +431,11 @@ void run_suvm(const suvm_options& o) {
                         : "xchacha20poly1305") +
                    "; hw_model: " + std::to_string(o.swap_cycles) + " TSC cycles (" +
                    std::to_string(swap_ns) +
-                   " ns of CPU) + a 4 KiB copy per miss of an exact LRU over the budget; "
-                   "rates per CPU-second of the thread");
+                   " ns of CPU) + a 4 KiB copy per miss of an exact LRU over the budget; " +
+                   (o.threads > 1
+                        ? std::to_string(o.threads) + " threads on one space, suvm only; rates per "
+                                                      "wall-clock second of all threads together"
+                        : std::string("rates per CPU-second of the thread")));
     run_interleaved(trials, o);
 
     table out({"data_x_budget", "pattern", "op", "mode", "ops/s", "min", "max"});
@@ -433,6 +504,10 @@ void add_suvm_command(CLI::App& app) {
                     "Modelled cost of one hardware page swap, in TSC cycles")
         ->capture_default_str();
     sub->add_option("--page-size", options->page_size, "suvm page size in bytes")
+        ->capture_default_str();
+    sub->add_option("--threads", options->threads,
+                    "Threads on one space at once (above 1: suvm mode only, wall-clock rates)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
         ->capture_default_str();
     sub->callback([options] { run_suvm(*options); });
 }

@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// The slow paths of suvm::space: creation, faults, eviction, sealing, bulk
-// access and the allocator. Everything that touches versions_, scratch_,
-// the clock hand or the store runs under fault_mutex_.
+// suvm::space: creation, bulk access, the allocator and statistics. The
+// miss path (eviction, sealing, loading, flush) is in misses.cc.
 #include "airlock/suvm/space.hh"
 
 #include <algorithm>
 #include <bit>
 #include <new>
 #include <optional>
-#include <thread>
 
 #include "free_lists.hh"
 
@@ -38,6 +36,8 @@ expected<std::unique_ptr<space>> space::create(const space_options& options,
     if (!store) return unexpected(store.error());
     if (options.cache_bytes / options.page_size < min_frames)
         return unexpected(errc::invalid_argument);
+    if (options.parallel_misses == 0 || options.parallel_misses > 64)
+        return unexpected(errc::invalid_argument);
     auto s = sealer::create(options.cipher_choice);
     if (!s) return unexpected(s.error());
     std::unique_ptr<space> sp(new (std::nothrow) space(options, *store, std::move(*s)));
@@ -56,7 +56,8 @@ space::space(const space_options& options, backing_store store, sealer s)
       page_shift_(static_cast<unsigned>(std::countr_zero(options.page_size))),
       frame_count_(std::min<std::uint64_t>(options.cache_bytes / options.page_size, store.pages())),
       prefetch_(options.prefetch),
-      write_back_batch_(options.write_back_batch) {
+      write_back_batch_(options.write_back_batch),
+      scratch_count_(options.parallel_misses) {
     frame_count_ = std::max(frame_count_, min_frames);
     table_ = make_array<std::atomic<std::uint32_t>>(pages_);
     if (table_)
@@ -70,7 +71,10 @@ space::space(const space_options& options, backing_store store, sealer s)
         frames_data_ = frames_raw_.get() + ((64 - raw % 64) % 64);
     }
     versions_ = make_array<std::uint64_t>(pages_);
-    scratch_ = make_array<std::byte>(slot_bytes(page_size_));
+    scratch_ = make_array<std::byte>(scratch_count_ * slot_bytes(page_size_));
+    free_scratch_.store(
+        scratch_count_ == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << scratch_count_) - 1,
+        std::memory_order_relaxed);
     free_ = std::unique_ptr<detail::free_lists>(new (std::nothrow) detail::free_lists());
 }
 
@@ -81,7 +85,7 @@ space::~space() {
 
 std::size_t space::metadata_bytes() const noexcept {
     return pages_ * (sizeof(std::uint32_t) + sizeof(std::uint64_t)) + frame_count_ * sizeof(frame) +
-           slot_bytes(page_size_);
+           scratch_count_ * slot_bytes(page_size_);
 }
 
 void space::set_fault(std::uint64_t page) noexcept {
@@ -90,148 +94,6 @@ void space::set_fault(std::uint64_t page) noexcept {
     if (fault_.compare_exchange_strong(expected_ok, errc::suvm_fault_integrity,
                                        std::memory_order_acq_rel))
         fault_page_.store(page, std::memory_order_relaxed);
-}
-
-// The clock: skip pinned frames, give referenced ones a second chance, claim
-// the first cold one. Two sweeps find a victim unless every frame is pinned.
-bool space::claim_victim(std::uint32_t& out) noexcept {
-    const std::size_t limit = 2 * frame_count_ + 1;
-    for (std::size_t step = 0; step < limit; ++step) {
-        const std::uint32_t f = hand_;
-        hand_ = static_cast<std::uint32_t>((hand_ + 1) % frame_count_);
-        frame& fr = frames_[f];
-        if (fr.pins.load(std::memory_order_relaxed) != 0) continue;
-        if (fr.referenced.load(std::memory_order_relaxed)) {
-            fr.referenced.store(false, std::memory_order_relaxed);
-            continue;
-        }
-        std::uint32_t zero = 0;
-        // acq_rel: acquire the last pinner's writes (page bytes, dirty);
-        // from here no pinner can hold the frame.
-        if (!fr.pins.compare_exchange_strong(zero, claimed, std::memory_order_acq_rel))
-            continue;  // pinned meanwhile through the fast path
-        out = f;
-        return true;
-    }
-    return false;
-}
-
-// Seals frame f's page under its next version. The frame is claimed.
-void space::seal_frame(std::uint32_t f) noexcept {
-    frame& fr = frames_[f];
-    const std::uint64_t page = fr.page.load(std::memory_order_relaxed);
-    const std::uint64_t version = ++versions_[page];
-    sealer_.seal(page, version, {frame_data(f), page_size_}, scratch_.get());
-    store_.write_slot(page, scratch_.get());
-    fr.dirty.store(false, std::memory_order_relaxed);
-    write_backs_.fetch_add(1, std::memory_order_relaxed);
-}
-
-// Sealing in a batch: dirty frames the hand reaches next that are neither
-// pinned nor referenced would be sealed by the next evictions anyway; doing
-// it now, while the key schedule is warm, leaves clean frames to evict.
-void space::write_back_batch_after(std::uint32_t victim) noexcept {
-    std::size_t done = 0;
-    for (std::size_t i = 1; i < frame_count_ && done < write_back_batch_; ++i) {
-        const auto f = static_cast<std::uint32_t>((victim + i) % frame_count_);
-        frame& fr = frames_[f];
-        if (!fr.dirty.load(std::memory_order_relaxed) ||
-            fr.referenced.load(std::memory_order_relaxed))
-            continue;
-        std::uint32_t zero = 0;
-        if (!fr.pins.compare_exchange_strong(zero, claimed, std::memory_order_acq_rel)) continue;
-        if (fr.dirty.load(std::memory_order_relaxed)) {
-            seal_frame(f);
-            ++done;
-        }
-        fr.pins.fetch_sub(claimed, std::memory_order_release);
-    }
-}
-
-// Loads `page` into claimed frame f (evicting what it holds) and publishes
-// it in the page table. False on an authentication failure: the frame is
-// left empty and zeroed, the space faulted.
-bool space::load_into(std::uint32_t f, std::uint64_t page, access a) noexcept {
-    frame& fr = frames_[f];
-    const std::uint64_t old = fr.page.load(std::memory_order_relaxed);
-    if (old != no_page) {
-        table_[old].store(no_frame, std::memory_order_release);
-        if (fr.dirty.load(std::memory_order_relaxed)) {
-            seal_frame(f);
-            write_back_batch_after(f);
-        }
-        evictions_.fetch_add(1, std::memory_order_relaxed);
-    }
-    fr.dirty.store(false, std::memory_order_relaxed);
-    const std::span<std::byte> data{frame_data(f), page_size_};
-    if (a == access::overwrite) {
-        // The caller replaces every byte: the old contents do not matter.
-    } else if (const std::uint64_t version = versions_[page]; version == 0) {
-        std::memset(data.data(), 0, data.size());
-    } else {
-        // Copy out first, then authenticate the private copy (HOSTILE-INPUTS #7).
-        store_.read_slot(page, scratch_.get());
-        if (!sealer_.open(page, version, scratch_.get(), data)) {
-            fr.page.store(no_page, std::memory_order_relaxed);
-            set_fault(page);
-            return false;
-        }
-    }
-    fr.page.store(page, std::memory_order_relaxed);
-    fr.referenced.store(true, std::memory_order_relaxed);
-    table_[page].store(f, std::memory_order_release);
-    return true;
-}
-
-void space::prefetch_after(std::uint64_t page) noexcept {
-    const std::uint64_t next = page + 1;
-    if (next >= pages_ || table_[next].load(std::memory_order_relaxed) != no_frame) return;
-    std::uint32_t f;
-    if (!claim_victim(f)) return;
-    const bool ok = load_into(f, next, access::read);
-    if (ok) prefetches_.fetch_add(1, std::memory_order_relaxed);
-    // release: publishes the loaded page to the next pinner.
-    frames_[f].pins.fetch_sub(claimed, std::memory_order_release);
-}
-
-expected<page_ref> space::pin_slow(std::uint64_t page, access a) {
-    if (page >= pages_) return unexpected(errc::suvm_out_of_range);
-    if (const errc e = fault(); e != errc::ok) return unexpected(e);
-    std::unique_lock lock(fault_mutex_);
-    page_ref r;
-    for (int attempt = 0;; ++attempt) {
-        if (const errc e = fault(); e != errc::ok) return unexpected(e);
-        // Another thread may have loaded it while this one waited.
-        if (try_pin(page, r)) break;
-        std::uint32_t f;
-        if (!claim_victim(f)) {
-            // Every frame pinned. Pins held by other threads are usually
-            // short: let them run, a bounded number of times.
-            if (attempt == exhausted_retries) return unexpected(errc::suvm_cache_exhausted);
-            lock.unlock();
-            std::this_thread::yield();
-            lock.lock();
-            continue;
-        }
-        if (!load_into(f, page, a)) {
-            frames_[f].pins.fetch_sub(claimed, std::memory_order_release);
-            return unexpected(errc::suvm_fault_integrity);
-        }
-        faults_.fetch_add(1, std::memory_order_relaxed);
-        // release: drop the claim and keep one pin, for this caller.
-        frames_[f].pins.fetch_sub(claimed - 1, std::memory_order_release);
-        r.space_ = this;
-        r.data_ = frame_data(f);
-        r.page_ = page;
-        r.frame_ = f;
-        r.dirty_ = false;
-        const bool sequential = last_miss_ != no_page && page == last_miss_ + 1;
-        last_miss_ = page;
-        if (prefetch_ && sequential && a != access::overwrite) prefetch_after(page);
-        break;
-    }
-    if (a != access::read) r.mark_dirty();
-    return r;
 }
 
 namespace {
@@ -291,22 +153,6 @@ expected<int> space::compare(std::uint64_t address, std::span<const std::byte> w
                            });
     if (!r) return unexpected(r.error());
     return result;
-}
-
-expected<void> space::flush() {
-    std::lock_guard lock(fault_mutex_);
-    if (const errc e = fault(); e != errc::ok) return unexpected(e);
-    for (std::uint32_t f = 0; f < frame_count_; ++f) {
-        frame& fr = frames_[f];
-        if (!fr.dirty.load(std::memory_order_relaxed)) continue;
-        std::uint32_t zero = 0;
-        if (!fr.pins.compare_exchange_strong(zero, claimed, std::memory_order_acq_rel)) continue;
-        if (fr.dirty.load(std::memory_order_relaxed) &&
-            fr.page.load(std::memory_order_relaxed) != no_page)
-            seal_frame(f);
-        fr.pins.fetch_sub(claimed, std::memory_order_release);
-    }
-    return {};
 }
 
 expected<std::uint64_t> space::allocate(std::uint64_t bytes, std::size_t alignment) {

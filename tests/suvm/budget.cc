@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Description: the page cache never holds more page data than its byte
-// budget, whatever the page size, and faults allocate nothing.
+// budget, whatever the page size, and faults allocate nothing; the slot
+// buffers of parallel misses count as metadata.
 #include "suvm_support.hh"
 
 namespace airlock::suvm::test {
@@ -32,6 +33,22 @@ TEST(budget, cached_pages_never_exceed_the_frames) {
     const auto st = p.s->stats();
     // Every page brought in beyond the first ten frames evicted one.
     EXPECT_EQ(st.faults + st.prefetches, st.evictions + p.s->frame_count());
+}
+
+TEST(budget, slot_buffers_for_parallel_misses_are_metadata) {
+    auto o = small_options(64, 8);
+    o.parallel_misses = 1;
+    paged one(o);
+    o.parallel_misses = 64;
+    paged many(o);
+    ASSERT_TRUE(one.s && many.s);
+    EXPECT_EQ(many.s->metadata_bytes() - one.s->metadata_bytes(), 63 * slot_bytes(4096));
+    EXPECT_EQ(many.s->cache_bytes(), one.s->cache_bytes());
+    for (std::size_t bad : {std::size_t{0}, std::size_t{65}}) {
+        o.parallel_misses = bad;
+        untrusted_memory m(space::store_size(o).value());
+        EXPECT_EQ(space::create(o, m.span()).error(), errc::invalid_argument) << bad;
+    }
 }
 
 }  // namespace

@@ -16,9 +16,10 @@
 // the host changing it meanwhile changes nothing the enclave checks.
 //
 // Thread contract: attach once; then read_slot and write_slot from any
-// enclave thread, each slot written by one thread at a time (the space's
-// fault lock). Memory ordering: relaxed word copies; the store is
-// authenticated, not synchronised, so no order with the host is needed.
+// enclave thread, each slot touched by one thread at a time (the space's
+// claimer of the frame that holds or loads that page). Memory ordering:
+// relaxed word copies; the store is authenticated, not synchronised, so no
+// order with the host is needed.
 
 #include <cstddef>
 #include <cstdint>

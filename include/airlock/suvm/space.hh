@@ -17,18 +17,25 @@
 // is used through a `page_ref`, a pin: a pinned frame is never evicted. The
 // fast path (the page is cached) takes no lock: it looks the frame up in
 // the page table and pins it with one atomic add. A miss takes the space's
-// fault lock, evicts, and loads; with prefetch on, a miss on the page after
-// the previous miss loads the next page too.
+// cache lock only to reserve the page and claim a victim frame (the clock,
+// the page table); it seals the victim, copies and opens the page outside
+// any lock, so misses on different pages run in parallel. A miss on a page
+// that another thread is bringing in (or sealing) waits for that thread.
+// With prefetch on, a miss on the page after the previous miss loads the
+// next page too.
 //
 // Thread contract: create on one enclave thread; then every member may be
 // called from any number of enclave threads at once. A page_ref (and an
 // s_ptr, which holds one) belongs to one thread at a time; all of them must
 // be gone before the space is destroyed.
-// Memory ordering: a frame's pin count is the handover. The fault path
-// publishes a loaded frame with a release on the page table entry and on the
-// pin count; a pinner acquires the pin count, then checks that the frame
-// still holds its page. Evicting claims a frame by moving its pin count
-// from 0 to `claimed` (acq_rel), so no pinner can hold it meanwhile.
+// Memory ordering: a frame's pin count is the handover. The thread that
+// claims a frame (moves its pin count from 0 to `claimed`, acq_rel) owns the
+// frame's bytes, its page and the store slot and version of that page until
+// it drops the claim (release); a pinner acquires the pin count, then checks
+// that the frame still holds its page. A page's table entry is set to a
+// frame only under the cache lock and cleared (release) by the frame's
+// claimer once the page's slot and version are final; a miss reads it
+// (acquire) before it reads the version.
 
 #include <atomic>
 #include <cstddef>
@@ -60,6 +67,10 @@ struct space_options {
     // unpinned, unreferenced frames ahead of the clock hand, so that the
     // evictions after it find clean frames.
     std::size_t write_back_batch = 8;
+    // Misses that may seal and open pages at the same moment (1 to 64):
+    // each holds a private buffer of one sealed slot (in metadata_bytes()).
+    // A further miss waits for a buffer.
+    std::size_t parallel_misses = 4;
     cipher cipher_choice = cipher::automatic;
     // Checks applied to the backing store (its trusted_memory).
     ring::attach_options store{};
@@ -145,7 +156,8 @@ class space {
     // Enclave side: attaches `untrusted_store` (handed over by the host, at
     // least store_size(options) bytes) and allocates the cache in enclave
     // memory. Errors: those of backing_store::attach and sealer::create,
-    // invalid_argument (cache smaller than min_frames pages),
+    // invalid_argument (cache smaller than min_frames pages, parallel_misses
+    // not in 1..64),
     // enclave_memory_exhausted. The store's previous contents are ignored.
     [[nodiscard]] static expected<std::unique_ptr<space>> create(
         const space_options& options, std::span<std::byte> untrusted_store);
@@ -172,9 +184,10 @@ class space {
     }
 
     // Pins page `page`, loading it if needed; with access::write the page
-    // is marked dirty. May block on the fault lock (never suspends). Errors:
-    // the sticky fault, suvm_out_of_range, suvm_cache_exhausted (every frame
-    // stayed pinned while the miss yielded to other threads a few times).
+    // is marked dirty. A miss may block briefly on the cache lock and
+    // yields while another thread brings the same page in (never suspends).
+    // Errors: the sticky fault, suvm_out_of_range, suvm_cache_exhausted
+    // (every frame stayed pinned while the miss yielded a few times).
     [[nodiscard]] expected<page_ref> pin(std::uint64_t page, access a = access::read) {
         page_ref r;
         if (try_pin(page, r)) [[likely]] {
@@ -249,7 +262,7 @@ class space {
             fr.pins.fetch_sub(1, std::memory_order_release);  // an evictor has it: slow path
             return false;
         }
-        // Relaxed: the clock reads these under the fault lock as hints.
+        // Relaxed: the clock reads these under the cache lock as hints.
         if (!fr.referenced.load(std::memory_order_relaxed))
             fr.referenced.store(true, std::memory_order_relaxed);
         // A load and a store, not a locked add: two threads hitting the
@@ -273,14 +286,36 @@ class space {
             frames_[f].dirty.store(true, std::memory_order_relaxed);
     }
 
+    // A miss in progress: frame `frame` claimed for `page`; `evicted` is
+    // the page it held (no_page: none), to be sealed first if `write_back`.
+    struct miss {
+        std::uint32_t frame = no_frame;
+        std::uint32_t scratch = no_scratch;
+        bool took_scratch = false;
+        std::uint64_t evicted = no_page;
+        bool write_back = false;
+        bool sequential = false;
+    };
+    enum class step : std::uint8_t { claimed, wait, exhausted };
+    static constexpr std::uint32_t no_scratch = ~std::uint32_t{0};
+
     [[gnu::cold]] expected<page_ref> pin_slow(std::uint64_t page, access a);
-    // Under the fault lock.
-    bool claim_victim(std::uint32_t& out) noexcept;
-    bool load_into(std::uint32_t f, std::uint64_t page, access a) noexcept;
-    void seal_frame(std::uint32_t f) noexcept;
-    void write_back_batch_after(std::uint32_t victim) noexcept;
-    void prefetch_after(std::uint64_t page) noexcept;
+    // Under the cache lock: reserves `page` and claims a victim frame.
+    step begin_miss(std::uint64_t page, miss& m) noexcept;
+    step claim_victim(std::uint32_t& out) noexcept;
+    // The claimer, outside the lock: seals the evicted page, brings `page`
+    // in. False on an authentication failure (the frame is left empty).
+    bool finish_miss(const miss& m, std::uint64_t page, access a) noexcept;
+    void seal_frame(std::uint32_t f, std::uint64_t page, std::byte* scratch) noexcept;
+    void write_back_batch_after(std::uint32_t victim, std::byte* scratch) noexcept;
+    void prefetch_after(std::uint64_t page, std::uint32_t scratch) noexcept;
     void set_fault(std::uint64_t page) noexcept;
+    // The private slot buffers: lock-free, any thread.
+    std::uint32_t take_scratch() noexcept;
+    void give_scratch(std::uint32_t s) noexcept;
+    [[nodiscard]] std::byte* scratch(std::uint32_t s) const noexcept {
+        return scratch_.get() + static_cast<std::size_t>(s) * slot_bytes(page_size_);
+    }
 
     // Immutable after create.
     backing_store store_;
@@ -307,10 +342,20 @@ class space {
     std::atomic<std::uint64_t> free_ranges_{0};
     std::atomic<std::uint64_t> reused_{0};
 
-    // Guarded by fault_mutex_.
-    std::mutex fault_mutex_;
-    std::unique_ptr<std::uint64_t[]> versions_;  // 0: never sealed (reads as zeros)
-    std::unique_ptr<std::byte[]> scratch_;       // one sealed slot, private
+    // A page's version (0: never sealed, reads as zeros): read and written
+    // only by the thread that holds the claim on the frame its table entry
+    // names (see Memory ordering above).
+    std::unique_ptr<std::uint64_t[]> versions_;
+    // parallel_misses sealed slots, private; a set bit in free_scratch_ is a
+    // free one (acquire on taking, release on giving back).
+    std::unique_ptr<std::byte[]> scratch_;
+    std::size_t scratch_count_ = 0;
+    // Written by every miss: on lines of their own, away from fault_ and
+    // the page table pointers that every hit reads.
+    alignas(64) std::atomic<std::uint64_t> free_scratch_{0};
+
+    // Guarded by cache_mutex_: the clock, reservations, sequential detection.
+    alignas(64) std::mutex cache_mutex_;
     std::uint32_t hand_ = 0;
     std::uint64_t last_miss_ = no_page;
 
