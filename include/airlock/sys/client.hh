@@ -77,6 +77,9 @@ struct client_options {
     // socket or listener that finds none left works on demand.
     std::size_t max_eager_requests = 2048;
     stream_options streams{};
+    // A file's writes return once queued, up to this many unflushed bytes
+    // per file (file.hh); 0: writes wait for the host.
+    std::size_t file_write_behind_bytes = 64 * 1024;
     sys::transport transport = sys::transport::ring;
     std::uint64_t transition_cycles = platform::modelled_transition::default_cycles_per_call;
 };
