@@ -140,6 +140,7 @@ class sys_file_write_behind : public ::testing::TestWithParam<platform_kind> {
     }
     void TearDown() override {
         svc.reset();
+        ch.reset();  // the channel before its enclave
         enclave.reset();
         if (!dir.empty()) std::filesystem::remove_all(dir);
     }
