@@ -85,7 +85,7 @@ void program(platform::enclave_thread& t) {
         if (!queued || *queued != bytes.size()) co_return 2;
         // Nothing is asked of the socket until its send has failed behind.
         for (int i = 0; i < 20'000 && s.unflushed() != 0; ++i)
-            co_await ex.sleep_for(1'000'000);
+            (void)co_await ex.sleep_for(1'000'000);
         if (s.unflushed() != 0) co_return 3;
         co_return co_await expect_kept(s, EPIPE, 10);
     });
