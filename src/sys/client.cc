@@ -93,6 +93,8 @@ void call_operation::finish(result<outcome> r) noexcept {
 client::client(async::executor& ex, const platform::service_link& link, ring::wait_hooks& hooks,
                client_options options)
     : ex_(&ex),
+      options_(options),
+      eager_limit_(std::min(options.max_eager_requests, options.max_requests / 2)),
       link_(link),
       hooks_(&hooks),
       out_(link.to_service, {.hooks = &hooks, .peer_bell = link.service_bell}),

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "airlock/sys/socket.hh"
+#include "file_writes.hh"
 
 namespace airlock::sys {
 
@@ -29,22 +30,38 @@ async::task<result<void>> simple_path(client& c, wire::op kind, std::string_view
 
 file& file::operator=(file&& o) noexcept {
     if (this != &o) {
-        detail::close_detached(client_, handle_, handle_kind::file);
+        close_detached();
         client_ = std::move(o.client_);
         handle_ = o.handle_;
         offset_ = o.offset_;
         append_ = o.append_;
+        writes_ = std::move(o.writes_);
         o.handle_ = 0;
     }
     return *this;
 }
 
 file::~file() {
-    detail::close_detached(client_, handle_, handle_kind::file);
+    close_detached();
+}
+
+void file::close_detached() noexcept {
+    // A write still in flight: its pump closes the handle after the queue.
+    if (writes_ && is_open() && writes_->detach_if_busy()) {
+        client_ = client_ref();
+        handle_ = 0;
+    } else {
+        detail::close_detached(client_, handle_, handle_kind::file);
+    }
+    writes_.reset();
 }
 
 bool file::is_open() const noexcept {
     return client_ && client_->valid(handle_, handle_kind::file);
+}
+
+std::size_t file::unflushed() const noexcept {
+    return writes_ ? writes_->unflushed() : 0;
 }
 
 async::task<result<file>> file::open(client& c, std::string_view path, int flags, unsigned mode) {
@@ -58,10 +75,69 @@ async::task<result<file>> file::open(client& c, std::string_view path, int flags
     r.payload = bytes_of(path);
     auto o = co_await c.call(r);
     if (!o) co_return unexpected(o.error());  // the client retires *h
-    co_return file(std::move(ref), *h, (flags & O_APPEND) != 0);
+    file f(std::move(ref), *h, (flags & O_APPEND) != 0);
+    // The transition transport answers every call at once: nothing to
+    // write behind.
+    const client_options& opt = c.options();
+    if (opt.file_write_behind_bytes != 0 && opt.transport == transport::ring) {
+        try {
+            f.writes_ = std::make_shared<detail::file_writes>(f.client_, *h, f.append_,
+                                                              opt.file_write_behind_bytes);
+        } catch (...) {
+            // No memory for the queue: this file's writes wait for the host.
+        }
+    }
+    co_return f;
+}
+
+async::task<result<void>> file::settle() {
+    std::shared_ptr<detail::file_writes> w = writes_;  // lives through the waits
+    if (!w) co_return result<void>{};
+    while (!w->flushed() && !w->failure()) {
+        w->written.reset();
+        if (!co_await w->written.wait()) co_return fail(errc::cancelled);
+    }
+    if (w->failure()) co_return unexpected(*w->failure());
+    co_return result<void>{};
+}
+
+async::task<result<void>> file::flush() {
+    if (!is_open()) co_return fail(errc::sys_bad_handle);
+    co_return co_await settle();
+}
+
+async::task<result<std::size_t>> file::write_at(std::span<const std::span<const std::byte>> parts,
+                                                std::uint64_t offset) {
+    std::shared_ptr<detail::file_writes> w = writes_;
+    if (!is_open()) co_return fail(errc::sys_bad_handle);
+    std::vector<std::span<const std::byte>> keep;
+    std::size_t total = 0;
+    if (w) {
+        if (w->failure()) co_return unexpected(*w->failure());
+        (void)detail::first_bytes(parts, wire::max_io, keep, total);
+        if (total == 0) co_return 0;
+        while (w->room() == 0) {
+            w->written.reset();
+            if (!co_await w->written.wait()) co_return fail(errc::cancelled);
+            if (!is_open()) co_return fail(errc::sys_bad_handle);
+            if (w->failure()) co_return unexpected(*w->failure());
+        }
+        const auto first =
+            detail::first_bytes(parts, std::min(wire::max_io, w->room()), keep, total);
+        if (auto q = w->queue(first, offset); !q) co_return unexpected(q.error());
+        co_return total;
+    }
+    request r{.op = append_ ? wire::op::append : wire::op::write};
+    r.gather = detail::first_bytes(parts, wire::max_io, keep, total);
+    r.args[1] = offset;
+    r.asked = total;
+    auto o = co_await detail::call_on(client_, handle_, handle_kind::file, r);
+    if (!o) co_return unexpected(o.error());
+    co_return static_cast<std::size_t>(o->value);
 }
 
 async::task<result<std::size_t>> file::pread(std::span<std::byte> into, std::uint64_t offset) {
+    if (auto s = co_await settle(); !s) co_return unexpected(s.error());
     into = into.first(std::min(into.size(), wire::max_io));
     request r{.op = wire::op::read};
     r.args[0] = into.size();
@@ -75,18 +151,13 @@ async::task<result<std::size_t>> file::pread(std::span<std::byte> into, std::uin
 
 async::task<result<std::size_t>> file::pwrite(std::span<const std::byte> bytes,
                                               std::uint64_t offset) {
-    bytes = bytes.first(std::min(bytes.size(), wire::max_io));
-    request r{.op = append_ ? wire::op::append : wire::op::write};
-    r.args[1] = offset;
-    r.payload = bytes;
-    r.asked = bytes.size();
-    auto o = co_await detail::call_on(client_, handle_, handle_kind::file, r);
-    if (!o) co_return unexpected(o.error());
-    co_return static_cast<std::size_t>(o->value);
+    const std::span<const std::byte> parts[1] = {bytes};
+    co_return co_await write_at(parts, offset);
 }
 
 async::task<result<std::size_t>> file::preadv(std::span<const std::span<std::byte>> into,
                                               std::uint64_t offset) {
+    if (auto s = co_await settle(); !s) co_return unexpected(s.error());
     std::vector<std::span<std::byte>> keep;
     std::size_t total = 0;
     request r{.op = wire::op::read};
@@ -101,15 +172,7 @@ async::task<result<std::size_t>> file::preadv(std::span<const std::span<std::byt
 
 async::task<result<std::size_t>> file::pwritev(std::span<const std::span<const std::byte>> bytes,
                                                std::uint64_t offset) {
-    std::vector<std::span<const std::byte>> keep;
-    std::size_t total = 0;
-    request r{.op = append_ ? wire::op::append : wire::op::write};
-    r.gather = detail::first_bytes(bytes, wire::max_io, keep, total);
-    r.args[1] = offset;
-    r.asked = total;
-    auto o = co_await detail::call_on(client_, handle_, handle_kind::file, r);
-    if (!o) co_return unexpected(o.error());
-    co_return static_cast<std::size_t>(o->value);
+    co_return co_await write_at(bytes, offset);
 }
 
 async::task<result<std::size_t>> file::readv(std::span<const std::span<std::byte>> into) {
@@ -147,18 +210,21 @@ async::task<result<void>> file::write_all(std::span<const std::byte> bytes) {
 }
 
 async::task<result<void>> file::fsync(bool data_only) {
+    if (auto s = co_await settle(); !s) co_return s;
     request r{.op = wire::op::fsync};
     r.args[0] = data_only ? 1 : 0;
     co_return done(co_await detail::call_on(client_, handle_, handle_kind::file, r));
 }
 
 async::task<result<void>> file::truncate(std::uint64_t length) {
+    if (auto s = co_await settle(); !s) co_return s;
     request r{.op = wire::op::ftruncate};
     r.args[0] = length;
     co_return done(co_await detail::call_on(client_, handle_, handle_kind::file, r));
 }
 
 async::task<result<stat_info>> file::stat() {
+    if (auto settled = co_await settle(); !settled) co_return unexpected(settled.error());
     stat_info s;
     request r{.op = wire::op::fstat};
     r.into = std::as_writable_bytes(std::span(&s, 1));
@@ -168,10 +234,16 @@ async::task<result<stat_info>> file::stat() {
 }
 
 async::task<result<void>> file::close() {
+    if (!is_open()) co_return fail(errc::sys_bad_handle);
+    auto settled = co_await settle();
+    if (!settled && settled.error().code == errc::cancelled) co_return settled;  // still open
     client_ref c = std::move(client_);
     const handle h = handle_;
     handle_ = 0;
-    return detail::close_and_wait(std::move(c), h, handle_kind::file);
+    writes_.reset();
+    auto closed = co_await detail::close_and_wait(std::move(c), h, handle_kind::file);
+    if (!settled) co_return settled;  // the kept error comes first
+    co_return closed;
 }
 
 async::task<result<stat_info>> stat(client& c, std::string_view path) {

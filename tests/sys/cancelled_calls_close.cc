@@ -76,7 +76,11 @@ void program(platform::enclave_thread& t) {
     state* st = st_owner.get();
     auto& ex = t.executor;
     t.host.serve(listen_local, [&c, st]() -> task<expected<std::uint64_t>> {
-        auto l = co_await sys::listener::listen(c, sys::address::ipv4_loopback(0));
+        // Accepts on demand only: these cases give up on the accept the
+        // program asked for (an accept posted ahead would hold the
+        // connection for the next accept, by design; eager_accept.cc).
+        auto l =
+            co_await sys::listener::listen(c, sys::address::ipv4_loopback(0), {.accepts_ahead = 0});
         if (!l) co_return unexpected(l.error().code);
         auto local = co_await l->local_address();
         if (!local) co_return unexpected(local.error().code);

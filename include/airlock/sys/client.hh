@@ -56,9 +56,30 @@ namespace airlock::sys {
 // (sys/transition.hh: the baseline; `sim` only).
 enum class transport : std::uint8_t { ring, transition };
 
+// Eager receives and write-behind of the stream sockets a client makes
+// (socket.hh). Each bound is per socket; 0 turns the behaviour off.
+struct stream_options {
+    // A connected socket keeps one receive posted into a buffer of this many
+    // bytes (allocated with the socket), so recv usually finds its bytes
+    // already in the enclave.
+    std::size_t receive_ahead_bytes = 8 * 1024;
+    // send and writev return once their bytes are queued, up to this many
+    // unflushed bytes; a send finding the queue full waits for room.
+    std::size_t write_behind_bytes = 64 * 1024;
+};
+
 struct client_options {
     std::size_t max_requests = 4096;  // calls in flight at once
     std::size_t max_handles = 8192;   // open files, sockets and listeners
+    // Requests posted ahead of the program (sockets' eager receives,
+    // listeners' eager accepts) hold at most this many of max_requests, and
+    // never more than half: the rest stay for the program's own calls. A
+    // socket or listener that finds none left works on demand.
+    std::size_t max_eager_requests = 2048;
+    stream_options streams{};
+    // A file's writes return once queued, up to this many unflushed bytes
+    // per file (file.hh); 0: writes wait for the host.
+    std::size_t file_write_behind_bytes = 64 * 1024;
     sys::transport transport = sys::transport::ring;
     std::uint64_t transition_cycles = platform::modelled_transition::default_cycles_per_call;
 };
@@ -184,6 +205,21 @@ class client final : private async::source {
     [[nodiscard]] std::size_t in_flight() const noexcept { return in_flight_; }
     [[nodiscard]] std::size_t open_handles() const noexcept { return open_handles_; }
     [[nodiscard]] const platform::service_link& link() const noexcept { return link_; }
+    [[nodiscard]] async::executor& executor() const noexcept { return *ex_; }
+    [[nodiscard]] const client_options& options() const noexcept { return options_; }
+
+    // --- requests posted ahead (eager receives and accepts) ---------------
+    // Takes one of the eager requests (max_eager_requests); false when none
+    // is left, the link failed, or the transport is the transition (whose
+    // calls block the thread: nothing can be posted ahead).
+    [[nodiscard]] bool try_take_eager() noexcept {
+        if (closed_ || fault_ != errc::ok || transition_ || eager_in_flight_ >= eager_limit_)
+            return false;
+        ++eager_in_flight_;
+        return true;
+    }
+    void give_back_eager() noexcept { --eager_in_flight_; }
+    [[nodiscard]] std::size_t eager_in_flight() const noexcept { return eager_in_flight_; }
     // Detaches from the executor and fails nothing further: later calls
     // return sys_closed. Waiting calls are left to their frames' end.
     void shut_down() noexcept;
@@ -232,6 +268,9 @@ class client final : private async::source {
     }
 
     async::executor* ex_;
+    client_options options_;
+    std::size_t eager_limit_ = 0;
+    std::size_t eager_in_flight_ = 0;
     platform::service_link link_;
     ring::wait_hooks* hooks_;
     ring::ring_producer out_;

@@ -5,9 +5,18 @@
 // `sys::file` is a handle of a sys client (client.hh) with an offset the
 // enclave keeps: `read` and `write` are preads and pwrites at that offset,
 // advanced by what the host says it moved (checked against what was asked).
-// Files opened with O_APPEND write at the end. The destructor closes
-// without waiting; `close` waits. The path calls (stat, unlink, rename,
-// mkdir, rmdir) are free functions of a client.
+// Files opened with O_APPEND write at the end. The path calls (stat,
+// unlink, rename, mkdir, rmdir) are free functions of a client.
+//
+// Writes go behind (client_options::file_write_behind_bytes): `write`,
+// `pwrite`, `writev` and `pwritev` return once their bytes are queued (at
+// most that many unflushed, then they wait for room) and the host writes
+// them in the order they were made. Every other call on the file (reads,
+// `stat`, `truncate`, `fsync`) first waits until the queue went, so it sees
+// the writes; the path calls do not. An error of a write behind is kept:
+// the next call on the file returns it, and so do `flush`, `fsync` and
+// `close`. The destructor closes without waiting, once the queue went;
+// `close` flushes and waits.
 //
 // Thread contract: enclave side, the client's executor thread; do not move
 // a file while one of its calls is in flight.
@@ -15,6 +24,7 @@
 #include <fcntl.h>
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,6 +37,10 @@ namespace airlock::sys {
 
 using stat_info = wire::stat_record;
 
+namespace detail {
+class file_writes;
+}
+
 class file {
   public:
     file() noexcept = default;
@@ -34,7 +48,8 @@ class file {
         : client_(std::move(o.client_)),
           handle_(o.handle_),
           offset_(o.offset_),
-          append_(o.append_) {
+          append_(o.append_),
+          writes_(std::move(o.writes_)) {
         o.handle_ = 0;
     }
     file& operator=(file&& o) noexcept;
@@ -69,18 +84,32 @@ class file {
         std::span<const std::span<const std::byte>> bytes, std::uint64_t offset);
     // Writes every byte at the offset (several writes when needed).
     [[nodiscard]] async::task<result<void>> write_all(std::span<const std::byte> bytes);
+    // Waits until every queued write went; the kept error if one did not.
+    [[nodiscard]] async::task<result<void>> flush();
+    // Bytes queued and not yet written.
+    [[nodiscard]] std::size_t unflushed() const noexcept;
+    // Flushes, then fsync(2) (fdatasync with data_only).
     [[nodiscard]] async::task<result<void>> fsync(bool data_only = false);
     [[nodiscard]] async::task<result<void>> truncate(std::uint64_t length);
     [[nodiscard]] async::task<result<stat_info>> stat();
+    // Flushes, closes and waits; the kept error comes first.
     [[nodiscard]] async::task<result<void>> close();
 
   private:
     file(client_ref c, handle h, bool append) noexcept
         : client_(std::move(c)), handle_(h), append_(append) {}
+    // Closes without waiting (once the queue went).
+    void close_detached() noexcept;
+    // The writes went (or the kept error); every call but a write begins here.
+    async::task<result<void>> settle();
+    // A write of `parts` at `offset`, queued behind when the file writes behind.
+    async::task<result<std::size_t>> write_at(std::span<const std::span<const std::byte>> parts,
+                                              std::uint64_t offset);
     client_ref client_;
     handle handle_ = 0;
     std::uint64_t offset_ = 0;
     bool append_ = false;
+    std::shared_ptr<detail::file_writes> writes_;  // null: writes wait for the host
 };
 
 [[nodiscard]] async::task<result<stat_info>> stat(client& c, std::string_view path);

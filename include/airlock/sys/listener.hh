@@ -7,11 +7,19 @@
 // handle, and may tell the peer's address. The destructor closes the
 // listener without waiting (an accept still in flight then fails).
 //
+// Eager accepts: a listener keeps `listen_options::accepts_ahead` accepts
+// posted from the moment it listens (each one of the client's eager
+// requests, client_options::max_eager_requests). A connection the host
+// accepted waits in the listener, already receiving ahead, until `accept`
+// takes it; so do the errors of accepts posted ahead, in order. The
+// connections not taken are closed with the listener.
+//
 // Thread contract: enclave side, the client's executor thread; several
 // accepts may be in flight at once. Do not move a listener while one of its
 // calls is in flight.
 
 #include <cstdint>
+#include <memory>
 
 #include "airlock/async/task.hh"
 #include "airlock/sys/address.hh"
@@ -24,16 +32,21 @@ struct listen_options {
     std::uint32_t backlog = 128;
     bool reuse_address = true;
     bool v6_only = false;  // an IPv6 listener that refuses IPv4-mapped peers
+    // Accepts kept in flight ahead of `accept` (connections accepted and not
+    // yet taken count too); 0 accepts only when asked.
+    std::uint32_t accepts_ahead = 4;
 };
+
+namespace detail {
+class acceptor;
+}
 
 class listener {
   public:
     listener() noexcept = default;
-    listener(listener&& o) noexcept : client_(std::move(o.client_)), handle_(o.handle_) {
-        o.handle_ = 0;
-    }
+    listener(listener&& o) noexcept = default;
     listener& operator=(listener&& o) noexcept;
-    ~listener() { detail::close_detached(client_, handle_, handle_kind::listener); }
+    ~listener();
 
     // Binds to `at` and listens. Port 0 picks a free port: see local_address.
     [[nodiscard]] static async::task<result<listener>> listen(client& c, address at,
@@ -45,10 +58,12 @@ class listener {
     [[nodiscard]] async::task<result<address>> local_address();
     [[nodiscard]] async::task<result<void>> close();
 
+    // Connections accepted ahead and not yet taken.
+    [[nodiscard]] std::size_t accepted_ahead() const noexcept;
+
   private:
-    listener(client_ref c, handle h) noexcept : client_(std::move(c)), handle_(h) {}
-    client_ref client_;
-    handle handle_ = 0;
+    explicit listener(std::shared_ptr<detail::acceptor> a) noexcept : acceptor_(std::move(a)) {}
+    std::shared_ptr<detail::acceptor> acceptor_;
 };
 
 }  // namespace airlock::sys
