@@ -14,7 +14,7 @@
 #   consumer   install, then a find_package user and an add_subdirectory user
 #   clang      clang -Werror: the library, the tests and the examples (not
 #              the benchmarks); unit tests
-#   asan       ASan+UBSan: every test, AIRLOCK_STRESS_SCALE=0.2
+#   asan       ASan+UBSan at -O1: every test, AIRLOCK_STRESS_SCALE=0.2
 #   tsan       TSan: the tests that start threads (label stress),
 #              AIRLOCK_STRESS_SCALE=0.05; builds only those
 #   fuzz       the libFuzzer targets, bounded (fuzz/run_bounded.sh), when present
