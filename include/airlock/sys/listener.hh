@@ -3,9 +3,10 @@
 // airlock/sys/listener.hh: a listening stream socket, owned by enclave code.
 //
 // `sys::listener::listen` binds and listens in one call (SO_REUSEADDR on by
-// default); `accept` yields connected `sys::socket`s, each with an enclave
-// handle, and may tell the peer's address. The destructor closes the
-// listener without waiting (an accept still in flight then fails).
+// default, SO_REUSEPORT when asked); `accept` yields connected
+// `sys::socket`s, each with an enclave handle, and may tell the peer's
+// address. The destructor closes the listener without waiting (an accept
+// still in flight then fails).
 //
 // Thread contract: enclave side, the client's executor thread; several
 // accepts may be in flight at once. Do not move a listener while one of its
@@ -24,6 +25,9 @@ struct listen_options {
     std::uint32_t backlog = 128;
     bool reuse_address = true;
     bool v6_only = false;  // an IPv6 listener that refuses IPv4-mapped peers
+    // SO_REUSEPORT: several listeners (of one link or of several) may bind
+    // the same address, and the kernel spreads new connections over them.
+    bool reuse_port = false;
 };
 
 class listener {
