@@ -12,13 +12,16 @@
 # over the timed window).
 # Prints a table; --json prints one JSON line per measurement instead.
 #
+# --platforms picks the airlock-kv platforms (default "native sim process");
+# -t is memcached's and every airlock-kv's (enclave threads in an enclave).
+#
 # Usage: bench/kv_bench.sh [--threads N] [--memory MB] [--seconds S]
-#                          [--concurrency C] [--rounds R] [--json]
+#                          [--concurrency C] [--rounds R] [--platforms "P..."] [--json]
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
 kv="${AIRLOCK_KV:-$here/build/release/apps/kv/airlock-kv}"
-threads=2 memory=64 seconds=3 concurrency=16 rounds=1 json=0
+threads=2 memory=64 seconds=3 concurrency=16 rounds=1 json=0 platforms="native sim process"
 while (($#)); do
     case "$1" in
         --threads) threads="$2"; shift 2 ;;
@@ -26,8 +29,9 @@ while (($#)); do
         --seconds) seconds="$2"; shift 2 ;;
         --concurrency) concurrency="$2"; shift 2 ;;
         --rounds) rounds="$2"; shift 2 ;;
+        --platforms) platforms="$2"; shift 2 ;;
         --json) json=1; shift ;;
-        *) echo "usage: $0 [--threads N] [--memory MB] [--seconds S] [--concurrency C] [--rounds R] [--json]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--threads N] [--memory MB] [--seconds S] [--concurrency C] [--rounds R] [--platforms \"P...\"] [--json]" >&2; exit 2 ;;
     esac
 done
 for tool in memcached memcaslap; do
@@ -43,13 +47,14 @@ trap cleanup EXIT
 base_port=$((20000 + RANDOM % 20000))
 user=()
 ((EUID == 0)) && user=(-u root)
-servers=(memcached native sim process)
+read -ra kv_platforms <<<"$platforms"
+servers=(memcached "${kv_platforms[@]}")
 declare -A port pid
 port[memcached]=$base_port
 memcached -l 127.0.0.1 -p "$base_port" -U 0 -t "$threads" -m "$memory" "${user[@]}" &
 pids+=($!); pid[memcached]=$!
 i=1
-for platform in native sim process; do
+for platform in "${kv_platforms[@]}"; do
     port[$platform]=$((base_port + i)); i=$((i + 1))
     "$kv" -l 127.0.0.1 -p "${port[$platform]}" -t "$threads" -m "$memory" --platform "$platform" &
     pids+=($!); pid[$platform]=$!

@@ -5,7 +5,9 @@
 
 #include "enclave_front.hh"
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -24,21 +26,73 @@ namespace {
 
 using async::task;
 
-// Starts the server in the enclave: (port, memory limit, item size max,
-// max connections, IPv4 address as a 32-bit number); returns the port bound.
-constexpr rpc::enclave_method<1, std::uint64_t(std::uint64_t, std::uint64_t, std::uint64_t,
-                                               std::uint64_t, std::string)>
-    start_kv{"kv_start"};
+// What the host tells the enclave when it creates it (only these bytes cross).
+struct kv_settings {
+    std::uint64_t memory = 0;
+    std::uint64_t item_max = 0;
+    std::uint64_t max_connections = 0;
+    std::uint64_t threads = 1;
+};
+
+// Starts serving on the calling channel's enclave thread: (port, IPv4
+// address); returns the port bound. Thread 0 starts first (it makes the
+// engine; port 0 picks one); the others then listen on the port it bound.
+constexpr rpc::enclave_method<1, std::uint64_t(std::uint64_t, std::string)> start_kv{"kv_start"};
 
 // --- enclave side -------------------------------------------------------
 
-// The enclave's server: made by kv_start on the enclave thread, used only there.
-struct enclave_server {
+// What one enclave thread publishes for `stats`, which any thread may run:
+// written by that thread only (relaxed), read by the others.
+struct thread_stats {
+    std::atomic<std::uint64_t> connections{0};  // accepted by this thread, ever
+    std::atomic<std::uint64_t> sys_in_flight{0};
+    std::atomic<std::uint64_t> sys_open_handles{0};
+    std::atomic<std::uint32_t> sys_fault{0};  // errc
+};
+
+// The enclave-wide context: what every enclave thread shares. The engine
+// (its store is safe for several threads) is made by thread 0's kv_start,
+// which the host awaits before it starts the other threads.
+struct kv_shared {
+    explicit kv_shared(const kv_settings& s)
+        : settings(s), threads(std::make_unique<thread_stats[]>(s.threads)) {}
+    kv_settings settings;
     std::unique_ptr<engine> eng;
+    std::atomic<bool> ready{false};  // eng is made (release by thread 0)
+    // Unix seconds: the latest reading of any thread's sys::clock (one clock
+    // per thread; each thread reads its own before it runs commands).
+    std::atomic<std::int64_t> now{0};
+    std::unique_ptr<thread_stats[]> threads;
+};
+
+// One enclave thread's server: made by kv_program, used only on its thread.
+struct enclave_server {
+    enclave_server(kv_shared& sh, sys::client& c, std::size_t i)
+        : shared(sh), client(c), clk(c), index(i), published(sh.threads[i]) {}
+    kv_shared& shared;
+    sys::client& client;
+    sys::clock clk;
+    std::size_t index;
+    thread_stats& published;
+    engine* eng = nullptr;
     counters* ctr = nullptr;
-    std::unique_ptr<sys::clock> clk;
-    std::int64_t last_now = 0;
-    std::uint64_t max_connections = 0;
+
+    // Reads this thread's clock into the shared time (never backwards).
+    void refresh_clock() noexcept {
+        auto ns = clk.realtime_ns();
+        if (!ns) return;
+        const auto t = static_cast<std::int64_t>(*ns / 1'000'000'000u);
+        auto seen = shared.now.load(std::memory_order_relaxed);
+        while (t > seen && !shared.now.compare_exchange_weak(seen, t, std::memory_order_relaxed)) {
+        }
+    }
+    // Publishes this thread's boundary counters for `stats` on other threads.
+    void publish() noexcept {
+        published.sys_in_flight.store(client.in_flight(), std::memory_order_relaxed);
+        published.sys_open_handles.store(client.open_handles(), std::memory_order_relaxed);
+        published.sys_fault.store(static_cast<std::uint32_t>(client.fault()),
+                                  std::memory_order_relaxed);
+    }
 };
 
 constexpr std::size_t recv_chunk = 16384;
@@ -98,6 +152,8 @@ task<void> serve_connection(std::shared_ptr<enclave_server> srv, async::executor
         }
         auto n = co_await st->sock.recv(buf);
         if (!n || *n == 0) break;
+        st->srv->refresh_clock();
+        st->srv->publish();
         st->conn.receive(std::string_view(reinterpret_cast<const char*>(buf.data()), *n));
         if (st->conn.closing_now()) break;
         if (!st->conn.output().empty() || st->conn.closing()) st->output_ready.set();
@@ -110,64 +166,90 @@ task<void> accept_loop(async::executor& ex, std::shared_ptr<enclave_server> srv,
     for (;;) {
         auto s = co_await l.accept();
         if (!s) co_return;
-        if (srv->eng->curr_connections.load(std::memory_order_relaxed) >= srv->max_connections) {
+        if (srv->eng->curr_connections.load(std::memory_order_relaxed) >=
+            srv->shared.settings.max_connections) {
             static constexpr char msg[] = "ERROR Too many open connections\r\n";
             (void)co_await s->send_all(std::as_bytes(std::span(msg, sizeof msg - 1)));
             srv->eng->rejected_connections.fetch_add(1, std::memory_order_relaxed);
             continue;
         }
+        counters::bump(srv->published.connections);
         ex.spawn(serve_connection(srv, ex, std::move(*s)));
     }
 }
 
-void kv_program(platform::enclave_thread& t) {
+// Thread 0 makes the engine: its clock is the threads' shared reading, its
+// `stats` adds each thread's boundary counters and connections.
+void make_engine(enclave_server& s) {
+    kv_shared& sh = s.shared;
+    server_info info;
+    info.platform = "enclave";
+    info.io = "airlock";
+    info.threads = static_cast<std::uint32_t>(sh.settings.threads);
+    info.max_connections = static_cast<std::uint32_t>(sh.settings.max_connections);
+    info.clock = [&sh] { return sh.now.load(std::memory_order_relaxed); };
+    s.refresh_clock();
+    info.started = info.clock();
+    // The enclave boundary as the enclave sees it, summed over the threads:
+    // calls in flight, open handles, and whether the host broke a link's
+    // contract (the first thread's fault that is not ok); then how many
+    // connections each thread accepted.
+    info.extra_stats = [&sh](std::string& out) {
+        std::uint64_t in_flight = 0, handles = 0;
+        auto fault = errc::ok;
+        for (std::size_t i = 0; i < sh.settings.threads; ++i) {
+            const thread_stats& t = sh.threads[i];
+            in_flight += t.sys_in_flight.load(std::memory_order_relaxed);
+            handles += t.sys_open_handles.load(std::memory_order_relaxed);
+            const auto f = static_cast<errc>(t.sys_fault.load(std::memory_order_relaxed));
+            if (fault == errc::ok) fault = f;
+        }
+        out += "STAT sys_in_flight " + std::to_string(in_flight) + "\r\n";
+        out += "STAT sys_open_handles " + std::to_string(handles) + "\r\n";
+        out += "STAT sys_fault ";
+        out += to_string(fault);
+        out += "\r\n";
+        for (std::size_t i = 0; i < sh.settings.threads; ++i)
+            out += "STAT thread_" + std::to_string(i) + "_connections " +
+                   std::to_string(sh.threads[i].connections.load(std::memory_order_relaxed)) +
+                   "\r\n";
+    };
+    engine_config cfg;
+    cfg.store.memory_limit = sh.settings.memory;
+    cfg.store.item_size_max = sh.settings.item_max;
+    sh.eng = std::make_unique<engine>(cfg, std::move(info));
+    sh.ready.store(true, std::memory_order_release);
+}
+
+void kv_program(platform::enclave_thread& t, kv_shared& shared) {
     sys::client& c = sys::client::attach(t);
-    auto srv = std::make_shared<enclave_server>();
+    auto srv = std::make_shared<enclave_server>(shared, c, t.index);
     t.keep_alive->push_back(srv);
     auto& ex = t.executor;
     t.host.serve(start_kv,
                  [&c, &ex, weak = std::weak_ptr<enclave_server>(srv)](
-                     std::uint64_t port, std::uint64_t memory, std::uint64_t item_max,
-                     std::uint64_t max_conns, std::string listen) -> task<expected<std::uint64_t>> {
-                     auto shared = weak.lock();
-                     if (!shared) co_return unexpected(errc::cancelled);
-                     enclave_server& s = *shared;
-                     enclave_server* raw = shared.get();
+                     std::uint64_t port, std::string listen) -> task<expected<std::uint64_t>> {
+                     auto self = weak.lock();
+                     if (!self) co_return unexpected(errc::cancelled);
+                     enclave_server& s = *self;
+                     kv_shared& sh = s.shared;
                      if (s.eng) co_return unexpected(errc::invalid_argument);  // started once
-                     s.clk = std::make_unique<sys::clock>(c);
-                     server_info info;
-                     info.platform = "enclave";
-                     info.io = "airlock";
-                     info.max_connections = static_cast<std::uint32_t>(max_conns);
-                     info.clock = [raw] {
-                         auto ns = raw->clk->realtime_ns();
-                         if (ns) raw->last_now = static_cast<std::int64_t>(*ns / 1'000'000'000u);
-                         return raw->last_now;
-                     };
-                     info.started = info.clock();
-                     // The enclave boundary as the enclave sees it: calls in flight,
-                     // open handles, and whether the host broke the link's contract.
-                     info.extra_stats = [cl = &c](std::string& out) {
-                         out += "STAT sys_in_flight " + std::to_string(cl->in_flight()) + "\r\n";
-                         out +=
-                             "STAT sys_open_handles " + std::to_string(cl->open_handles()) + "\r\n";
-                         out += "STAT sys_fault ";
-                         out += to_string(cl->fault());
-                         out += "\r\n";
-                     };
-                     engine_config cfg;
-                     cfg.store.memory_limit = memory;
-                     cfg.store.item_size_max = item_max;
-                     s.eng = std::make_unique<engine>(cfg, std::move(info));
-                     s.ctr = &s.eng->register_thread();
-                     s.max_connections = max_conns;
+                     if (s.index == 0 && !sh.ready.load(std::memory_order_acquire)) make_engine(s);
+                     if (!sh.ready.load(std::memory_order_acquire))
+                         co_return unexpected(errc::invalid_argument);  // thread 0 first
                      auto at = sys::address::parse(listen, static_cast<std::uint16_t>(port));
                      if (!at) co_return unexpected(errc::invalid_argument);
-                     auto l = co_await sys::listener::listen(c, *at, {.backlog = 1024});
+                     // Several threads: each its own listener on the address, and
+                     // the kernel spreads the connections (SO_REUSEPORT).
+                     auto l = co_await sys::listener::listen(
+                         c, *at, {.backlog = 1024, .reuse_port = sh.settings.threads > 1});
                      if (!l) co_return unexpected(l.error().code);
                      auto local = co_await l->local_address();
                      if (!local) co_return unexpected(local.error().code);
-                     ex.spawn(accept_loop(ex, shared, std::move(*l)));
+                     s.eng = sh.eng.get();
+                     s.ctr = &s.eng->register_thread();
+                     s.publish();
+                     ex.spawn(accept_loop(ex, std::move(self), std::move(*l)));
                      co_return local->port();
                  });
 }
@@ -179,45 +261,57 @@ void kv_program(platform::enclave_thread& t) {
 struct enclave_front::state {
     std::unique_ptr<platform::enclave> enclave;
     std::unique_ptr<sys::service> service;
-    std::unique_ptr<platform::host_channel> channel;
+    std::vector<std::unique_ptr<platform::host_channel>> channels;
 };
 
 expected<std::unique_ptr<enclave_front>, std::string> enclave_front::start(
     const enclave_options& opt) {
     std::unique_ptr<enclave_front> f(new enclave_front());
     f->s_ = std::make_unique<state>();
+    const std::size_t threads = std::max(1u, opt.threads);
     platform::enclave_config config;
     config.platform = opt.platform;
-    config.enclave_threads = 1;
+    config.enclave_threads = threads;
     config.service_links = 1;
     config.service_ring_capacity = std::size_t{1} << 20;
-    // The store's budget plus the connections' buffers and the runtime's own.
+    // The store's budget plus the connections' buffers and the runtime's own
+    // (64 MiB), and 16 MiB more for each further thread's executor and buffers.
     config.enclave_memory = opt.engine.store.memory_limit + opt.engine.store.item_size_max * 4 +
-                            (std::size_t{64} << 20);
-    auto e = platform::enclave::create(config, kv_program);
+                            (std::size_t{64} << 20) + (threads - 1) * (std::size_t{16} << 20);
+    kv_settings settings{.memory = opt.engine.store.memory_limit,
+                         .item_max = opt.engine.store.item_size_max,
+                         .max_connections = opt.max_connections,
+                         .threads = threads};
+    auto e = platform::enclave::create(config, settings, kv_program);
     if (!e) return unexpected(std::string("enclave: ") + std::string(to_string(e.error())));
     f->s_->enclave = std::move(*e);
-    // A request that reaches an idle service waited for its next tick (about
-    // 1 ms per get at the default tick, measured with pymemcache); 100 us
-    // cuts that to 0.2-0.5 ms for 10,000 idle wake-ups a second.
+    // One service thread serves every enclave thread's link. A request that
+    // reaches an idle service waited for its next tick (about 1 ms per get at
+    // the default tick, measured with pymemcache); 100 us cuts that to
+    // 0.2-0.5 ms for 10,000 idle wake-ups a second.
     auto svc = sys::service::start_for(*f->s_->enclave, 0, {.tick_ns = 100'000});
     if (!svc) return unexpected(std::string("sys service: ") + std::string(to_string(svc.error())));
     f->s_->service = std::move(*svc);
-    f->s_->channel = f->s_->enclave->open_channel(0);
-    auto port = async::sync_wait(
-        f->s_->channel->executor(),
-        f->s_->channel->endpoint().call(start_kv, std::uint64_t{opt.port},
-                                        std::uint64_t{opt.engine.store.memory_limit},
-                                        std::uint64_t{opt.engine.store.item_size_max},
-                                        std::uint64_t{opt.max_connections}, opt.listen));
-    if (!port) return unexpected(std::string("kv_start: ") + std::string(to_string(port.error())));
-    f->port_ = static_cast<std::uint16_t>(*port);
+    std::uint64_t port = opt.port;
+    for (std::size_t i = 0; i < threads; ++i) {
+        auto& ch = f->s_->channels.emplace_back(f->s_->enclave->open_channel(i));
+        auto bound =
+            async::sync_wait(ch->executor(), ch->endpoint().call(start_kv, port, opt.listen));
+        if (!bound)
+            return unexpected("kv_start on thread " + std::to_string(i) + ": " +
+                              std::string(to_string(bound.error())));
+        port = *bound;  // the others listen where thread 0 did
+    }
+    f->port_ = static_cast<std::uint16_t>(port);
     return f;
 }
 
 enclave_front::~enclave_front() {
     if (!s_) return;
-    s_->channel.reset();  // every host_channel closes before the enclave goes
+    // Every host_channel closes before the enclave goes, the last opened
+    // first (their executors nest on this thread).
+    while (!s_->channels.empty())
+        s_->channels.pop_back();
     s_->service.reset();
     s_->enclave.reset();
 }

@@ -4,11 +4,13 @@
 //
 // `enclave_front::start` creates an enclave (`sim` or the sealed `process`
 // platform), starts the host's sys service for it, and asks the enclave to
-// listen: the engine and its store are made inside the enclave, every
-// connection is a coroutine on the enclave thread's executor, and all I/O
-// is sys calls (accept, recv, send) that the host's io_uring service runs
-// with no enclave transition. One enclave thread serves every connection
-// (a sys listener lives on one thread's link).
+// listen: the engine and its store are made inside the enclave, shared by
+// `threads` enclave threads. Each thread has its own sys link and its own
+// listener on the address (SO_REUSEPORT when there are several: the kernel
+// spreads the connections); every connection is a coroutine on the
+// executor of the thread that accepted it, and all I/O is sys calls
+// (accept, recv, send) that one host io_uring service thread runs for every
+// link, with no enclave transition.
 //
 // Thread contract: host side; start, port and the destructor on the thread
 // that created it, which must outlive the enclave (platform/enclave.hh).
@@ -28,6 +30,7 @@ struct enclave_options {
     std::string listen = "0.0.0.0";
     std::uint16_t port = 11211;
     unsigned max_connections = 1024;
+    unsigned threads = 1;  // enclave threads, each with its own listener
     engine_config engine;
 };
 

@@ -29,7 +29,7 @@ void on_signal(int) {
                  "usage: airlock-kv [options]\n"
                  "  -p, --port=N            TCP port (default 11211; 0 picks one)\n"
                  "  -l, --listen=ADDR       IPv4 address to listen on (default 0.0.0.0)\n"
-                 "  -t, --threads=N         worker threads (default 4)\n"
+                 "  -t, --threads=N         threads, enclave ones too (default 4)\n"
                  "  -m, --memory-limit=MB   item memory in megabytes (default 64)\n"
                  "  -c, --conn-limit=N      max simultaneous connections (default 1024)\n"
                  "  -I, --max-item-size=S   largest item, with k/m suffix (default 1m)\n"
@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
         if (platform != "sim" && platform != "process") usage(2);
         if (io != "native" && io != "airlock") {
             // The transition baseline of sys blocks the enclave thread in each
-            // call, so one thread cannot serve many connections with it.
+            // call, so an enclave thread cannot serve many connections with it.
             std::fprintf(stderr, "airlock-kv: --io %s is not supported by the enclave front\n",
                          io.c_str());
             return 2;
@@ -139,6 +139,7 @@ int main(int argc, char** argv) {
         eo.listen = opt.listen;
         eo.port = opt.port;
         eo.max_connections = opt.max_connections;
+        eo.threads = opt.threads;
         eo.engine = cfg;
         auto front = enclave_front::start(eo);
         if (!front) {
@@ -146,8 +147,8 @@ int main(int argc, char** argv) {
             return 1;
         }
         if (opt.verbose > 0)
-            std::fprintf(stderr, "airlock-kv: listening on %s:%u in a %s enclave\n",
-                         opt.listen.c_str(), (*front)->port(), platform.c_str());
+            std::fprintf(stderr, "airlock-kv: listening on %s:%u in a %s enclave, %u threads\n",
+                         opt.listen.c_str(), (*front)->port(), platform.c_str(), opt.threads);
         struct sigaction sa {};
         sa.sa_handler = on_signal;
         ::sigaction(SIGINT, &sa, nullptr);

@@ -78,6 +78,12 @@ host_result listen_now(host_table& t, const host_request& r) {
     const int one = 1;
     if (r.args[1] & wire::listen_reuse_address)
         (void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if ((r.args[1] & wire::listen_reuse_port) &&
+        setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        const std::int64_t e = neg_errno();
+        ::close(s);
+        return error(e);
+    }
     if (sa.ss_family == AF_INET6) {
         const int v6 = (r.args[1] & wire::listen_v6_only) ? 1 : 0;
         (void)setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof v6);

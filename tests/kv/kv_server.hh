@@ -25,6 +25,7 @@ class kv_server {
                                          : airlock::platform::platform_kind::process;
             eo.listen = "127.0.0.1";
             eo.port = 0;
+            eo.threads = threads;
             eo.engine = cfg;
             auto f = airlock::kv::enclave_front::start(eo);
             if (f)

@@ -3,9 +3,10 @@
 // airlock/sys/listener.hh: a listening stream socket, owned by enclave code.
 //
 // `sys::listener::listen` binds and listens in one call (SO_REUSEADDR on by
-// default); `accept` yields connected `sys::socket`s, each with an enclave
-// handle, and may tell the peer's address. The destructor closes the
-// listener without waiting (an accept still in flight then fails).
+// default, SO_REUSEPORT when asked); `accept` yields connected
+// `sys::socket`s, each with an enclave handle, and may tell the peer's
+// address. The destructor closes the listener without waiting (an accept
+// still in flight then fails).
 //
 // Eager accepts: a listener keeps `listen_options::accepts_ahead` accepts
 // posted from the moment it listens (each one of the client's eager
@@ -35,6 +36,9 @@ struct listen_options {
     // Accepts kept in flight ahead of `accept` (connections accepted and not
     // yet taken count too); 0 accepts only when asked.
     std::uint32_t accepts_ahead = 4;
+    // SO_REUSEPORT: several listeners (of one link or of several) may bind
+    // the same address, and the kernel spreads new connections over them.
+    bool reuse_port = false;
 };
 
 namespace detail {
