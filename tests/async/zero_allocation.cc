@@ -48,6 +48,12 @@ void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
         return nullptr;
     }
 }
+// These deletes free what the replaced operator new got from malloc; gcc at
+// -O1 inlines a test's new and delete and then mistakes the pair for a
+// mismatch (-Wmismatched-new-delete), so the warning is off for them.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 void operator delete(void* p) noexcept {
     std::free(p);
 }

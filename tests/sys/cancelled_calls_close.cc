@@ -23,20 +23,15 @@
 #include <thread>
 
 #include "airlock/async/cancellation.hh"
-#include "airlock/async/sync_wait.hh"
-#include "airlock/platform/enclave.hh"
 #include "airlock/sys/file.hh"
 #include "airlock/sys/listener.hh"
-#include "airlock/sys/service.hh"
 #include "airlock/sys/socket.hh"
-#include "platform/process_support.hh"
-#include "support/region_fixture.hh"
+#include "enclave_fixture.hh"
 
 namespace {
 
 using namespace airlock;
 using airlock::async::task;
-using platform::platform_kind;
 
 // How the last started call ended so far.
 enum : std::uint64_t { running = 0, succeeded = 1, cancelled = 2, failed = 3 };
@@ -127,98 +122,39 @@ std::size_t open_fds() {
     return n;
 }
 
-// Waits (bounded) for `done`; the watchdog ends a run that hangs anyway.
-bool eventually(const std::function<bool()>& done) {
-    for (int i = 0; i < 20'000; ++i) {
-        if (done()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return done();
-}
-
-int connect_to(std::uint16_t port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-// A listening socket of the host's on loopback; its port in `port`.
-int host_listener(std::uint16_t& port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd, 16) != 0)
-        return -1;
-    socklen_t len = sizeof sa;
-    (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-    port = ntohs(sa.sin_port);
-    return fd;
-}
-
-class sys_cancelled : public ::testing::TestWithParam<platform_kind> {
+class sys_cancelled : public test::sys_enclave_test<program> {
   protected:
-    void SetUp() override {
-        AIRLOCK_SKIP_PROCESS_UNDER_TSAN(GetParam());
+    void ready() override {
         char tmpl[] = "/tmp/airlock-sys-cancel-XXXXXX";
         ASSERT_NE(::mkdtemp(tmpl), nullptr);
         dir = tmpl;
-        platform::enclave_config config = test::process_config(1);
-        config.platform = GetParam();
-        config.service_links = 1;
-        auto e = platform::enclave::create(config, program);
-        ASSERT_TRUE(e.has_value()) << to_string(e.error());
-        enclave = std::move(*e);
-        auto s = sys::service::start_for(*enclave);
-        ASSERT_TRUE(s.has_value()) << to_string(s.error());
-        svc = std::move(*s);
-        ch = enclave->open_channel(0);
     }
     void TearDown() override {
-        ch.reset();
-        svc.reset();
-        enclave.reset();
+        sys_enclave_test::TearDown();
         if (!dir.empty()) std::filesystem::remove_all(dir);
     }
 
-    template <class M, class... A>
-    std::uint64_t call(const M& method, A&&... args) {
-        auto r =
-            async::sync_wait(ch->executor(), ch->endpoint().call(method, std::forward<A>(args)...));
-        EXPECT_TRUE(r.has_value()) << to_string(r.error());
-        return r ? *r : ~std::uint64_t{0};
-    }
     // The outcome of the started call once it has one.
     std::uint64_t settled_outcome() {
         std::uint64_t o = running;
-        (void)eventually([&] { return (o = call(outcome)) != running; });
+        (void)test::eventually([&] { return (o = call(outcome)) != running; });
         return o;
     }
     // Waits until the service has taken `more` requests after `before`: the
     // call then waits in the kernel.
     void until_taken(std::uint64_t before, std::uint64_t more = 1) {
-        ASSERT_TRUE(eventually([&] { return svc->stats().requests >= before + more; }));
+        ASSERT_TRUE(test::eventually([&] { return svc->stats().requests >= before + more; }));
     }
     // The check of every case: nothing in flight, only `handles` open in the
     // enclave, and the host's fd count back at `baseline`.
     void expect_settled(std::size_t baseline, std::uint64_t handles) {
-        EXPECT_TRUE(eventually([&] { return open_fds() == baseline; }))
+        EXPECT_TRUE(test::eventually([&] { return open_fds() == baseline; }))
             << "host fds: " << open_fds() << ", before: " << baseline;
-        EXPECT_TRUE(eventually([&] { return call(counts) == handles << 32; }))
+        EXPECT_TRUE(test::eventually([&] { return call(counts) == handles << 32; }))
             << "in flight and open handles: " << std::hex << call(counts);
     }
 
     std::string dir;
-    std::unique_ptr<platform::enclave> enclave;
-    std::unique_ptr<sys::service> svc;
-    std::unique_ptr<platform::host_channel> ch;
     test::watchdog dog{std::chrono::seconds(120), "sys_cancelled"};
 };
 
@@ -231,7 +167,7 @@ TEST_P(sys_cancelled, an_accept_cancelled_in_the_kernel_closes_the_late_connecti
     until_taken(before);
     call(cancel);
     EXPECT_EQ(settled_outcome(), std::uint64_t{cancelled});
-    const int peer = connect_to(port);  // the kernel's accept now succeeds
+    const int peer = test::loopback_connect(port);  // the kernel's accept now succeeds
     ASSERT_GE(peer, 0);
     ::close(peer);
     expect_settled(baseline, 1);
@@ -243,7 +179,7 @@ TEST_P(sys_cancelled, an_accept_cancelled_before_the_call_closes_the_late_connec
     call(prepare, 1);
     call(start_accept);
     EXPECT_EQ(settled_outcome(), std::uint64_t{cancelled});
-    const int peer = connect_to(port);
+    const int peer = test::loopback_connect(port);
     ASSERT_GE(peer, 0);
     ::close(peer);
     expect_settled(baseline, 1);
@@ -252,12 +188,12 @@ TEST_P(sys_cancelled, an_accept_cancelled_before_the_call_closes_the_late_connec
 TEST_P(sys_cancelled, an_accept_cancelled_after_the_host_answered_leaves_nothing_open) {
     const auto port = static_cast<std::uint16_t>(call(listen_local));
     const std::size_t baseline = open_fds();
-    const int peer = connect_to(port);  // waiting in the backlog
+    const int peer = test::loopback_connect(port);  // waiting in the backlog
     ASSERT_GE(peer, 0);
     call(prepare, 0);
     const auto before = svc->stats().completions;
     call(start_accept);
-    ASSERT_TRUE(eventually([&] { return svc->stats().completions > before; }));
+    ASSERT_TRUE(test::eventually([&] { return svc->stats().completions > before; }));
     // The answer is on its way or taken: either way nothing stays open.
     call(cancel);
     const auto o = settled_outcome();
@@ -268,7 +204,7 @@ TEST_P(sys_cancelled, an_accept_cancelled_after_the_host_answered_leaves_nothing
 
 TEST_P(sys_cancelled, a_connect_cancelled_before_the_call_closes_the_late_socket) {
     std::uint16_t port = 0;
-    const int l = host_listener(port);
+    const int l = test::loopback_listener(port);
     ASSERT_GE(l, 0);
     const std::size_t baseline = open_fds();
     for (int i = 0; i < 4; ++i) {
@@ -282,13 +218,13 @@ TEST_P(sys_cancelled, a_connect_cancelled_before_the_call_closes_the_late_socket
 
 TEST_P(sys_cancelled, a_connect_cancelled_after_the_host_answered_leaves_nothing_open) {
     std::uint16_t port = 0;
-    const int l = host_listener(port);
+    const int l = test::loopback_listener(port);
     ASSERT_GE(l, 0);
     const std::size_t baseline = open_fds();
     call(prepare, 0);
     const auto before = svc->stats().completions;
     call(start_connect, port);
-    ASSERT_TRUE(eventually([&] { return svc->stats().completions > before; }));
+    ASSERT_TRUE(test::eventually([&] { return svc->stats().completions > before; }));
     call(cancel);
     const auto o = settled_outcome();
     EXPECT_TRUE(o == cancelled || o == succeeded) << o;
@@ -314,7 +250,7 @@ TEST_P(sys_cancelled, an_open_cancelled_in_the_kernel_closes_the_late_file) {
     // only after a writer that came and went (then it would wait for ever).
     const int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
     ASSERT_GE(writer, 0);
-    EXPECT_TRUE(eventually([&] { return call(counts) == 0; }))
+    EXPECT_TRUE(test::eventually([&] { return call(counts) == 0; }))
         << "in flight and open handles: " << std::hex << call(counts);
     ::close(writer);
     expect_settled(baseline, 0);
@@ -332,10 +268,6 @@ TEST_P(sys_cancelled, an_open_cancelled_before_the_call_closes_the_late_file) {
     expect_settled(baseline, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(platforms, sys_cancelled,
-                         ::testing::Values(platform_kind::sim, platform_kind::process),
-                         [](const auto& p) {
-                             return p.param == platform_kind::sim ? "sim" : "process";
-                         });
+AIRLOCK_SYS_ON_BOTH_PLATFORMS(sys_cancelled);
 
 }  // namespace

@@ -10,19 +10,13 @@
 #include <optional>
 #include <string>
 
-#include "airlock/async/sync_wait.hh"
-#include "airlock/platform/enclave.hh"
 #include "airlock/sys/listener.hh"
-#include "airlock/sys/service.hh"
-#include "platform/process_support.hh"
-#include "stream_support.hh"
-#include "support/region_fixture.hh"
+#include "enclave_fixture.hh"
 
 namespace {
 
 using namespace airlock;
 using airlock::async::task;
-using platform::platform_kind;
 
 constexpr std::uint32_t ahead = 2;
 
@@ -74,32 +68,13 @@ void program(platform::enclave_thread& t) {
     });
 }
 
-class sys_eager_accept : public ::testing::TestWithParam<platform_kind> {
+class sys_eager_accept : public test::sys_enclave_test<program> {
   protected:
-    void SetUp() override {
-        AIRLOCK_SKIP_PROCESS_UNDER_TSAN(GetParam());
-        platform::enclave_config config = test::process_config(1);
-        config.platform = GetParam();
-        config.service_links = 1;
-        auto e = platform::enclave::create(config, program);
-        ASSERT_TRUE(e.has_value()) << to_string(e.error());
-        enclave = std::move(*e);
-        auto s = sys::service::start_for(*enclave);
-        ASSERT_TRUE(s.has_value()) << to_string(s.error());
-        svc = std::move(*s);
-        ch = enclave->open_channel(0);
-        port = static_cast<std::uint16_t>(call(listen_ahead));
-    }
+    void ready() override { port = static_cast<std::uint16_t>(call(listen_ahead)); }
     void TearDown() override {
         for (int fd : peers)
             ::close(fd);
-        svc.reset();
-    }
-    template <class M, class... A>
-    std::uint64_t call(const M& m, A... a) {
-        auto r = async::sync_wait(ch->executor(), ch->endpoint().call(m, a...));
-        EXPECT_TRUE(r.has_value()) << to_string(r.error());
-        return r ? *r : ~std::uint64_t{0};
+        sys_enclave_test::TearDown();
     }
     // Connects peer number `k`, which sends its number.
     void connect_peer(unsigned char k) {
@@ -109,9 +84,6 @@ class sys_eager_accept : public ::testing::TestWithParam<platform_kind> {
         peers.push_back(fd);
     }
 
-    std::unique_ptr<platform::enclave> enclave;
-    std::unique_ptr<sys::service> svc;
-    std::unique_ptr<platform::host_channel> ch;
     std::uint16_t port = 0;
     std::vector<int> peers;
 };
@@ -141,10 +113,6 @@ TEST_P(sys_eager_accept, connections_never_taken_close_with_the_listener) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(platforms, sys_eager_accept,
-                         ::testing::Values(platform_kind::sim, platform_kind::process),
-                         [](const auto& p) {
-                             return p.param == platform_kind::sim ? "sim" : "process";
-                         });
+AIRLOCK_SYS_ON_BOTH_PLATFORMS(sys_eager_accept);
 
 }  // namespace

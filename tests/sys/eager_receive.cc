@@ -10,13 +10,8 @@
 #include <optional>
 #include <vector>
 
-#include "airlock/async/sync_wait.hh"
-#include "airlock/platform/enclave.hh"
-#include "airlock/sys/service.hh"
 #include "airlock/sys/socket.hh"
-#include "platform/process_support.hh"
-#include "stream_support.hh"
-#include "support/region_fixture.hh"
+#include "enclave_fixture.hh"
 
 namespace {
 
@@ -85,57 +80,20 @@ void program(platform::enclave_thread& t) {
     });
 }
 
-class sys_eager_receive : public ::testing::TestWithParam<platform_kind> {
+class sys_eager_receive : public test::sys_stream_test<program> {
   protected:
-    void SetUp() override {
-        AIRLOCK_SKIP_PROCESS_UNDER_TSAN(GetParam());
-        platform::enclave_config config = test::process_config(1);
-        config.platform = GetParam();
-        config.service_links = 1;
-        auto e = platform::enclave::create(config, program);
-        ASSERT_TRUE(e.has_value()) << to_string(e.error());
-        enclave = std::move(*e);
-        auto s = sys::service::start_for(*enclave);
-        ASSERT_TRUE(s.has_value()) << to_string(s.error());
-        svc = std::move(*s);
-        ch = enclave->open_channel(0);
-        lfd = test::loopback_listener(port);
-        ASSERT_GE(lfd, 0);
-    }
-    void TearDown() override {
-        if (peer >= 0) ::close(peer);
-        if (lfd >= 0) ::close(lfd);
-        svc.reset();
-    }
-    template <class M, class... A>
-    std::uint64_t call(const M& m, A... a) {
-        auto r = async::sync_wait(ch->executor(), ch->endpoint().call(m, a...));
-        EXPECT_TRUE(r.has_value()) << to_string(r.error());
-        return r ? *r : ~std::uint64_t{0};
-    }
-    void connect() {
-        (void)call(connect_out, std::uint64_t{port});
-        peer = ::accept(lfd, nullptr, nullptr);
-        ASSERT_GE(peer, 0);
-    }
     void write_stream(std::uint64_t from, std::size_t n) const {
         std::vector<std::byte> b(n);
         for (std::size_t i = 0; i < n; ++i)
             b[i] = test::stream_byte(seed, from + i);
         ASSERT_EQ(::write(peer, b.data(), n), static_cast<ssize_t>(n));
     }
-
-    std::unique_ptr<platform::enclave> enclave;
-    std::unique_ptr<sys::service> svc;
-    std::unique_ptr<platform::host_channel> ch;
-    std::uint16_t port = 0;
-    int lfd = -1, peer = -1;
 };
 
 TEST_P(sys_eager_receive, bytes_arrive_before_the_recv_and_it_makes_no_round_trip) {
     test::watchdog dog(std::chrono::seconds(60), "sys_eager_receive");
     const std::uint64_t before = svc->stats().requests;
-    connect();
+    connect(connect_out);
     write_stream(0, 100);
     // Nobody called recv: the receive posted with the socket brought them.
     ASSERT_TRUE(test::eventually([&] { return call(received_ahead) == 100; }));
@@ -150,7 +108,7 @@ TEST_P(sys_eager_receive, bytes_arrive_before_the_recv_and_it_makes_no_round_tri
 
 TEST_P(sys_eager_receive, a_long_stream_arrives_in_order_and_whole) {
     test::watchdog dog(std::chrono::seconds(120), "sys_eager_receive stream");
-    connect();
+    connect(connect_out);
     constexpr std::size_t total = std::size_t{1} << 20;
     std::thread writer([this] {
         test::seeded sizes{seed * 5};
@@ -166,10 +124,6 @@ TEST_P(sys_eager_receive, a_long_stream_arrives_in_order_and_whole) {
     EXPECT_EQ(got, total);
 }
 
-INSTANTIATE_TEST_SUITE_P(platforms, sys_eager_receive,
-                         ::testing::Values(platform_kind::sim, platform_kind::process),
-                         [](const auto& p) {
-                             return p.param == platform_kind::sim ? "sim" : "process";
-                         });
+AIRLOCK_SYS_ON_BOTH_PLATFORMS(sys_eager_receive);
 
 }  // namespace

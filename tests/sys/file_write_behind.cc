@@ -16,19 +16,13 @@
 #include <iterator>
 #include <vector>
 
-#include "airlock/async/sync_wait.hh"
-#include "airlock/platform/enclave.hh"
 #include "airlock/sys/file.hh"
-#include "airlock/sys/service.hh"
-#include "platform/process_support.hh"
-#include "stream_support.hh"
-#include "support/region_fixture.hh"
+#include "enclave_fixture.hh"
 
 namespace {
 
 using namespace airlock;
 using airlock::async::task;
-using platform::platform_kind;
 
 constexpr std::size_t bound = 4096;  // file_write_behind_bytes
 constexpr std::uint64_t seed = 41;
@@ -120,33 +114,16 @@ void program(platform::enclave_thread& t) {
     });
 }
 
-class sys_file_write_behind : public ::testing::TestWithParam<platform_kind> {
+class sys_file_write_behind : public test::sys_enclave_test<program> {
   protected:
-    void SetUp() override {
-        AIRLOCK_SKIP_PROCESS_UNDER_TSAN(GetParam());
+    void ready() override {
         char tmpl[] = "/tmp/airlock-sys-wb-XXXXXX";
         ASSERT_NE(::mkdtemp(tmpl), nullptr);
         dir = tmpl;
-        platform::enclave_config config = test::process_config(1);
-        config.platform = GetParam();
-        config.service_links = 1;
-        auto e = platform::enclave::create(config, program);
-        ASSERT_TRUE(e.has_value()) << to_string(e.error());
-        enclave = std::move(*e);
-        auto s = sys::service::start_for(*enclave);
-        ASSERT_TRUE(s.has_value()) << to_string(s.error());
-        svc = std::move(*s);
-        ch = enclave->open_channel(0);
     }
     void TearDown() override {
-        svc.reset();
-        ch.reset();  // the channel before its enclave
-        enclave.reset();
+        sys_enclave_test::TearDown();
         if (!dir.empty()) std::filesystem::remove_all(dir);
-    }
-    template <class M>
-    expected<std::uint64_t> call(const M& m, const std::string& path) {
-        return async::sync_wait(ch->executor(), ch->endpoint().call(m, path));
     }
     static std::vector<std::byte> contents(const std::string& path) {
         std::ifstream in(path, std::ios::binary);
@@ -157,15 +134,12 @@ class sys_file_write_behind : public ::testing::TestWithParam<platform_kind> {
     }
 
     std::string dir;
-    std::unique_ptr<platform::enclave> enclave;
-    std::unique_ptr<sys::service> svc;
-    std::unique_ptr<platform::host_channel> ch;
 };
 
 TEST_P(sys_file_write_behind, writes_reach_the_file_in_order_within_the_bound) {
     test::watchdog dog(std::chrono::seconds(60), "sys_file_write_behind");
     const std::string path = dir + "/scenario";
-    auto h = call(write_scenario, path);
+    auto h = try_call(write_scenario, path);
     ASSERT_TRUE(h.has_value()) << to_string(h.error());
     EXPECT_EQ(fnv(contents(path)), *h) << "the host reads what the enclave's model holds";
 }
@@ -174,7 +148,7 @@ TEST_P(sys_file_write_behind, a_failed_write_behind_is_kept_for_every_later_call
     test::watchdog dog(std::chrono::seconds(60), "sys_file_write_behind error");
     const std::string path = dir + "/read-only";
     std::ofstream(path) << "x";
-    auto step = call(error_kept, path);
+    auto step = try_call(error_kept, path);
     ASSERT_TRUE(step.has_value()) << to_string(step.error());
     EXPECT_EQ(*step, 0u) << "step that broke the promise";
 }
@@ -182,7 +156,7 @@ TEST_P(sys_file_write_behind, a_failed_write_behind_is_kept_for_every_later_call
 TEST_P(sys_file_write_behind, a_file_dropped_with_writes_queued_still_writes_them) {
     test::watchdog dog(std::chrono::seconds(60), "sys_file_write_behind drop");
     const std::string path = dir + "/dropped";
-    auto left = call(write_and_drop, path);
+    auto left = try_call(write_and_drop, path);
     ASSERT_TRUE(left.has_value()) << to_string(left.error());
     EXPECT_LE(*left, bound);
     std::vector<std::byte> want(dropped_bytes);
@@ -192,10 +166,6 @@ TEST_P(sys_file_write_behind, a_file_dropped_with_writes_queued_still_writes_the
         << "size " << contents(path).size();
 }
 
-INSTANTIATE_TEST_SUITE_P(platforms, sys_file_write_behind,
-                         ::testing::Values(platform_kind::sim, platform_kind::process),
-                         [](const auto& p) {
-                             return p.param == platform_kind::sim ? "sim" : "process";
-                         });
+AIRLOCK_SYS_ON_BOTH_PLATFORMS(sys_file_write_behind);
 
 }  // namespace

@@ -11,13 +11,8 @@
 #include <optional>
 #include <vector>
 
-#include "airlock/async/sync_wait.hh"
-#include "airlock/platform/enclave.hh"
-#include "airlock/sys/service.hh"
 #include "airlock/sys/socket.hh"
-#include "platform/process_support.hh"
-#include "stream_support.hh"
-#include "support/region_fixture.hh"
+#include "enclave_fixture.hh"
 
 namespace {
 
@@ -77,47 +72,11 @@ void program(platform::enclave_thread& t) {
     });
 }
 
-class sys_socket_dropped : public ::testing::TestWithParam<platform_kind> {
-  protected:
-    void SetUp() override {
-        AIRLOCK_SKIP_PROCESS_UNDER_TSAN(GetParam());
-        platform::enclave_config config = test::process_config(1);
-        config.platform = GetParam();
-        config.service_links = 1;
-        auto e = platform::enclave::create(config, program);
-        ASSERT_TRUE(e.has_value()) << to_string(e.error());
-        enclave = std::move(*e);
-        auto s = sys::service::start_for(*enclave);
-        ASSERT_TRUE(s.has_value()) << to_string(s.error());
-        svc = std::move(*s);
-        ch = enclave->open_channel(0);
-        lfd = test::loopback_listener(port);
-        ASSERT_GE(lfd, 0);
-    }
-    void TearDown() override {
-        if (peer >= 0) ::close(peer);
-        if (lfd >= 0) ::close(lfd);
-        svc.reset();
-    }
-    template <class M, class... A>
-    std::uint64_t call(const M& m, A... a) {
-        auto r = async::sync_wait(ch->executor(), ch->endpoint().call(m, a...));
-        EXPECT_TRUE(r.has_value()) << to_string(r.error());
-        return r ? *r : ~std::uint64_t{0};
-    }
-
-    std::unique_ptr<platform::enclave> enclave;
-    std::unique_ptr<sys::service> svc;
-    std::unique_ptr<platform::host_channel> ch;
-    std::uint16_t port = 0;
-    int lfd = -1, peer = -1;
-};
+class sys_socket_dropped : public test::sys_stream_test<program> {};
 
 TEST_P(sys_socket_dropped, queued_bytes_still_go_then_the_stream_ends) {
     test::watchdog dog(std::chrono::seconds(120), "sys_socket_dropped");
-    ASSERT_EQ(call(connect_out, std::uint64_t{port}), 0u);
-    peer = ::accept(lfd, nullptr, nullptr);
-    ASSERT_GE(peer, 0);
+    connect(connect_out);
     // Bytes the program will never read wait in its receive-ahead buffer.
     const char unread[] = "never read";
     ASSERT_EQ(::write(peer, unread, sizeof unread), static_cast<ssize_t>(sizeof unread));
@@ -147,10 +106,6 @@ TEST_P(sys_socket_dropped, queued_bytes_still_go_then_the_stream_ends) {
         << std::hex << call(in_flight);
 }
 
-INSTANTIATE_TEST_SUITE_P(platforms, sys_socket_dropped,
-                         ::testing::Values(platform_kind::sim, platform_kind::process),
-                         [](const auto& p) {
-                             return p.param == platform_kind::sim ? "sim" : "process";
-                         });
+AIRLOCK_SYS_ON_BOTH_PLATFORMS(sys_socket_dropped);
 
 }  // namespace

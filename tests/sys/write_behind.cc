@@ -12,13 +12,8 @@
 #include <vector>
 
 #include "airlock/async/deadline.hh"
-#include "airlock/async/sync_wait.hh"
-#include "airlock/platform/enclave.hh"
-#include "airlock/sys/service.hh"
 #include "airlock/sys/socket.hh"
-#include "platform/process_support.hh"
-#include "stream_support.hh"
-#include "support/region_fixture.hh"
+#include "enclave_fixture.hh"
 
 namespace {
 
@@ -118,37 +113,8 @@ void program(platform::enclave_thread& t) {
     });
 }
 
-class sys_write_behind : public ::testing::TestWithParam<platform_kind> {
+class sys_write_behind : public test::sys_stream_test<program> {
   protected:
-    void SetUp() override {
-        AIRLOCK_SKIP_PROCESS_UNDER_TSAN(GetParam());
-        platform::enclave_config config = test::process_config(1);
-        config.platform = GetParam();
-        config.service_links = 1;
-        auto e = platform::enclave::create(config, program);
-        ASSERT_TRUE(e.has_value()) << to_string(e.error());
-        enclave = std::move(*e);
-        auto s = sys::service::start_for(*enclave);
-        ASSERT_TRUE(s.has_value()) << to_string(s.error());
-        svc = std::move(*s);
-        ch = enclave->open_channel(0);
-        lfd = test::loopback_listener(port);
-        ASSERT_GE(lfd, 0);
-    }
-    void TearDown() override {
-        if (peer >= 0) ::close(peer);
-        if (lfd >= 0) ::close(lfd);
-        svc.reset();
-    }
-    template <class M, class... A>
-    expected<std::uint64_t> call(const M& m, A... a) {
-        return async::sync_wait(ch->executor(), ch->endpoint().call(m, a...));
-    }
-    void connect() {
-        ASSERT_TRUE(call(connect_out, std::uint64_t{port}).has_value());
-        peer = ::accept(lfd, nullptr, nullptr);
-        ASSERT_GE(peer, 0);
-    }
     // Reads `n` bytes (or to the end when n is 0); returns the count, and
     // the first byte that differs from the stream in `bad` (or n).
     std::uint64_t read_stream(std::uint64_t n, std::uint64_t& bad) const {
@@ -167,24 +133,18 @@ class sys_write_behind : public ::testing::TestWithParam<platform_kind> {
         }
         return at;
     }
-
-    std::unique_ptr<platform::enclave> enclave;
-    std::unique_ptr<sys::service> svc;
-    std::unique_ptr<platform::host_channel> ch;
-    std::uint16_t port = 0;
-    int lfd = -1, peer = -1;
 };
 
 TEST_P(sys_write_behind, a_long_stream_arrives_in_order_and_whole_within_the_bound) {
     test::watchdog dog(std::chrono::seconds(120), "sys_write_behind stream");
-    connect();
+    connect(connect_out);
     constexpr std::uint64_t total = std::uint64_t{1} << 20;
     std::uint64_t got = 0, bad = 0;
     std::thread reader([&] { got = read_stream(0, bad); });  // to the end: close's FIN
-    auto most = call(send_stream, total);
+    auto most = try_call(send_stream, total);
     ASSERT_TRUE(most.has_value()) << to_string(most.error());
     EXPECT_LE(*most, bound);
-    auto closed = call(flush_and_close);
+    auto closed = try_call(flush_and_close);
     reader.join();
     ASSERT_TRUE(closed.has_value()) << to_string(closed.error());
     EXPECT_EQ(got, total) << "every byte, then the end of the stream";
@@ -193,24 +153,20 @@ TEST_P(sys_write_behind, a_long_stream_arrives_in_order_and_whole_within_the_bou
 
 TEST_P(sys_write_behind, a_peer_that_stops_reading_holds_the_sender_at_the_bound) {
     test::watchdog dog(std::chrono::seconds(120), "sys_write_behind held");
-    connect();
+    connect(connect_out);
     // The peer reads nothing: the kernel's buffers fill, then the queue.
-    auto queued = call(send_until_held);
+    auto queued = try_call(send_until_held);
     ASSERT_TRUE(queued.has_value()) << to_string(queued.error());
     ASSERT_GT(*queued, 0u);
     std::uint64_t got = 0, bad = 0;
     std::thread reader([&] { got = read_stream(0, bad); });
-    auto closed = call(flush_and_close);  // waits until the queue went
+    auto closed = try_call(flush_and_close);  // waits until the queue went
     reader.join();
     ASSERT_TRUE(closed.has_value()) << to_string(closed.error());
     EXPECT_EQ(got, *queued) << "exactly what send said it queued";
     EXPECT_EQ(bad, ~std::uint64_t{0}) << "first differing byte";
 }
 
-INSTANTIATE_TEST_SUITE_P(platforms, sys_write_behind,
-                         ::testing::Values(platform_kind::sim, platform_kind::process),
-                         [](const auto& p) {
-                             return p.param == platform_kind::sim ? "sim" : "process";
-                         });
+AIRLOCK_SYS_ON_BOTH_PLATFORMS(sys_write_behind);
 
 }  // namespace

@@ -11,13 +11,8 @@
 #include <memory>
 #include <optional>
 
-#include "airlock/async/sync_wait.hh"
-#include "airlock/platform/enclave.hh"
-#include "airlock/sys/service.hh"
 #include "airlock/sys/socket.hh"
-#include "platform/process_support.hh"
-#include "stream_support.hh"
-#include "support/region_fixture.hh"
+#include "enclave_fixture.hh"
 
 namespace {
 
@@ -98,54 +93,22 @@ void program(platform::enclave_thread& t) {
     });
 }
 
-class sys_write_behind_errors : public ::testing::TestWithParam<platform_kind> {
+class sys_write_behind_errors : public test::sys_stream_test<program> {
   protected:
-    void SetUp() override {
-        AIRLOCK_SKIP_PROCESS_UNDER_TSAN(GetParam());
-        platform::enclave_config config = test::process_config(1);
-        config.platform = GetParam();
-        config.service_links = 1;
-        auto e = platform::enclave::create(config, program);
-        ASSERT_TRUE(e.has_value()) << to_string(e.error());
-        enclave = std::move(*e);
-        auto s = sys::service::start_for(*enclave);
-        ASSERT_TRUE(s.has_value()) << to_string(s.error());
-        svc = std::move(*s);
-        ch = enclave->open_channel(0);
-        lfd = test::loopback_listener(port);
-        ASSERT_GE(lfd, 0);
-        auto c = async::sync_wait(ch->executor(), ch->endpoint().call(connect_out, port));
-        ASSERT_TRUE(c.has_value()) << to_string(c.error());
-        peer = ::accept(lfd, nullptr, nullptr);
-        ASSERT_GE(peer, 0);
+    void ready() override {
+        sys_stream_test::ready();
+        connect(connect_out);
     }
-    void TearDown() override {
-        if (peer >= 0) ::close(peer);
-        if (lfd >= 0) ::close(lfd);
-        svc.reset();
-    }
-    template <class M>
-    std::uint64_t run(const M& m) {
-        auto r = async::sync_wait(ch->executor(), ch->endpoint().call(m));
-        EXPECT_TRUE(r.has_value()) << to_string(r.error());
-        return r ? *r : ~std::uint64_t{0};
-    }
-
-    std::unique_ptr<platform::enclave> enclave;
-    std::unique_ptr<sys::service> svc;
-    std::unique_ptr<platform::host_channel> ch;
-    std::uint16_t port = 0;
-    int lfd = -1, peer = -1;
 };
 
 TEST_P(sys_write_behind_errors, a_failed_send_behind_surfaces_at_flush_and_stays) {
     test::watchdog dog(std::chrono::seconds(60), "sys_write_behind_errors flush");
-    EXPECT_EQ(run(error_at_flush), 0u) << "step that broke the promise";
+    EXPECT_EQ(call(error_at_flush), 0u) << "step that broke the promise";
 }
 
 TEST_P(sys_write_behind_errors, a_failed_send_behind_surfaces_at_the_next_call) {
     test::watchdog dog(std::chrono::seconds(60), "sys_write_behind_errors next call");
-    EXPECT_EQ(run(error_at_next_send), 0u) << "step that broke the promise";
+    EXPECT_EQ(call(error_at_next_send), 0u) << "step that broke the promise";
 }
 
 TEST_P(sys_write_behind_errors, a_reset_seen_ahead_surfaces_at_every_later_call) {
@@ -154,13 +117,9 @@ TEST_P(sys_write_behind_errors, a_reset_seen_ahead_surfaces_at_every_later_call)
     ASSERT_EQ(::setsockopt(peer, SOL_SOCKET, SO_LINGER, &l, sizeof l), 0);
     ::close(peer);  // a reset, not an end of stream
     peer = -1;
-    EXPECT_EQ(run(reset_at_send), 0u) << "step that broke the promise";
+    EXPECT_EQ(call(reset_at_send), 0u) << "step that broke the promise";
 }
 
-INSTANTIATE_TEST_SUITE_P(platforms, sys_write_behind_errors,
-                         ::testing::Values(platform_kind::sim, platform_kind::process),
-                         [](const auto& p) {
-                             return p.param == platform_kind::sim ? "sim" : "process";
-                         });
+AIRLOCK_SYS_ON_BOTH_PLATFORMS(sys_write_behind_errors);
 
 }  // namespace
