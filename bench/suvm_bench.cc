@@ -11,7 +11,8 @@
 //             cache; each 8-byte load opens one sealed sub-page from the
 //             store, each store also seals it back. Accessed through an
 //             s_ptr moved by pointer arithmetic, with load()/store() (a
-//             direct space has nothing for `*p` to point into).
+//             direct space has nothing for `*p` to point into). One
+//             thread: not run with --threads > 1.
 //   hw_model  MODELLED hardware EPC paging: the data in ordinary memory and
 //             an exact LRU list of the budget's worth of 4 KiB pages; an
 //             access to a page not in it costs --swap-cycles TSC cycles
