@@ -31,10 +31,11 @@
 // memory, authenticated and opened, used, and, for a write, sealed under
 // its next version and copied back. Each sub-page has its own tag and its
 // own version in enclave memory; page, sub-page index and version are bound
-// into nonce and associated data. Nothing is pinned, so pin, s_ptr::get and
-// `*`/`->` are refused (suvm_direct_space). A space is either cached or
-// direct, never both: no page can then exist in a frame and in sub-page
-// slots at once, so there is nothing to keep coherent.
+// into nonce and associated data. Nothing is pinned, so pin and s_ptr::get
+// are refused (suvm_direct_space) and s_ptr's `*`/`->` yield its zeroed
+// stand-in. A space is either cached or direct, never both: no page can
+// then exist in a frame and in sub-page slots at once, so there is nothing
+// to keep coherent.
 //
 // Thread contract: create on one enclave thread; then every member may be
 // called from any number of enclave threads at once. A page_ref (and an
