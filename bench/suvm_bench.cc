@@ -6,6 +6,13 @@
 //             what an enclave does when nothing is paged.
 //   suvm      the data in a suvm::space whose page cache is the budget, its
 //             sealed pages in a backing store of ordinary memory.
+//   suvm_direct  rand_8 only: the data in a direct-mode suvm::space
+//             (--sub-page-bytes, each size a mode of its own): no page
+//             cache; each 8-byte load opens one sealed sub-page from the
+//             store, each store also seals it back. Accessed through an
+//             s_ptr moved by pointer arithmetic, with load()/store() (a
+//             direct space has nothing for `*p` to point into). One
+//             thread: not run with --threads > 1.
 //   hw_model  MODELLED hardware EPC paging: the data in ordinary memory and
 //             an exact LRU list of the budget's worth of 4 KiB pages; an
 //             access to a page not in it costs --swap-cycles TSC cycles
@@ -54,6 +61,7 @@ struct suvm_options : common_options {
     std::uint64_t swap_cycles = 40'000;
     std::size_t page_size = 4096;
     std::size_t threads = 1;
+    std::vector<std::size_t> sub_pages{256};
 };
 
 constexpr std::size_t hw_page = 4096;
@@ -176,6 +184,9 @@ struct data_set {
     std::unique_ptr<epc_model> hw;
     std::unique_ptr<block> store;
     std::unique_ptr<suvm::space> space;
+    // Direct-mode spaces, one per --sub-page-bytes, in that order.
+    std::vector<std::unique_ptr<block>> direct_stores;
+    std::vector<std::unique_ptr<suvm::space>> direct_spaces;
 };
 
 // The wall-clock time in nanoseconds (threaded runs: a thread that waits
@@ -291,6 +302,44 @@ double suvm_rate(suvm::space& s, std::uint64_t bytes, const std::string& pattern
     return rate;
 }
 
+// The suvm_direct mode, rand_8: ops per CPU-second.
+double direct_rate(suvm::space& s, std::uint64_t bytes, bool write, double seconds) {
+    const std::uint64_t words = bytes / 8;
+    rng r{0x9E3779B97F4A7C15ULL};
+    std::uint64_t sink = 0;
+    double rate = 0;
+    if (write) {
+        suvm::s_ptr<std::uint64_t> p(s, 0);
+        std::uint64_t at = 0;
+        rate = timed(seconds, 256, [&](std::uint64_t) {
+            const std::uint64_t w = r.next() % words;
+            p += static_cast<std::ptrdiff_t>(w - at);
+            at = w;
+            (void)p.store(w);
+        });
+    } else {
+        suvm::s_ptr<const std::uint64_t> p(s, 0);
+        std::uint64_t at = 0;
+        rate = timed(seconds, 256, [&](std::uint64_t) {
+            const std::uint64_t w = r.next() % words;
+            p += static_cast<std::ptrdiff_t>(w - at);
+            at = w;
+            sink += p.load().value_or(0);
+        });
+    }
+    if (s.fault() != errc::ok) fail("suvm space faulted: " + std::string(to_string(s.fault())));
+    asm volatile("" : : "r"(sink) : "memory");
+    return rate;
+}
+
+// "suvm_direct/<sub-page bytes>": the mode's name and its sub-page size.
+bool is_direct(const std::string& mode) {
+    return mode.rfind("suvm_direct/", 0) == 0;
+}
+std::size_t direct_sub_page(const std::string& mode) {
+    return static_cast<std::size_t>(std::stoul(mode.substr(mode.find('/') + 1)));
+}
+
 // One repetition of (mode, pattern, op) over `d`.
 double run_one(data_set& d, const std::string& mode, const std::string& pattern, bool write,
                double seconds) {
@@ -339,6 +388,11 @@ double run_one(data_set& d, const std::string& mode, const std::string& pattern,
                 if (++w == words) w = 0;
             });
         }
+    } else if (is_direct(mode)) {
+        for (auto& s : d.direct_spaces)
+            if (s->sub_page_bytes() == direct_sub_page(mode))
+                return direct_rate(*s, d.bytes, write, seconds);
+        fail("no direct space for " + mode);
     } else {
         return suvm_rate(*d.space, d.bytes, pattern, write, seconds, r.s, 0, thread_cpu_ns);
     }
@@ -397,15 +451,33 @@ void run_suvm(const suvm_options& o) {
         d->space = std::move(*s);
         // Every page written once, so that reads decrypt real pages.
         if (!d->space->fill(0, std::byte{1}, d->bytes)) fail("suvm fill");
+        for (std::size_t sub : o.sub_pages) {
+            if (o.threads > 1) break;  // suvm_direct is a one-thread mode
+            auto ds = so;
+            ds.sub_page_bytes = sub;
+            auto dneed = suvm::space::store_size(ds);
+            if (!dneed) fail("bad --sub-page-bytes");
+            d->direct_stores.push_back(std::make_unique<block>(*dneed));
+            auto dsp = suvm::space::create(ds, {d->direct_stores.back()->p, *dneed});
+            if (!dsp) fail("suvm::space::create (direct): " + std::string(to_string(dsp.error())));
+            // Every sub-page sealed once, so that reads open real sub-pages.
+            if (!(*dsp)->fill(0, std::byte{1}, d->bytes)) fail("suvm direct fill");
+            d->direct_spaces.push_back(std::move(*dsp));
+        }
         sets.push_back(std::move(d));
     }
 
+    std::vector<std::string> modes{"plain", "suvm", "hw_model"};
+    if (o.threads == 1)
+        for (std::size_t sub : o.sub_pages)
+            modes.push_back("suvm_direct/" + std::to_string(sub));
     std::vector<trial> trials;
     for (auto& d : sets)
         for (const char* pattern : patterns)
             for (const char* op : ops)
-                for (const char* mode : {"plain", "suvm", "hw_model"}) {
-                    if (std::string(mode) == "plain" && !d->plain) continue;
+                for (const std::string& mode : modes) {
+                    if (mode == "plain" && !d->plain) continue;
+                    if (is_direct(mode) && std::string(pattern) != "rand_8") continue;
                     // The plain and hw_model modes are one thread's.
                     if (o.threads > 1 && std::string(mode) != "suvm") continue;
                     data_set* ds = d.get();
@@ -423,19 +495,21 @@ void run_suvm(const suvm_options& o) {
                 }
 
     print_environment("suvm", o);
-    print_note("suvm", o,
-               "budget " + std::to_string(o.budget_mib) + " MiB; suvm page " +
-                   std::to_string(o.page_size) + " B, cipher " +
-                   (sets.front()->space->cipher_in_use() == suvm::cipher::aes256gcm
-                        ? "aes256gcm"
-                        : "xchacha20poly1305") +
-                   "; hw_model: " + std::to_string(o.swap_cycles) + " TSC cycles (" +
-                   std::to_string(swap_ns) +
-                   " ns of CPU) + a 4 KiB copy per miss of an exact LRU over the budget; " +
-                   (o.threads > 1
-                        ? std::to_string(o.threads) + " threads on one space, suvm only; rates per "
-                                                      "wall-clock second of all threads together"
-                        : std::string("rates per CPU-second of the thread")));
+    print_note(
+        "suvm", o,
+        "budget " + std::to_string(o.budget_mib) + " MiB; suvm page " +
+            std::to_string(o.page_size) + " B, cipher " +
+            (sets.front()->space->cipher_in_use() == suvm::cipher::aes256gcm
+                 ? "aes256gcm"
+                 : "xchacha20poly1305") +
+            "; hw_model: " + std::to_string(o.swap_cycles) + " TSC cycles (" +
+            std::to_string(swap_ns) +
+            " ns of CPU) + a 4 KiB copy per miss of an exact LRU over the budget; " +
+            (o.threads == 1 ? "suvm_direct: rand_8 through s_ptr load/store, no cache; " : "") +
+            (o.threads > 1
+                 ? std::to_string(o.threads) + " threads on one space, suvm only; rates per "
+                                               "wall-clock second of all threads together"
+                 : std::string("rates per CPU-second of the thread")));
     run_interleaved(trials, o);
 
     table out({"data_x_budget", "pattern", "op", "mode", "ops/s", "min", "max"});
@@ -447,7 +521,17 @@ void run_suvm(const suvm_options& o) {
             part.push_back(t.impl.substr(at, bar - at));
         part.push_back(t.impl.substr(at));
         const summary rate = summarize(t, 0);
-        if (o.json)
+        if (o.json && is_direct(part[0]))
+            json_line()
+                .str("bench", "suvm")
+                .str("mode", "suvm_direct")
+                .integer("sub_page_bytes", direct_sub_page(part[0]))
+                .num("data_x_budget", std::stod(part[1]), 1)
+                .str("pattern", part[2])
+                .str("op", part[3])
+                .num("ops_per_sec", rate.median)
+                .print();
+        else if (o.json)
             json_line()
                 .str("bench", "suvm")
                 .str("mode", part[0])
@@ -485,6 +569,31 @@ void run_suvm(const suvm_options& o) {
                         std::printf("suvm/%s at %sx, %s %s: %.2f\n", peer,
                                     fixed(d->factor, 1).c_str(), pattern, op, ratio);
                 }
+    // Direct mode against the cached space and the model (rand_8 only).
+    for (auto& d : sets)
+        for (const std::string& mode : modes) {
+            if (!is_direct(mode)) continue;
+            for (const char* op : ops)
+                for (const char* peer : {"suvm", "hw_model"}) {
+                    const trial* a = find_trial(trials, key(mode, d->factor, "rand_8", op), 0);
+                    const trial* b = find_trial(trials, key(peer, d->factor, "rand_8", op), 0);
+                    if (a == nullptr || b == nullptr) continue;
+                    const double ratio = summarize(*a, 0).median / summarize(*b, 0).median;
+                    if (o.json)
+                        json_line()
+                            .str("bench", "suvm")
+                            .str("ratio", std::string("suvm_direct/") + peer)
+                            .integer("sub_page_bytes", direct_sub_page(mode))
+                            .num("data_x_budget", d->factor, 1)
+                            .str("pattern", "rand_8")
+                            .str("op", op)
+                            .num("value", ratio, 3)
+                            .print();
+                    else
+                        std::printf("%s/%s at %sx, rand_8 %s: %.2f\n", mode.c_str(), peer,
+                                    fixed(d->factor, 1).c_str(), op, ratio);
+                }
+        }
 }
 
 }  // namespace
@@ -504,6 +613,9 @@ void add_suvm_command(CLI::App& app) {
                     "Modelled cost of one hardware page swap, in TSC cycles")
         ->capture_default_str();
     sub->add_option("--page-size", options->page_size, "suvm page size in bytes")
+        ->capture_default_str();
+    sub->add_option("--sub-page-bytes", options->sub_pages,
+                    "Sub-page sizes of the suvm_direct mode (256, 512, 1024), one mode each")
         ->capture_default_str();
     sub->add_option("--threads", options->threads,
                     "Threads on one space at once (above 1: suvm mode only, wall-clock rates)")

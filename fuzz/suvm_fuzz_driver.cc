@@ -42,13 +42,18 @@ struct harness {
     bool faulted = false;
     std::vector<std::byte> saved;  // a slot copied earlier, for replays
     std::uint64_t saved_page = 0;
+    // The store's unit: a page, or a direct space's sub-page (slots are units).
+    std::size_t unit;
+    std::uint64_t units;
 
-    harness() {
+    explicit harness(std::size_t sub_page)
+        : unit(sub_page == 0 ? page_size : sub_page), units(size / unit) {
         suvm::space_options o;
         o.size = size;
         o.page_size = page_size;
         o.cache_bytes = 4 * page_size;
         o.write_back_batch = 2;
+        o.sub_page_bytes = sub_page;
         const std::size_t need = suvm::space::store_size(o).value();
         store.resize(need + 64);
         const auto raw = reinterpret_cast<std::uintptr_t>(store.data());
@@ -57,8 +62,8 @@ struct harness {
         if (!made) broken("create");
         s = std::move(*made);
     }
-    std::byte* slot(std::uint64_t page) { return base + page * suvm::slot_bytes(page_size); }
-    std::size_t slot_size() const { return suvm::slot_bytes(page_size); }
+    std::byte* slot(std::uint64_t u) { return base + u * suvm::slot_bytes(unit); }
+    std::size_t slot_size() const { return suvm::slot_bytes(unit); }
 
     // An operation's error: allowed only as the integrity fault after tampering.
     void check_error(errc e) {
@@ -74,10 +79,9 @@ struct harness {
     }
 };
 
-}  // namespace
-
-int run_suvm_fuzz_input(const std::uint8_t* data, std::size_t n) {
-    harness h;
+// One input against one space: a cached one (sub_page 0) or a direct one.
+void run_on(std::size_t sub_page, const std::uint8_t* data, std::size_t n) {
+    harness h(sub_page);
     input in{data, n};
     for (int ops = 0; ops < 256 && in.more(); ++ops) {
         const std::uint8_t op = in.u8() % 10;
@@ -145,14 +149,14 @@ int run_suvm_fuzz_input(const std::uint8_t* data, std::size_t n) {
                 break;
             }
             case 5: {  // host: flip a byte of the store
-                std::byte* b = h.base + (in.u16() * 7u) % (pages * h.slot_size());
+                std::byte* b = h.base + (in.u16() * 7u) % (h.units * h.slot_size());
                 const std::byte mask = static_cast<std::byte>(in.u8() | 1);
                 *b ^= mask;
                 h.tampered = true;
                 break;
             }
             case 6: {  // host: swap two slots
-                const std::uint64_t x = addr / page_size, y = in.u8() % pages;
+                const std::uint64_t x = addr / h.unit, y = in.u8() % h.units;
                 std::vector<std::byte> t(h.slot(x), h.slot(x) + h.slot_size());
                 std::vector<std::byte> before(h.slot(y), h.slot(y) + h.slot_size());
                 std::memcpy(h.slot(x), h.slot(y), h.slot_size());
@@ -161,14 +165,14 @@ int run_suvm_fuzz_input(const std::uint8_t* data, std::size_t n) {
                 break;
             }
             case 7: {  // host: save a slot now, to replay it later
-                h.saved_page = addr / page_size;
+                h.saved_page = addr / h.unit;
                 h.saved.assign(h.slot(h.saved_page), h.slot(h.saved_page) + h.slot_size());
                 break;
             }
             case 8: {  // host: replay the saved slot (or zero one)
                 std::vector<std::byte> before;
                 if (h.saved.empty()) {
-                    const std::uint64_t p = addr / page_size;
+                    const std::uint64_t p = addr / h.unit;
                     before.assign(h.slot(p), h.slot(p) + h.slot_size());
                     std::memset(h.slot(p), 0, h.slot_size());
                     h.host_changed(before.data(), h.slot(p), h.slot_size());
@@ -179,7 +183,13 @@ int run_suvm_fuzz_input(const std::uint8_t* data, std::size_t n) {
                 }
                 break;
             }
-            default: {  // pin pages until the cache is exhausted, then let go
+            default: {                // pin pages until the cache is exhausted, then let go
+                if (sub_page != 0) {  // a direct space has nothing to pin
+                    if (auto r = h.s->pin(addr / page_size);
+                        r || (r.error() != errc::suvm_direct_space && !h.faulted))
+                        broken("a direct space pinned a page");
+                    break;
+                }
                 std::vector<suvm::page_ref> pins;
                 for (std::uint64_t p = addr / page_size; pins.size() < 5; p = (p + 1) % pages) {
                     auto r = h.s->pin(p);
@@ -202,5 +212,13 @@ int run_suvm_fuzz_input(const std::uint8_t* data, std::size_t n) {
             h.faulted = true;
         }
     }
+}
+
+}  // namespace
+
+int run_suvm_fuzz_input(const std::uint8_t* data, std::size_t n) {
+    run_on(0, data, n);
+    // The same operations on a direct space, its sub-page size from the length.
+    run_on(std::size_t{256} << (n % 3), data, n);
     return 0;
 }

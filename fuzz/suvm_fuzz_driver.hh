@@ -6,8 +6,10 @@
 // 4 frames): enclave writes, reads, fills, s_ptr accesses, pins and
 // flushes, and the host's tampering with the backing store (flip a byte,
 // swap two slots, copy one over another, put back a saved older slot, zero a
-// slot). A private reference copy of the data is the oracle. Guarantees,
-// checked after every operation (a broken one aborts):
+// slot). Each input runs twice: on that cached space, then on a direct-mode
+// space of the same size (sub-pages of 256, 512 or 1024 bytes by the
+// input's length, whose slots the tampering then works on). A private reference copy of the data is
+// the oracle. Guarantees, checked after every operation (a broken one aborts):
 //   - until the host has changed a byte of the store, every operation
 //     succeeds and every read equals the reference;
 //   - after that, an operation either succeeds with the reference's data or

@@ -69,6 +69,7 @@ std::string_view to_string(errc e) noexcept {
         AIRLOCK_ERRC_NAME(suvm_cache_exhausted)
         AIRLOCK_ERRC_NAME(suvm_out_of_memory)
         AIRLOCK_ERRC_NAME(suvm_straddles_page)
+        AIRLOCK_ERRC_NAME(suvm_direct_space)
         AIRLOCK_ERRC_NAME(suvm_store_misaligned)
         AIRLOCK_ERRC_NAME(suvm_store_too_small)
         AIRLOCK_ERRC_NAME(suvm_store_overlaps_enclave)

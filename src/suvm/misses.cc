@@ -183,6 +183,10 @@ void space::prefetch_after(std::uint64_t page, std::uint32_t scratch_index) noex
 }
 
 expected<page_ref> space::pin_slow(std::uint64_t page, access a) {
+    if (direct()) {
+        if (const errc e = fault(); e != errc::ok) return unexpected(e);
+        return unexpected(errc::suvm_direct_space);
+    }
     if (page >= pages_) return unexpected(errc::suvm_out_of_range);
     page_ref r;
     int exhausted = 0;
@@ -242,6 +246,7 @@ expected<page_ref> space::pin_slow(std::uint64_t page, access a) {
 
 expected<void> space::flush() {
     if (const errc e = fault(); e != errc::ok) return unexpected(e);
+    if (direct()) return {};  // every write was sealed before it returned
     std::uint32_t s;
     while ((s = take_scratch()) == no_scratch)
         std::this_thread::yield();  // misses at work: each gives its buffer back shortly

@@ -54,17 +54,25 @@ bool make_key(unsigned char* key, std::size_t n) noexcept {
     return true;
 }
 
-// Nonce and associated data: the page number and version, little-endian.
-// AES-256-GCM takes 12 bytes: page (4, the space has fewer than 2^32 pages)
-// then version (8). XChaCha20 takes 24: page (8), version (8), zeros.
 void put_u64(unsigned char* p, std::uint64_t v) noexcept {
     for (int i = 0; i < 8; ++i)
         p[i] = static_cast<unsigned char>(v >> (8 * i));
 }
 
-struct bound {
+}  // namespace
+
+// Nonce and associated data, little-endian. A page: AES-256-GCM's 12-byte
+// nonce is the page (4 bytes, the space has fewer than 2^32 pages) then the
+// version (8); XChaCha20's 24 are page (8), version (8), zeros; the
+// associated data is page, version, size (8 bytes each). A sub-page: the
+// AES nonce is page (4), sub-page index (1: at most 256 a page), version
+// (7); the XChaCha nonce is page (8), version (8), index (4), then a 1; the
+// associated data is page, version, size, index (32 bytes, so never equal
+// to a page's).
+struct sealer::bound {
     unsigned char nonce[24] = {};
-    unsigned char ad[24] = {};
+    unsigned char ad[32] = {};
+    std::size_t ad_bytes = 24;
     bound(std::uint64_t page, std::uint64_t version, std::size_t size, bool short_nonce) noexcept {
         if (short_nonce) {
             for (int i = 0; i < 4; ++i)
@@ -78,9 +86,28 @@ struct bound {
         put_u64(ad + 8, version);
         put_u64(ad + 16, size);
     }
+    bound(std::uint64_t page, std::uint32_t sub, std::uint64_t version, std::size_t size,
+          bool short_nonce) noexcept {
+        if (short_nonce) {
+            for (int i = 0; i < 4; ++i)
+                nonce[i] = static_cast<unsigned char>(page >> (8 * i));
+            nonce[4] = static_cast<unsigned char>(sub);
+            for (int i = 0; i < 7; ++i)
+                nonce[5 + i] = static_cast<unsigned char>(version >> (8 * i));
+        } else {
+            put_u64(nonce, page);
+            put_u64(nonce + 8, version);
+            for (int i = 0; i < 4; ++i)
+                nonce[16 + i] = static_cast<unsigned char>(sub >> (8 * i));
+            nonce[20] = 1;
+        }
+        put_u64(ad, page);
+        put_u64(ad + 8, version);
+        put_u64(ad + 16, size);
+        put_u64(ad + 24, sub);
+        ad_bytes = 32;
+    }
 };
-
-}  // namespace
 
 struct sealer::keys {
     alignas(16) crypto_aead_aes256gcm_state aes;  // expanded key, AES only
@@ -112,32 +139,52 @@ expected<sealer> sealer::create(cipher choice) {
 
 void sealer::seal(std::uint64_t page, std::uint64_t version, std::span<const std::byte> plain,
                   std::byte* out) const noexcept {
-    const auto* m = reinterpret_cast<const unsigned char*>(plain.data());
-    auto* c = reinterpret_cast<unsigned char*>(out);
-    unsigned char* mac = c + plain.size();
-    const bound b(page, version, plain.size(), kind_ == cipher::aes256gcm);
-    if (kind_ == cipher::aes256gcm) {
-        crypto_aead_aes256gcm_encrypt_detached_afternm(c, mac, nullptr, m, plain.size(), b.ad,
-                                                       sizeof b.ad, nullptr, b.nonce, &keys_->aes);
-    } else {
-        crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
-            c, mac, nullptr, m, plain.size(), b.ad, sizeof b.ad, nullptr, b.nonce, keys_->key);
-    }
+    seal_bound(bound(page, version, plain.size(), kind_ == cipher::aes256gcm), plain, out);
 }
 
 bool sealer::open(std::uint64_t page, std::uint64_t version, const std::byte* sealed,
                   std::span<std::byte> plain) const noexcept {
+    return open_bound(bound(page, version, plain.size(), kind_ == cipher::aes256gcm), sealed,
+                      plain);
+}
+
+void sealer::seal_sub_page(std::uint64_t page, std::uint32_t sub, std::uint64_t version,
+                           std::span<const std::byte> plain, std::byte* out) const noexcept {
+    seal_bound(bound(page, sub, version, plain.size(), kind_ == cipher::aes256gcm), plain, out);
+}
+
+bool sealer::open_sub_page(std::uint64_t page, std::uint32_t sub, std::uint64_t version,
+                           const std::byte* sealed, std::span<std::byte> plain) const noexcept {
+    return open_bound(bound(page, sub, version, plain.size(), kind_ == cipher::aes256gcm), sealed,
+                      plain);
+}
+
+void sealer::seal_bound(const bound& b, std::span<const std::byte> plain,
+                        std::byte* out) const noexcept {
+    const auto* m = reinterpret_cast<const unsigned char*>(plain.data());
+    auto* c = reinterpret_cast<unsigned char*>(out);
+    unsigned char* mac = c + plain.size();
+    if (kind_ == cipher::aes256gcm) {
+        crypto_aead_aes256gcm_encrypt_detached_afternm(c, mac, nullptr, m, plain.size(), b.ad,
+                                                       b.ad_bytes, nullptr, b.nonce, &keys_->aes);
+    } else {
+        crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
+            c, mac, nullptr, m, plain.size(), b.ad, b.ad_bytes, nullptr, b.nonce, keys_->key);
+    }
+}
+
+bool sealer::open_bound(const bound& b, const std::byte* sealed,
+                        std::span<std::byte> plain) const noexcept {
     auto* m = reinterpret_cast<unsigned char*>(plain.data());
     const auto* c = reinterpret_cast<const unsigned char*>(sealed);
     const unsigned char* mac = c + plain.size();
-    const bound b(page, version, plain.size(), kind_ == cipher::aes256gcm);
     int rc;
     if (kind_ == cipher::aes256gcm) {
         rc = crypto_aead_aes256gcm_decrypt_detached_afternm(m, nullptr, c, plain.size(), mac, b.ad,
-                                                            sizeof b.ad, b.nonce, &keys_->aes);
+                                                            b.ad_bytes, b.nonce, &keys_->aes);
     } else {
         rc = crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
-            m, nullptr, c, plain.size(), mac, b.ad, sizeof b.ad, b.nonce, keys_->key);
+            m, nullptr, c, plain.size(), mac, b.ad, b.ad_bytes, b.nonce, keys_->key);
     }
     if (rc != 0) {
         std::memset(plain.data(), 0, plain.size());

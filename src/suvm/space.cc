@@ -23,7 +23,7 @@ expected<std::size_t> space::store_size(const space_options& options) {
     if (options.size == 0 || !std::has_single_bit(options.page_size))
         return unexpected(errc::invalid_argument);
     const std::uint64_t pages = (options.size + options.page_size - 1) / options.page_size;
-    return backing_store::required_size(options.page_size, pages);
+    return backing_store::required_size(options.page_size, pages, options.sub_page_bytes);
 }
 
 expected<std::unique_ptr<space>> space::create(const space_options& options,
@@ -32,17 +32,21 @@ expected<std::unique_ptr<space>> space::create(const space_options& options,
         !std::has_single_bit(options.page_size))
         return unexpected(errc::invalid_argument);
     const std::uint64_t pages = (options.size + options.page_size - 1) / options.page_size;
-    auto store = backing_store::attach(untrusted_store, options.page_size, pages, options.store);
+    auto store = backing_store::attach(untrusted_store, options.page_size, pages, options.store,
+                                       options.sub_page_bytes);
     if (!store) return unexpected(store.error());
-    if (options.cache_bytes / options.page_size < min_frames)
+    const bool direct = options.sub_page_bytes != 0;
+    if (!direct && options.cache_bytes / options.page_size < min_frames)
         return unexpected(errc::invalid_argument);
-    if (options.parallel_misses == 0 || options.parallel_misses > 64)
+    if (!direct && (options.parallel_misses == 0 || options.parallel_misses > 64))
         return unexpected(errc::invalid_argument);
     auto s = sealer::create(options.cipher_choice);
     if (!s) return unexpected(s.error());
     std::unique_ptr<space> sp(new (std::nothrow) space(options, *store, std::move(*s)));
-    if (!sp || !sp->table_ || !sp->frames_ || !sp->frames_raw_ || !sp->versions_ || !sp->scratch_ ||
-        !sp->free_)
+    if (!sp || !sp->free_) return unexpected(errc::enclave_memory_exhausted);
+    if (direct
+            ? !sp->sub_words_
+            : (!sp->table_ || !sp->frames_ || !sp->frames_raw_ || !sp->versions_ || !sp->scratch_))
         return unexpected(errc::enclave_memory_exhausted);
     return sp;
 }
@@ -57,7 +61,19 @@ space::space(const space_options& options, backing_store store, sealer s)
       frame_count_(std::min<std::uint64_t>(options.cache_bytes / options.page_size, store.pages())),
       prefetch_(options.prefetch),
       write_back_batch_(options.write_back_batch),
+      sub_page_bytes_(options.sub_page_bytes),
       scratch_count_(options.parallel_misses) {
+    free_ = std::unique_ptr<detail::free_lists>(new (std::nothrow) detail::free_lists());
+    if (sub_page_bytes_ != 0) {
+        // Direct: no page table, frames or slot buffers; a word a sub-page.
+        sub_shift_ = static_cast<unsigned>(std::countr_zero(sub_page_bytes_));
+        subs_per_page_ = static_cast<std::uint32_t>(page_size_ / sub_page_bytes_);
+        frame_count_ = 0;
+        scratch_count_ = 0;
+        prefetch_ = false;
+        sub_words_ = make_array<std::atomic<std::uint64_t>>(pages_ * subs_per_page_);
+        return;
+    }
     frame_count_ = std::max(frame_count_, min_frames);
     table_ = make_array<std::atomic<std::uint32_t>>(pages_);
     if (table_)
@@ -75,7 +91,6 @@ space::space(const space_options& options, backing_store store, sealer s)
     free_scratch_.store(
         scratch_count_ == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << scratch_count_) - 1,
         std::memory_order_relaxed);
-    free_ = std::unique_ptr<detail::free_lists>(new (std::nothrow) detail::free_lists());
 }
 
 space::~space() {
@@ -84,6 +99,7 @@ space::~space() {
 }
 
 std::size_t space::metadata_bytes() const noexcept {
+    if (direct()) return pages_ * subs_per_page_ * sizeof(std::uint64_t);
     return pages_ * (sizeof(std::uint32_t) + sizeof(std::uint64_t)) + frame_count_ * sizeof(frame) +
            scratch_count_ * slot_bytes(page_size_);
 }
@@ -121,6 +137,7 @@ expected<void> for_each_page(space& s, std::uint64_t address, std::uint64_t leng
 }  // namespace
 
 expected<void> space::read(std::uint64_t address, std::span<std::byte> out) {
+    if (direct()) return direct_read(address, out);
     return for_each_page(*this, address, out.size(), access::read,
                          [&](page_ref& p, std::uint64_t off, std::uint64_t n, std::uint64_t at) {
                              std::memcpy(out.data() + at, p.data() + off, n);
@@ -129,6 +146,7 @@ expected<void> space::read(std::uint64_t address, std::span<std::byte> out) {
 }
 
 expected<void> space::write(std::uint64_t address, std::span<const std::byte> in) {
+    if (direct()) return direct_write(address, in);
     return for_each_page(*this, address, in.size(), access::write,
                          [&](page_ref& p, std::uint64_t off, std::uint64_t n, std::uint64_t at) {
                              std::memcpy(p.data() + off, in.data() + at, n);
@@ -137,6 +155,7 @@ expected<void> space::write(std::uint64_t address, std::span<const std::byte> in
 }
 
 expected<void> space::fill(std::uint64_t address, std::byte value, std::uint64_t length) {
+    if (direct()) return direct_fill(address, value, length);
     return for_each_page(*this, address, length, access::write,
                          [&](page_ref& p, std::uint64_t off, std::uint64_t n, std::uint64_t) {
                              std::memset(p.data() + off, static_cast<int>(value), n);
@@ -145,6 +164,7 @@ expected<void> space::fill(std::uint64_t address, std::byte value, std::uint64_t
 }
 
 expected<int> space::compare(std::uint64_t address, std::span<const std::byte> with) {
+    if (direct()) return direct_compare(address, with);
     int result = 0;
     auto r = for_each_page(*this, address, with.size(), access::read,
                            [&](page_ref& p, std::uint64_t off, std::uint64_t n, std::uint64_t at) {
@@ -213,6 +233,8 @@ space_stats space::stats() const noexcept {
     s.write_backs = write_backs_.load(std::memory_order_relaxed);
     s.integrity_failures = integrity_failures_.load(std::memory_order_relaxed);
     s.reused_allocations = reused_.load(std::memory_order_relaxed);
+    s.sub_page_opens = sub_page_opens_.load(std::memory_order_relaxed);
+    s.sub_page_seals = sub_page_seals_.load(std::memory_order_relaxed);
     {
         const std::lock_guard lock(alloc_mutex_);
         s.free_bytes = free_->free_bytes();

@@ -55,6 +55,11 @@ struct paged {
         return memory->data() + page * slot_bytes(s->page_size());
     }
     [[nodiscard]] std::size_t slot_size() const { return slot_bytes(s->page_size()); }
+    // A direct space: the slot of sub-page `index` (address / sub-page size).
+    [[nodiscard]] std::byte* sub_slot(std::uint64_t index) const {
+        return memory->data() + index * slot_bytes(s->sub_page_bytes());
+    }
+    [[nodiscard]] std::size_t sub_slot_size() const { return slot_bytes(s->sub_page_bytes()); }
 };
 
 inline space_options small_options(std::uint64_t pages = 32, std::size_t frames = 4,
@@ -63,6 +68,16 @@ inline space_options small_options(std::uint64_t pages = 32, std::size_t frames 
     o.size = pages * page_size;
     o.page_size = page_size;
     o.cache_bytes = frames * page_size;
+    return o;
+}
+
+// A direct space of `pages` pages of `page_size`, in sub-pages of `sub`.
+inline space_options direct_options(std::size_t sub, std::uint64_t pages = 16,
+                                    std::size_t page_size = 4096) {
+    space_options o;
+    o.size = pages * page_size;
+    o.page_size = page_size;
+    o.sub_page_bytes = sub;
     return o;
 }
 
@@ -114,6 +129,17 @@ inline void expect_integrity_fault(paged& p, std::uint64_t page) {
     }
     EXPECT_EQ(p.s->flush().error(), errc::suvm_fault_integrity);
     EXPECT_EQ(p.s->write(0, buf).error(), errc::suvm_fault_integrity);
+}
+
+// A direct space: reading one word of sub-page `index`, the smallest access,
+// is suvm_fault_integrity (never a value); then every check above.
+inline void expect_sub_page_fault(paged& p, std::uint64_t index) {
+    const std::uint64_t at = index * p.s->sub_page_bytes() + 8;
+    s_ptr<const std::uint64_t> word(*p.s, at);
+    auto v = word.load();
+    ASSERT_FALSE(v.has_value()) << "read " << *v << " from a tampered sub-page";
+    EXPECT_EQ(v.error(), errc::suvm_fault_integrity);
+    expect_integrity_fault(p, at / p.s->page_size());
 }
 
 // A space with `pages` pages written, flushed and all evicted.

@@ -96,6 +96,8 @@ enum class errc : std::uint16_t {
     suvm_cache_exhausted = 601,  // every cache frame is pinned: nothing can be evicted
     suvm_out_of_memory = 602,    // the space's allocator has no room left
     suvm_straddles_page = 603,   // the object crosses a page boundary: use load/store
+    suvm_direct_space = 604,     // a pin or in-place reference into a direct-mode space,
+                                 // which caches no page: use load/store, read/write
 
     // --- suvm: backing store rejected at attach ------------------------------
     suvm_store_misaligned = 610,        // base not 64-byte aligned
@@ -105,8 +107,8 @@ enum class errc : std::uint16_t {
     suvm_crypto_unavailable = 614,      // libsodium failed to start or no key source
 
     // --- suvm: sticky faults of a space --------------------------------------
-    suvm_fault_integrity = 620,  // a sealed page failed authentication (changed,
-                                 // swapped with another, replayed or truncated)
+    suvm_fault_integrity = 620,  // a sealed page or sub-page failed authentication
+                                 // (changed, swapped with another, replayed or truncated)
 
     // --- apps/ps: the parameter server's protocol (apps/ps/protocol.hh) ----
     ps_bad_length = 700,       // a frame's length disagrees with its op and count

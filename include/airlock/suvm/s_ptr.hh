@@ -14,6 +14,11 @@
 // an error they yield a zeroed thread-local stand-in (never host-chosen
 // bytes) and writes to it are lost; the space's sticky fault stays set.
 //
+// In a direct-mode space (space_options::sub_page_bytes) nothing is cached
+// to point into: `load()` and `store()` go straight to the sealed sub-pages
+// (an 8-byte access opens one sub-page; a store also seals it), while
+// `get()` returns suvm_direct_space and `*p`/`p->` yield the stand-in.
+//
 // `s_array<T>` is a typed array in a space: a base s_ptr and a count.
 //
 // Thread contract: an s_ptr belongs to one thread at a time (it holds a
@@ -65,7 +70,8 @@ class s_ptr {
 
     // The object in enclave memory, valid while this s_ptr stays on its
     // page. Errors: the space's fault, suvm_out_of_range,
-    // suvm_cache_exhausted, suvm_straddles_page (use load/store).
+    // suvm_cache_exhausted, suvm_straddles_page (use load/store),
+    // suvm_direct_space (a direct space: use load/store).
     [[nodiscard]] expected<T*> get() const {
         const std::uint64_t page = address_ >> space_->page_shift();
         if (pin_ && pin_.page() == page && (!writes || pin_.dirty_marked())) [[likely]]
@@ -86,7 +92,7 @@ class s_ptr {
         return v;
     }
     [[nodiscard]] expected<void> store(const value_type& v) const requires writes {
-        if (fits()) {
+        if (fits() && !space_->direct()) {
             auto p = get();
             if (!p) return unexpected(p.error());
             std::memcpy(*p, &v, sizeof v);

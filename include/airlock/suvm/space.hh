@@ -24,6 +24,19 @@
 // With prefetch on, a miss on the page after the previous miss loads the
 // next page too.
 //
+// Direct mode (space_options::sub_page_bytes 256, 512 or 1024), chosen per
+// space: the space has no page cache at all. Every access (read, write,
+// fill, compare, s_ptr load/store) goes straight to the sealed sub-pages
+// it touches in the backing store: one sub-page is copied into private
+// memory, authenticated and opened, used, and, for a write, sealed under
+// its next version and copied back. Each sub-page has its own tag and its
+// own version in enclave memory; page, sub-page index and version are bound
+// into nonce and associated data. Nothing is pinned, so pin and s_ptr::get
+// are refused (suvm_direct_space) and s_ptr's `*`/`->` yield its zeroed
+// stand-in. A space is either cached or direct, never both: no page can
+// then exist in a frame and in sub-page slots at once, so there is nothing
+// to keep coherent.
+//
 // Thread contract: create on one enclave thread; then every member may be
 // called from any number of enclave threads at once. A page_ref (and an
 // s_ptr, which holds one) belongs to one thread at a time; all of them must
@@ -35,7 +48,10 @@
 // that the frame still holds its page. A page's table entry is set to a
 // frame only under the cache lock and cleared (release) by the frame's
 // claimer once the page's slot and version are final; a miss reads it
-// (acquire) before it reads the version.
+// (acquire) before it reads the version. Direct mode: a sub-page's word in
+// enclave memory holds its version and a lock bit; setting the bit
+// (acquire) gives one thread the sub-page's slot and version, clearing it
+// with the new version (release) hands them on.
 
 #include <atomic>
 #include <cstddef>
@@ -72,6 +88,12 @@ struct space_options {
     // A further miss waits for a buffer.
     std::size_t parallel_misses = 4;
     cipher cipher_choice = cipher::automatic;
+    // 0: a cached space (the page cache above). 256, 512 or 1024 (at most
+    // page_size): a direct space of sub-pages this size, sealed one by one
+    // in the store, with no page cache (cache_bytes, prefetch,
+    // write_back_batch and parallel_misses are then unused). For small
+    // random accesses to data much larger than any cache.
+    std::size_t sub_page_bytes = 0;
     // Checks applied to the backing store (its trusted_memory).
     ring::attach_options store{};
 };
@@ -90,6 +112,8 @@ struct space_stats {
     std::uint64_t integrity_failures = 0;
     std::uint64_t reused_allocations = 0;  // allocations served from given-back ranges
     std::uint64_t free_bytes = 0;          // bytes given back and not yet reused
+    std::uint64_t sub_page_opens = 0;      // direct mode: sub-pages authenticated and opened
+    std::uint64_t sub_page_seals = 0;      // direct mode: sub-pages sealed into the store
 };
 
 class space;
@@ -155,10 +179,11 @@ class space {
 
     // Enclave side: attaches `untrusted_store` (handed over by the host, at
     // least store_size(options) bytes) and allocates the cache in enclave
-    // memory. Errors: those of backing_store::attach and sealer::create,
-    // invalid_argument (cache smaller than min_frames pages, parallel_misses
-    // not in 1..64),
-    // enclave_memory_exhausted. The store's previous contents are ignored.
+    // memory (a direct space: only the sub-pages' versions). Errors: those
+    // of backing_store::attach and sealer::create, invalid_argument (a
+    // cached space's cache smaller than min_frames pages or parallel_misses
+    // not in 1..64, a sub-page size not 0 or 256..1024), enclave_memory_exhausted.
+    // The store's previous contents are ignored.
     [[nodiscard]] static expected<std::unique_ptr<space>> create(
         const space_options& options, std::span<std::byte> untrusted_store);
 
@@ -171,9 +196,13 @@ class space {
     [[nodiscard]] unsigned page_shift() const noexcept { return page_shift_; }
     [[nodiscard]] std::uint64_t page_count() const noexcept { return pages_; }
     [[nodiscard]] std::size_t frame_count() const noexcept { return frame_count_; }
+    // Direct mode: the sub-page size (0 for a cached space).
+    [[nodiscard]] std::size_t sub_page_bytes() const noexcept { return sub_page_bytes_; }
+    [[nodiscard]] bool direct() const noexcept { return sub_page_bytes_ != 0; }
     // Enclave memory held for page data (frame_count * page_size <= cache_bytes).
     [[nodiscard]] std::size_t cache_bytes() const noexcept { return frame_count_ * page_size_; }
-    // Enclave memory held for the page table, versions and frame records.
+    // Enclave memory held for the page table, versions and frame records
+    // (a direct space: 8 bytes a sub-page).
     [[nodiscard]] std::size_t metadata_bytes() const noexcept;
     [[nodiscard]] cipher cipher_in_use() const noexcept { return sealer_.kind(); }
 
@@ -187,17 +216,20 @@ class space {
     // is marked dirty. A miss may block briefly on the cache lock and
     // yields while another thread brings the same page in (never suspends).
     // Errors: the sticky fault, suvm_out_of_range, suvm_cache_exhausted
-    // (every frame stayed pinned while the miss yielded a few times).
+    // (every frame stayed pinned while the miss yielded a few times),
+    // suvm_direct_space (a direct space caches no page to pin).
     [[nodiscard]] expected<page_ref> pin(std::uint64_t page, access a = access::read) {
         page_ref r;
-        if (try_pin(page, r)) [[likely]] {
+        if (!direct() && try_pin(page, r)) [[likely]] {
             if (a != access::read) r.mark_dirty();
             return r;
         }
         return pin_slow(page, a);
     }
 
-    // Bulk access, page by page through pins. Errors as for pin.
+    // Bulk access, page by page through pins, or in a direct space sub-page
+    // by sub-page (a sub-page written whole is sealed without opening the
+    // old one). Errors as for pin (never suvm_direct_space).
     [[nodiscard]] expected<void> read(std::uint64_t address, std::span<std::byte> out);
     [[nodiscard]] expected<void> write(std::uint64_t address, std::span<const std::byte> in);
     [[nodiscard]] expected<void> fill(std::uint64_t address, std::byte value, std::uint64_t length);
@@ -205,7 +237,8 @@ class space {
     [[nodiscard]] expected<int> compare(std::uint64_t address, std::span<const std::byte> with);
 
     // Seals every dirty page that is not pinned into the store (a pinned
-    // one may be being written). Errors: the sticky fault.
+    // one may be being written); nothing to do in a direct space, whose
+    // writes are sealed before they return. Errors: the sticky fault.
     [[nodiscard]] expected<void> flush();
 
     // Reserves `bytes` of the space aligned to `alignment` (a power of two,
@@ -310,6 +343,23 @@ class space {
     void write_back_batch_after(std::uint32_t victim, std::byte* scratch) noexcept;
     void prefetch_after(std::uint64_t page, std::uint32_t scratch) noexcept;
     void set_fault(std::uint64_t page) noexcept;
+
+    // Direct mode (direct.cc). `write`: f replaces the bytes it is given.
+    enum class sub_use : std::uint8_t { read, write };
+    // Calls f(plain sub-page, offset in it, byte count, offset in the
+    // caller's buffer) for each sub-page of [address, address + length),
+    // holding that sub-page's lock (f returns false to stop early); with
+    // `write` seals the result under the next version, and a sub-page that
+    // f replaces whole is not opened first.
+    template <class F>
+    expected<void> for_each_sub_page(std::uint64_t address, std::uint64_t length, sub_use use,
+                                     F&& f);
+    std::uint64_t lock_sub_page(std::uint64_t index) noexcept;
+    void unlock_sub_page(std::uint64_t index, std::uint64_t version) noexcept;
+    expected<void> direct_read(std::uint64_t address, std::span<std::byte> out);
+    expected<void> direct_write(std::uint64_t address, std::span<const std::byte> in);
+    expected<void> direct_fill(std::uint64_t address, std::byte value, std::uint64_t length);
+    expected<int> direct_compare(std::uint64_t address, std::span<const std::byte> with);
     // The private slot buffers: lock-free, any thread.
     std::uint32_t take_scratch() noexcept;
     void give_scratch(std::uint32_t s) noexcept;
@@ -327,6 +377,9 @@ class space {
     std::size_t frame_count_ = 0;
     bool prefetch_ = true;
     std::size_t write_back_batch_ = 0;
+    std::size_t sub_page_bytes_ = 0;  // direct mode, else 0
+    unsigned sub_shift_ = 0;          // log2(sub_page_bytes_)
+    std::uint32_t subs_per_page_ = 0;
     std::unique_ptr<std::atomic<std::uint32_t>[]> table_;  // page -> frame
     std::unique_ptr<frame[]> frames_;
     std::unique_ptr<std::byte[]> frames_raw_;  // the page bytes, plus room to align
@@ -346,6 +399,10 @@ class space {
     // only by the thread that holds the claim on the frame its table entry
     // names (see Memory ordering above).
     std::unique_ptr<std::uint64_t[]> versions_;
+    // Direct mode, one word a sub-page (address / sub_page_bytes_): its
+    // version (0: never sealed, reads as zeros) shifted left by one, and bit
+    // 0 set while a thread holds the sub-page (see Memory ordering above).
+    std::unique_ptr<std::atomic<std::uint64_t>[]> sub_words_;
     // parallel_misses sealed slots, private; a set bit in free_scratch_ is a
     // free one (acquire on taking, release on giving back).
     std::unique_ptr<std::byte[]> scratch_;
@@ -364,6 +421,8 @@ class space {
     std::atomic<std::uint64_t> evictions_{0};
     std::atomic<std::uint64_t> write_backs_{0};
     std::atomic<std::uint64_t> integrity_failures_{0};
+    std::atomic<std::uint64_t> sub_page_opens_{0};
+    std::atomic<std::uint64_t> sub_page_seals_{0};
 };
 
 inline void page_ref::mark_dirty() noexcept {
