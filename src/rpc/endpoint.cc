@@ -107,6 +107,13 @@ void endpoint_base::send_operation::await_suspend(std::coroutine_handle<> h) noe
 
 errc endpoint_base::attempt(detail::send_waiter& w) noexcept {
     if (fault_ != errc::ok) return fault_;
+    if (goes_through_pool(w)) {
+        const errc r = try_send_pooled(w);
+        if (r != errc::message_too_large) return r;
+        // The pool has no room (the peer holds its buffers): stream it.
+        w.streamed = true;
+        ++stats_.pool_fallbacks;
+    }
     if (w.bytes.size() <= out_.max_single_record()) {
         // One record: commit now, publish once per poll (batching).
         auto r = out_.try_reserve(w.bytes.size(), w.tag);
@@ -191,6 +198,47 @@ bool endpoint_base::leave_send_queue(detail::send_waiter& w) noexcept {
     w.next = nullptr;
     w.queued = false;
     return true;
+}
+
+errc endpoint_base::try_send_pooled(detail::send_waiter& w) noexcept {
+    // The record first: without room for it, nothing is taken from the pool.
+    auto record = out_.try_reserve(pooled_message_bytes, pooled_tag);
+    if (!record) return record.error();  // ring_full, or the ring's fault
+    const std::optional<ring::pool_allocator::buffer> b = out_pool_.try_allocate(w.bytes.size());
+    if (!b) return errc::message_too_large;  // the uncommitted reservation lapses
+    // Written once, word by word; the record's publish (release) orders it.
+    ring::shared::copy_in(out_pool_.words_at(b->offset), w.bytes.data(), w.bytes.size());
+    record->write_word(0, w.tag);
+    record->write_word(1, b->offset);
+    record->write_word(2, b->length);
+    out_.commit(*record);
+    unpublished_ = true;
+    ++stats_.pooled_sent;
+    return errc::ok;
+}
+
+void endpoint_base::return_pool_buffer(std::uint64_t offset, std::uint64_t length) noexcept {
+    std::array<std::uint64_t, 2> words{offset, length};
+    std::byte bytes[pool_return_bytes];
+    std::memcpy(bytes, words.data(), sizeof bytes);
+    if (pending_returns_.empty() && try_send_now(pool_return_tag, bytes)) return;
+    // An honest peer has at most one buffer per granule out; a host that
+    // announces more than that loses the surplus returns (its own pool).
+    if (pending_returns_.size() < pending_returns_.capacity())
+        pending_returns_.push_back(words);
+    else
+        ++stats_.pool_returns_dropped;
+}
+
+void endpoint_base::flush_pool_returns() noexcept {
+    std::size_t n = 0;
+    for (; n < pending_returns_.size(); ++n) {
+        std::byte bytes[pool_return_bytes];
+        std::memcpy(bytes, pending_returns_[n].data(), sizeof bytes);
+        if (!try_send_now(pool_return_tag, bytes)) break;
+    }
+    pending_returns_.erase(pending_returns_.begin(),
+                           pending_returns_.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
 void endpoint_base::send_cancel(std::uint64_t id) noexcept {
@@ -540,6 +588,7 @@ std::size_t endpoint_base::poll(std::size_t budget) noexcept {
     }
     work += flush_senders();
     flush_cancels();
+    if (!pending_returns_.empty()) flush_pool_returns();
     if (unpublished_) publish_sent();
     in_.publish();  // return the space of what was consumed
     // Finding a fault is work: it resumed every waiting call.
@@ -554,14 +603,16 @@ void endpoint_base::publish_sent() noexcept {
 
 bool endpoint_base::has_work() noexcept {
     if (fault_ != errc::ok) return false;
-    if (unpublished_ || !pending_cancels_.empty()) return true;
+    if (unpublished_ || !pending_cancels_.empty() || !pending_returns_.empty()) return true;
     // A fault found here is work too: poll reports it to every waiter. A
     // message waiting while every reply is owed is not: poll would not take it.
     if (owed_replies_ < reply_budget() && in_.has_data()) return true;
     if (in_.faulted()) return true;
     if (senders_head_ == nullptr) return false;
     const std::size_t next =
-        std::min<std::size_t>(senders_head_->bytes.size(), out_.max_single_record());
+        goes_through_pool(*senders_head_)
+            ? pooled_message_bytes
+            : std::min<std::size_t>(senders_head_->bytes.size(), out_.max_single_record());
     return out_.has_space(next) || out_.faulted();
 }
 
@@ -575,6 +626,12 @@ void endpoint_base::dispatch(const ring::message& m) noexcept {
             break;
         case cancel_tag:
             dispatch_cancel(m.bytes);
+            break;
+        case pooled_tag:
+            dispatch_pooled(m.bytes);
+            break;
+        case pool_return_tag:
+            dispatch_pool_return(m.bytes);
             break;
         default:
             ++stats_.malformed;
@@ -658,6 +715,70 @@ void endpoint_base::dispatch_cancel(std::span<const std::byte> payload) noexcept
     }
 }
 
+void endpoint_base::dispatch_pooled(std::span<const std::byte> payload) noexcept {
+    if (payload.size() != pooled_message_bytes) {
+        ++stats_.malformed;
+        return;
+    }
+    const std::uint64_t inner = read_u64(payload, 0);
+    const std::uint64_t offset = read_u64(payload, 8);
+    const std::uint64_t length = read_u64(payload, 16);
+    // Bounded by this side's own pool size, never by anything the peer
+    // wrote (HOSTILE-INPUTS #5, #8), and by the trusted message cap (#19).
+    if (!ring::pool_range_ok(in_pool_.size, offset, length)) {
+        set_fault(errc::fault_pool_range);
+        return;
+    }
+    if (length > options_.max_message) {
+        set_fault(errc::fault_fragment_total);
+        return;
+    }
+    ++stats_.pooled_received;
+    if (inner != call_tag && inner != reply_tag) {
+        ++stats_.malformed;
+        return_pool_buffer(offset, length);
+        return;
+    }
+    std::span<const std::byte> bytes;
+    if (read_pool_in_place_) {
+        // The host side: the enclave wrote these bytes before the release
+        // that published the record this side acquired; nothing rewrites
+        // them until this side returns the buffer.
+        bytes = {reinterpret_cast<const std::byte*>(in_pool_.data) + offset,
+                 static_cast<std::size_t>(length)};
+    } else {
+        // The enclave side: one copy into private memory, each word loaded
+        // once (no double fetch, #6, #7), then the buffer goes back at once.
+        try {
+            if (pool_copy_.size() < length) pool_copy_.resize(static_cast<std::size_t>(length));
+        } catch (const std::bad_alloc&) {
+            set_fault(errc::enclave_memory_exhausted);
+            return;
+        }
+        const auto n = static_cast<std::size_t>(index_nospec(length, options_.max_message + 1));
+        ring::shared::copy_out(pool_copy_.data(), in_pool_.data + offset / 8, n);
+        bytes = {pool_copy_.data(), n};
+        return_pool_buffer(offset, length);
+    }
+    if (inner == call_tag)
+        dispatch_call(bytes);
+    else
+        dispatch_reply(bytes);
+    if (read_pool_in_place_)
+        return_pool_buffer(offset, length);  // read: a reply or handler is done
+}
+
+void endpoint_base::dispatch_pool_return(std::span<const std::byte> payload) noexcept {
+    if (payload.size() != pool_return_bytes) {
+        ++stats_.malformed;
+        return;
+    }
+    // Only a buffer this side handed out and has not had back (#12):
+    // double, forged, partial or overlapping returns fault the channel.
+    if (!out_pool_.release(read_u64(payload, 0), read_u64(payload, 8)))
+        set_fault(errc::fault_pool_return);
+}
+
 void endpoint_base::fail(errc reason) noexcept {
     set_fault(reason);
 }
@@ -682,6 +803,7 @@ void endpoint_base::fail_waiters(errc error) noexcept {
         resume_slot_waiter(w, unexpected(error));
     }
     pending_cancels_.clear();
+    pending_returns_.clear();
     // Handlers still running could not answer any more: stop them at their
     // next cancellation point.
     for (std::size_t i = 0; i < options_.max_serving; ++i) {
@@ -752,7 +874,8 @@ void endpoint_base::sweep() noexcept {
 // Setup
 
 endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::ring_view in,
-                             endpoint_wiring wiring, endpoint_options options)
+                             endpoint_wiring wiring, endpoint_options options,
+                             bool read_pool_in_place)
     : executor_(&ex),
       lifeline_(new detail::lifeline(this)),
       out_(out, {.hooks = wiring.hooks, .peer_bell = wiring.peer_bell}),
@@ -771,6 +894,13 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
     for (std::size_t i = options.max_serving; i-- > 0;)
         free_served_.push_back(static_cast<std::uint32_t>(i));
     pending_cancels_.reserve(options.max_in_flight);
+    if (wiring.out_pool.size != 0) {
+        out_pool_ = ring::pool_allocator(wiring.out_pool);
+        pool_min_ = std::max<std::size_t>(options.pool_threshold, 1);
+    }
+    in_pool_ = wiring.in_pool;
+    read_pool_in_place_ = read_pool_in_place;
+    pending_returns_.reserve(static_cast<std::size_t>(in_pool_.size / ring::wire::pool_granule));
     queued_replies_ = std::make_unique<detail::queued_reply[]>(reply_budget());
     free_replies_.reserve(reply_budget());
     for (std::size_t i = reply_budget(); i-- > 0;) {

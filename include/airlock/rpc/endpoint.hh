@@ -92,7 +92,11 @@ using handler_result_t = decltype(invoke_handler(
 template <side S>
 class endpoint final : public endpoint_base {
   public:
-    using endpoint_base::endpoint_base;
+    // See endpoint_base: the host reads pooled messages from the enclave in
+    // place; the enclave copies every one into private memory first.
+    endpoint(async::executor& ex, ring::ring_view out, ring::ring_view in, endpoint_wiring wiring,
+             endpoint_options options)
+        : endpoint_base(ex, out, in, wiring, options, S == side::host) {}
 
     // Calls `m` on the other side with `args`, which are encoded at once
     // (so temporaries may die before the call is awaited). Awaiting the

@@ -97,6 +97,9 @@ struct send_waiter {
     // A call under the default deadline: the sweep epoch it was made in.
     std::uint64_t since = 0;
     bool watched = false;
+    // The buffer pool had no room for it: it streams through the ring, and
+    // goes on doing so (a message is never part streamed, part pooled).
+    bool streamed = false;
 };
 
 // A reply no coroutine waits to send (a synchronous handler's, or an error
