@@ -93,6 +93,10 @@ bool endpoint_base::send_operation::await_ready() noexcept {
     if (endpoint_->senders_head_ != nullptr) return false;
     const errc r = endpoint_->attempt(waiter_);
     if (r == errc::ring_full) return false;
+    if (r == errc::enclave_memory_exhausted) {  // this message only: no room to encode it
+        waiter_.result = r;
+        return true;
+    }
     if (r != errc::ok) {
         endpoint_->set_fault(r);
         waiter_.result = endpoint_->fault_;
@@ -113,6 +117,7 @@ errc endpoint_base::attempt(detail::send_waiter& w) noexcept {
         // The pool has no room (the peer holds its buffers): stream it.
         w.streamed = true;
         ++stats_.pool_fallbacks;
+        if (w.deferred != nullptr && !spill(w)) return errc::enclave_memory_exhausted;
     }
     if (w.bytes.size() <= out_.max_single_record()) {
         // One record: commit now, publish once per poll (batching).
@@ -164,6 +169,11 @@ std::size_t endpoint_base::flush_senders() noexcept {
         }
         const errc r = attempt(w);
         if (r == errc::ring_full) break;
+        if (r == errc::enclave_memory_exhausted) {  // this message only
+            (void)leave_send_queue(w);
+            resume_sender(w, r);
+            continue;
+        }
         if (r != errc::ok) {
             fault = r;
             break;
@@ -200,14 +210,44 @@ bool endpoint_base::leave_send_queue(detail::send_waiter& w) noexcept {
     return true;
 }
 
+bool endpoint_base::spill(detail::send_waiter& w) noexcept {
+    try {
+        writer all(*w.spill);  // after the header it holds
+        w.deferred->encode(w.deferred->state, all);
+    } catch (...) {  // std::bad_alloc growing the buffer (or a user codec's own)
+        return false;
+    }
+    w.deferred = nullptr;
+    w.bytes = *w.spill;
+    w.message = ring::outgoing_message(w.tag, w.bytes);
+    return true;
+}
+
 errc endpoint_base::try_send_pooled(detail::send_waiter& w) noexcept {
     // The record first: without room for it, nothing is taken from the pool.
     auto record = out_.try_reserve(pooled_message_bytes, pooled_tag);
     if (!record) return record.error();  // ring_full, or the ring's fault
-    const std::optional<ring::pool_allocator::buffer> b = out_pool_.try_allocate(w.bytes.size());
+    const std::size_t length = w.deferred != nullptr ? w.deferred->bytes : w.bytes.size();
+    const std::optional<ring::pool_allocator::buffer> b = out_pool_.try_allocate(length);
     if (!b) return errc::message_too_large;  // the uncommitted reservation lapses
     // Written once, word by word; the record's publish (release) orders it.
-    ring::shared::copy_in(out_pool_.words_at(b->offset), w.bytes.data(), w.bytes.size());
+    // A deferred call is encoded here, straight from the caller's values.
+    writer into(out_pool_.words_at(b->offset), length);
+    into.put_raw(w.bytes.data(), w.bytes.size());
+    if (w.deferred != nullptr) {
+        try {
+            w.deferred->encode(w.deferred->state, into);
+        } catch (...) {  // a user codec that throws: stream it instead
+            (void)out_pool_.release(b->offset, b->length);
+            return errc::message_too_large;
+        }
+    }
+    into.finish();
+    if (into.overflowed() || into.size() != length) [[unlikely]] {
+        // A codec that encoded another size than it counted: stream it.
+        (void)out_pool_.release(b->offset, b->length);
+        return errc::message_too_large;
+    }
     record->write_word(0, w.tag);
     record->write_word(1, b->offset);
     record->write_word(2, b->length);
@@ -333,7 +373,8 @@ void endpoint_base::abandon_call(std::uint64_t id, bool sent) noexcept {
 async::task<errc> endpoint_base::finish_call(
     std::vector<std::byte>& message, detail::reply_waiter_base& w, expected<std::uint64_t> id,
     async::cancellation_token given, const async::cancellation_token* inherited,
-    std::uint64_t deadline_ns, std::uint64_t& opened, bool& sent) {
+    std::uint64_t deadline_ns, std::uint64_t& opened, bool& sent,
+    const detail::deferred_arguments* deferred) {
     const detail::lifeline_hold life(lifeline_);
     const call_stop stop(*executor_, given, inherited, deadline_ns);
     const async::cancellation_token& token = stop.token();
@@ -354,8 +395,8 @@ async::task<errc> endpoint_base::finish_call(
         abandon_call(*id, /*sent=*/false);
         co_return stop.outcome(errc::cancelled);
     }
-    if (!try_send_now(call_tag, message)) {
-        const errc r = co_await send_queued(message, *id, token, since);
+    if (deferred != nullptr || !try_send_now(call_tag, message)) {
+        const errc r = co_await send_queued(message, *id, token, since, deferred);
         if (!life.alive()) co_return errc::broken_promise;
         if (r != errc::ok) {  // send_queued abandoned the call
             give_back(std::move(message));
@@ -418,9 +459,10 @@ async::task<expected<std::uint64_t>> endpoint_base::wait_for_slot(
     co_return in_line.id;  // broken_promise if the endpoint died meanwhile
 }
 
-async::task<errc> endpoint_base::send_queued(std::span<const std::byte> message, std::uint64_t id,
+async::task<errc> endpoint_base::send_queued(std::vector<std::byte>& message, std::uint64_t id,
                                              const async::cancellation_token& token,
-                                             std::uint64_t since) {
+                                             std::uint64_t since,
+                                             const detail::deferred_arguments* deferred) {
     const detail::lifeline_hold life(lifeline_);
     errc sent = errc::ok;
     {
@@ -428,6 +470,8 @@ async::task<errc> endpoint_base::send_queued(std::span<const std::byte> message,
         sending.waiter().stop = &token;
         sending.waiter().watched = since != unwatched;
         sending.waiter().since = since;
+        sending.waiter().deferred = deferred;
+        sending.waiter().spill = &message;
         leave_on_cancel<detail::send_waiter> queued{
             lifeline_, &sending.waiter(), [](endpoint_base& ep, detail::send_waiter& sw) noexcept {
                 if (ep.leave_send_queue(sw)) ep.resume_sender(sw, errc::cancelled);

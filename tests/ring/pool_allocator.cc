@@ -46,7 +46,7 @@ TEST(pool_allocator, an_exhausted_pool_says_no_until_a_buffer_returns) {
     ASSERT_TRUE(f.pool.release(a->offset, a->length));
     auto c = f.pool.try_allocate(4 * g);
     ASSERT_TRUE(c);
-    EXPECT_EQ(c->offset, a->offset) << "the run a left, found after wrapping";
+    EXPECT_EQ(c->offset, a->offset) << "the run a left";
 }
 
 TEST(pool_allocator, out_of_order_returns_free_their_own_runs) {

@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "airlock/base/expected.hh"
+#include "airlock/ring/shared_memory.hh"
 
 namespace airlock::rpc {
 
@@ -62,32 +63,89 @@ static_assert(std::endian::native == std::endian::little,
 // (and no zero-fill) per value; call `finish()` before using the buffer, to
 // cut it to what was written. The endpoint encodes every message this way,
 // so steady-state encoding neither allocates nor calls out of line.
+//
+// Two more, for a call encoded straight into a buffer pool of the shared
+// region (ring/buffer_pool.hh): `writer(writer::counting)` writes nothing
+// and only counts the bytes; `writer(words, limit)` writes into shared
+// memory at `words`, in whole 8-byte words through the shared accessor (the
+// last completed with zeros by `finish()`), and never past `limit` bytes: a
+// value that would cross it is dropped and `overflowed()` says so.
 class writer {
   public:
     struct reuse_t {};
     static constexpr reuse_t reuse{};
+    struct counting_t {};
+    static constexpr counting_t counting{};
 
     explicit writer(std::vector<std::byte>& out) noexcept : out_(&out), used_(out.size()) {}
     writer(std::vector<std::byte>& out, reuse_t /*unused*/) noexcept : out_(&out), used_(0) {}
+    explicit writer(counting_t /*unused*/) noexcept : out_(nullptr), used_(0) {}
+    writer(ring::shared_u64* words, std::size_t limit) noexcept
+        : out_(nullptr), used_(0), shared_(words), limit_(limit) {}
 
     void put_raw(const void* data, std::size_t n) {
+        if (out_ == nullptr) [[unlikely]] {
+            put_elsewhere(static_cast<const std::byte*>(data), n);
+            return;
+        }
         if (n > out_->size() - used_) [[unlikely]]
             grow(used_ + n);
         if (n != 0) std::memcpy(out_->data() + used_, data, n);
         used_ += n;
     }
     void put_u64(std::uint64_t v) { put_raw(&v, sizeof v); }
-    // Bytes written so far.
+    // Bytes written (or counted) so far.
     [[nodiscard]] std::size_t size() const noexcept { return used_; }
-    // Cuts the buffer to what was written (a no-op in append mode).
+    // A value would have crossed the limit of a shared-memory writer.
+    [[nodiscard]] bool overflowed() const noexcept { return overflowed_; }
+    // Cuts the buffer to what was written (a no-op in append mode); a
+    // shared-memory writer stores its last, partial word.
     void finish() noexcept {
-        if (out_->size() > used_) out_->resize(used_);  // shrinking: no allocation
+        if (out_ != nullptr) {
+            if (out_->size() > used_) out_->resize(used_);  // shrinking: no allocation
+        } else if (shared_ != nullptr && used_ % 8 != 0) {
+            ring::shared::store_relaxed(shared_[used_ / 8], pending_);
+        }
     }
 
   private:
     [[gnu::noinline]] void grow(std::size_t size) { out_->resize(size); }
+    // Counting, or shared memory: whole words go straight in; a partial
+    // word waits in `pending_` (zeros beyond what was written) until it is
+    // complete or finish() stores it.
+    void put_elsewhere(const std::byte* src, std::size_t n) noexcept {
+        if (shared_ == nullptr) {
+            used_ += n;
+            return;
+        }
+        if (n > limit_ - used_) {
+            overflowed_ = true;
+            return;
+        }
+        if (const std::size_t fill = used_ % 8; fill != 0) {
+            const std::size_t take = n < 8 - fill ? n : 8 - fill;
+            std::memcpy(reinterpret_cast<std::byte*>(&pending_) + fill, src, take);
+            src += take;
+            n -= take;
+            used_ += take;
+            if (used_ % 8 != 0) return;
+            ring::shared::store_relaxed(shared_[used_ / 8 - 1], pending_);
+            pending_ = 0;
+        }
+        const std::size_t whole = n / 8 * 8;
+        if (whole != 0) ring::shared::copy_in(shared_ + used_ / 8, src, whole);
+        used_ += whole;
+        if (n != whole) {
+            std::memcpy(&pending_, src + whole, n - whole);
+            used_ += n - whole;
+        }
+    }
     std::vector<std::byte>* out_;
     std::size_t used_;
+    ring::shared_u64* shared_ = nullptr;
+    std::size_t limit_ = 0;
+    std::uint64_t pending_ = 0;
+    bool overflowed_ = false;
 };
 
 class reader {

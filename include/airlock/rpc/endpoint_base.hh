@@ -128,6 +128,10 @@ class endpoint_base : public async::source {
   protected:
     void add_handler(std::uint32_t method_id, detail::handler_entry entry);
 
+    // The smallest message that goes through this side's buffer pool, or
+    // SIZE_MAX without one: a call at least this large defers its encoding.
+    [[nodiscard]] std::size_t pool_min() const noexcept { return pool_min_; }
+
     // A private buffer from the pool. Its bytes are stale: fill it with a
     // writer in reuse mode, which overwrites them and cuts the rest.
     [[nodiscard]] std::vector<std::byte> take_buffer() noexcept {
@@ -155,10 +159,13 @@ class endpoint_base : public async::source {
     //
     // A call without a deadline of its own is watched by the default one
     // from the sweep epoch it starts in, wherever it waits.
+    // `deferred`: the call's arguments are not in `message` yet (it holds
+    // the header): they are encoded when it is sent (may be null).
     async::task<errc> finish_call(std::vector<std::byte>& message, detail::reply_waiter_base& w,
                                   expected<std::uint64_t> id, async::cancellation_token given,
                                   const async::cancellation_token* inherited,
-                                  std::uint64_t deadline_ns, std::uint64_t& opened, bool& sent);
+                                  std::uint64_t deadline_ns, std::uint64_t& opened, bool& sent,
+                                  const detail::deferred_arguments* deferred);
     // A served call with a coroutine handler: runs it under the call's own
     // token (cancelled when the caller gives up), then sends the reply.
     template <class R, class F, class Args>
@@ -258,8 +265,9 @@ class endpoint_base : public async::source {
     // errc::cancelled / the fault, after which the call is abandoned (a
     // fragmented message partly in the ring is aborted, so the peer discards
     // it whole).
-    async::task<errc> send_queued(std::span<const std::byte> message, std::uint64_t id,
-                                  const async::cancellation_token& token, std::uint64_t since);
+    async::task<errc> send_queued(std::vector<std::byte>& message, std::uint64_t id,
+                                  const async::cancellation_token& token, std::uint64_t since,
+                                  const detail::deferred_arguments* deferred);
     // Waits for the reply to call `id` while `token` may cancel it: ok once
     // `w` is done, or errc::cancelled (the call is abandoned, the peer told,
     // and a reply that comes later is dropped).
@@ -325,8 +333,12 @@ class endpoint_base : public async::source {
     // (then `w` streams instead). return_pool_buffer tells the peer a
     // buffer of its pool is free again (queued, bounded, when the ring is full).
     [[nodiscard]] bool goes_through_pool(const detail::send_waiter& w) const noexcept {
-        return w.bytes.size() >= pool_min_ && !w.streamed;
+        const std::size_t bytes = w.deferred != nullptr ? w.deferred->bytes : w.bytes.size();
+        return bytes >= pool_min_ && !w.streamed;
     }
+    // A deferred call that must stream after all: encodes it into its spill
+    // buffer. False when that buffer cannot grow (out of memory).
+    [[nodiscard]] static bool spill(detail::send_waiter& w) noexcept;
     errc try_send_pooled(detail::send_waiter& w) noexcept;
     void return_pool_buffer(std::uint64_t offset, std::uint64_t length) noexcept;
     void flush_pool_returns() noexcept;
