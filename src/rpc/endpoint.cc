@@ -114,7 +114,8 @@ errc endpoint_base::attempt(detail::send_waiter& w) noexcept {
     if (goes_through_pool(w)) {
         const errc r = try_send_pooled(w);
         if (r != errc::message_too_large) return r;
-        // The pool has no room (the peer holds its buffers): stream it.
+        // The pool cannot take it (larger than the pool, or a codec that
+        // counted otherwise than it wrote): stream it.
         w.streamed = true;
         ++stats_.pool_fallbacks;
         if (w.deferred != nullptr && !spill(w)) return errc::enclave_memory_exhausted;
@@ -157,6 +158,7 @@ void endpoint_base::resume_sender(detail::send_waiter& w, errc result) noexcept 
 
 std::size_t endpoint_base::flush_senders() noexcept {
     std::size_t sent = 0;
+    pool_blocked_ = false;  // attempt() says again if the head still waits for the pool
     errc fault = errc::ok;
     while (senders_head_ != nullptr) {
         detail::send_waiter& w = *senders_head_;
@@ -200,6 +202,7 @@ bool endpoint_base::leave_send_queue(detail::send_waiter& w) noexcept {
         at = at->next;
     }
     out_.abandon(w.message);  // a no-op unless fragments of it were sent
+    if (&w == senders_head_) pool_blocked_ = false;  // the next may fit (or need no pool)
     if (prev != nullptr)
         prev->next = w.next;
     else
@@ -229,7 +232,20 @@ errc endpoint_base::try_send_pooled(detail::send_waiter& w) noexcept {
     if (!record) return record.error();  // ring_full, or the ring's fault
     const std::size_t length = w.deferred != nullptr ? w.deferred->bytes : w.bytes.size();
     const std::optional<ring::pool_allocator::buffer> b = out_pool_.try_allocate(length);
-    if (!b) return errc::message_too_large;  // the uncommitted reservation lapses
+    if (!b) {  // the uncommitted reservation lapses
+        if (length > out_pool_.size() || out_pool_.outstanding() == 0)
+            return errc::message_too_large;
+        // The peer holds buffers that it returns as it reads them: wait for
+        // them as for ring space, in order. Bounded like every wait of a
+        // call, by its deadline: a peer that keeps them starves only this
+        // channel's large messages, and pool_waits says so.
+        if (!w.pool_waited) {
+            w.pool_waited = true;
+            ++stats_.pool_waits;
+        }
+        pool_blocked_ = true;
+        return errc::ring_full;
+    }
     // Written once, word by word; the record's publish (release) orders it.
     // A deferred call is encoded here, straight from the caller's values.
     writer into(out_pool_.words_at(b->offset), length);
@@ -257,11 +273,24 @@ errc endpoint_base::try_send_pooled(detail::send_waiter& w) noexcept {
     return errc::ok;
 }
 
+bool endpoint_base::try_send_unordered(std::uint16_t tag,
+                                       std::span<const std::byte> bytes) noexcept {
+    if (fault_ != errc::ok || (senders_head_ != nullptr && senders_head_->message.in_progress()))
+        return false;
+    auto r = out_.try_reserve(bytes.size(), tag);
+    if (!r) return false;
+    r->write(bytes);
+    out_.commit(*r);
+    unpublished_ = true;
+    return true;
+}
+
 void endpoint_base::return_pool_buffer(std::uint64_t offset, std::uint64_t length) noexcept {
     std::array<std::uint64_t, 2> words{offset, length};
     std::byte bytes[pool_return_bytes];
     std::memcpy(bytes, words.data(), sizeof bytes);
-    if (pending_returns_.empty() && try_send_now(pool_return_tag, bytes)) return;
+    // Ahead of anything queued: the peer's large messages may wait for it.
+    if (pending_returns_.empty() && try_send_unordered(pool_return_tag, bytes)) return;
     // An honest peer has at most one buffer per granule out; a host that
     // announces more than that loses the surplus returns (its own pool).
     if (pending_returns_.size() < pending_returns_.capacity())
@@ -275,7 +304,7 @@ void endpoint_base::flush_pool_returns() noexcept {
     for (; n < pending_returns_.size(); ++n) {
         std::byte bytes[pool_return_bytes];
         std::memcpy(bytes, pending_returns_[n].data(), sizeof bytes);
-        if (!try_send_now(pool_return_tag, bytes)) break;
+        if (!try_send_unordered(pool_return_tag, bytes)) break;
     }
     pending_returns_.erase(pending_returns_.begin(),
                            pending_returns_.begin() + static_cast<std::ptrdiff_t>(n));
@@ -652,7 +681,7 @@ bool endpoint_base::has_work() noexcept {
     // message waiting while every reply is owed is not: poll would not take it.
     if (owed_replies_ < reply_budget() && in_.has_data()) return true;
     if (in_.faulted()) return true;
-    if (senders_head_ == nullptr) return false;
+    if (senders_head_ == nullptr || pool_blocked_) return false;
     const std::size_t next =
         goes_through_pool(*senders_head_)
             ? pooled_message_bytes
@@ -821,6 +850,7 @@ void endpoint_base::dispatch_pool_return(std::span<const std::byte> payload) noe
     // double, forged, partial or overlapping returns fault the channel.
     if (!out_pool_.release(read_u64(payload, 0), read_u64(payload, 8)))
         set_fault(errc::fault_pool_return);
+    pool_blocked_ = false;  // the head of the queue may fit now
 }
 
 void endpoint_base::fail(errc reason) noexcept {

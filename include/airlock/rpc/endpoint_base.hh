@@ -340,6 +340,11 @@ class endpoint_base : public async::source {
     // buffer. False when that buffer cannot grow (out of memory).
     [[nodiscard]] static bool spill(detail::send_waiter& w) noexcept;
     errc try_send_pooled(detail::send_waiter& w) noexcept;
+    // Sends a record that carries no order (a pool return) at once if the
+    // ring has room: it may pass queued messages, but never cuts into a
+    // message streaming in fragments. False when it must wait.
+    [[nodiscard]] bool try_send_unordered(std::uint16_t tag,
+                                          std::span<const std::byte> bytes) noexcept;
     void return_pool_buffer(std::uint64_t offset, std::uint64_t length) noexcept;
     void flush_pool_returns() noexcept;
     // Publishes the records committed since the last publish.
@@ -391,6 +396,9 @@ class endpoint_base : public async::source {
     ring::pool_view in_pool_;
     std::size_t pool_min_ = ~std::size_t{0};
     bool read_pool_in_place_ = false;
+    // The head of the send queue waits for the peer to return pool buffers:
+    // nothing to do until a return (incoming data) arrives.
+    bool pool_blocked_ = false;
     // The private copy of the last pooled message received (enclave side),
     // kept at its largest size, at most max_message.
     std::vector<std::byte> pool_copy_;

@@ -78,17 +78,18 @@ struct endpoint_stats {
     std::uint64_t calls_sent = 0;
     std::uint64_t replies_received = 0;
     std::uint64_t calls_served = 0;
-    std::uint64_t replies_dropped = 0;       // unknown, stale or duplicate call ids
-    std::uint64_t unknown_methods = 0;       // calls for a method not served here
-    std::uint64_t malformed = 0;             // messages too short or with an unknown tag
-    std::uint64_t overloaded = 0;            // calls refused at max_serving
-    std::uint64_t cancels_sent = 0;          // calls this side gave up on after sending them
-    std::uint64_t cancels_dropped = 0;       // of those, cancels that found no room to be sent
-    std::uint64_t cancels_received = 0;      // handlers cancelled because their caller gave up
-    std::uint64_t calls_timed_out = 0;       // calls ended by the default deadline
-    std::uint64_t pooled_sent = 0;           // messages sent through the buffer pool
-    std::uint64_t pool_fallbacks = 0;        // large messages streamed: the pool had no room
-    std::uint64_t pooled_received = 0;       // pooled messages received (their buffers returned)
+    std::uint64_t replies_dropped = 0;   // unknown, stale or duplicate call ids
+    std::uint64_t unknown_methods = 0;   // calls for a method not served here
+    std::uint64_t malformed = 0;         // messages too short or with an unknown tag
+    std::uint64_t overloaded = 0;        // calls refused at max_serving
+    std::uint64_t cancels_sent = 0;      // calls this side gave up on after sending them
+    std::uint64_t cancels_dropped = 0;   // of those, cancels that found no room to be sent
+    std::uint64_t cancels_received = 0;  // handlers cancelled because their caller gave up
+    std::uint64_t calls_timed_out = 0;   // calls ended by the default deadline
+    std::uint64_t pooled_sent = 0;       // messages sent through the buffer pool
+    std::uint64_t pool_fallbacks = 0;    // large messages streamed: the pool cannot hold them
+    std::uint64_t pool_waits = 0;       // large messages that waited for the peer to return buffers
+    std::uint64_t pooled_received = 0;  // pooled messages received (their buffers returned)
     std::uint64_t pool_returns_dropped = 0;  // returns that found no room to be sent
 };
 

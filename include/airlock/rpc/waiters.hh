@@ -112,6 +112,8 @@ struct send_waiter {
     // The buffer pool had no room for it: it streams through the ring, and
     // goes on doing so (a message is never part streamed, part pooled).
     bool streamed = false;
+    // It has waited for the peer to return pool buffers (counted once).
+    bool pool_waited = false;
     // A call whose arguments are encoded when it is sent: `bytes` is then
     // its header only, and `spill` the buffer that holds the header and
     // takes the whole encoding if it must stream after all.
