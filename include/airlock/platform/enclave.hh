@@ -83,8 +83,9 @@ struct enclave_config {
     // Bytes of each buffer pool, two per channel (one each way,
     // ring/buffer_pool.hh): calls and replies of at least
     // rpc.pool_threshold bytes cross there, written once, instead of
-    // streaming through the rings. A multiple of 4096; 0: no pools.
-    std::size_t pool_bytes = 0;
+    // streaming through the rings. A multiple of 4096; 0: no pools (every
+    // message goes through the rings, as before pools).
+    std::size_t pool_bytes = std::size_t{4} << 20;
     // Idle strategy of the enclave executors.
     async::executor_options executor{};
     // CPUs for the enclave threads: thread i runs on cpus[i % size]; empty

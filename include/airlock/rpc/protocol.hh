@@ -60,7 +60,7 @@ struct endpoint_options {
     // (endpoint_wiring::out_pool): written there once, announced by a
     // 24-byte record. Smaller ones, and any when the pool has no room, go
     // through the ring. Chosen by measurement (docs/benchmarks.md).
-    std::size_t pool_threshold = std::size_t{32} << 10;
+    std::size_t pool_threshold = std::size_t{8} << 10;
 };
 
 // How the endpoint wakes the other side: the platform's hooks and the
