@@ -201,7 +201,7 @@ bool endpoint_base::leave_send_queue(detail::send_waiter& w) noexcept {
         prev = at;
         at = at->next;
     }
-    out_.abandon(w.message);  // a no-op unless fragments of it were sent
+    out_.abandon(w.message);                         // a no-op unless fragments of it were sent
     if (&w == senders_head_) pool_blocked_ = false;  // the next may fit (or need no pool)
     if (prev != nullptr)
         prev->next = w.next;
@@ -970,7 +970,8 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
     pending_cancels_.reserve(options.max_in_flight);
     if (wiring.out_pool.size != 0) {
         out_pool_ = ring::pool_allocator(wiring.out_pool);
-        pool_min_ = std::max<std::size_t>(options.pool_threshold, 1);
+        // Above the header at least: a call's header is always encoded at once.
+        pool_min_ = std::max<std::size_t>(options.pool_threshold, message_header_bytes + 1);
     }
     in_pool_ = wiring.in_pool;
     read_pool_in_place_ = read_pool_in_place;

@@ -64,12 +64,14 @@ static_assert(std::endian::native == std::endian::little,
 // cut it to what was written. The endpoint encodes every message this way,
 // so steady-state encoding neither allocates nor calls out of line.
 //
-// Two more, for a call encoded straight into a buffer pool of the shared
-// region (ring/buffer_pool.hh): `writer(writer::counting)` writes nothing
-// and only counts the bytes; `writer(words, limit)` writes into shared
-// memory at `words`, in whole 8-byte words through the shared accessor (the
-// last completed with zeros by `finish()`), and never past `limit` bytes: a
-// value that would cross it is dropped and `overflowed()` says so.
+// For a call encoded straight into a buffer pool of the shared region
+// (ring/buffer_pool.hh): `writer(out, writer::reuse, limit)` stops before
+// an encoding reaches `limit` bytes (a call that large is sent through the
+// pool instead); `writer(writer::counting)` writes nothing and only counts
+// the bytes; `writer(words, limit)` writes into shared memory at `words`,
+// in whole 8-byte words through the shared accessor (the last completed
+// with zeros by `finish()`). A value that would cross a limit is not
+// written and `overflowed()` says so.
 class writer {
   public:
     struct reuse_t {};
@@ -77,26 +79,35 @@ class writer {
     struct counting_t {};
     static constexpr counting_t counting{};
 
-    explicit writer(std::vector<std::byte>& out) noexcept : out_(&out), used_(out.size()) {}
-    writer(std::vector<std::byte>& out, reuse_t /*unused*/) noexcept : out_(&out), used_(0) {}
-    explicit writer(counting_t /*unused*/) noexcept : out_(nullptr), used_(0) {}
-    writer(ring::shared_u64* words, std::size_t limit) noexcept
-        : out_(nullptr), used_(0), shared_(words), limit_(limit) {}
+    explicit writer(std::vector<std::byte>& out) noexcept
+        : out_(&out), base_(out.data()), room_(out.size()), used_(out.size()) {}
+    writer(std::vector<std::byte>& out, reuse_t /*unused*/) noexcept
+        : out_(&out), base_(out.data()), room_(out.size()), used_(0) {}
+    // Reuse mode that stops short of `limit` bytes: a value that would make
+    // the encoding longer is not written, and overflowed() says so.
+    writer(std::vector<std::byte>& out, reuse_t /*unused*/, std::size_t limit) noexcept
+        : out_(&out),
+          base_(out.data()),
+          room_(out.size() < limit ? out.size() : limit),
+          used_(0),
+          limit_(limit) {}
+    explicit writer(counting_t /*unused*/) noexcept {}
+    writer(ring::shared_u64* words, std::size_t limit) noexcept : shared_(words), limit_(limit) {}
 
     void put_raw(const void* data, std::size_t n) {
-        if (out_ == nullptr) [[unlikely]] {
-            put_elsewhere(static_cast<const std::byte*>(data), n);
+        // One compare on the fast path: room_ is 0 in the counting and
+        // shared-memory modes, so every value goes to put_slow there.
+        if (used_ + n > room_) [[unlikely]] {
+            put_slow(static_cast<const std::byte*>(data), n);
             return;
         }
-        if (n > out_->size() - used_) [[unlikely]]
-            grow(used_ + n);
-        if (n != 0) std::memcpy(out_->data() + used_, data, n);
+        if (n != 0) std::memcpy(base_ + used_, data, n);
         used_ += n;
     }
     void put_u64(std::uint64_t v) { put_raw(&v, sizeof v); }
     // Bytes written (or counted) so far.
     [[nodiscard]] std::size_t size() const noexcept { return used_; }
-    // A value would have crossed the limit of a shared-memory writer.
+    // A value would have crossed the limit (and was not written).
     [[nodiscard]] bool overflowed() const noexcept { return overflowed_; }
     // Cuts the buffer to what was written (a no-op in append mode); a
     // shared-memory writer stores its last, partial word.
@@ -109,19 +120,26 @@ class writer {
     }
 
   private:
-    [[gnu::noinline]] void grow(std::size_t size) { out_->resize(size); }
-    // Counting, or shared memory: whole words go straight in; a partial
-    // word waits in `pending_` (zeros beyond what was written) until it is
-    // complete or finish() stores it.
-    void put_elsewhere(const std::byte* src, std::size_t n) noexcept {
-        if (shared_ == nullptr) {
-            used_ += n;
-            return;
-        }
+    [[gnu::noinline]] void put_slow(const std::byte* src, std::size_t n) {
         if (n > limit_ - used_) {
             overflowed_ = true;
             return;
         }
+        if (out_ != nullptr) {
+            out_->resize(used_ + n);
+            base_ = out_->data();
+            room_ = out_->size() < limit_ ? out_->size() : limit_;
+            std::memcpy(base_ + used_, src, n);
+            used_ += n;
+            return;
+        }
+        if (shared_ == nullptr) {  // counting
+            used_ += n;
+            return;
+        }
+        // Shared memory: whole words go straight in; a partial word waits
+        // in `pending_` (zeros beyond what was written) until it is
+        // complete or finish() stores it.
         if (const std::size_t fill = used_ % 8; fill != 0) {
             const std::size_t take = n < 8 - fill ? n : 8 - fill;
             std::memcpy(reinterpret_cast<std::byte*>(&pending_) + fill, src, take);
@@ -140,10 +158,12 @@ class writer {
             used_ += n - whole;
         }
     }
-    std::vector<std::byte>* out_;
-    std::size_t used_;
+    std::vector<std::byte>* out_ = nullptr;
+    std::byte* base_ = nullptr;
+    std::size_t room_ = 0;  // bytes the fast path may fill: min(buffer size, limit)
+    std::size_t used_ = 0;
     ring::shared_u64* shared_ = nullptr;
-    std::size_t limit_ = 0;
+    std::size_t limit_ = ~std::size_t{0};
     std::uint64_t pending_ = 0;
     bool overflowed_ = false;
 };

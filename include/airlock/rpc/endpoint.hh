@@ -148,25 +148,26 @@ class endpoint final : public endpoint_base {
         if (!on_owner_thread()) [[unlikely]]
             return call_operation<typename M::result_type>::refused(*this, errc::rpc_wrong_thread);
         std::vector<std::byte> message = take_buffer();
-        writer w(message, writer::reuse);
+        using P = typename M::parameters;
+        // With a buffer pool, a call of pool_min() bytes or more is encoded
+        // when it is sent, straight into the pool: the writer stops at the
+        // threshold (before copying the value that would cross it).
+        constexpr bool may_defer = !detail::fixed_size_v<P>;
+        const std::size_t limit = may_defer ? pool_min() - 1 : ~std::size_t{0};
+        writer w(message, writer::reuse, limit);
         w.put_u64(0);  // call id, filled in when the call opens its slot
         w.put_u64(M::id);
-        using P = typename M::parameters;
-        if constexpr (!detail::fixed_size_v<P>) {
-            if (pool_min() != ~std::size_t{0}) [[unlikely]] {
-                // A channel with a buffer pool: a call large enough for it is
-                // encoded when it is sent, straight into the pool.
+        encode_arguments<P>(w, std::index_sequence_for<A...>{}, args...);
+        if constexpr (may_defer) {
+            if (w.overflowed()) [[unlikely]] {
                 writer count(writer::counting);
                 encode_arguments<P>(count, std::index_sequence_for<A...>{}, args...);
-                if (message_header_bytes + count.size() >= pool_min()) {
-                    w.finish();
-                    return {*this, std::move(message), std::move(token),
-                            defer<P>(message_header_bytes + count.size(),
-                                     std::index_sequence_for<A...>{}, std::forward<A>(args)...)};
-                }
+                message.resize(message_header_bytes);  // shrinking: the header stays
+                return {*this, std::move(message), std::move(token),
+                        defer<P>(message_header_bytes + count.size(),
+                                 std::index_sequence_for<A...>{}, std::forward<A>(args)...)};
             }
         }
-        encode_arguments<P>(w, std::index_sequence_for<A...>{}, std::forward<A>(args)...);
         w.finish();
         return {*this, std::move(message), std::move(token)};
     }
