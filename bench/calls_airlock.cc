@@ -8,6 +8,8 @@
 //                 once and the thread never waits for one reply before
 //                 sending the next call.
 //   airlock_sync  one coroutine, one call in flight: the pure round trip.
+//   airlock_stream, airlock_stream_sync  the same without buffer pools: an
+//                 argument above a ring record streams through the ring.
 //
 // The caller is the enclave for enclave-to-host (it runs the loop inside an
 // ecall `drive` and returns the per-call ticks) and the host otherwise. The
@@ -143,12 +145,14 @@ calls_result from_ticks(std::vector<std::uint64_t> ticks) {
     return r;
 }
 
-calls_result measure(const calls_config& c, std::uint64_t concurrency) {
+calls_result measure(const calls_config& c, std::uint64_t concurrency, bool pools) {
     const bool enclave_calls = c.direction == call_direction::enclave_to_host;
     platform::enclave_config config;
     config.platform = c.platform;
     config.enclave_threads = 1;
     config.ring_capacity = std::size_t{1} << 18;
+    config.pool_bytes = pools ? c.pool_bytes : 0;
+    config.rpc.pool_threshold = c.pool_threshold;
     config.rpc.max_message = std::max<std::size_t>(c.bytes + 4096, c.messages * 8 + 4096);
     config.rpc.max_in_flight = std::max<std::size_t>(config.rpc.max_in_flight, concurrency);
     config.rpc.max_serving = std::max<std::size_t>(config.rpc.max_serving, concurrency);
@@ -184,10 +188,16 @@ calls_result measure(const calls_config& c, std::uint64_t concurrency) {
 }  // namespace
 
 calls_result measure_airlock(const calls_config& c) {
-    return measure(c, c.in_flight);
+    return measure(c, c.in_flight, true);
 }
 calls_result measure_airlock_sync(const calls_config& c) {
-    return measure(c, 1);
+    return measure(c, 1, true);
+}
+calls_result measure_airlock_stream(const calls_config& c) {
+    return measure(c, c.in_flight, false);
+}
+calls_result measure_airlock_stream_sync(const calls_config& c) {
+    return measure(c, 1, false);
 }
 
 }  // namespace airlock::bench

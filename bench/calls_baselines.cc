@@ -275,13 +275,15 @@ calls_result measure_asio(const calls_config& c) {
 // ---------------------------------------------------------------------------
 
 std::span<const calls_mode> calls_modes() noexcept {
-    static constexpr std::array<calls_mode, 7> modes{{
+    static constexpr std::array<calls_mode, 9> modes{{
         {"bare", measure_bare},
         {"ecall", measure_ecall},
         {"ecall_process", measure_ecall_process},
         {"switchless", measure_switchless},
         {"airlock", measure_airlock},
         {"airlock_sync", measure_airlock_sync},
+        {"airlock_stream", measure_airlock_stream, false},
+        {"airlock_stream_sync", measure_airlock_stream_sync, false},
         {"asio", measure_asio},
     }};
     return modes;

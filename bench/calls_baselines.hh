@@ -25,6 +25,9 @@
 //   airlock     typed rpc calls over the rings of a sim enclave, from many
 //               coroutines on the caller's thread (bench/calls_airlock.cc).
 //   airlock_sync the same with one call in flight: the pure round trip.
+//   airlock_stream, airlock_stream_sync  the same two without buffer pools:
+//               every large argument streams through the ring in
+//               fragments, as before the pools (not run unless named).
 //   asio        a long-lived C++20 coroutine on an asio::io_context that per
 //               call hops to a second io_context on the other CPU with
 //               `co_await asio::post`, serves the call there and hops back
@@ -68,6 +71,10 @@ struct calls_config {
     std::size_t in_flight = 128;
     // Where the Airlock modes' enclave runs (the baselines do not depend on it).
     platform::platform_kind platform = platform::platform_kind::sim;
+    // The Airlock modes' buffer pools: bytes each way (enclave_config::
+    // pool_bytes) and the smallest message that uses them.
+    std::size_t pool_bytes = std::size_t{16} << 20;
+    std::size_t pool_threshold = rpc::endpoint_options{}.pool_threshold;
 };
 
 // The figures of one measurement.
@@ -157,11 +164,14 @@ calls_result time_calls(const calls_config& c, call_buffers& buffers, Call&& cal
 // bench/calls_airlock.cc: typed rpc calls over the rings, on c.platform.
 [[nodiscard]] calls_result measure_airlock(const calls_config& c);
 [[nodiscard]] calls_result measure_airlock_sync(const calls_config& c);
+[[nodiscard]] calls_result measure_airlock_stream(const calls_config& c);
+[[nodiscard]] calls_result measure_airlock_stream_sync(const calls_config& c);
 
 // A mode as the `calls` subcommand lists it.
 struct calls_mode {
     std::string_view name;
     calls_result (*measure)(const calls_config&);
+    bool by_default = true;  // run when --modes names none
 };
 // Every mode, in output order.
 [[nodiscard]] std::span<const calls_mode> calls_modes() noexcept;

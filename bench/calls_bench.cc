@@ -32,6 +32,8 @@ struct calls_options : common_options {
     std::size_t in_flight = calls_config{}.in_flight;
     std::string json_file;  // also write the JSON lines here (for plots)
     std::string platform_name = "sim";
+    std::size_t pool_bytes = calls_config{}.pool_bytes;
+    std::size_t pool_threshold = calls_config{}.pool_threshold;
 };
 
 platform::platform_kind platform_of(const calls_options& o) {
@@ -71,6 +73,8 @@ std::vector<double> measure_once(const calls_options& o, const calls_mode& mode,
     c.callee_cpu = cpu_for(o.cpus, 1);
     c.in_flight = o.in_flight;
     c.platform = platform_of(o);
+    c.pool_bytes = o.pool_bytes;
+    c.pool_threshold = o.pool_threshold;
     const calls_result r = mode.measure(c);
     return {r.calls_per_sec, r.ns_per_call, r.p50_ns, r.p99_ns, static_cast<double>(r.fallbacks)};
 }
@@ -146,7 +150,8 @@ void print_targets(const std::vector<target_line>& lines) {
 void run_calls(const calls_options& o) {
     std::vector<const calls_mode*> modes;
     for (const calls_mode& m : calls_modes())
-        if (o.modes.empty() || std::find(o.modes.begin(), o.modes.end(), m.name) != o.modes.end())
+        if ((o.modes.empty() && m.by_default) ||
+            std::find(o.modes.begin(), o.modes.end(), m.name) != o.modes.end())
             modes.push_back(&m);
     for (const std::string& wanted : o.modes)
         if (std::none_of(modes.begin(), modes.end(),
@@ -317,6 +322,15 @@ void add_calls_command(CLI::App& app) {
                     "Where the Airlock modes' enclave runs: sim (threads of this process) or "
                     "process (a sealed separate process)")
         ->check(CLI::IsMember({"sim", "process"}))
+        ->capture_default_str();
+    sub->add_option("--pool-bytes", options->pool_bytes,
+                    "Bytes of each buffer pool of the airlock modes (a multiple of 4096; 0: "
+                    "none)")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 32))
+        ->capture_default_str();
+    sub->add_option("--pool-threshold", options->pool_threshold,
+                    "Smallest message the airlock modes send through the buffer pool")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32))
         ->capture_default_str();
     sub->add_flag("--json", options->json, "Print one JSON object per line");
     sub->add_option("--json-file", options->json_file,

@@ -34,6 +34,8 @@ std::string_view to_string(errc e) noexcept {
         AIRLOCK_ERRC_NAME(fault_padding)
         AIRLOCK_ERRC_NAME(fault_fragment_sequence)
         AIRLOCK_ERRC_NAME(fault_fragment_total)
+        AIRLOCK_ERRC_NAME(fault_pool_range)
+        AIRLOCK_ERRC_NAME(fault_pool_return)
         AIRLOCK_ERRC_NAME(cancelled)
         AIRLOCK_ERRC_NAME(deadline_exceeded)
         AIRLOCK_ERRC_NAME(broken_promise)

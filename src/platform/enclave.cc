@@ -40,13 +40,15 @@ expected<platform_kind> platform_from_environment(platform_kind fallback) {
 }
 
 ring::region_geometry channel_geometry(std::size_t channels, std::size_t ring_capacity,
-                                       std::size_t links_per_channel, std::size_t link_capacity) {
+                                       std::size_t links_per_channel, std::size_t link_capacity,
+                                       std::size_t pool_bytes) {
     ring::region_geometry g;
     g.ring_capacities.assign(2 * channels, ring_capacity);
     // Then each enclave thread's log ring (platform/log.hh), then the links.
     g.ring_capacities.resize(3 * channels, detail::log_ring_capacity);
     g.ring_capacities.resize(3 * channels + 2 * channels * links_per_channel, link_capacity);
     g.doorbells = 2 * channels + channels * links_per_channel * (1 + service_link_words);
+    if (pool_bytes != 0) g.pool_sizes.assign(2 * channels, pool_bytes);
     return g;
 }
 

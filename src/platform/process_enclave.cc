@@ -90,7 +90,7 @@ struct process_words {
 
 ring::region_geometry base_geometry(const enclave_config& c) {
     return channel_geometry(c.enclave_threads, c.ring_capacity, c.service_links,
-                            c.service_ring_capacity);
+                            c.service_ring_capacity, c.pool_bytes);
 }
 
 ring::region_geometry process_geometry(const enclave_config& c) {
@@ -548,7 +548,11 @@ void enclave_thread_main(const child_plan& plan, child_state& s, std::size_t i) 
     async::executor ex(s.region.doorbell(enclave_bell(i)), hooks, options);
     rpc::endpoint<rpc::side::enclave> ep(
         ex, s.region.ring(enclave_to_host_ring(i)), s.region.ring(host_to_enclave_ring(i)),
-        {.hooks = &hooks, .peer_bell = &s.region.doorbell(host_bell(i))}, config.rpc);
+        {.hooks = &hooks,
+         .peer_bell = &s.region.doorbell(host_bell(i)),
+         .out_pool = channel_pool(s.region, enclave_to_host_ring(i)),
+         .in_pool = channel_pool(s.region, host_to_enclave_ring(i))},
+        config.rpc);
     s.executors[i] = &ex;
     detail::enclave_logger logger(s.region.ring(log_ring(config.enclave_threads, i)), i);
     s.built.count_down();
@@ -712,9 +716,13 @@ class process_host_channel final : public host_channel {
                          async::executor_options executor_options)
         : owner_(owner),
           executor_(region.doorbell(host_bell(i)), hooks, executor_options),
-          endpoint_(
-              executor_, region.ring(host_to_enclave_ring(i)), region.ring(enclave_to_host_ring(i)),
-              {.hooks = &hooks, .peer_bell = &region.doorbell(enclave_bell(i))}, rpc_options) {}
+          endpoint_(executor_, region.ring(host_to_enclave_ring(i)),
+                    region.ring(enclave_to_host_ring(i)),
+                    {.hooks = &hooks,
+                     .peer_bell = &region.doorbell(enclave_bell(i)),
+                     .out_pool = channel_pool(region, host_to_enclave_ring(i)),
+                     .in_pool = channel_pool(region, enclave_to_host_ring(i))},
+                    rpc_options) {}
     ~process_host_channel() override;
     async::executor& executor() noexcept override { return executor_; }
     rpc::endpoint<rpc::side::host>& endpoint() noexcept override { return endpoint_; }

@@ -55,9 +55,13 @@ class sim_host_channel final : public host_channel {
                      async::executor_options executor_options)
         : owner_(owner),
           executor_(region.doorbell(host_bell(i)), hooks, executor_options),
-          endpoint_(
-              executor_, region.ring(host_to_enclave_ring(i)), region.ring(enclave_to_host_ring(i)),
-              {.hooks = &hooks, .peer_bell = &region.doorbell(enclave_bell(i))}, rpc_options) {}
+          endpoint_(executor_, region.ring(host_to_enclave_ring(i)),
+                    region.ring(enclave_to_host_ring(i)),
+                    {.hooks = &hooks,
+                     .peer_bell = &region.doorbell(enclave_bell(i)),
+                     .out_pool = channel_pool(region, host_to_enclave_ring(i)),
+                     .in_pool = channel_pool(region, enclave_to_host_ring(i))},
+                    rpc_options) {}
     ~sim_host_channel() override;
     async::executor& executor() noexcept override { return executor_; }
     rpc::endpoint<rpc::side::host>& endpoint() noexcept override { return endpoint_; }
@@ -78,7 +82,8 @@ class sim_enclave final : public enclave {
     sim_enclave(const enclave_config& config, std::size_t region_size)
         : config_(config),
           geometry_(channel_geometry(config.enclave_threads, config.ring_capacity,
-                                     config.service_links, config.service_ring_capacity)),
+                                     config.service_links, config.service_ring_capacity,
+                                     config.pool_bytes)),
           region_size_(region_size),
           memory_(region_size + detail::untrusted_memory_bytes(config)),
           transition_(config.transition_cycles),
@@ -196,7 +201,11 @@ class sim_enclave final : public enclave {
         async::executor ex(region->doorbell(enclave_bell(i)), hooks(), config_.executor);
         rpc::endpoint<rpc::side::enclave> ep(
             ex, region->ring(enclave_to_host_ring(i)), region->ring(host_to_enclave_ring(i)),
-            {.hooks = &hooks(), .peer_bell = &region->doorbell(host_bell(i))}, config_.rpc);
+            {.hooks = &hooks(),
+             .peer_bell = &region->doorbell(host_bell(i)),
+             .out_pool = channel_pool(*region, enclave_to_host_ring(i)),
+             .in_pool = channel_pool(*region, host_to_enclave_ring(i))},
+            config_.rpc);
         detail::enclave_logger logger(region->ring(log_ring(config_.enclave_threads, i)), i);
         std::vector<service_link> links;
         for (std::size_t l = 0; l < config_.service_links; ++l)
@@ -244,7 +253,7 @@ expected<std::unique_ptr<enclave>> detail::create_sim_enclave(const enclave_conf
                                                               program_entry entry) {
     auto size = ring::region::required_size(
         channel_geometry(config.enclave_threads, config.ring_capacity, config.service_links,
-                         config.service_ring_capacity));
+                         config.service_ring_capacity, config.pool_bytes));
     if (!size) return unexpected(size.error());
     auto e = std::make_unique<sim_enclave>(config, *size);
     if (auto started = e->start(std::move(entry)); !started) return unexpected(started.error());

@@ -16,12 +16,19 @@ struct computed_layout {
     std::uint64_t ring_table_offset = 0;
     std::uint64_t doorbell_offset = 0;
     std::vector<std::uint64_t> control_offsets;
+    std::uint64_t pool_table_offset = 0;
+    std::vector<std::uint64_t> pool_offsets;
     std::uint64_t total = 0;
 };
 
 expected<computed_layout> compute(const region_geometry& g) {
-    if (g.ring_capacities.size() > max_rings || g.doorbells > max_doorbells)
+    if (g.ring_capacities.size() > max_rings || g.doorbells > max_doorbells ||
+        g.pool_sizes.size() > max_pools)
         return unexpected(errc::invalid_argument);
+    for (std::size_t p : g.pool_sizes) {
+        if (p == 0 || p % wire::pool_granule != 0 || p > wire::max_pool_size)
+            return unexpected(errc::invalid_argument);
+    }
     for (std::size_t c : g.ring_capacities) {
         if (!std::has_single_bit(c) || c < wire::min_ring_capacity || c > wire::max_ring_capacity)
             return unexpected(errc::invalid_argument);
@@ -36,6 +43,14 @@ expected<computed_layout> compute(const region_geometry& g) {
         at = round_up(at, wire::region_alignment);
         l.control_offsets.push_back(at);
         at += sizeof(wire::ring_control) + c;
+    }
+    // The pools go last, so a region without them is laid out as before.
+    l.pool_table_offset = round_up(at, wire::region_alignment);
+    at = l.pool_table_offset + g.pool_sizes.size() * sizeof(wire::pool_descriptor);
+    for (std::size_t p : g.pool_sizes) {
+        at = round_up(at, wire::pool_granule);
+        l.pool_offsets.push_back(at);
+        at += p;
     }
     l.total = round_up(at, 4096);
     return l;
@@ -77,12 +92,18 @@ expected<region> region::format(std::span<std::byte> memory, const region_geomet
     shared::store_relaxed(h.doorbell_count, geometry.doorbells);
     shared::store_relaxed(h.ring_table_offset, l->ring_table_offset);
     shared::store_relaxed(h.doorbell_offset, l->doorbell_offset);
+    shared::store_relaxed(h.pool_count, geometry.pool_sizes.size());
     auto* table = at_offset<wire::ring_descriptor>(base, l->ring_table_offset);
     for (std::size_t i = 0; i < geometry.ring_capacities.size(); ++i) {
         shared::store_relaxed(table[i].control_offset, l->control_offsets[i]);
         shared::store_relaxed(table[i].capacity, geometry.ring_capacities[i]);
         shared::store_relaxed(table[i].data_offset,
                               l->control_offsets[i] + sizeof(wire::ring_control));
+    }
+    auto* pools = at_offset<wire::pool_descriptor>(base, l->pool_table_offset);
+    for (std::size_t i = 0; i < geometry.pool_sizes.size(); ++i) {
+        shared::store_relaxed(pools[i].offset, l->pool_offsets[i]);
+        shared::store_relaxed(pools[i].size, geometry.pool_sizes[i]);
     }
     // The magic goes last, with release: a peer that sees it sees the rest.
     shared::store_release(h.magic, wire::region_magic);
@@ -117,7 +138,8 @@ expected<region> region::attach(std::span<std::byte> memory, const region_geomet
         shared::load_relaxed(h.ring_count) != geometry.ring_capacities.size() ||
         shared::load_relaxed(h.doorbell_count) != geometry.doorbells ||
         shared::load_relaxed(h.ring_table_offset) != l->ring_table_offset ||
-        shared::load_relaxed(h.doorbell_offset) != l->doorbell_offset)
+        shared::load_relaxed(h.doorbell_offset) != l->doorbell_offset ||
+        shared::load_relaxed(h.pool_count) != geometry.pool_sizes.size())
         return unexpected(errc::region_geometry_mismatch);
     const auto* table = at_offset<const wire::ring_descriptor>(base, l->ring_table_offset);
     for (std::size_t i = 0; i < geometry.ring_capacities.size(); ++i) {
@@ -125,6 +147,12 @@ expected<region> region::attach(std::span<std::byte> memory, const region_geomet
             shared::load_relaxed(table[i].capacity) != geometry.ring_capacities[i] ||
             shared::load_relaxed(table[i].data_offset) !=
                 l->control_offsets[i] + sizeof(wire::ring_control))
+            return unexpected(errc::region_geometry_mismatch);
+    }
+    const auto* pools = at_offset<const wire::pool_descriptor>(base, l->pool_table_offset);
+    for (std::size_t i = 0; i < geometry.pool_sizes.size(); ++i) {
+        if (shared::load_relaxed(pools[i].offset) != l->pool_offsets[i] ||
+            shared::load_relaxed(pools[i].size) != geometry.pool_sizes[i])
             return unexpected(errc::region_geometry_mismatch);
     }
 
@@ -142,6 +170,10 @@ expected<region> region::attach(std::span<std::byte> memory, const region_geomet
             .capacity = geometry.ring_capacities[i],
         });
     }
+    r.pools_.reserve(geometry.pool_sizes.size());
+    for (std::size_t i = 0; i < geometry.pool_sizes.size(); ++i)
+        r.pools_.push_back({.data = at_offset<shared_u64>(base, l->pool_offsets[i]),
+                            .size = geometry.pool_sizes[i]});
     return r;
 }
 
@@ -153,6 +185,11 @@ ring_view region::ring(std::size_t i) const noexcept {
 wire::doorbell& region::doorbell(std::size_t i) const noexcept {
     AIRLOCK_CHECK(i < doorbell_count_, "doorbell index out of range");
     return doorbells_[i];
+}
+
+pool_view region::pool(std::size_t i) const noexcept {
+    AIRLOCK_CHECK(i < pools_.size(), "pool index out of range");
+    return pools_[i];
 }
 
 }  // namespace airlock::ring

@@ -93,6 +93,10 @@ bool endpoint_base::send_operation::await_ready() noexcept {
     if (endpoint_->senders_head_ != nullptr) return false;
     const errc r = endpoint_->attempt(waiter_);
     if (r == errc::ring_full) return false;
+    if (r == errc::enclave_memory_exhausted) {  // this message only: no room to encode it
+        waiter_.result = r;
+        return true;
+    }
     if (r != errc::ok) {
         endpoint_->set_fault(r);
         waiter_.result = endpoint_->fault_;
@@ -107,6 +111,15 @@ void endpoint_base::send_operation::await_suspend(std::coroutine_handle<> h) noe
 
 errc endpoint_base::attempt(detail::send_waiter& w) noexcept {
     if (fault_ != errc::ok) return fault_;
+    if (goes_through_pool(w)) {
+        const errc r = try_send_pooled(w);
+        if (r != errc::message_too_large) return r;
+        // The pool cannot take it (larger than the pool, or a codec that
+        // counted otherwise than it wrote): stream it.
+        w.streamed = true;
+        ++stats_.pool_fallbacks;
+        if (w.deferred != nullptr && !spill(w)) return errc::enclave_memory_exhausted;
+    }
     if (w.bytes.size() <= out_.max_single_record()) {
         // One record: commit now, publish once per poll (batching).
         auto r = out_.try_reserve(w.bytes.size(), w.tag);
@@ -145,6 +158,7 @@ void endpoint_base::resume_sender(detail::send_waiter& w, errc result) noexcept 
 
 std::size_t endpoint_base::flush_senders() noexcept {
     std::size_t sent = 0;
+    pool_blocked_ = false;  // attempt() says again if the head still waits for the pool
     errc fault = errc::ok;
     while (senders_head_ != nullptr) {
         detail::send_waiter& w = *senders_head_;
@@ -157,6 +171,11 @@ std::size_t endpoint_base::flush_senders() noexcept {
         }
         const errc r = attempt(w);
         if (r == errc::ring_full) break;
+        if (r == errc::enclave_memory_exhausted) {  // this message only
+            (void)leave_send_queue(w);
+            resume_sender(w, r);
+            continue;
+        }
         if (r != errc::ok) {
             fault = r;
             break;
@@ -182,7 +201,8 @@ bool endpoint_base::leave_send_queue(detail::send_waiter& w) noexcept {
         prev = at;
         at = at->next;
     }
-    out_.abandon(w.message);  // a no-op unless fragments of it were sent
+    out_.abandon(w.message);                         // a no-op unless fragments of it were sent
+    if (&w == senders_head_) pool_blocked_ = false;  // the next may fit (or need no pool)
     if (prev != nullptr)
         prev->next = w.next;
     else
@@ -191,6 +211,103 @@ bool endpoint_base::leave_send_queue(detail::send_waiter& w) noexcept {
     w.next = nullptr;
     w.queued = false;
     return true;
+}
+
+bool endpoint_base::spill(detail::send_waiter& w) noexcept {
+    try {
+        writer all(*w.spill);  // after the header it holds
+        w.deferred->encode(w.deferred->state, all);
+    } catch (...) {  // std::bad_alloc growing the buffer (or a user codec's own)
+        return false;
+    }
+    w.deferred = nullptr;
+    w.bytes = *w.spill;
+    w.message = ring::outgoing_message(w.tag, w.bytes);
+    return true;
+}
+
+errc endpoint_base::try_send_pooled(detail::send_waiter& w) noexcept {
+    // The record first: without room for it, nothing is taken from the pool.
+    auto record = out_.try_reserve(pooled_message_bytes, pooled_tag);
+    if (!record) return record.error();  // ring_full, or the ring's fault
+    const std::size_t length = w.deferred != nullptr ? w.deferred->bytes : w.bytes.size();
+    const std::optional<ring::pool_allocator::buffer> b = out_pool_.try_allocate(length);
+    if (!b) {  // the uncommitted reservation lapses
+        if (length > out_pool_.size() || out_pool_.outstanding() == 0)
+            return errc::message_too_large;
+        // The peer holds buffers that it returns as it reads them: wait for
+        // them as for ring space, in order. Bounded like every wait of a
+        // call, by its deadline: a peer that keeps them starves only this
+        // channel's large messages, and pool_waits says so.
+        if (!w.pool_waited) {
+            w.pool_waited = true;
+            ++stats_.pool_waits;
+        }
+        pool_blocked_ = true;
+        return errc::ring_full;
+    }
+    // Written once, word by word; the record's publish (release) orders it.
+    // A deferred call is encoded here, straight from the caller's values.
+    writer into(out_pool_.words_at(b->offset), length);
+    into.put_raw(w.bytes.data(), w.bytes.size());
+    if (w.deferred != nullptr) {
+        try {
+            w.deferred->encode(w.deferred->state, into);
+        } catch (...) {  // a user codec that throws: stream it instead
+            (void)out_pool_.release(b->offset, b->length);
+            return errc::message_too_large;
+        }
+    }
+    into.finish();
+    if (into.overflowed() || into.size() != length) [[unlikely]] {
+        // A codec that encoded another size than it counted: stream it.
+        (void)out_pool_.release(b->offset, b->length);
+        return errc::message_too_large;
+    }
+    record->write_word(0, w.tag);
+    record->write_word(1, b->offset);
+    record->write_word(2, b->length);
+    out_.commit(*record);
+    unpublished_ = true;
+    ++stats_.pooled_sent;
+    return errc::ok;
+}
+
+bool endpoint_base::try_send_unordered(std::uint16_t tag,
+                                       std::span<const std::byte> bytes) noexcept {
+    if (fault_ != errc::ok || (senders_head_ != nullptr && senders_head_->message.in_progress()))
+        return false;
+    auto r = out_.try_reserve(bytes.size(), tag);
+    if (!r) return false;
+    r->write(bytes);
+    out_.commit(*r);
+    unpublished_ = true;
+    return true;
+}
+
+void endpoint_base::return_pool_buffer(std::uint64_t offset, std::uint64_t length) noexcept {
+    std::array<std::uint64_t, 2> words{offset, length};
+    std::byte bytes[pool_return_bytes];
+    std::memcpy(bytes, words.data(), sizeof bytes);
+    // Ahead of anything queued: the peer's large messages may wait for it.
+    if (pending_returns_.empty() && try_send_unordered(pool_return_tag, bytes)) return;
+    // An honest peer has at most one buffer per granule out; a host that
+    // announces more than that loses the surplus returns (its own pool).
+    if (pending_returns_.size() < pending_returns_.capacity())
+        pending_returns_.push_back(words);
+    else
+        ++stats_.pool_returns_dropped;
+}
+
+void endpoint_base::flush_pool_returns() noexcept {
+    std::size_t n = 0;
+    for (; n < pending_returns_.size(); ++n) {
+        std::byte bytes[pool_return_bytes];
+        std::memcpy(bytes, pending_returns_[n].data(), sizeof bytes);
+        if (!try_send_unordered(pool_return_tag, bytes)) break;
+    }
+    pending_returns_.erase(pending_returns_.begin(),
+                           pending_returns_.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
 void endpoint_base::send_cancel(std::uint64_t id) noexcept {
@@ -285,7 +402,8 @@ void endpoint_base::abandon_call(std::uint64_t id, bool sent) noexcept {
 async::task<errc> endpoint_base::finish_call(
     std::vector<std::byte>& message, detail::reply_waiter_base& w, expected<std::uint64_t> id,
     async::cancellation_token given, const async::cancellation_token* inherited,
-    std::uint64_t deadline_ns, std::uint64_t& opened, bool& sent) {
+    std::uint64_t deadline_ns, std::uint64_t& opened, bool& sent,
+    const detail::deferred_arguments* deferred) {
     const detail::lifeline_hold life(lifeline_);
     const call_stop stop(*executor_, given, inherited, deadline_ns);
     const async::cancellation_token& token = stop.token();
@@ -306,8 +424,8 @@ async::task<errc> endpoint_base::finish_call(
         abandon_call(*id, /*sent=*/false);
         co_return stop.outcome(errc::cancelled);
     }
-    if (!try_send_now(call_tag, message)) {
-        const errc r = co_await send_queued(message, *id, token, since);
+    if (deferred != nullptr || !try_send_now(call_tag, message)) {
+        const errc r = co_await send_queued(message, *id, token, since, deferred);
         if (!life.alive()) co_return errc::broken_promise;
         if (r != errc::ok) {  // send_queued abandoned the call
             give_back(std::move(message));
@@ -370,9 +488,10 @@ async::task<expected<std::uint64_t>> endpoint_base::wait_for_slot(
     co_return in_line.id;  // broken_promise if the endpoint died meanwhile
 }
 
-async::task<errc> endpoint_base::send_queued(std::span<const std::byte> message, std::uint64_t id,
+async::task<errc> endpoint_base::send_queued(std::vector<std::byte>& message, std::uint64_t id,
                                              const async::cancellation_token& token,
-                                             std::uint64_t since) {
+                                             std::uint64_t since,
+                                             const detail::deferred_arguments* deferred) {
     const detail::lifeline_hold life(lifeline_);
     errc sent = errc::ok;
     {
@@ -380,6 +499,8 @@ async::task<errc> endpoint_base::send_queued(std::span<const std::byte> message,
         sending.waiter().stop = &token;
         sending.waiter().watched = since != unwatched;
         sending.waiter().since = since;
+        sending.waiter().deferred = deferred;
+        sending.waiter().spill = &message;
         leave_on_cancel<detail::send_waiter> queued{
             lifeline_, &sending.waiter(), [](endpoint_base& ep, detail::send_waiter& sw) noexcept {
                 if (ep.leave_send_queue(sw)) ep.resume_sender(sw, errc::cancelled);
@@ -540,6 +661,7 @@ std::size_t endpoint_base::poll(std::size_t budget) noexcept {
     }
     work += flush_senders();
     flush_cancels();
+    if (!pending_returns_.empty()) flush_pool_returns();
     if (unpublished_) publish_sent();
     in_.publish();  // return the space of what was consumed
     // Finding a fault is work: it resumed every waiting call.
@@ -554,14 +676,16 @@ void endpoint_base::publish_sent() noexcept {
 
 bool endpoint_base::has_work() noexcept {
     if (fault_ != errc::ok) return false;
-    if (unpublished_ || !pending_cancels_.empty()) return true;
+    if (unpublished_ || !pending_cancels_.empty() || !pending_returns_.empty()) return true;
     // A fault found here is work too: poll reports it to every waiter. A
     // message waiting while every reply is owed is not: poll would not take it.
     if (owed_replies_ < reply_budget() && in_.has_data()) return true;
     if (in_.faulted()) return true;
-    if (senders_head_ == nullptr) return false;
+    if (senders_head_ == nullptr || pool_blocked_) return false;
     const std::size_t next =
-        std::min<std::size_t>(senders_head_->bytes.size(), out_.max_single_record());
+        goes_through_pool(*senders_head_)
+            ? pooled_message_bytes
+            : std::min<std::size_t>(senders_head_->bytes.size(), out_.max_single_record());
     return out_.has_space(next) || out_.faulted();
 }
 
@@ -575,6 +699,12 @@ void endpoint_base::dispatch(const ring::message& m) noexcept {
             break;
         case cancel_tag:
             dispatch_cancel(m.bytes);
+            break;
+        case pooled_tag:
+            dispatch_pooled(m.bytes);
+            break;
+        case pool_return_tag:
+            dispatch_pool_return(m.bytes);
             break;
         default:
             ++stats_.malformed;
@@ -658,6 +788,71 @@ void endpoint_base::dispatch_cancel(std::span<const std::byte> payload) noexcept
     }
 }
 
+void endpoint_base::dispatch_pooled(std::span<const std::byte> payload) noexcept {
+    if (payload.size() != pooled_message_bytes) {
+        ++stats_.malformed;
+        return;
+    }
+    const std::uint64_t inner = read_u64(payload, 0);
+    const std::uint64_t offset = read_u64(payload, 8);
+    const std::uint64_t length = read_u64(payload, 16);
+    // Bounded by this side's own pool size, never by anything the peer
+    // wrote (HOSTILE-INPUTS #5, #8), and by the trusted message cap (#19).
+    if (!ring::pool_range_ok(in_pool_.size, offset, length)) {
+        set_fault(errc::fault_pool_range);
+        return;
+    }
+    if (length > options_.max_message) {
+        set_fault(errc::fault_fragment_total);
+        return;
+    }
+    ++stats_.pooled_received;
+    if (inner != call_tag && inner != reply_tag) {
+        ++stats_.malformed;
+        return_pool_buffer(offset, length);
+        return;
+    }
+    std::span<const std::byte> bytes;
+    if (read_pool_in_place_) {
+        // The host side: the enclave wrote these bytes before the release
+        // that published the record this side acquired; nothing rewrites
+        // them until this side returns the buffer.
+        bytes = {reinterpret_cast<const std::byte*>(in_pool_.data) + offset,
+                 static_cast<std::size_t>(length)};
+    } else {
+        // The enclave side: one copy into private memory, each word loaded
+        // once (no double fetch, #6, #7), then the buffer goes back at once.
+        try {
+            if (pool_copy_.size() < length) pool_copy_.resize(static_cast<std::size_t>(length));
+        } catch (const std::bad_alloc&) {
+            set_fault(errc::enclave_memory_exhausted);
+            return;
+        }
+        const auto n = static_cast<std::size_t>(index_nospec(length, options_.max_message + 1));
+        ring::shared::copy_out(pool_copy_.data(), in_pool_.data + offset / 8, n);
+        bytes = {pool_copy_.data(), n};
+        return_pool_buffer(offset, length);
+    }
+    if (inner == call_tag)
+        dispatch_call(bytes);
+    else
+        dispatch_reply(bytes);
+    if (read_pool_in_place_)
+        return_pool_buffer(offset, length);  // read: a reply or handler is done
+}
+
+void endpoint_base::dispatch_pool_return(std::span<const std::byte> payload) noexcept {
+    if (payload.size() != pool_return_bytes) {
+        ++stats_.malformed;
+        return;
+    }
+    // Only a buffer this side handed out and has not had back (#12):
+    // double, forged, partial or overlapping returns fault the channel.
+    if (!out_pool_.release(read_u64(payload, 0), read_u64(payload, 8)))
+        set_fault(errc::fault_pool_return);
+    pool_blocked_ = false;  // the head of the queue may fit now
+}
+
 void endpoint_base::fail(errc reason) noexcept {
     set_fault(reason);
 }
@@ -682,6 +877,7 @@ void endpoint_base::fail_waiters(errc error) noexcept {
         resume_slot_waiter(w, unexpected(error));
     }
     pending_cancels_.clear();
+    pending_returns_.clear();
     // Handlers still running could not answer any more: stop them at their
     // next cancellation point.
     for (std::size_t i = 0; i < options_.max_serving; ++i) {
@@ -752,7 +948,8 @@ void endpoint_base::sweep() noexcept {
 // Setup
 
 endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::ring_view in,
-                             endpoint_wiring wiring, endpoint_options options)
+                             endpoint_wiring wiring, endpoint_options options,
+                             bool read_pool_in_place)
     : executor_(&ex),
       lifeline_(new detail::lifeline(this)),
       out_(out, {.hooks = wiring.hooks, .peer_bell = wiring.peer_bell}),
@@ -771,6 +968,14 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
     for (std::size_t i = options.max_serving; i-- > 0;)
         free_served_.push_back(static_cast<std::uint32_t>(i));
     pending_cancels_.reserve(options.max_in_flight);
+    if (wiring.out_pool.size != 0) {
+        out_pool_ = ring::pool_allocator(wiring.out_pool);
+        // Above the header at least: a call's header is always encoded at once.
+        pool_min_ = std::max<std::size_t>(options.pool_threshold, message_header_bytes + 1);
+    }
+    in_pool_ = wiring.in_pool;
+    read_pool_in_place_ = read_pool_in_place;
+    pending_returns_.reserve(static_cast<std::size_t>(in_pool_.size / ring::wire::pool_granule));
     queued_replies_ = std::make_unique<detail::queued_reply[]>(reply_budget());
     free_replies_.reserve(reply_budget());
     for (std::size_t i = reply_budget(); i-- > 0;) {

@@ -504,10 +504,14 @@ void dump_progress() {
 }
 
 // How the executors of both sides idle.
+// How the executors of both sides idle; and whether large arguments cross
+// through buffer pools (bytes each way, 0: none), small enough that some
+// find them full and stream instead.
 struct wait_strategy {
     std::string name;
     std::uint32_t spin_iterations;
     std::uint32_t yield_iterations;
+    std::size_t pool_bytes = 0;
 };
 
 std::string strategy_name(const testing::TestParamInfo<wait_strategy>& info) {
@@ -538,6 +542,8 @@ TEST_P(stress_calls, thousands_of_coroutines_call_both_ways_on_every_channel) {
     config.enclave_threads = channels;
     config.ring_capacity = ring_capacity;
     config.executor = executor;
+    config.pool_bytes = GetParam().pool_bytes;
+    config.rpc.pool_threshold = 2048;
     auto enclave = platform::enclave::create(config, enclave_program);
     ASSERT_TRUE(enclave.has_value()) << to_string(enclave.error());
 
@@ -605,6 +611,10 @@ TEST_P(stress_calls, thousands_of_coroutines_call_both_ways_on_every_channel) {
         EXPECT_EQ(h.spawned, 0u);
         EXPECT_EQ(h.live_frames, 0u) << "host coroutine frames still alive";
         EXPECT_EQ(h.task_failures, 0u);
+        if (GetParam().pool_bytes != 0) {
+            EXPECT_GT(h.stats.pooled_sent, 0u) << "no host call went through the pool";
+            EXPECT_GT(h.stats.pooled_received, 0u) << "no enclave call came through the pool";
+        }
         empty += h.empty_arguments + e.empty_arguments;
         large += h.large_arguments + e.large_arguments;
     }
@@ -619,7 +629,8 @@ INSTANTIATE_TEST_SUITE_P(wait, stress_calls,
                          testing::Values(wait_strategy{"spin_yield_park",
                                                        async::executor_options{}.spin_iterations,
                                                        async::executor_options{}.yield_iterations},
-                                         wait_strategy{"park_at_once", 0, 0}),
+                                         wait_strategy{"park_at_once", 0, 0},
+                                         wait_strategy{"pooled_park_at_once", 0, 0, 128 << 10}),
                          strategy_name);
 
 }  // namespace

@@ -56,7 +56,7 @@ TEST(hostile_layout, every_shared_field_is_an_aligned_word) {
          AIRLOCK_FIELD(wire::region_header, doorbell_count),
          AIRLOCK_FIELD(wire::region_header, ring_table_offset),
          AIRLOCK_FIELD(wire::region_header, doorbell_offset),
-         AIRLOCK_FIELD(wire::region_header, reserved)});
+         AIRLOCK_FIELD(wire::region_header, pool_count)});
     EXPECT_EQ(sizeof(wire::region_header), 8u * 8) << "region_header holds only its 8 words";
     expect_words("ring_descriptor", sizeof(wire::ring_descriptor),
                  {AIRLOCK_FIELD(wire::ring_descriptor, control_offset),
@@ -64,6 +64,11 @@ TEST(hostile_layout, every_shared_field_is_an_aligned_word) {
                   AIRLOCK_FIELD(wire::ring_descriptor, data_offset),
                   AIRLOCK_FIELD(wire::ring_descriptor, reserved)});
     EXPECT_EQ(sizeof(wire::ring_descriptor), 4u * 8) << "ring_descriptor holds only its 4 words";
+    expect_words(
+        "pool_descriptor", sizeof(wire::pool_descriptor),
+        {AIRLOCK_FIELD(wire::pool_descriptor, offset), AIRLOCK_FIELD(wire::pool_descriptor, size),
+         AIRLOCK_FIELD(wire::pool_descriptor, reserved0),
+         AIRLOCK_FIELD(wire::pool_descriptor, reserved1)});
     expect_words("doorbell", sizeof(bell), {AIRLOCK_FIELD(bell, word)});
     expect_words("ring_control", sizeof(control),
                  {AIRLOCK_FIELD(control, tail),

@@ -189,8 +189,10 @@ TEST(hostile_region_image, each_forged_header_field_is_rejected) {
          errc::region_geometry_mismatch},
         {"ring 1 data_offset off by a word", descriptor_word(1, 16),
          control1 + sizeof(wire::ring_control) + 8, errc::region_geometry_mismatch},
+        // The pool count (this geometry has no pools) is compared too.
+        {"header pool_count 1", header_word(56), 1, errc::region_geometry_mismatch},
+        {"header pool_count all ones", header_word(56), ~0ull, errc::region_geometry_mismatch},
         // Reserved words are not read at all: forging them changes nothing.
-        {"header reserved word", header_word(56), ~0ull, errc::ok},
         {"ring 1 descriptor reserved word", descriptor_word(1, 24), ~0ull, errc::ok},
     };
     for (const forged_field& f : fields) {

@@ -67,7 +67,7 @@ TEST(region_format_attach, format_writes_the_header_of_the_wire_format) {
     EXPECT_EQ(header_field(*r, 4), 2u) << "doorbell_count";
     EXPECT_EQ(header_field(*r, 5), 64u) << "ring_table_offset";
     EXPECT_EQ(header_field(*r, 6), 128u) << "doorbell_offset";
-    EXPECT_EQ(header_field(*r, 7), 0u) << "reserved";
+    EXPECT_EQ(header_field(*r, 7), 0u) << "pool_count";
     const auto* table = reinterpret_cast<const wire::ring_descriptor*>(r->base() + 64);
     const std::uint64_t controls[] = {384, 1152};
     const std::uint64_t capacities[] = {256, 1024};

@@ -144,11 +144,17 @@ class raw_channel {
     static constexpr std::size_t enclave_to_host = 0;
     static constexpr std::size_t host_to_enclave = 1;
 
+    // `pool_bytes` non-zero: a buffer pool of that size each way (pool 0
+    // the enclave sends through, pool 1 the host's).
     explicit raw_channel(harness& h, rpc::endpoint_options options = {},
-                         std::size_t ring_capacity = std::size_t{1} << 12)
-        : region_({ring_capacity, ring_capacity}),
+                         std::size_t ring_capacity = std::size_t{1} << 12,
+                         std::size_t pool_bytes = 0)
+        : region_({ring_capacity, ring_capacity}, 0,
+                  pool_bytes == 0 ? std::vector<std::size_t>{}
+                                  : std::vector<std::size_t>{pool_bytes, pool_bytes}),
           enclave(h.ex, region_.ring(enclave_to_host), region_.ring(host_to_enclave),
-                  {&h.hooks, &h.bell}, options),
+                  {&h.hooks, &h.bell, region_.pool(enclave_to_host), region_.pool(host_to_enclave)},
+                  options),
           to_enclave_(region_.ring(host_to_enclave), {.hooks = &h.hooks, .peer_bell = &h.bell}),
           from_enclave_(region_.ring(enclave_to_host),
                         {{.hooks = &h.hooks, .peer_bell = &h.bell}, std::size_t{1} << 22}) {}
@@ -312,6 +318,8 @@ class raw_channel {
         return ring::shared::load_acquire(region_.ring(enclave_to_host).control->tail);
     }
     [[nodiscard]] ring::ring_view ring(std::size_t i) const { return region_.ring(i); }
+    // Pool 0 (the enclave's) or 1 (the host's).
+    [[nodiscard]] ring::pool_view pool(std::size_t i) const { return region_.pool(i); }
 
     void dump() const {
         const auto& s = enclave.stats();
@@ -354,8 +362,9 @@ struct outcome {
 class hostile_host {
   public:
     explicit hostile_host(rpc::endpoint_options options = {},
-                          std::size_t ring_capacity = std::size_t{1} << 12)
-        : ch(h, options, ring_capacity) {}
+                          std::size_t ring_capacity = std::size_t{1} << 12,
+                          std::size_t pool_bytes = 0)
+        : ch(h, options, ring_capacity, pool_bytes) {}
 
     // Runs rounds until one does nothing; fails the test if that takes more
     // than `max_rounds` (something keeps the executor busy forever).

@@ -21,12 +21,21 @@ inline constexpr std::size_t enclave_to_host_ring = 0;
 inline constexpr std::size_t host_to_enclave_ring = 1;
 
 struct loopback {
-    explicit loopback(std::size_t ring_capacity = 1 << 14, rpc::endpoint_options options = {})
-        : region({ring_capacity, ring_capacity}),
+    // `pool_bytes` non-zero: a buffer pool of that size each way (pool 0
+    // the enclave's, pool 1 the host's), ring/buffer_pool.hh.
+    explicit loopback(std::size_t ring_capacity = 1 << 14, rpc::endpoint_options options = {},
+                      std::size_t pool_bytes = 0)
+        : region({ring_capacity, ring_capacity}, 0,
+                 pool_bytes == 0 ? std::vector<std::size_t>{}
+                                 : std::vector<std::size_t>{pool_bytes, pool_bytes}),
           enclave(h.ex, region.ring(enclave_to_host_ring), region.ring(host_to_enclave_ring),
-                  {&h.hooks, &h.bell}, options),
+                  {&h.hooks, &h.bell, region.pool(enclave_to_host_ring),
+                   region.pool(host_to_enclave_ring)},
+                  options),
           host(h.ex, region.ring(host_to_enclave_ring), region.ring(enclave_to_host_ring),
-               {&h.hooks, &h.bell}, options) {}
+               {&h.hooks, &h.bell, region.pool(host_to_enclave_ring),
+                region.pool(enclave_to_host_ring)},
+               options) {}
 
     // Runs the executor until `t` completes and returns its result.
     template <class T>

@@ -47,15 +47,20 @@ class aligned_memory {
     std::byte* data_;
 };
 
-// A formatted region with the given ring capacities and doorbells.
+// A formatted region with the given ring capacities, doorbells and buffer pools.
 class test_region {
   public:
-    explicit test_region(std::vector<std::size_t> capacities, std::size_t doorbells = 0)
-        : geometry_{std::move(capacities), doorbells},
+    explicit test_region(std::vector<std::size_t> capacities, std::size_t doorbells = 0,
+                         std::vector<std::size_t> pools = {})
+        : geometry_{std::move(capacities), doorbells, std::move(pools)},
           memory_(ring::region::required_size(geometry_).value()) {
         region_ = ring::region::format(memory_.span(), geometry_).value();
     }
     [[nodiscard]] ring::ring_view ring(std::size_t i = 0) const { return region_.ring(i); }
+    // Pool `i`, or no pool (size 0) when the region has fewer.
+    [[nodiscard]] ring::pool_view pool(std::size_t i) const {
+        return i < region_.pool_count() ? region_.pool(i) : ring::pool_view{};
+    }
     [[nodiscard]] const ring::region& region() const { return region_; }
     [[nodiscard]] const ring::region_geometry& geometry() const { return geometry_; }
     [[nodiscard]] aligned_memory& memory() { return memory_; }

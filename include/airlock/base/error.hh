@@ -51,6 +51,8 @@ enum class errc : std::uint16_t {
     fault_padding = 128,               // wrap padding that does not end the ring
     fault_fragment_sequence = 129,     // fragment out of order / lengths disagree
     fault_fragment_total = 130,        // announced total above the trusted cap
+    fault_pool_range = 131,            // a pooled message names bytes outside its pool
+    fault_pool_return = 132,           // a returned pool buffer that is not outstanding
 
     // --- async -------------------------------------------------------------
     cancelled = 200,

@@ -80,6 +80,12 @@ struct enclave_config {
     // Bytes of each ring (two per channel); a power of two.
     std::size_t ring_capacity = std::size_t{1} << 18;
     rpc::endpoint_options rpc{};
+    // Bytes of each buffer pool, two per channel (one each way,
+    // ring/buffer_pool.hh): calls and replies of at least
+    // rpc.pool_threshold bytes cross there, written once, instead of
+    // streaming through the rings. A multiple of 4096; 0: no pools (every
+    // message goes through the rings, as before pools).
+    std::size_t pool_bytes = std::size_t{4} << 20;
     // Idle strategy of the enclave executors.
     async::executor_options executor{};
     // CPUs for the enclave threads: thread i runs on cpus[i % size]; empty
@@ -308,10 +314,18 @@ requires std::is_trivially_copyable_v<Settings> && std::is_constructible_v<Conte
 // 3c + 2(iL + l) + 1 (c channels, L links per thread) and, after the 2c
 // channel doorbells, 1 + service_link_words doorbells from
 // 2c + (iL + l)(1 + service_link_words): the service's bell, then the words.
+// With `pool_bytes`, channel i also has pools 2i (the enclave sends
+// through it) and 2i + 1 (the host does), numbered like its rings.
 [[nodiscard]] ring::region_geometry channel_geometry(std::size_t channels,
                                                      std::size_t ring_capacity,
                                                      std::size_t links_per_channel = 0,
-                                                     std::size_t link_capacity = 0);
+                                                     std::size_t link_capacity = 0,
+                                                     std::size_t pool_bytes = 0);
+// Pool `index` (enclave_to_host_ring(i) or host_to_enclave_ring(i)) of an
+// attached region, or no pool (size 0) when the region has none.
+[[nodiscard]] inline ring::pool_view channel_pool(const ring::region& region, std::size_t index) {
+    return index < region.pool_count() ? region.pool(index) : ring::pool_view{};
+}
 // A side's view of link `l` of channel `i` in an attached region.
 [[nodiscard]] service_link link_view(const ring::region& region, std::size_t channels,
                                      std::size_t links_per_channel, std::size_t i, std::size_t l);

@@ -23,7 +23,8 @@ namespace airlock::ring::wire {
 // "AIRLOCK!" read as a little-endian 64-bit word.
 inline constexpr std::uint64_t region_magic = 0x214B434F4C524941ull;
 // 2: a message header may describe a run of messages (bits 56..63).
-inline constexpr std::uint64_t region_version = 2;
+// 3: buffer pools after the rings (header word 7, `pool_count`).
+inline constexpr std::uint64_t region_version = 3;
 
 // Each hot word gets 128 bytes: its own 64-byte line plus the neighbour that
 // the adjacent-line prefetcher would otherwise drag along (false sharing).
@@ -46,7 +47,7 @@ struct region_header {
     shared_u64 doorbell_count;     // number of doorbells
     shared_u64 ring_table_offset;  // offset of ring_descriptor[ring_count]
     shared_u64 doorbell_offset;    // offset of doorbell[doorbell_count]
-    shared_u64 reserved;           // zero
+    shared_u64 pool_count;         // number of pool_descriptors (0: no buffer pools)
 };
 static_assert(sizeof(region_header) == 64 && alignof(region_header) == 8);
 static_assert(std::is_standard_layout_v<region_header>);
@@ -57,6 +58,7 @@ static_assert(offsetof(region_header, ring_count) == 24);
 static_assert(offsetof(region_header, doorbell_count) == 32);
 static_assert(offsetof(region_header, ring_table_offset) == 40);
 static_assert(offsetof(region_header, doorbell_offset) == 48);
+static_assert(offsetof(region_header, pool_count) == 56);
 
 // One per ring, in the ring table.
 struct ring_descriptor {
@@ -69,6 +71,28 @@ static_assert(sizeof(ring_descriptor) == 32 && alignof(ring_descriptor) == 8);
 static_assert(std::is_standard_layout_v<ring_descriptor>);
 static_assert(offsetof(ring_descriptor, capacity) == 8);
 static_assert(offsetof(ring_descriptor, data_offset) == 16);
+
+// Buffer pools (ring/buffer_pool.hh) follow the last ring: a table of
+// pool_count descriptors at round_up(end of the last ring, 128), then each
+// pool's bytes at the next multiple of pool_granule. A pool is bulk memory
+// for large messages: its sender writes a message there once and sends
+// only (offset, length) through the ring.
+struct pool_descriptor {
+    shared_u64 offset;     // offset of the pool's first byte, a multiple of pool_granule
+    shared_u64 size;       // bytes, a multiple of pool_granule
+    shared_u64 reserved0;  // zero
+    shared_u64 reserved1;  // zero
+};
+static_assert(sizeof(pool_descriptor) == 32 && alignof(pool_descriptor) == 8);
+static_assert(std::is_standard_layout_v<pool_descriptor>);
+static_assert(offsetof(pool_descriptor, size) == 8);
+
+// Pools are carved in granules: every buffer starts on one (so buffers never
+// share a page or a cache line) and a pool is a whole number of them.
+inline constexpr std::size_t pool_granule = 4096;
+// The largest pool: keeps every offset and length computation far from
+// overflow, and a pool's bookkeeping (a bit and a word per granule) small.
+inline constexpr std::size_t max_pool_size = std::size_t{1} << 32;
 
 // A word a thread parks on. Non-zero means "someone may be parked here: wake
 // me"; the waker swaps it to zero and unparks (ring/wait.hh).

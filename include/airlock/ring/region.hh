@@ -31,11 +31,16 @@ struct region_geometry {
     std::vector<std::size_t> ring_capacities;
     // Stand-alone doorbells (e.g. one per consumer that polls many rings).
     std::size_t doorbells = 0;
+    // Bytes of each buffer pool (ring/buffer_pool.hh), laid out after the
+    // rings; each a non-zero multiple of wire::pool_granule, at most
+    // wire::max_pool_size. Empty: no pools.
+    std::vector<std::size_t> pool_sizes = {};
 };
 
 // Limits that keep every layout computation far from overflow.
 inline constexpr std::size_t max_rings = 4096;
 inline constexpr std::size_t max_doorbells = 4096;
+inline constexpr std::size_t max_pools = 4096;
 
 // An address range of trusted memory that a region must not touch.
 struct address_range {
@@ -55,6 +60,13 @@ struct ring_view {
     wire::ring_control* control = nullptr;
     shared_u64* data = nullptr;
     std::uint64_t capacity = 0;  // bytes, a power of two
+};
+
+// `pool_view` is a party's private, validated description of one buffer
+// pool: where its bytes are and how many. Copies are cheap.
+struct pool_view {
+    shared_u64* data = nullptr;
+    std::uint64_t size = 0;  // bytes, a multiple of wire::pool_granule; 0: no pool
 };
 
 // `region` is an attached (or formatted) region: a private copy of its layout.
@@ -79,10 +91,13 @@ class region {
 
     [[nodiscard]] std::size_t ring_count() const noexcept { return rings_.size(); }
     [[nodiscard]] std::size_t doorbell_count() const noexcept { return doorbell_count_; }
+    [[nodiscard]] std::size_t pool_count() const noexcept { return pools_.size(); }
     // Precondition: i < ring_count().
     [[nodiscard]] ring_view ring(std::size_t i) const noexcept;
     // Precondition: i < doorbell_count().
     [[nodiscard]] wire::doorbell& doorbell(std::size_t i) const noexcept;
+    // Precondition: i < pool_count().
+    [[nodiscard]] pool_view pool(std::size_t i) const noexcept;
     [[nodiscard]] std::byte* base() const noexcept { return base_; }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
@@ -90,6 +105,7 @@ class region {
     std::byte* base_ = nullptr;
     std::size_t size_ = 0;
     std::vector<ring_view> rings_;
+    std::vector<pool_view> pools_;
     wire::doorbell* doorbells_ = nullptr;
     std::size_t doorbell_count_ = 0;
 };

@@ -111,6 +111,9 @@ class outgoing_message {
     outgoing_message(std::uint16_t tag, std::span<const std::byte> bytes) noexcept
         : bytes_(bytes), tag_(tag) {}
     [[nodiscard]] bool done() const noexcept { return done_; }
+    // Fragments of it are in the ring and more are to come: nothing else
+    // may be written into the ring until it is done or abandoned.
+    [[nodiscard]] bool in_progress() const noexcept { return started_ && !done_; }
 
   private:
     friend class ring_producer;

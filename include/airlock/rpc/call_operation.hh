@@ -16,6 +16,12 @@
 // resumes it directly. Anything else continues in the endpoint's untyped
 // slow path (finish_call), which the operation awaits in turn.
 //
+// A call whose encoding is at least the endpoint's pool threshold, on a
+// channel with a buffer pool, is encoded only when it is sent, straight into
+// a pool buffer: until then it keeps its arguments (views as views, owning
+// rvalues moved in), so the bytes a span, string_view or borrowed_bytes
+// argument names must stay valid and unchanged until the call is awaited.
+//
 // Awaited at most once. Before that it may be moved, or converted to
 // `task_type` (a task that awaits it), for code that stores calls as tasks;
 // async::sync_wait, when_all and when_any take it directly. Destroying an
@@ -46,13 +52,17 @@ class [[nodiscard("co_await it")]] call_operation {
   public:
     using task_type = async::task<expected<R>>;
 
+    // `deferred`: the arguments, not yet encoded (a call large enough for
+    // the buffer pool; `message` then holds its header); owned from here.
     call_operation(endpoint_base & ep, std::vector<std::byte> message,
-                   async::cancellation_token token) noexcept
+                   async::cancellation_token token,
+                   detail::deferred_arguments deferred = {}) noexcept
         : endpoint_(&ep),
           life_(ep.lifeline_),
           message_(std::move(message)),
           token_(std::move(token)),
-          waiter_(*ep.executor_) {
+          waiter_(*ep.executor_),
+          deferred_(deferred) {
         ++life_->holders;
     }
     // A call that will not be sent: awaiting it yields `why`.
@@ -68,6 +78,7 @@ class [[nodiscard("co_await it")]] call_operation {
           message_(std::move(other.message_)),
           token_(std::move(other.token_)),
           waiter_(other.waiter_.executor()),
+          deferred_(std::exchange(other.deferred_, {})),
           deadline_ns_(other.deadline_ns_),
           result_error_(other.result_error_),
           state_(other.state_) {
@@ -86,6 +97,7 @@ class [[nodiscard("co_await it")]] call_operation {
                 endpoint_->abandon_call(id_, sent_);  // a late reply is dropped
         }
         if (--life_->holders == 0 && life_->endpoint == nullptr) delete life_;
+        if (deferred_.state != nullptr) deferred_.destroy(deferred_.state);
     }
 
     // The call ends with errc::deadline_exceeded if no reply has come by
@@ -108,7 +120,8 @@ class [[nodiscard("co_await it")]] call_operation {
             return refuse(errc::broken_promise);
         }
         endpoint_base& ep = *endpoint_;
-        if (const errc why = ep.refusal(message_.size(), token_); why != errc::ok) [[unlikely]] {
+        const std::size_t bytes = deferred_.state != nullptr ? deferred_.bytes : message_.size();
+        if (const errc why = ep.refusal(bytes, token_); why != errc::ok) [[unlikely]] {
             ep.give_back(std::move(message_));
             return refuse(why);
         }
@@ -161,7 +174,8 @@ class [[nodiscard("co_await it")]] call_operation {
         if (id) [[likely]] {
             id_ = *id;
             std::memcpy(message_.data(), &id_, sizeof id_);
-            if (!cancellable && ep.try_send_now(call_tag, message_)) [[likely]] {
+            if (!cancellable && deferred_.state == nullptr && ep.try_send_now(call_tag, message_))
+                [[likely]] {
                 ep.give_back(std::move(message_));
                 ++ep.stats_.calls_sent;
                 ep.watch_sent(id_, ep.watch_epoch(0));  // no deadline of its own
@@ -171,7 +185,8 @@ class [[nodiscard("co_await it")]] call_operation {
                 return true;  // the reply comes through a later poll
             }
         }
-        slow_ = ep.finish_call(message_, waiter_, id, token_, inherited, deadline_ns_, id_, sent_);
+        slow_ = ep.finish_call(message_, waiter_, id, token_, inherited, deadline_ns_, id_, sent_,
+                               deferred_.state != nullptr ? &deferred_ : nullptr);
         state_ = state::slow;
         // The finish_call task inherits the caller's context, like any task it awaits.
         return slow_.when_ready().await_suspend(awaiting);
@@ -185,6 +200,7 @@ class [[nodiscard("co_await it")]] call_operation {
     std::vector<std::byte> message_;
     async::cancellation_token token_;
     detail::reply_waiter<R> waiter_;
+    detail::deferred_arguments deferred_;  // state null: the message is encoded
     async::task<errc> slow_;
     std::uint64_t deadline_ns_ = 0;  // 0: none
     std::uint64_t id_ = no_call;     // the call's id once it has a slot

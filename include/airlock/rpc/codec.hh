@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "airlock/base/expected.hh"
+#include "airlock/ring/shared_memory.hh"
 
 namespace airlock::rpc {
 
@@ -62,32 +63,109 @@ static_assert(std::endian::native == std::endian::little,
 // (and no zero-fill) per value; call `finish()` before using the buffer, to
 // cut it to what was written. The endpoint encodes every message this way,
 // so steady-state encoding neither allocates nor calls out of line.
+//
+// For a call encoded straight into a buffer pool of the shared region
+// (ring/buffer_pool.hh): `writer(out, writer::reuse, limit)` stops before
+// an encoding reaches `limit` bytes (a call that large is sent through the
+// pool instead); `writer(writer::counting)` writes nothing and only counts
+// the bytes; `writer(words, limit)` writes into shared memory at `words`,
+// in whole 8-byte words through the shared accessor (the last completed
+// with zeros by `finish()`). A value that would cross a limit is not
+// written and `overflowed()` says so.
 class writer {
   public:
     struct reuse_t {};
     static constexpr reuse_t reuse{};
+    struct counting_t {};
+    static constexpr counting_t counting{};
 
-    explicit writer(std::vector<std::byte>& out) noexcept : out_(&out), used_(out.size()) {}
-    writer(std::vector<std::byte>& out, reuse_t /*unused*/) noexcept : out_(&out), used_(0) {}
+    explicit writer(std::vector<std::byte>& out) noexcept
+        : out_(&out), base_(out.data()), room_(out.size()), used_(out.size()) {}
+    writer(std::vector<std::byte>& out, reuse_t /*unused*/) noexcept
+        : out_(&out), base_(out.data()), room_(out.size()), used_(0) {}
+    // Reuse mode that stops short of `limit` bytes: a value that would make
+    // the encoding longer is not written, and overflowed() says so.
+    writer(std::vector<std::byte>& out, reuse_t /*unused*/, std::size_t limit) noexcept
+        : out_(&out),
+          base_(out.data()),
+          room_(out.size() < limit ? out.size() : limit),
+          used_(0),
+          limit_(limit) {}
+    explicit writer(counting_t /*unused*/) noexcept {}
+    writer(ring::shared_u64* words, std::size_t limit) noexcept : shared_(words), limit_(limit) {}
 
     void put_raw(const void* data, std::size_t n) {
-        if (n > out_->size() - used_) [[unlikely]]
-            grow(used_ + n);
-        if (n != 0) std::memcpy(out_->data() + used_, data, n);
+        // One compare on the fast path: room_ is 0 in the counting and
+        // shared-memory modes, so every value goes to put_slow there.
+        if (used_ + n > room_) [[unlikely]] {
+            put_slow(static_cast<const std::byte*>(data), n);
+            return;
+        }
+        if (n != 0) std::memcpy(base_ + used_, data, n);
         used_ += n;
     }
     void put_u64(std::uint64_t v) { put_raw(&v, sizeof v); }
-    // Bytes written so far.
+    // Bytes written (or counted) so far.
     [[nodiscard]] std::size_t size() const noexcept { return used_; }
-    // Cuts the buffer to what was written (a no-op in append mode).
+    // A value would have crossed the limit (and was not written).
+    [[nodiscard]] bool overflowed() const noexcept { return overflowed_; }
+    // Cuts the buffer to what was written (a no-op in append mode); a
+    // shared-memory writer stores its last, partial word.
     void finish() noexcept {
-        if (out_->size() > used_) out_->resize(used_);  // shrinking: no allocation
+        if (out_ != nullptr) {
+            if (out_->size() > used_) out_->resize(used_);  // shrinking: no allocation
+        } else if (shared_ != nullptr && used_ % 8 != 0) {
+            ring::shared::store_relaxed(shared_[used_ / 8], pending_);
+        }
     }
 
   private:
-    [[gnu::noinline]] void grow(std::size_t size) { out_->resize(size); }
-    std::vector<std::byte>* out_;
-    std::size_t used_;
+    [[gnu::noinline]] void put_slow(const std::byte* src, std::size_t n) {
+        if (n > limit_ - used_) {
+            overflowed_ = true;
+            return;
+        }
+        if (out_ != nullptr) {
+            out_->resize(used_ + n);
+            base_ = out_->data();
+            room_ = out_->size() < limit_ ? out_->size() : limit_;
+            std::memcpy(base_ + used_, src, n);
+            used_ += n;
+            return;
+        }
+        if (shared_ == nullptr) {  // counting
+            used_ += n;
+            return;
+        }
+        // Shared memory: whole words go straight in; a partial word waits
+        // in `pending_` (zeros beyond what was written) until it is
+        // complete or finish() stores it.
+        if (const std::size_t fill = used_ % 8; fill != 0) {
+            const std::size_t take = n < 8 - fill ? n : 8 - fill;
+            std::memcpy(reinterpret_cast<std::byte*>(&pending_) + fill, src, take);
+            src += take;
+            n -= take;
+            used_ += take;
+            if (used_ % 8 != 0) return;
+            ring::shared::store_relaxed(shared_[used_ / 8 - 1], pending_);
+            pending_ = 0;
+        }
+        const std::size_t whole = n / 8 * 8;
+        if (whole != 0) ring::shared::copy_in(shared_ + used_ / 8, src, whole);
+        used_ += whole;
+        if (n != whole) {
+            std::memcpy(&pending_, src + whole, n - whole);
+            used_ += n - whole;
+        }
+    }
+    std::vector<std::byte>* out_ = nullptr;
+    std::byte* base_ = nullptr;
+    std::size_t room_ = 0;  // bytes the fast path may fill: min(buffer size, limit)
+    std::size_t used_ = 0;
+    ring::shared_u64* shared_ = nullptr;
+    std::size_t limit_ = ~std::size_t{0};
+    std::uint64_t pending_ = 0;
+    bool overflowed_ = false;
 };
 
 class reader {

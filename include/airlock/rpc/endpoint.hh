@@ -37,6 +37,8 @@
 #include <cstdint>
 #include <exception>
 #include <new>
+#include <span>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -52,6 +54,30 @@
 #include "airlock/rpc/protocol.hh"
 
 namespace airlock::rpc {
+
+namespace detail {
+// Parameters whose encoding has a fixed, small size: a call of only these
+// never needs the buffer pool, so it skips counting its bytes.
+template <class T>
+inline constexpr bool fixed_size_param =
+    std::is_arithmetic_v<T> || std::is_enum_v<T> || copy_as_bytes<T>;
+template <class Tuple>
+inline constexpr bool fixed_size_v = false;
+template <class... T>
+inline constexpr bool fixed_size_v<std::tuple<T...>> = (fixed_size_param<T> && ...);
+
+// What a deferred call keeps of an argument `A` (a forwarding reference)
+// for parameter `P`: P itself, or, for a view parameter given an owning
+// rvalue, that value (moved in).
+template <class P>
+inline constexpr bool is_view_param =
+    std::is_same_v<P, std::span<const std::byte>> || std::is_same_v<P, borrowed_bytes> ||
+    std::is_same_v<P, std::string_view>;
+template <class P, class A>
+using kept_t = std::conditional_t<is_view_param<P> && !std::is_lvalue_reference_v<A> &&
+                                      !std::is_trivially_copyable_v<std::remove_cvref_t<A>>,
+                                  std::remove_cvref_t<A>, P>;
+}  // namespace detail
 
 // The direction of the methods a side calls.
 template <side S>
@@ -92,7 +118,11 @@ using handler_result_t = decltype(invoke_handler(
 template <side S>
 class endpoint final : public endpoint_base {
   public:
-    using endpoint_base::endpoint_base;
+    // See endpoint_base: the host reads pooled messages from the enclave in
+    // place; the enclave copies every one into private memory first.
+    endpoint(async::executor& ex, ring::ring_view out, ring::ring_view in, endpoint_wiring wiring,
+             endpoint_options options)
+        : endpoint_base(ex, out, in, wiring, options, S == side::host) {}
 
     // Calls `m` on the other side with `args`, which are encoded at once
     // (so temporaries may die before the call is awaited). Awaiting the
@@ -118,11 +148,26 @@ class endpoint final : public endpoint_base {
         if (!on_owner_thread()) [[unlikely]]
             return call_operation<typename M::result_type>::refused(*this, errc::rpc_wrong_thread);
         std::vector<std::byte> message = take_buffer();
-        writer w(message, writer::reuse);
+        using P = typename M::parameters;
+        // With a buffer pool, a call of pool_min() bytes or more is encoded
+        // when it is sent, straight into the pool: the writer stops at the
+        // threshold (before copying the value that would cross it).
+        constexpr bool may_defer = !detail::fixed_size_v<P>;
+        const std::size_t limit = may_defer ? pool_min() - 1 : ~std::size_t{0};
+        writer w(message, writer::reuse, limit);
         w.put_u64(0);  // call id, filled in when the call opens its slot
         w.put_u64(M::id);
-        encode_arguments<typename M::parameters>(w, std::index_sequence_for<A...>{},
-                                                 std::forward<A>(args)...);
+        encode_arguments<P>(w, std::index_sequence_for<A...>{}, args...);
+        if constexpr (may_defer) {
+            if (w.overflowed()) [[unlikely]] {
+                writer count(writer::counting);
+                encode_arguments<P>(count, std::index_sequence_for<A...>{}, args...);
+                message.resize(message_header_bytes);  // shrinking: the header stays
+                return {*this, std::move(message), std::move(token),
+                        defer<P>(message_header_bytes + count.size(),
+                                 std::index_sequence_for<A...>{}, std::forward<A>(args)...)};
+            }
+        }
         w.finish();
         return {*this, std::move(message), std::move(token)};
     }
@@ -180,6 +225,25 @@ class endpoint final : public endpoint_base {
   private:
     template <class R, class F, class Args>
     void serve_coroutine(F& fn, std::uint64_t id, Args args);
+
+    // Keeps the arguments of a call whose encoding waits until it is sent:
+    // each as its declared parameter type (a view stays a view), except an
+    // owning rvalue (a temporary vector or string) for a view parameter,
+    // which is moved in so that the view cannot outlive it.
+    template <class Params, class... A, std::size_t... I>
+    static detail::deferred_arguments defer(std::size_t bytes, std::index_sequence<I...>,
+                                            A&&... args) {
+        using kept = std::tuple<detail::kept_t<std::tuple_element_t<I, Params>, A&&>...>;
+        auto* state = new kept(std::forward<A>(args)...);
+        return {.state = state,
+                .encode =
+                    [](const void* p, writer& w) {
+                        const kept& k = *static_cast<const kept*>(p);
+                        (encode_as<std::tuple_element_t<I, Params>>(w, std::get<I>(k)), ...);
+                    },
+                .destroy = [](void* p) noexcept { delete static_cast<kept*>(p); },
+                .bytes = bytes};
+    }
 
     // Encodes each argument as the declared parameter type: a vector passed
     // for a span parameter is encoded through a span, never copied first.

@@ -12,7 +12,12 @@
 // deadline of its own is bounded by the default one
 // (endpoint_options::default_call_timeout_ns): one alarm per endpoint
 // sweeps the waiting calls every quarter of it and ends those that have
-// waited too long with deadline_exceeded. The typed verbs are
+// waited too long with deadline_exceeded. A message of at least
+// endpoint_options::pool_threshold bytes goes through the channel's buffer
+// pool when it has one (ring/buffer_pool.hh): written there once, announced
+// by a pooled record; one that arrives so is copied once into private memory
+// before it is decoded (the host reads it in place: it trusts the enclave's
+// writes), and its buffer goes back by a pool return record. The typed verbs are
 // rpc/endpoint.hh's; a call in flight is rpc/call_operation.hh's.
 //
 // Thread contract: an endpoint belongs to its executor's thread; every call
@@ -20,6 +25,7 @@
 // rpc_wrong_thread, and aborts in debug builds). Memory ordering: that of
 // the rings (ring/spsc_ring.hh).
 
+#include <array>
 #include <coroutine>
 #include <cstdint>
 #include <cstring>
@@ -34,6 +40,7 @@
 #include "airlock/async/executor.hh"
 #include "airlock/async/task.hh"
 #include "airlock/base/expected.hh"
+#include "airlock/ring/buffer_pool.hh"
 #include "airlock/ring/spsc_ring.hh"
 #include "airlock/rpc/call_table.hh"
 #include "airlock/rpc/codec.hh"
@@ -53,9 +60,13 @@ struct served_call;
 class endpoint_base : public async::source {
   public:
     // `out` is the ring this side produces into, `in` the ring it consumes;
-    // both from a region attached on this side. Registers with `ex`.
+    // both from a region attached on this side (and so are the wiring's
+    // pools). `read_pool_in_place`: a pooled message is decoded where the
+    // peer wrote it (the host side) instead of from a private copy (the
+    // enclave side, which trusts nothing in shared memory). Registers with `ex`.
     endpoint_base(async::executor& ex, ring::ring_view out, ring::ring_view in,
-                  endpoint_wiring wiring, endpoint_options options);
+                  endpoint_wiring wiring, endpoint_options options,
+                  bool read_pool_in_place = false);
     // Resumes every call still waiting (for a reply, a call slot or ring
     // space) with broken_promise and cancels the running handlers; the
     // executor may go on running, and the endpoint's own coroutines then
@@ -80,6 +91,8 @@ class endpoint_base : public async::source {
     [[nodiscard]] const endpoint_stats& stats() const noexcept { return stats_; }
     [[nodiscard]] std::size_t outstanding_calls() const noexcept { return calls_.outstanding(); }
     [[nodiscard]] std::size_t serving() const noexcept { return serving_; }
+    // Buffers of this side's pool that the peer has not returned yet.
+    [[nodiscard]] std::size_t pool_buffers_out() const noexcept { return out_pool_.outstanding(); }
     [[nodiscard]] async::executor& executor() const noexcept { return *executor_; }
 
     // Sends one message (any size), waiting for room in FIFO order.
@@ -115,6 +128,10 @@ class endpoint_base : public async::source {
   protected:
     void add_handler(std::uint32_t method_id, detail::handler_entry entry);
 
+    // The smallest message that goes through this side's buffer pool, or
+    // SIZE_MAX without one: a call at least this large defers its encoding.
+    [[nodiscard]] std::size_t pool_min() const noexcept { return pool_min_; }
+
     // A private buffer from the pool. Its bytes are stale: fill it with a
     // writer in reuse mode, which overwrites them and cuts the rest.
     [[nodiscard]] std::vector<std::byte> take_buffer() noexcept {
@@ -142,10 +159,13 @@ class endpoint_base : public async::source {
     //
     // A call without a deadline of its own is watched by the default one
     // from the sweep epoch it starts in, wherever it waits.
+    // `deferred`: the call's arguments are not in `message` yet (it holds
+    // the header): they are encoded when it is sent (may be null).
     async::task<errc> finish_call(std::vector<std::byte>& message, detail::reply_waiter_base& w,
                                   expected<std::uint64_t> id, async::cancellation_token given,
                                   const async::cancellation_token* inherited,
-                                  std::uint64_t deadline_ns, std::uint64_t& opened, bool& sent);
+                                  std::uint64_t deadline_ns, std::uint64_t& opened, bool& sent,
+                                  const detail::deferred_arguments* deferred);
     // A served call with a coroutine handler: runs it under the call's own
     // token (cancelled when the caller gives up), then sends the reply.
     template <class R, class F, class Args>
@@ -213,7 +233,7 @@ class endpoint_base : public async::source {
     // end of the poll. False when it must go through send() instead.
     [[nodiscard]] bool try_send_now(std::uint16_t tag, std::span<const std::byte> bytes) noexcept {
         if (senders_head_ != nullptr || fault_ != errc::ok ||
-            bytes.size() > out_.max_single_record()) [[unlikely]]
+            bytes.size() > out_.max_single_record() || bytes.size() >= pool_min_) [[unlikely]]
             return false;
         auto r = out_.try_reserve(bytes.size(), tag);
         if (!r) [[unlikely]]
@@ -245,8 +265,9 @@ class endpoint_base : public async::source {
     // errc::cancelled / the fault, after which the call is abandoned (a
     // fragmented message partly in the ring is aborted, so the peer discards
     // it whole).
-    async::task<errc> send_queued(std::span<const std::byte> message, std::uint64_t id,
-                                  const async::cancellation_token& token, std::uint64_t since);
+    async::task<errc> send_queued(std::vector<std::byte>& message, std::uint64_t id,
+                                  const async::cancellation_token& token, std::uint64_t since,
+                                  const detail::deferred_arguments* deferred);
     // Waits for the reply to call `id` while `token` may cancel it: ok once
     // `w` is done, or errc::cancelled (the call is abandoned, the peer told,
     // and a reply that comes later is dropped).
@@ -306,12 +327,34 @@ class endpoint_base : public async::source {
     std::size_t flush_senders() noexcept;
     void send_cancel(std::uint64_t id) noexcept;
     void flush_cancels() noexcept;
+    // The buffer pool. try_send_pooled writes `w` into a pool buffer and
+    // commits its pooled record: ok, ring_full (no room for the record:
+    // nothing was taken), or message_too_large when the pool has no room
+    // (then `w` streams instead). return_pool_buffer tells the peer a
+    // buffer of its pool is free again (queued, bounded, when the ring is full).
+    [[nodiscard]] bool goes_through_pool(const detail::send_waiter& w) const noexcept {
+        const std::size_t bytes = w.deferred != nullptr ? w.deferred->bytes : w.bytes.size();
+        return bytes >= pool_min_ && !w.streamed;
+    }
+    // A deferred call that must stream after all: encodes it into its spill
+    // buffer. False when that buffer cannot grow (out of memory).
+    [[nodiscard]] static bool spill(detail::send_waiter& w) noexcept;
+    errc try_send_pooled(detail::send_waiter& w) noexcept;
+    // Sends a record that carries no order (a pool return) at once if the
+    // ring has room: it may pass queued messages, but never cuts into a
+    // message streaming in fragments. False when it must wait.
+    [[nodiscard]] bool try_send_unordered(std::uint16_t tag,
+                                          std::span<const std::byte> bytes) noexcept;
+    void return_pool_buffer(std::uint64_t offset, std::uint64_t length) noexcept;
+    void flush_pool_returns() noexcept;
     // Publishes the records committed since the last publish.
     void publish_sent() noexcept;
     void dispatch(const ring::message& m) noexcept;
     void dispatch_call(std::span<const std::byte> payload) noexcept;
     void dispatch_reply(std::span<const std::byte> payload) noexcept;
     void dispatch_cancel(std::span<const std::byte> payload) noexcept;
+    void dispatch_pooled(std::span<const std::byte> payload) noexcept;
+    void dispatch_pool_return(std::span<const std::byte> payload) noexcept;
     [[gnu::cold]] void set_fault(errc ring_reason) noexcept;
     // Resumes every waiting call (for a reply, a slot or ring space) with `error`.
     void fail_waiters(errc error) noexcept;
@@ -346,6 +389,22 @@ class endpoint_base : public async::source {
     std::vector<std::uint32_t> free_served_;
     // Cancels waiting for ring space, oldest first (at most max_in_flight).
     std::vector<std::uint64_t> pending_cancels_;
+    // The pool this side sends through (its private bookkeeping), and the
+    // peer's, which this side reads. Messages of pool_min_ bytes or more go
+    // through the pool (SIZE_MAX: no pool).
+    ring::pool_allocator out_pool_;
+    ring::pool_view in_pool_;
+    std::size_t pool_min_ = ~std::size_t{0};
+    bool read_pool_in_place_ = false;
+    // The head of the send queue waits for the peer to return pool buffers:
+    // nothing to do until a return (incoming data) arrives.
+    bool pool_blocked_ = false;
+    // The private copy of the last pooled message received (enclave side),
+    // kept at its largest size, at most max_message.
+    std::vector<std::byte> pool_copy_;
+    // Pool returns waiting for ring space, oldest first: at most one per
+    // granule of the peer's pool, as many buffers as it can have out.
+    std::vector<std::array<std::uint64_t, 2>> pending_returns_;
     // Replies waiting for ring space that no coroutine holds (reply_budget of them).
     std::unique_ptr<detail::queued_reply[]> queued_replies_;
     std::vector<std::uint32_t> free_replies_;

@@ -78,6 +78,18 @@ class lifeline_hold {
     lifeline* line_;
 };
 
+// The arguments of a call large enough for the buffer pool, kept (views as
+// views, owning rvalues moved in) until the call reaches the ring, and only
+// then encoded, straight into a pool buffer: a queue of large calls holds
+// no encoded copies. `bytes` is the whole message, header included. Owned
+// by the call_operation; `destroy` frees `state`.
+struct deferred_arguments {
+    void* state = nullptr;
+    void (*encode)(const void* state, writer& w) = nullptr;
+    void (*destroy)(void* state) noexcept = nullptr;
+    std::size_t bytes = 0;
+};
+
 // A message waiting for room in the outgoing ring, in FIFO order. `stop`, if
 // set, is the token of the call it carries: a cancelled one is not sent.
 // When it has gone (or failed), the coroutine behind `handle` resumes; or,
@@ -97,6 +109,16 @@ struct send_waiter {
     // A call under the default deadline: the sweep epoch it was made in.
     std::uint64_t since = 0;
     bool watched = false;
+    // The buffer pool had no room for it: it streams through the ring, and
+    // goes on doing so (a message is never part streamed, part pooled).
+    bool streamed = false;
+    // It has waited for the peer to return pool buffers (counted once).
+    bool pool_waited = false;
+    // A call whose arguments are encoded when it is sent: `bytes` is then
+    // its header only, and `spill` the buffer that holds the header and
+    // takes the whole encoding if it must stream after all.
+    const deferred_arguments* deferred = nullptr;
+    std::vector<std::byte>* spill = nullptr;
 };
 
 // A reply no coroutine waits to send (a synchronous handler's, or an error
