@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <initializer_list>
+#include <limits>
 
 namespace airlock::sys::detail {
 
@@ -99,7 +100,8 @@ verdict check_completion(wire::op kind, std::uint64_t asked, std::size_t room, s
                          std::uint64_t aux, std::span<const std::byte> data) noexcept {
     using wire::op;
     if (result < 0) {
-        if (!errno_allowed(kind, -result))
+        // -INT64_MIN does not exist: no call produces that value.
+        if (result == std::numeric_limits<std::int64_t>::min() || !errno_allowed(kind, -result))
             return {errc::sys_bad_errno, "an errno the call cannot produce"};
         if (!data.empty()) return {errc::sys_bad_result, "data with an error"};
         return {};
