@@ -60,7 +60,7 @@ std::uint64_t splitmix(std::uint64_t& s) {
 // word of a ring's data area (so messages arrive corrupted but framed),
 // else any word of the region before its buffer pools (header, ring
 // table, doorbells, control blocks, data); and besides, one time in eight,
-// a word of a pool (large calls and results cross there).
+// a word of a pool the enclave reads (large calls and results cross there).
 class region_scribbler {
   public:
     region_scribbler(const ring::region& region, std::uint64_t seed)
@@ -78,8 +78,12 @@ class region_scribbler {
               while (!stop_.load(std::memory_order_relaxed)) {
                   const std::uint64_t r = splitmix(s);
                   std::uint64_t* word = nullptr;
-                  if (region.pool_count() != 0 && (r >> 60) % 8 == 0) {
-                      const ring::pool_view pool = region.pool((r >> 8) % region.pool_count());
+                  if (region.pool_count() > 1 && (r >> 60) % 8 == 0) {
+                      // Only the pools the enclave reads (host to enclave): the
+                      // host reads the others in place, so writing them would
+                      // be the host corrupting its own input (and a race in it).
+                      const ring::pool_view pool = region.pool(
+                          platform::host_to_enclave_ring((r >> 8) % (region.pool_count() / 2)));
                       word =
                           reinterpret_cast<std::uint64_t*>(pool.data) + (r >> 16) % (pool.size / 8);
                   } else if (r % 4 != 0) {
