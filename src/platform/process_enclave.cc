@@ -546,13 +546,9 @@ void enclave_thread_main(const child_plan& plan, child_state& s, std::size_t i) 
     async::executor_options options = config.executor;
     if (options.on_error == nullptr) options.on_error = &report_to_pipe;
     async::executor ex(s.region.doorbell(enclave_bell(i)), hooks, options);
-    rpc::endpoint<rpc::side::enclave> ep(
-        ex, s.region.ring(enclave_to_host_ring(i)), s.region.ring(host_to_enclave_ring(i)),
-        {.hooks = &hooks,
-         .peer_bell = &s.region.doorbell(host_bell(i)),
-         .out_pool = channel_pool(s.region, enclave_to_host_ring(i)),
-         .in_pool = channel_pool(s.region, host_to_enclave_ring(i))},
-        config.rpc);
+    rpc::endpoint<rpc::side::enclave> ep(ex, s.region.ring(enclave_to_host_ring(i)),
+                                         s.region.ring(host_to_enclave_ring(i)),
+                                         enclave_wiring(s.region, i, hooks), config.rpc);
     s.executors[i] = &ex;
     detail::enclave_logger logger(s.region.ring(log_ring(config.enclave_threads, i)), i);
     s.built.count_down();
@@ -717,11 +713,7 @@ class process_host_channel final : public host_channel {
         : owner_(owner),
           executor_(region.doorbell(host_bell(i)), hooks, executor_options),
           endpoint_(executor_, region.ring(host_to_enclave_ring(i)),
-                    region.ring(enclave_to_host_ring(i)),
-                    {.hooks = &hooks,
-                     .peer_bell = &region.doorbell(enclave_bell(i)),
-                     .out_pool = channel_pool(region, host_to_enclave_ring(i)),
-                     .in_pool = channel_pool(region, enclave_to_host_ring(i))},
+                    region.ring(enclave_to_host_ring(i)), host_wiring(region, i, hooks),
                     rpc_options) {}
     ~process_host_channel() override;
     async::executor& executor() noexcept override { return executor_; }

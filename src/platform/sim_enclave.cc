@@ -56,11 +56,7 @@ class sim_host_channel final : public host_channel {
         : owner_(owner),
           executor_(region.doorbell(host_bell(i)), hooks, executor_options),
           endpoint_(executor_, region.ring(host_to_enclave_ring(i)),
-                    region.ring(enclave_to_host_ring(i)),
-                    {.hooks = &hooks,
-                     .peer_bell = &region.doorbell(enclave_bell(i)),
-                     .out_pool = channel_pool(region, host_to_enclave_ring(i)),
-                     .in_pool = channel_pool(region, enclave_to_host_ring(i))},
+                    region.ring(enclave_to_host_ring(i)), host_wiring(region, i, hooks),
                     rpc_options) {}
     ~sim_host_channel() override;
     async::executor& executor() noexcept override { return executor_; }
@@ -199,13 +195,9 @@ class sim_enclave final : public enclave {
             return;
         }
         async::executor ex(region->doorbell(enclave_bell(i)), hooks(), config_.executor);
-        rpc::endpoint<rpc::side::enclave> ep(
-            ex, region->ring(enclave_to_host_ring(i)), region->ring(host_to_enclave_ring(i)),
-            {.hooks = &hooks(),
-             .peer_bell = &region->doorbell(host_bell(i)),
-             .out_pool = channel_pool(*region, enclave_to_host_ring(i)),
-             .in_pool = channel_pool(*region, host_to_enclave_ring(i))},
-            config_.rpc);
+        rpc::endpoint<rpc::side::enclave> ep(ex, region->ring(enclave_to_host_ring(i)),
+                                             region->ring(host_to_enclave_ring(i)),
+                                             enclave_wiring(*region, i, hooks()), config_.rpc);
         detail::enclave_logger logger(region->ring(log_ring(config_.enclave_threads, i)), i);
         std::vector<service_link> links;
         for (std::size_t l = 0; l < config_.service_links; ++l)

@@ -344,5 +344,21 @@ requires std::is_trivially_copyable_v<Settings> && std::is_constructible_v<Conte
 [[nodiscard]] inline std::size_t host_bell(std::size_t channel) {
     return 2 * channel + 1;
 }
+// How channel `i`'s endpoint on each side wakes its peer and which pools it
+// sends and receives large messages through (the same on every platform).
+[[nodiscard]] inline rpc::endpoint_wiring host_wiring(const ring::region& region, std::size_t i,
+                                                      ring::wait_hooks& hooks) {
+    return {.hooks = &hooks,
+            .peer_bell = &region.doorbell(enclave_bell(i)),
+            .out_pool = channel_pool(region, host_to_enclave_ring(i)),
+            .in_pool = channel_pool(region, enclave_to_host_ring(i))};
+}
+[[nodiscard]] inline rpc::endpoint_wiring enclave_wiring(const ring::region& region, std::size_t i,
+                                                         ring::wait_hooks& hooks) {
+    return {.hooks = &hooks,
+            .peer_bell = &region.doorbell(host_bell(i)),
+            .out_pool = channel_pool(region, enclave_to_host_ring(i)),
+            .in_pool = channel_pool(region, host_to_enclave_ring(i))};
+}
 
 }  // namespace airlock::platform
