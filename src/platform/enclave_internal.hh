@@ -112,4 +112,38 @@ class endpoint_failure {
     bool posted_ = false;
 };
 
+// The host side of channel `i` of an enclave of type `Owner`: its executor,
+// its endpoint, and the failure the enclave posts to it from another thread.
+// The owner keeps a list of its open channels for that; `Owner::forget`
+// takes a channel off it when the channel goes, so no failure is posted
+// after that.
+template <class Owner>
+class owned_host_channel final : public host_channel {
+  public:
+    owned_host_channel(Owner& owner, const ring::region& region, std::size_t i,
+                       ring::wait_hooks& hooks, const rpc::endpoint_options& rpc_options,
+                       async::executor_options executor_options)
+        : owner_(owner),
+          executor_(region.doorbell(host_bell(i)), hooks, executor_options),
+          endpoint_(executor_, region.ring(host_to_enclave_ring(i)),
+                    region.ring(enclave_to_host_ring(i)), host_wiring(region, i, hooks),
+                    rpc_options) {}
+    ~owned_host_channel() override { owner_.forget(*this); }
+    owned_host_channel(const owned_host_channel&) = delete;
+    owned_host_channel& operator=(const owned_host_channel&) = delete;
+
+    async::executor& executor() noexcept override { return executor_; }
+    rpc::endpoint<rpc::side::host>& endpoint() noexcept override { return endpoint_; }
+
+    // The enclave died or stalled: fail the endpoint on its own thread.
+    // Called under the owner's mutex; only the first call counts.
+    void post_failure(errc reason) noexcept { failure_.post(executor_, endpoint_, reason); }
+
+  private:
+    Owner& owner_;
+    endpoint_failure failure_;  // before the executor
+    async::executor executor_;
+    rpc::endpoint<rpc::side::host> endpoint_;
+};
+
 }  // namespace airlock::platform::detail

@@ -705,32 +705,7 @@ void transition_thread_main(child_state& s, process_words w) {
 
 class process_enclave;
 
-class process_host_channel final : public host_channel {
-  public:
-    process_host_channel(process_enclave& owner, const ring::region& region, std::size_t i,
-                         ring::wait_hooks& hooks, const rpc::endpoint_options& rpc_options,
-                         async::executor_options executor_options)
-        : owner_(owner),
-          executor_(region.doorbell(host_bell(i)), hooks, executor_options),
-          endpoint_(executor_, region.ring(host_to_enclave_ring(i)),
-                    region.ring(enclave_to_host_ring(i)), host_wiring(region, i, hooks),
-                    rpc_options) {}
-    ~process_host_channel() override;
-    async::executor& executor() noexcept override { return executor_; }
-    rpc::endpoint<rpc::side::host>& endpoint() noexcept override { return endpoint_; }
-
-    // The enclave died: fail the endpoint on its own thread. Called under the
-    // enclave's mutex, at most once.
-    void post_failure(errc reason = errc::enclave_died) noexcept {
-        failure_.post(executor_, endpoint_, reason);
-    }
-
-  private:
-    process_enclave& owner_;
-    detail::endpoint_failure failure_;  // before the executor
-    async::executor executor_;
-    rpc::endpoint<rpc::side::host> endpoint_;
-};
+using process_host_channel = detail::owned_host_channel<process_enclave>;
 
 class process_enclave final : public enclave {
   public:
@@ -1016,10 +991,6 @@ class process_enclave final : public enclave {
     std::mutex transition_mutex_;  // one round trip at a time
     std::uint64_t transition_seq_ = 0;
 };
-
-process_host_channel::~process_host_channel() {
-    owner_.forget(*this);  // no failure is posted after this
-}
 
 }  // namespace
 

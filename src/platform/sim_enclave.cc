@@ -48,30 +48,7 @@ struct region_memory {
 
 class sim_enclave;
 
-class sim_host_channel final : public host_channel {
-  public:
-    sim_host_channel(sim_enclave& owner, const ring::region& region, std::size_t i,
-                     ring::wait_hooks& hooks, const rpc::endpoint_options& rpc_options,
-                     async::executor_options executor_options)
-        : owner_(owner),
-          executor_(region.doorbell(host_bell(i)), hooks, executor_options),
-          endpoint_(executor_, region.ring(host_to_enclave_ring(i)),
-                    region.ring(enclave_to_host_ring(i)), host_wiring(region, i, hooks),
-                    rpc_options) {}
-    ~sim_host_channel() override;
-    async::executor& executor() noexcept override { return executor_; }
-    rpc::endpoint<rpc::side::host>& endpoint() noexcept override { return endpoint_; }
-
-    // The enclave stalled: fail the endpoint on its own thread. Called under
-    // the enclave's mutex, at most once.
-    void post_failure(errc reason) noexcept { failure_.post(executor_, endpoint_, reason); }
-
-  private:
-    sim_enclave& owner_;
-    detail::endpoint_failure failure_;  // before the executor
-    async::executor executor_;
-    rpc::endpoint<rpc::side::host> endpoint_;
-};
+using sim_host_channel = detail::owned_host_channel<sim_enclave>;
 
 class sim_enclave final : public enclave {
   public:
@@ -234,10 +211,6 @@ class sim_enclave final : public enclave {
     std::vector<sim_host_channel*> open_;
     std::atomic<errc> failure_{errc::ok};
 };
-
-sim_host_channel::~sim_host_channel() {
-    owner_.forget(*this);  // no failure is posted after this
-}
 
 }  // namespace
 
