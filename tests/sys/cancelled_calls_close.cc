@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,6 +26,7 @@
 #include "airlock/sys/listener.hh"
 #include "airlock/sys/socket.hh"
 #include "enclave_fixture.hh"
+#include "temp_dir.hh"
 
 namespace {
 
@@ -124,15 +124,7 @@ std::size_t open_fds() {
 
 class sys_cancelled : public test::sys_enclave_test<program> {
   protected:
-    void ready() override {
-        char tmpl[] = "/tmp/airlock-sys-cancel-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir = tmpl;
-    }
-    void TearDown() override {
-        sys_enclave_test::TearDown();
-        if (!dir.empty()) std::filesystem::remove_all(dir);
-    }
+    void ready() override { ASSERT_FALSE(dir.empty()); }
 
     // The outcome of the started call once it has one.
     std::uint64_t settled_outcome() {
@@ -154,7 +146,8 @@ class sys_cancelled : public test::sys_enclave_test<program> {
             << "in flight and open handles: " << std::hex << call(counts);
     }
 
-    std::string dir;
+    const test::temp_dir tmp{"airlock-sys-cancel"};  // removed after TearDown
+    const std::string& dir = tmp.path();
     test::watchdog dog{std::chrono::seconds(120), "sys_cancelled"};
 };
 

@@ -53,7 +53,7 @@ class sys_enclave_test : public ::testing::TestWithParam<platform::platform_kind
 
     // Calls one of the program's methods and waits for its answer.
     template <class M, class... A>
-    expected<std::uint64_t> try_call(const M& method, A&&... args) {
+    auto try_call(const M& method, A&&... args) {
         return async::sync_wait(ch->executor(),
                                 ch->endpoint().call(method, std::forward<A>(args)...));
     }

@@ -11,13 +11,13 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <vector>
 
 #include "airlock/sys/file.hh"
 #include "enclave_fixture.hh"
+#include "temp_dir.hh"
 
 namespace {
 
@@ -116,15 +116,7 @@ void program(platform::enclave_thread& t) {
 
 class sys_file_write_behind : public test::sys_enclave_test<program> {
   protected:
-    void ready() override {
-        char tmpl[] = "/tmp/airlock-sys-wb-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir = tmpl;
-    }
-    void TearDown() override {
-        sys_enclave_test::TearDown();
-        if (!dir.empty()) std::filesystem::remove_all(dir);
-    }
+    void ready() override { ASSERT_FALSE(dir.empty()); }
     static std::vector<std::byte> contents(const std::string& path) {
         std::ifstream in(path, std::ios::binary);
         std::vector<char> c((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -133,7 +125,8 @@ class sys_file_write_behind : public test::sys_enclave_test<program> {
         return b;
     }
 
-    std::string dir;
+    const test::temp_dir tmp{"airlock-sys-wb"};  // removed after TearDown
+    const std::string& dir = tmp.path();
 };
 
 TEST_P(sys_file_write_behind, writes_reach_the_file_in_order_within_the_bound) {

@@ -5,26 +5,19 @@
 // sealed process platform; a missing file is ENOENT, printable.
 #include <dirent.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
 #include <string>
 
-#include "airlock/async/sync_wait.hh"
-#include "airlock/platform/enclave.hh"
 #include "airlock/sys/file.hh"
-#include "airlock/sys/service.hh"
-#include "platform/process_support.hh"
-#include "support/region_fixture.hh"
+#include "enclave_fixture.hh"
+#include "temp_dir.hh"
 
 namespace {
 
 using namespace airlock;
 using airlock::async::task;
-using platform::platform_kind;
 
 // Runs the file scenario in folder `dir`; returns 0 or the step that failed.
 constexpr rpc::enclave_method<1, std::uint64_t(std::string)> file_scenario{"file_scenario"};
@@ -94,38 +87,18 @@ void program(platform::enclave_thread& t) {
     });
 }
 
-class sys_files : public ::testing::TestWithParam<platform_kind> {};
+using sys_files = test::sys_enclave_test<program>;
 
 TEST_P(sys_files, every_file_call_against_the_real_kernel) {
-    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(GetParam());
-    char tmpl[] = "/tmp/airlock-sys-files-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    const std::string dir = tmpl;
-    platform::enclave_config config = test::process_config(1);
-    config.platform = GetParam();
-    config.service_links = 1;
-    {
-        auto e = platform::enclave::create(config, program);
-        ASSERT_TRUE(e.has_value()) << to_string(e.error());
-        test::watchdog dog(std::chrono::seconds(60), "sys_files");
-        auto svc = sys::service::start_for(**e);
-        ASSERT_TRUE(svc.has_value()) << to_string(svc.error());
-        auto ch = (*e)->open_channel(0);
-        auto r = async::sync_wait(ch->executor(), ch->endpoint().call(file_scenario, dir));
-        ASSERT_TRUE(r.has_value()) << to_string(r.error());
-        EXPECT_EQ(*r, 0u) << "the step that failed";
-        auto m = async::sync_wait(ch->executor(),
-                                  ch->endpoint().call(stat_missing, dir + "/no-such-file"));
-        ASSERT_TRUE(m.has_value()) << to_string(m.error());
-        EXPECT_EQ(*m, "sys_errno ENOENT (No such file or directory)");
-    }
-    std::filesystem::remove_all(dir);
+    test::watchdog dog(std::chrono::seconds(60), "sys_files");
+    const test::temp_dir dir("airlock-sys-files");
+    ASSERT_FALSE(dir.path().empty());
+    EXPECT_EQ(call(file_scenario, dir.path()), 0u) << "the step that failed";
+    auto m = try_call(stat_missing, dir.path() + "/no-such-file");
+    ASSERT_TRUE(m.has_value()) << to_string(m.error());
+    EXPECT_EQ(*m, "sys_errno ENOENT (No such file or directory)");
 }
 
-INSTANTIATE_TEST_SUITE_P(platforms, sys_files,
-                         ::testing::Values(platform_kind::sim, platform_kind::process),
-                         [](const auto& p) {
-                             return p.param == platform_kind::sim ? "sim" : "process";
-                         });
+AIRLOCK_SYS_ON_BOTH_PLATFORMS(sys_files);
 
 }  // namespace

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // tests/sys/stream_support.hh: the host's side of the stream tests
-// (eager receive, write behind, eager accept): a loopback listener, a
-// connection to the enclave, a bounded wait, and seeded byte streams both
-// sides can make and check.
+// (eager receive, write behind, eager accept, echo): a loopback listener, a
+// connection to the enclave, reading a whole reply, a bounded wait, and
+// seeded byte streams both sides can make and check.
 //
 // Thread contract: host side, any test thread.
 
@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <thread>
 
 namespace airlock::test {
@@ -59,6 +60,19 @@ inline int loopback_connect(std::uint16_t port) {
         return -1;
     }
     return fd;
+}
+
+// Reads `n` bytes from `fd`; fewer when the stream ends or fails first.
+inline std::string read_exactly(int fd, std::size_t n) {
+    std::string got(n, '\0');
+    std::size_t at = 0;
+    while (at < n) {
+        const ssize_t r = ::read(fd, got.data() + at, n - at);
+        if (r <= 0) break;
+        at += static_cast<std::size_t>(r);
+    }
+    got.resize(at);
+    return got;
 }
 
 // A seeded generator (splitmix64) both sides run to make and check streams

@@ -5,33 +5,23 @@
 // the count, O_APPEND files write at the end, and a list of more than
 // wire::max_io bytes is a short call; against the real kernel, on sim and on
 // the sealed process platform.
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <string>
-#include <thread>
 
-#include "airlock/async/sync_wait.hh"
-#include "airlock/platform/enclave.hh"
 #include "airlock/sys/file.hh"
-#include "airlock/sys/service.hh"
 #include "airlock/sys/socket.hh"
-#include "platform/process_support.hh"
-#include "support/region_fixture.hh"
+#include "enclave_fixture.hh"
+#include "temp_dir.hh"
 
 namespace {
 
 using namespace airlock;
 using airlock::async::task;
-using platform::platform_kind;
 
 // Runs the file scenario in folder `dir`; returns 0 or the step that failed.
 constexpr rpc::enclave_method<1, std::uint64_t(std::string)> file_scenario{"file_scenario"};
@@ -128,65 +118,21 @@ void program(platform::enclave_thread& t) {
     });
 }
 
-class sys_vectored : public ::testing::TestWithParam<platform_kind> {};
+using sys_vectored = test::sys_stream_test<program>;
 
 TEST_P(sys_vectored, files_and_sockets_read_and_write_lists_of_buffers) {
-    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(GetParam());
-    char tmpl[] = "/tmp/airlock-sys-vectored-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    const std::string dir = tmpl;
-    platform::enclave_config config = test::process_config(1);
-    config.platform = GetParam();
-    config.service_links = 1;
-    {
-        auto e = platform::enclave::create(config, program);
-        ASSERT_TRUE(e.has_value()) << to_string(e.error());
-        test::watchdog dog(std::chrono::seconds(60), "sys_vectored");
-        auto svc = sys::service::start_for(**e);
-        ASSERT_TRUE(svc.has_value()) << to_string(svc.error());
-        auto ch = (*e)->open_channel(0);
-        auto r = async::sync_wait(ch->executor(), ch->endpoint().call(file_scenario, dir));
-        ASSERT_TRUE(r.has_value()) << to_string(r.error());
-        EXPECT_EQ(*r, 0u) << "the file step that failed";
+    test::watchdog dog(std::chrono::seconds(60), "sys_vectored");
+    const test::temp_dir dir("airlock-sys-vectored");
+    ASSERT_FALSE(dir.path().empty());
+    EXPECT_EQ(call(file_scenario, dir.path()), 0u) << "the file step that failed";
 
-        // The host's end of a TCP connection.
-        const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in sa{};
-        sa.sin_family = AF_INET;
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ASSERT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-        ASSERT_EQ(::listen(l, 4), 0);
-        socklen_t len = sizeof sa;
-        ASSERT_EQ(::getsockname(l, reinterpret_cast<sockaddr*>(&sa), &len), 0);
-        auto w =
-            async::sync_wait(ch->executor(), ch->endpoint().call(socket_write, ntohs(sa.sin_port)));
-        ASSERT_TRUE(w.has_value()) << to_string(w.error());
-        EXPECT_EQ(*w, 5u);
-        const int peer = ::accept(l, nullptr, nullptr);
-        ASSERT_GE(peer, 0);
-        std::string got(5, '\0');
-        std::size_t have = 0;
-        while (have < got.size()) {
-            const ssize_t k = ::recv(peer, got.data() + have, got.size() - have, 0);
-            ASSERT_GT(k, 0);
-            have += static_cast<std::size_t>(k);
-        }
-        EXPECT_EQ(got, "hello");
-        ASSERT_EQ(::send(peer, "0123456789", 10, MSG_NOSIGNAL), 10);
-        ::shutdown(peer, SHUT_WR);
-        auto rd = async::sync_wait(ch->executor(), ch->endpoint().call(socket_read));
-        ASSERT_TRUE(rd.has_value()) << to_string(rd.error());
-        EXPECT_EQ(*rd, 0u) << "the socket step that failed";
-        ::close(peer);
-        ::close(l);
-    }
-    std::filesystem::remove_all(dir);
+    connect(socket_write);  // writes "hello" from three buffers
+    EXPECT_EQ(test::read_exactly(peer, 5), "hello");
+    ASSERT_EQ(::send(peer, "0123456789", 10, MSG_NOSIGNAL), 10);
+    ::shutdown(peer, SHUT_WR);
+    EXPECT_EQ(call(socket_read), 0u) << "the socket step that failed";
 }
 
-INSTANTIATE_TEST_SUITE_P(platforms, sys_vectored,
-                         ::testing::Values(platform_kind::sim, platform_kind::process),
-                         [](const auto& p) {
-                             return p.param == platform_kind::sim ? "sim" : "process";
-                         });
+AIRLOCK_SYS_ON_BOTH_PLATFORMS(sys_vectored);
 
 }  // namespace
