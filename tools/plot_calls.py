@@ -11,11 +11,12 @@ the way the seed article's figure compares them.
     airlock-bench calls --json > calls.jsonl
     python3 tools/plot_calls.py calls.jsonl docs/img/calls.png
 
-Needs matplotlib (Debian's python3-matplotlib); draws off-screen (Agg).
+Draws with tools/bench_chart.py (matplotlib, off-screen).
 """
 
-import json
 import sys
+
+from bench_chart import grouped_bars, json_lines
 
 MODE_ORDER = ["ecall", "ecall_process", "switchless", "airlock_sync", "airlock", "asio", "bare"]
 MODE_LABELS = {
@@ -46,20 +47,12 @@ def size_label(n):
 
 
 def read_rows(path):
-    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
     header, rows = {}, []
-    with stream:
-        for line in stream:
-            line = line.strip()
-            if not line.startswith("{"):
-                continue
-            obj = json.loads(line)
-            if obj.get("bench") != "calls":
-                continue
-            if "mode" in obj:
-                rows.append(obj)
-            elif "cpu_model" in obj:  # not the ratio lines
-                header = obj
+    for obj in json_lines(path, "calls"):
+        if "mode" in obj:
+            rows.append(obj)
+        elif "cpu_model" in obj:  # not the ratio lines
+            header = obj
     return header, rows
 
 
@@ -70,33 +63,10 @@ def main(argv):
     if not rows:
         sys.exit("plot_calls.py: no calls rows in the input")
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     sizes = sorted({r["bytes"] for r in rows})
     modes = [m for m in MODE_ORDER if any(r["mode"] == m for r in rows)]
     modes += sorted({r["mode"] for r in rows} - set(modes))
-    value = {(r["mode"], r["bytes"]): r["calls_per_sec"] for r in rows}
-    direction = rows[0].get("direction", "")
-
-    fig, ax = plt.subplots(figsize=(10, 5.2), dpi=120)
-    width = 0.8 / len(modes)
-    for i, mode in enumerate(modes):
-        xs, ys = [], []
-        for j, size in enumerate(sizes):
-            if (mode, size) in value:
-                xs.append(j - 0.4 + width * (i + 0.5))
-                ys.append(value[(mode, size)])
-        ax.bar(xs, ys, width, label=MODE_LABELS.get(mode, mode),
-               color=COLOURS.get(mode), edgecolor="white", linewidth=0.5)
-    ax.set_yscale("log")
-    ax.set_xticks(range(len(sizes)))
-    ax.set_xticklabels([size_label(s) for s in sizes])
-    ax.set_xlabel("argument size per call")
-    ax.set_ylabel("calls per second (log scale)")
-    title = f"Calls across the enclave boundary, {direction}"
+    value = {(r["bytes"], r["mode"]): r["calls_per_sec"] for r in rows}
     subtitle = []
     if header.get("cpu_model"):
         subtitle.append(header["cpu_model"])
@@ -104,11 +74,11 @@ def main(argv):
         subtitle.append(f"ecall modelled at {header['ecall_cycles']:,} cycles")
     if header.get("reps"):
         subtitle.append(f"median of {header['reps']} interleaved reps")
-    ax.set_title(title + ("\n" + "; ".join(subtitle) if subtitle else ""), fontsize=10)
-    ax.grid(axis="y", which="major", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper right")
-    fig.tight_layout()
-    fig.savefig(argv[2])
+    title = f"Calls across the enclave boundary, {rows[0].get('direction', '')}"
+    grouped_bars(argv[2], sizes, modes, value, group_label=size_label,
+                 series_label=lambda m: MODE_LABELS.get(m, m), colour=COLOURS.get,
+                 xlabel="argument size per call", ylabel="calls per second (log scale)",
+                 title=title + ("\n" + "; ".join(subtitle) if subtitle else ""))
     print(f"plot_calls.py: wrote {argv[2]} ({len(modes)} modes x {len(sizes)} sizes)")
 
 

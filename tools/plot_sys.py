@@ -10,11 +10,12 @@ mode and operations in flight, on a logarithmic axis.
     airlock-bench sys --json > sys.jsonl
     python3 tools/plot_sys.py sys.jsonl sys.png
 
-Needs matplotlib (Debian's python3-matplotlib); draws off-screen (Agg).
+Draws with tools/bench_chart.py (matplotlib, off-screen).
 """
 
-import json
 import sys
+
+from bench_chart import grouped_bars, json_lines
 
 MODE_ORDER = ["native", "transition", "airlock"]
 COLOURS = {"native": ["#2ca02c", "#98df8a"], "transition": ["#7f7f7f"],
@@ -22,20 +23,12 @@ COLOURS = {"native": ["#2ca02c", "#98df8a"], "transition": ["#7f7f7f"],
 
 
 def read_rows(path):
-    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
     rows, idle = [], None
-    with stream:
-        for line in stream:
-            line = line.strip()
-            if not line.startswith("{"):
-                continue
-            obj = json.loads(line)
-            if obj.get("bench") != "sys":
-                continue
-            if obj.get("workload") == "idle":
-                idle = obj
-            elif "mode" in obj:
-                rows.append(obj)
+    for obj in json_lines(path, "sys"):
+        if obj.get("workload") == "idle":
+            idle = obj
+        elif "mode" in obj:
+            rows.append(obj)
     return rows, idle
 
 
@@ -68,11 +61,6 @@ def main(argv):
     if not rows:
         sys.exit("plot_sys.py: no sys rows in the input")
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     groups = []
     for r in rows:
         if group_of(r) not in groups:
@@ -81,29 +69,16 @@ def main(argv):
                     key=lambda s: (MODE_ORDER.index(s[0]) if s[0] in MODE_ORDER else 9, s[1]))
     value = {(group_of(r), series_of(r)): r["ops_per_sec"] for r in rows}
 
-    fig, ax = plt.subplots(figsize=(13, 5.5), dpi=120)
-    width = 0.8 / len(series)
-    for i, s in enumerate(series):
-        xs, ys = [], []
-        for j, g in enumerate(groups):
-            if (g, s) in value:
-                xs.append(j - 0.4 + width * (i + 0.5))
-                ys.append(value[(g, s)])
+    def colour(s):
         palette = COLOURS.get(s[0], ["#d62728"])
-        ax.bar(xs, ys, width, label=label_of(s), color=palette[min(int(s[1]), len(palette) - 1)],
-               edgecolor="white", linewidth=0.5)
-    ax.set_yscale("log")
-    ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels(groups, fontsize=8)
-    ax.set_ylabel("operations per second (log scale)")
-    title = "Enclave I/O through the sys layer against native calls (sim platform)"
+        return palette[min(int(s[1]), len(palette) - 1)]
+
+    title = "Enclave I/O through the sys layer against native calls"
     if idle is not None:
         title += f"\nidle: the sys service thread used {idle['cpu_percent']:.2f}% of a core"
-    ax.set_title(title, fontsize=10)
-    ax.grid(axis="y", which="major", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
-    fig.savefig(argv[2])
+    grouped_bars(argv[2], groups, series, value, group_label=str, series_label=label_of,
+                 colour=colour, ylabel="operations per second (log scale)", title=title,
+                 size=(13, 5.5), legend_loc="lower left")
     print(f"plot_sys.py: wrote {argv[2]} ({len(series)} series x {len(groups)} groups)")
 
 
