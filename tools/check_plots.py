@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Self-test of the chart scripts: feeds tools/plot_calls.py and
-tools/plot_sys.py a few JSON lines of the form `airlock-bench --json`
+"""Self-test of the chart scripts: feeds tools/plot_calls.py,
+tools/plot_sys.py and tools/plot_kv.py a few JSON lines of the form `airlock-bench --json`
 prints (with the text lines and ratio lines that come between them) and
 checks that each writes a PNG. Run by ctest as tools.plots_self_test.
 """
@@ -13,6 +13,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import plot_calls  # noqa: E402
+import plot_kv  # noqa: E402
 import plot_sys  # noqa: E402
 
 CALLS = """airlock-bench calls: a text line the charts skip
@@ -30,6 +31,11 @@ SYS = """{"bench":"sys","workload":"pread_4k","connections":0,"in_flight":1,"mod
 {"bench":"sys","workload":"idle","cpu_percent":0.04}
 """
 
+KV = """{"bench":"kv","server":"memcached","platform":"native","io":"native","mix":"90/10","value_bytes":100,"ops_per_sec":60000,"cpu_ns_per_op":12000}
+{"bench":"kv","server":"airlock-kv","platform":"process","io":"airlock","mix":"90/10","value_bytes":100,"ops_per_sec":50000,"cpu_ns_per_op":15000}
+{"bench":"kv","server":"airlock-kv","platform":"process","io":"airlock","mix":"90/10","value_bytes":100,"ops_per_sec":54000,"cpu_ns_per_op":14000}
+"""
+
 
 def draws(module, text, folder, name):
     source = os.path.join(folder, name + ".jsonl")
@@ -43,11 +49,12 @@ def draws(module, text, folder, name):
 
 def main():
     with tempfile.TemporaryDirectory() as folder:
-        failed = [n for m, t, n in ((plot_calls, CALLS, "calls"), (plot_sys, SYS, "sys"))
+        failed = [n for m, t, n in ((plot_calls, CALLS, "calls"), (plot_sys, SYS, "sys"),
+                                          (plot_kv, KV, "kv"))
                   if not draws(m, t, folder, n)]
     if failed:
         sys.exit("check_plots.py: no PNG from " + ", ".join(failed))
-    print("check_plots.py: both charts drawn")
+    print("check_plots.py: every chart drawn")
 
 
 if __name__ == "__main__":
