@@ -12,7 +12,6 @@
 
 #include "airlock/async/sync_wait.hh"
 #include "airlock/platform/enclave.hh"
-#include "airlock/platform/transition.hh"
 #include "airlock/suvm/space.hh"
 #include "airlock/sys/listener.hh"
 #include "airlock/sys/service.hh"
@@ -41,7 +40,6 @@ struct enclave_config_values {
     std::size_t keys = 0;
     engine_options engine{};
     std::size_t max_connections = 0;
-    double cycles_per_ns = 1;
     model_storage model_in = model_storage::memory;
     std::size_t suvm_cache_bytes = 0;
     std::size_t suvm_page_size = 0;
@@ -72,6 +70,7 @@ struct enclave_state {
     errc failed = errc::ok;  // why the model could not be built; ps_listen reports it
     std::size_t open = 0;
     sys::listener listener;
+    const async::executor* ex = nullptr;  // the enclave thread's: its busy time is the trusted time
 
     // `untrusted`: the backing store the host handed over (suvm storage).
     // A model too large for the enclave's memory is an answer (ps_listen
@@ -108,8 +107,12 @@ struct enclave_state {
 };
 
 // One connection: receive, serve, send, until the peer leaves or the engine
-// asks to close. Trusted time counts from each receive's return to the next
-// suspension (the engine and the preparation of the send).
+// asks to close. The trusted time is the enclave thread's busy time: every
+// executor round that did work (sys completions taken, coroutines resumed,
+// the engine, requests posted), as the native server counts everything from
+// one epoll_wait's return to the next; rounds that found nothing are idle.
+// It is brought up to date before each request, so a stats reply carries
+// all but the round it is served in.
 task<void> serve_connection(enclave_state& st, sys::socket s) {
     session ses;
     std::vector<std::byte> in(io_chunk);
@@ -117,10 +120,8 @@ task<void> serve_connection(enclave_state& st, sys::socket s) {
     for (;;) {
         auto n = co_await s.recv(in);
         if (!n || *n == 0) break;
-        const std::uint64_t start = platform::read_tsc();
+        st.e->set_trusted_ns(st.ex->stats().busy_ns);
         const bool keep = st.e->on_bytes(ses, std::span(in.data(), *n), out);
-        st.e->add_trusted_ns(static_cast<std::uint64_t>(
-            static_cast<double>(platform::read_tsc() - start) / st.config.cycles_per_ns));
         if (!out.empty()) {
             auto sent = co_await s.send_all(out);
             out.clear();
@@ -151,6 +152,7 @@ void program(platform::enclave_thread& t) {
     t.keep_alive->push_back(st);
     enclave_state* p = st.get();
     async::executor* ex = &t.executor;
+    p->ex = ex;
     t.host.serve(ps_listen, [&c, p, ex](std::uint64_t port) -> task<expected<std::uint64_t>> {
         if (!p->e) co_return unexpected(p->failed);
         auto l = co_await sys::listener::listen(
@@ -258,20 +260,15 @@ class airlock_server_impl final : public airlock_server {
 }  // namespace
 
 expected<std::unique_ptr<airlock_server>> airlock_server::create(const server_options& o) {
-    configured = {o.dimension,
-                  o.keys,
-                  o.engine,
-                  o.max_connections,
-                  platform::tsc_clock::calibrated().cycles_per_ns(),
-                  o.model_in,
-                  o.suvm_cache_bytes,
-                  o.suvm_page_size};
+    configured = {o.dimension,        o.keys,          o.engine, o.max_connections, o.model_in,
+                  o.suvm_cache_bytes, o.suvm_page_size};
     platform::enclave_config config;
     config.platform = o.platform;
     config.enclave_threads = 1;
     config.service_links = 1;
     if (o.cpu >= 0) config.cpus = {o.cpu};
     config.transition_cycles = o.transition_cycles;
+    config.executor.measure_busy_time = true;  // the trusted time per request
     // Room for the runtime and each connection's buffers, and the model's
     // enclave memory: the whole table, or the index and the space's cache
     // and metadata (12 bytes a page, 64 a frame, a sealed page of scratch).

@@ -62,6 +62,8 @@ class engine {
 
     // Adds time the server thread spent serving, reported by stats replies.
     void add_trusted_ns(std::uint64_t ns) noexcept { stats_.trusted_ns += ns; }
+    // Or sets it, where the server thread's own clock keeps the total.
+    void set_trusted_ns(std::uint64_t ns) noexcept { stats_.trusted_ns = ns; }
     [[nodiscard]] const server_stats& stats() const noexcept { return stats_; }
     [[nodiscard]] std::size_t max_frame() const noexcept { return max_frame_; }
     [[nodiscard]] const engine_options& options() const noexcept { return options_; }

@@ -171,10 +171,12 @@ std::size_t executor::run_once() {
     AIRLOCK_CHECK(is_owner_thread(), "run on a foreign thread");
     AIRLOCK_CHECK(!in_round_, "run_once from inside a round (sync_wait in a coroutine?)");
     in_round_ = true;
+    const std::uint64_t start = options_.measure_busy_time ? hooks_.now_ns() : 0;
     std::size_t work = drain_inbox();
     work += fire_due_timers();
     work += run_ready();
     work += poll_sources();
+    if (options_.measure_busy_time && work != 0) stats_.busy_ns += hooks_.now_ns() - start;
     in_round_ = false;
     ++stats_.rounds;
     return work;

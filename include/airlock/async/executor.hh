@@ -103,6 +103,10 @@ struct executor_options {
     // Failures of spawned tasks; null selects the default (print and count).
     error_handler on_error = nullptr;
     void* on_error_context = nullptr;
+    // Count in executor_stats::busy_ns the time of the rounds that did work:
+    // how long this thread ran code rather than waited. Costs two readings of
+    // the wait hooks' clock per round, so it is off unless asked for.
+    bool measure_busy_time = false;
 };
 
 // Counters, read on the owner thread.
@@ -114,6 +118,7 @@ struct executor_stats {
     std::uint64_t source_work = 0;  // sum of what the sources' polls returned
     std::uint64_t idle_waits = 0;   // times the executor went into wait_until
     std::uint64_t failures = 0;     // failed spawned tasks reported
+    std::uint64_t busy_ns = 0;      // with measure_busy_time: rounds that did work
 };
 
 // `schedule_operation` is what `co_await ex.schedule()` awaits: the
