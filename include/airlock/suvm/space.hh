@@ -32,8 +32,8 @@
 // its next version and copied back. Each sub-page has its own tag and its
 // own version in enclave memory; page, sub-page index and version are bound
 // into nonce and associated data. Nothing is pinned, so pin and s_ptr::get
-// are refused (suvm_direct_space) and s_ptr's `*`/`->` yield its zeroed
-// stand-in. A space is either cached or direct, never both: no page can
+// are refused (suvm_direct_space) and s_ptr's `*`/`->` stop the program
+// (AIRLOCK_CHECK: a programming error, see s_ptr.hh). A space is either cached or direct, never both: no page can
 // then exist in a frame and in sub-page slots at once, so there is nothing
 // to keep coherent.
 //
