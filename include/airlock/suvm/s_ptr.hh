@@ -157,6 +157,7 @@ class s_ptr {
             pin_.mark_dirty();
             return at_offset();
         }
+        space_->prefetch(address_, writes);
         pin_.reset();
         auto p = space_->pin(page, writes ? access::write : access::read);
         if (!p) return unexpected(p.error());
