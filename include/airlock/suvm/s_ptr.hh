@@ -5,7 +5,9 @@
 // `s_ptr<T>` is an address in a space with pointer arithmetic. It keeps the
 // page it last touched pinned, so a dereference on that page is a compare
 // and an add (the fast path); moving to another page unpins the old one and
-// pins the new one (lock-free when cached, a software page fault when not).
+// pins the new one (lock-free when cached, a software page fault when not),
+// after prefetching the new line so that its cache miss overlaps the two
+// locked instructions (space::prefetch).
 // `s_ptr<T>` dereferences for writing (the page is marked dirty when it is
 // pinned); `s_ptr<const T>` only reads, and its pages stay clean.
 //
