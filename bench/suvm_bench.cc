@@ -11,8 +11,7 @@
 //             cache; each 8-byte load opens one sealed sub-page from the
 //             store, each store also seals it back. Accessed through an
 //             s_ptr moved by pointer arithmetic, with load()/store() (a
-//             direct space has nothing for `*p` to point into). One
-//             thread: not run with --threads > 1.
+//             direct space has nothing for `*p` to point into).
 //   hw_model  MODELLED hardware EPC paging: the data in ordinary memory and
 //             an exact LRU list of the budget's worth of 4 KiB pages; an
 //             access to a page not in it costs --swap-cycles TSC cycles
@@ -23,11 +22,16 @@
 //             pay: the model is that much slower than hardware on hits.
 // Patterns: rand_8 (an aligned 8-byte word at a random place), rand_4k (a
 // random aligned 4 KiB block, copied out or in), seq (the 8-byte words in
-// order, wrapping); op read or write. One thread, pinned to --cpus[0]; with
-// --threads N > 1, N threads (thread i pinned to --cpus[i]) run the suvm
-// mode on one space at once, each with its own random seed and sequential
-// start, and the rate is their ops per wall-clock second together (a thread
-// waiting for another's miss burns no CPU, so CPU time would hide the wait).
+// order, wrapping), --patterns picks some; op read or write. One thread,
+// pinned to --cpus[0]; with --threads N > 1, N threads (thread i pinned to
+// --cpus[i]) run the suvm and suvm_direct modes, each mode on one space at
+// once, each thread with its own random seed and sequential start, and the
+// rate is their ops per wall-clock second together (a thread waiting for
+// another's miss or sub-page burns no CPU, so CPU time would hide the
+// wait); `cpu_share` is the threads' mean CPU time per wall-clock second of
+// their runs (below 1: the machine did not give each thread a whole CPU),
+// and `per_thread_cpu` a thread's ops per CPU-second (mean over threads),
+// the figure to hold against a one-thread run's.
 // Every figure is the median of interleaved repetitions.
 //
 // Time is the thread's CPU time (CLOCK_THREAD_CPUTIME_ID), for every mode,
@@ -62,10 +66,10 @@ struct suvm_options : common_options {
     std::size_t page_size = 4096;
     std::size_t threads = 1;
     std::vector<std::size_t> sub_pages{256};
+    std::vector<std::string> patterns{"rand_8", "rand_4k", "seq"};
 };
 
 constexpr std::size_t hw_page = 4096;
-const char* const patterns[] = {"rand_8", "rand_4k", "seq"};
 const char* const ops[] = {"read", "write"};
 
 // xorshift64*: cheap and the same sequence for every mode.
@@ -302,30 +306,37 @@ double suvm_rate(suvm::space& s, std::uint64_t bytes, const std::string& pattern
     return rate;
 }
 
-// The suvm_direct mode, rand_8: ops per CPU-second.
-double direct_rate(suvm::space& s, std::uint64_t bytes, bool write, double seconds) {
+// The suvm_direct mode, rand_8: ops per second of `now`, from `seed`.
+double direct_rate(suvm::space& s, std::uint64_t bytes, bool write, double seconds,
+                   std::uint64_t seed, std::uint64_t (*now)() noexcept) {
     const std::uint64_t words = bytes / 8;
-    rng r{0x9E3779B97F4A7C15ULL};
+    rng r{seed};
     std::uint64_t sink = 0;
     double rate = 0;
     if (write) {
         suvm::s_ptr<std::uint64_t> p(s, 0);
         std::uint64_t at = 0;
-        rate = timed(seconds, 256, [&](std::uint64_t) {
-            const std::uint64_t w = r.next() % words;
-            p += static_cast<std::ptrdiff_t>(w - at);
-            at = w;
-            (void)p.store(w);
-        });
+        rate = timed(
+            seconds, 256,
+            [&](std::uint64_t) {
+                const std::uint64_t w = r.next() % words;
+                p += static_cast<std::ptrdiff_t>(w - at);
+                at = w;
+                (void)p.store(w);
+            },
+            now);
     } else {
         suvm::s_ptr<const std::uint64_t> p(s, 0);
         std::uint64_t at = 0;
-        rate = timed(seconds, 256, [&](std::uint64_t) {
-            const std::uint64_t w = r.next() % words;
-            p += static_cast<std::ptrdiff_t>(w - at);
-            at = w;
-            sink += p.load().value_or(0);
-        });
+        rate = timed(
+            seconds, 256,
+            [&](std::uint64_t) {
+                const std::uint64_t w = r.next() % words;
+                p += static_cast<std::ptrdiff_t>(w - at);
+                at = w;
+                sink += p.load().value_or(0);
+            },
+            now);
     }
     if (s.fault() != errc::ok) fail("suvm space faulted: " + std::string(to_string(s.fault())));
     asm volatile("" : : "r"(sink) : "memory");
@@ -338,6 +349,11 @@ bool is_direct(const std::string& mode) {
 }
 std::size_t direct_sub_page(const std::string& mode) {
     return static_cast<std::size_t>(std::stoul(mode.substr(mode.find('/') + 1)));
+}
+suvm::space& direct_space(data_set& d, const std::string& mode) {
+    for (auto& s : d.direct_spaces)
+        if (s->sub_page_bytes() == direct_sub_page(mode)) return *s;
+    fail("no direct space for " + mode);
 }
 
 // One repetition of (mode, pattern, op) over `d`.
@@ -389,10 +405,7 @@ double run_one(data_set& d, const std::string& mode, const std::string& pattern,
             });
         }
     } else if (is_direct(mode)) {
-        for (auto& s : d.direct_spaces)
-            if (s->sub_page_bytes() == direct_sub_page(mode))
-                return direct_rate(*s, d.bytes, write, seconds);
-        fail("no direct space for " + mode);
+        return direct_rate(direct_space(d, mode), d.bytes, write, seconds, r.s, thread_cpu_ns);
     } else {
         return suvm_rate(*d.space, d.bytes, pattern, write, seconds, r.s, 0, thread_cpu_ns);
     }
@@ -400,23 +413,43 @@ double run_one(data_set& d, const std::string& mode, const std::string& pattern,
     return rate;
 }
 
-// `threads` threads on one space at once (--threads > 1: suvm only), each
-// with its own seed and, for seq, its own start; ops per wall-clock second
-// of all of them together. Thread 0 makes the accesses of a one-thread run.
-double run_suvm_threads(data_set& d, const std::string& pattern, bool write, double seconds,
-                        std::size_t threads, const std::vector<int>& cpus) {
-    std::vector<double> rates(threads);
+// `threads` threads on one space at once (--threads > 1: the suvm mode or
+// a suvm_direct one), each with its own seed and, for seq, its own start.
+// Returns {ops per wall-clock second of all of them together, their mean
+// CPU time per wall-clock second, a thread's ops per CPU-second (mean)}.
+// Thread 0 makes the accesses of a one-thread run.
+std::vector<double> run_threaded(data_set& d, const std::string& mode, const std::string& pattern,
+                                 bool write, double seconds, std::size_t threads,
+                                 const std::vector<int>& cpus) {
+    struct result {
+        double rate = 0;
+        double cpu_share = 0;
+    };
+    std::vector<std::unique_ptr<isolated<result>>> results;
+    for (std::size_t t = 0; t < threads; ++t)
+        results.push_back(std::make_unique<isolated<result>>());
     start_gate gate(static_cast<int>(threads));
     run_threads(threads, cpus, [&](std::size_t t) {
         (void)gate.arrive_and_wait();
-        rates[t] = suvm_rate(*d.space, d.bytes, pattern, write, seconds,
-                             0x9E3779B97F4A7C15ULL + t * 0x632BE59BD9B4E019ULL,
-                             t * (d.bytes / 8) / threads, wall_ns);
+        const std::uint64_t seed = 0x9E3779B97F4A7C15ULL + t * 0x632BE59BD9B4E019ULL;
+        const std::uint64_t c0 = thread_cpu_ns(), w0 = wall_ns();
+        const double rate = is_direct(mode) ? direct_rate(direct_space(d, mode), d.bytes, write,
+                                                          seconds, seed, wall_ns)
+                                            : suvm_rate(*d.space, d.bytes, pattern, write, seconds,
+                                                        seed, t * (d.bytes / 8) / threads, wall_ns);
+        const std::uint64_t c1 = thread_cpu_ns(), w1 = wall_ns();
+        results[t]->value = {rate, static_cast<double>(c1 - c0) / static_cast<double>(w1 - w0)};
     });
-    double sum = 0;
-    for (double r : rates)
-        sum += r;
-    return sum;
+    double sum = 0, share = 0, per_cpu = 0;
+    for (const auto& r : results) {
+        sum += r->value.rate;
+        share += r->value.cpu_share;
+        // ops / wall over CPU / wall (the same run, but for the few
+        // microseconds of setup around the timed loop): ops per CPU-second.
+        per_cpu += r->value.rate / r->value.cpu_share;
+    }
+    const auto n = static_cast<double>(threads);
+    return {sum, share / n, per_cpu / n};
 }
 
 std::string key(const std::string& mode, double factor, const std::string& pattern,
@@ -452,7 +485,6 @@ void run_suvm(const suvm_options& o) {
         // Every page written once, so that reads decrypt real pages.
         if (!d->space->fill(0, std::byte{1}, d->bytes)) fail("suvm fill");
         for (std::size_t sub : o.sub_pages) {
-            if (o.threads > 1) break;  // suvm_direct is a one-thread mode
             auto ds = so;
             ds.sub_page_bytes = sub;
             auto dneed = suvm::space::store_size(ds);
@@ -467,29 +499,30 @@ void run_suvm(const suvm_options& o) {
         sets.push_back(std::move(d));
     }
 
+    for (const std::string& p : o.patterns)
+        if (p != "rand_8" && p != "rand_4k" && p != "seq") fail("unknown pattern " + p);
     std::vector<std::string> modes{"plain", "suvm", "hw_model"};
-    if (o.threads == 1)
-        for (std::size_t sub : o.sub_pages)
-            modes.push_back("suvm_direct/" + std::to_string(sub));
+    for (std::size_t sub : o.sub_pages)
+        modes.push_back("suvm_direct/" + std::to_string(sub));
     std::vector<trial> trials;
     for (auto& d : sets)
-        for (const char* pattern : patterns)
+        for (const std::string& pattern : o.patterns)
             for (const char* op : ops)
                 for (const std::string& mode : modes) {
                     if (mode == "plain" && !d->plain) continue;
-                    if (is_direct(mode) && std::string(pattern) != "rand_8") continue;
+                    if (is_direct(mode) && pattern != "rand_8") continue;
                     // The plain and hw_model modes are one thread's.
-                    if (o.threads > 1 && std::string(mode) != "suvm") continue;
+                    if (o.threads > 1 && (mode == "plain" || mode == "hw_model")) continue;
                     data_set* ds = d.get();
                     const std::string m = mode, p = pattern, w = op;
                     trials.push_back({key(m, ds->factor, p, w),
                                       0,
                                       [ds, m, p, w, &o](double secs) {
+                                          if (o.threads > 1)
+                                              return run_threaded(*ds, m, p, w == "write", secs,
+                                                                  o.threads, o.cpus);
                                           return std::vector<double>{
-                                              o.threads > 1
-                                                  ? run_suvm_threads(*ds, p, w == "write", secs,
-                                                                     o.threads, o.cpus)
-                                                  : run_one(*ds, m, p, w == "write", secs)};
+                                              run_one(*ds, m, p, w == "write", secs)};
                                       },
                                       {}});
                 }
@@ -505,14 +538,22 @@ void run_suvm(const suvm_options& o) {
             "; hw_model: " + std::to_string(o.swap_cycles) + " TSC cycles (" +
             std::to_string(swap_ns) +
             " ns of CPU) + a 4 KiB copy per miss of an exact LRU over the budget; " +
-            (o.threads == 1 ? "suvm_direct: rand_8 through s_ptr load/store, no cache; " : "") +
-            (o.threads > 1
-                 ? std::to_string(o.threads) + " threads on one space, suvm only; rates per "
-                                               "wall-clock second of all threads together"
-                 : std::string("rates per CPU-second of the thread")));
+            "suvm_direct: rand_8 through s_ptr load/store, no cache; " +
+            (o.threads > 1 ? std::to_string(o.threads) +
+                                 " threads on one space, suvm and suvm_direct only; rates per "
+                                 "wall-clock second of all threads together; cpu_share: their mean "
+                                 "CPU-seconds per wall-clock second; per_thread_cpu: a thread's "
+                                 "ops per CPU-second"
+                           : std::string("rates per CPU-second of the thread")));
     run_interleaved(trials, o);
 
-    table out({"data_x_budget", "pattern", "op", "mode", "ops/s", "min", "max"});
+    std::vector<std::string> headers{"data_x_budget", "pattern", "op", "mode",
+                                     "ops/s",         "min",     "max"};
+    if (o.threads > 1) {
+        headers.push_back("cpu_share");
+        headers.push_back("per_thread_cpu");
+    }
+    table out(headers);
     for (const trial& t : trials) {
         // key: mode|factor|pattern|op
         std::vector<std::string> part;
@@ -521,35 +562,40 @@ void run_suvm(const suvm_options& o) {
             part.push_back(t.impl.substr(at, bar - at));
         part.push_back(t.impl.substr(at));
         const summary rate = summarize(t, 0);
-        if (o.json && is_direct(part[0]))
-            json_line()
-                .str("bench", "suvm")
-                .str("mode", "suvm_direct")
-                .integer("sub_page_bytes", direct_sub_page(part[0]))
-                .num("data_x_budget", std::stod(part[1]), 1)
+        const double cpu_share = o.threads > 1 ? summarize(t, 1).median : 1.0;
+        const double per_thread_cpu = o.threads > 1 ? summarize(t, 2).median : rate.median;
+        if (o.json) {
+            json_line line;
+            line.str("bench", "suvm");
+            if (is_direct(part[0]))
+                line.str("mode", "suvm_direct").integer("sub_page_bytes", direct_sub_page(part[0]));
+            else
+                line.str("mode", part[0]);
+            line.num("data_x_budget", std::stod(part[1]), 1)
                 .str("pattern", part[2])
                 .str("op", part[3])
-                .num("ops_per_sec", rate.median)
-                .print();
-        else if (o.json)
-            json_line()
-                .str("bench", "suvm")
-                .str("mode", part[0])
-                .num("data_x_budget", std::stod(part[1]), 1)
-                .str("pattern", part[2])
-                .str("op", part[3])
-                .num("ops_per_sec", rate.median)
-                .print();
-        else
-            out.add_row({part[1], part[2], part[3], part[0], grouped(rate.median),
-                         grouped(rate.min), grouped(rate.max)});
+                .integer("threads", o.threads)
+                .num("ops_per_sec", rate.median);
+            if (o.threads > 1)
+                line.num("cpu_share", cpu_share, 2).num("per_thread_cpu", per_thread_cpu);
+            line.print();
+        } else {
+            std::vector<std::string> row{
+                part[1],           part[2],          part[3], part[0], grouped(rate.median),
+                grouped(rate.min), grouped(rate.max)};
+            if (o.threads > 1) {
+                row.push_back(fixed(cpu_share, 2));
+                row.push_back(grouped(per_thread_cpu));
+            }
+            out.add_row(row);
+        }
     }
     if (!o.json) {
         out.print();
         std::printf("\n");
     }
     for (auto& d : sets)
-        for (const char* pattern : patterns)
+        for (const std::string& pattern : o.patterns)
             for (const char* op : ops)
                 for (const char* peer : {"hw_model", "plain"}) {
                     const trial* a = find_trial(trials, key("suvm", d->factor, pattern, op), 0);
@@ -567,7 +613,7 @@ void run_suvm(const suvm_options& o) {
                             .print();
                     else
                         std::printf("suvm/%s at %sx, %s %s: %.2f\n", peer,
-                                    fixed(d->factor, 1).c_str(), pattern, op, ratio);
+                                    fixed(d->factor, 1).c_str(), pattern.c_str(), op, ratio);
                 }
     // Direct mode against the cached space and the model (rand_8 only).
     for (auto& d : sets)
@@ -617,8 +663,11 @@ void add_suvm_command(CLI::App& app) {
     sub->add_option("--sub-page-bytes", options->sub_pages,
                     "Sub-page sizes of the suvm_direct mode (256, 512, 1024), one mode each")
         ->capture_default_str();
+    sub->add_option("--patterns", options->patterns, "Access patterns: rand_8, rand_4k, seq")
+        ->capture_default_str();
     sub->add_option("--threads", options->threads,
-                    "Threads on one space at once (above 1: suvm mode only, wall-clock rates)")
+                    "Threads on one space at once (above 1: suvm and suvm_direct modes only, "
+                    "wall-clock rates)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
         ->capture_default_str();
     sub->callback([options] { run_suvm(*options); });

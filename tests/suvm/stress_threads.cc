@@ -3,13 +3,7 @@
 // pages, with a cache far smaller than the data; each keeps a private
 // reference copy of its own elements, checked as it goes and at the end.
 // Ops per thread scale with AIRLOCK_STRESS_SCALE.
-#include <atomic>
-#include <cmath>
-#include <random>
-#include <thread>
-
-#include "support/region_fixture.hh"
-#include "suvm_support.hh"
+#include "stress_support.hh"
 
 namespace airlock::suvm::test {
 namespace {
@@ -23,7 +17,6 @@ struct stress_config {
 class stress_threads : public ::testing::TestWithParam<stress_config> {};
 
 TEST_P(stress_threads, private_reference_copies_match) {
-    constexpr int threads = 4;
     const auto cfg = GetParam();
     constexpr std::uint64_t elements = 64 * 1024;  // 512 KiB of uint64
     space_options o;
@@ -34,86 +27,44 @@ TEST_P(stress_threads, private_reference_copies_match) {
     ASSERT_TRUE(p.s);
     auto arr = s_array<std::uint64_t>::allocate(*p.s, elements);
     ASSERT_TRUE(arr.has_value());
-    const auto ops =
-        static_cast<std::uint64_t>(std::max(2000.0, 100'000 * airlock::test::stress_scale()));
-    std::atomic<std::uint64_t> progress{0};
-    airlock::test::watchdog dog(std::chrono::seconds(240), "suvm.stress_threads", [&] {
-        std::fprintf(stderr, "progress %llu\n", static_cast<unsigned long long>(progress.load()));
-    });
 
-    std::vector<std::vector<std::uint64_t>> reference(threads);
-    std::atomic<int> failures{0};
-    std::atomic<errc> first_error{errc::ok};
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) {
-        pool.emplace_back([&, t] {
-            // Thread t owns elements i with i % threads == t: every page is
-            // shared. Each thread holds at most two pins (its cursor and one
-            // bulk access), so 2 * threads frames never run out.
-            auto& ref = reference[t];
-            ref.assign(elements / threads, 0);
-            std::mt19937_64 rng(1234 + t);
-            s_ptr<std::uint64_t> cursor = arr->begin();
-            for (std::uint64_t n = 0; n < ops; ++n) {
-                const std::uint64_t k = rng() % ref.size();
-                const std::uint64_t i = k * threads + t;
-                switch (rng() % 4) {
-                    case 0: {  // write through an s_ptr
-                        const std::uint64_t v = rng();
-                        cursor = arr->at(i);
-                        if (auto r = cursor.store(v); !r) {
-                            first_error = r.error();
-                            ++failures;
-                            return;
-                        }
-                        ref[k] = v;
-                        break;
-                    }
-                    case 1: {  // read through an s_ptr<const>
-                        s_ptr<const std::uint64_t> q = arr->at(i);
-                        auto v = q.load();
-                        if (!v || *v != ref[k]) {
-                            first_error = v ? errc::ok : v.error();
-                            ++failures;
-                            return;
-                        }
-                        break;
-                    }
-                    case 2: {  // bulk write
-                        const std::uint64_t v = rng();
-                        if (auto r = arr->store(i, v); !r) {
-                            first_error = r.error();
-                            ++failures;
-                            return;
-                        }
-                        ref[k] = v;
-                        break;
-                    }
-                    default: {  // a short sequential scan of own elements
-                        for (std::uint64_t j = k; j < std::min<std::uint64_t>(ref.size(), k + 64);
-                             ++j) {
-                            auto v = arr->load(j * threads + t);
-                            if (!v || *v != ref[j]) {
-                                first_error = v ? errc::ok : v.error();
-                                ++failures;
-                                return;
-                            }
-                        }
-                    }
+    // Each thread holds at most two pins (its cursor and one bulk access),
+    // so 2 * threads frames never run out.
+    const stress_plan plan{"suvm.stress_threads", 4, stress_ops(100'000), 1234};
+    run_interleaved_stress(*p.s, *arr, plan, [&](int) {
+        return [&, cursor = s_ptr<std::uint64_t>()](stress_step& st) mutable -> step_outcome {
+            switch (st.rng() % 4) {
+                case 0: {  // write through an s_ptr
+                    const std::uint64_t v = st.rng();
+                    cursor = arr->at(st.i);
+                    if (auto r = cursor.store(v); !r) return step_outcome::failed(r.error());
+                    st.ref[st.k] = v;
+                    return step_outcome::passed();
                 }
-                progress.fetch_add(1, std::memory_order_relaxed);
+                case 1: {  // read through an s_ptr<const>
+                    s_ptr<const std::uint64_t> q = arr->at(st.i);
+                    auto v = q.load();
+                    if (!v) return step_outcome::failed(v.error());
+                    return *v == st.ref[st.k] ? step_outcome::passed() : step_outcome::differs();
+                }
+                case 2: {  // bulk write
+                    const std::uint64_t v = st.rng();
+                    if (auto r = arr->store(st.i, v); !r) return step_outcome::failed(r.error());
+                    st.ref[st.k] = v;
+                    return step_outcome::passed();
+                }
+                default: {  // a short sequential scan of own elements
+                    const std::uint64_t end = std::min<std::uint64_t>(st.ref.size(), st.k + 64);
+                    for (std::uint64_t j = st.k; j < end; ++j) {
+                        auto v = arr->load(j * st.threads + st.thread);
+                        if (!v) return step_outcome::failed(v.error());
+                        if (*v != st.ref[j]) return step_outcome::differs();
+                    }
+                    return step_outcome::passed();
+                }
             }
-        });
-    }
-    for (auto& th : pool)
-        th.join();
-    ASSERT_EQ(failures.load(), 0) << to_string(first_error.load());
-    ASSERT_EQ(p.s->fault(), errc::ok);
-    for (std::uint64_t i = 0; i < elements; ++i) {
-        auto v = arr->load(i);
-        ASSERT_TRUE(v.has_value());
-        ASSERT_EQ(*v, reference[i % threads][i / threads]) << "element " << i;
-    }
+        };
+    });
     const auto st = p.s->stats();
     EXPECT_GT(st.evictions, 0u);
     EXPECT_GT(st.write_backs, 0u);

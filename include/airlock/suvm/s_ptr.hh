@@ -5,7 +5,9 @@
 // `s_ptr<T>` is an address in a space with pointer arithmetic. It keeps the
 // page it last touched pinned, so a dereference on that page is a compare
 // and an add (the fast path); moving to another page unpins the old one and
-// pins the new one (lock-free when cached, a software page fault when not).
+// pins the new one (lock-free when cached, a software page fault when not),
+// after prefetching the new line so that its cache miss overlaps the two
+// locked instructions (space::prefetch).
 // `s_ptr<T>` dereferences for writing (the page is marked dirty when it is
 // pinned); `s_ptr<const T>` only reads, and its pages stay clean.
 //
@@ -16,8 +18,14 @@
 //
 // In a direct-mode space (space_options::sub_page_bytes) nothing is cached
 // to point into: `load()` and `store()` go straight to the sealed sub-pages
-// (an 8-byte access opens one sub-page; a store also seals it), while
-// `get()` returns suvm_direct_space and `*p`/`p->` yield the stand-in.
+// (an 8-byte access opens one sub-page; a store also seals it), `get()`
+// returns suvm_direct_space, and `*p`/`p->` are a programming error that
+// stops the program (AIRLOCK_CHECK, naming load()/store()). Not a proxy
+// that loads and stores: `p->member` and `T&` cannot be proxied, and
+// `(*p).a = 1; (*p).b = 2;` would open and seal the sub-page twice. Not the
+// stand-in: reads would be zeros and writes lost with no sign. Whether a
+// space is direct is the enclave's own choice at create, never the host's,
+// so the check fires on the first dereference on every run.
 //
 // `s_array<T>` is a typed array in a space: a base s_ptr and a count.
 //
@@ -33,6 +41,7 @@
 #include <span>
 #include <type_traits>
 
+#include "airlock/base/check.hh"
 #include "airlock/base/expected.hh"
 #include "airlock/suvm/space.hh"
 
@@ -101,11 +110,12 @@ class s_ptr {
         return space_->write(address_, {reinterpret_cast<const std::byte*>(&v), sizeof v});
     }
 
+    // The object in place; a direct space stops the program (see above).
     T& operator*() const {
         auto p = get();
         if (p) [[likely]]
             return **p;
-        return stand_in();
+        return deref_failed();
     }
     T* operator->() const { return &**this; }
 
@@ -149,11 +159,18 @@ class s_ptr {
             pin_.mark_dirty();
             return at_offset();
         }
+        space_->prefetch(address_, writes);
         pin_.reset();
         auto p = space_->pin(page, writes ? access::write : access::read);
         if (!p) return unexpected(p.error());
         pin_ = std::move(*p);
         return at_offset();
+    }
+    [[gnu::cold, gnu::noinline]] T& deref_failed() const noexcept {
+        AIRLOCK_CHECK(!space_->direct(),
+                      "s_ptr: *p or p-> into a direct-mode space, which has no page to refer "
+                      "to; use load()/store()");
+        return stand_in();
     }
     [[gnu::cold]] static T& stand_in() noexcept {
         alignas(value_type) static thread_local std::byte bytes[sizeof(value_type)];

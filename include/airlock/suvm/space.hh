@@ -32,10 +32,10 @@
 // its next version and copied back. Each sub-page has its own tag and its
 // own version in enclave memory; page, sub-page index and version are bound
 // into nonce and associated data. Nothing is pinned, so pin and s_ptr::get
-// are refused (suvm_direct_space) and s_ptr's `*`/`->` yield its zeroed
-// stand-in. A space is either cached or direct, never both: no page can
-// then exist in a frame and in sub-page slots at once, so there is nothing
-// to keep coherent.
+// are refused (suvm_direct_space) and s_ptr's `*`/`->` stop the program
+// (AIRLOCK_CHECK: a programming error, see s_ptr.hh). A space is either
+// cached or direct, never both: no page can then exist in a frame and in
+// sub-page slots at once, so there is nothing to keep coherent.
 //
 // Thread contract: create on one enclave thread; then every member may be
 // called from any number of enclave threads at once. A page_ref (and an
@@ -225,6 +225,26 @@ class space {
             return r;
         }
         return pin_slow(page, a);
+    }
+
+    // A hint before pinning the page of `address` (what s_ptr does when it
+    // moves to another page): if that page is cached, starts loading the
+    // cache line of `address` in its frame, and the frame's record, so that
+    // these misses overlap the locked instructions of the unpin and the pin
+    // (which wait for earlier memory accesses; a prefetch is not ordered by
+    // them). Reads only the page table entry: a stale one prefetches another
+    // frame's line, nothing else. Nothing in a direct space.
+    void prefetch(std::uint64_t address, bool for_write) const noexcept {
+        const std::uint64_t page = address >> page_shift_;
+        if (direct() || page >= pages_) return;
+        const std::uint32_t f = table_[page].load(std::memory_order_relaxed);
+        if (f >= frame_count_) return;
+        const std::byte* at = frame_data(f) + (address & (page_size_ - 1));
+        __builtin_prefetch(&frames_[f], 1);
+        if (for_write)
+            __builtin_prefetch(at, 1);
+        else
+            __builtin_prefetch(at, 0);
     }
 
     // Bulk access, page by page through pins, or in a direct space sub-page
