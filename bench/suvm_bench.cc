@@ -221,6 +221,24 @@ double timed(double seconds, std::size_t batch, Op&& op,
     return static_cast<double>(n) * 1e9 / static_cast<double>(t1 - t0);
 }
 
+// Random 8-byte words through an s_ptr<T> moved by pointer arithmetic,
+// `access(p, word)` at each, in batches of `batch`: ops per second of `now`.
+template <class T, class Access>
+double random_words(suvm::space& s, std::uint64_t words, rng& r, double seconds, std::size_t batch,
+                    Access access, std::uint64_t (*now)() noexcept) {
+    suvm::s_ptr<T> p(s, 0);
+    std::uint64_t at = 0;
+    return timed(
+        seconds, batch,
+        [&](std::uint64_t) {
+            const std::uint64_t w = r.next() % words;
+            p += static_cast<std::ptrdiff_t>(w - at);
+            at = w;
+            access(p, w);
+        },
+        now);
+}
+
 // The suvm mode of one (pattern, op): ops per second of `now`. `seed` and
 // `start_word` place this thread's accesses (threads start apart).
 double suvm_rate(suvm::space& s, std::uint64_t bytes, const std::string& pattern, bool write,
@@ -233,31 +251,12 @@ double suvm_rate(suvm::space& s, std::uint64_t bytes, const std::string& pattern
     std::uint64_t sink = 0;
     double rate = 0;
     if (pattern == "rand_8") {
-        if (write) {
-            suvm::s_ptr<std::uint64_t> p(s, 0);
-            std::uint64_t at = 0;
-            rate = timed(
-                seconds, 1024,
-                [&](std::uint64_t) {
-                    const std::uint64_t w = r.next() % words;
-                    p += static_cast<std::ptrdiff_t>(w - at);
-                    at = w;
-                    *p = w;
-                },
-                now);
-        } else {
-            suvm::s_ptr<const std::uint64_t> p(s, 0);
-            std::uint64_t at = 0;
-            rate = timed(
-                seconds, 1024,
-                [&](std::uint64_t) {
-                    const std::uint64_t w = r.next() % words;
-                    p += static_cast<std::ptrdiff_t>(w - at);
-                    at = w;
-                    sink += *p;
-                },
-                now);
-        }
+        rate =
+            write
+                ? random_words<std::uint64_t>(
+                      s, words, r, seconds, 1024, [](auto& p, std::uint64_t w) { *p = w; }, now)
+                : random_words<const std::uint64_t>(
+                      s, words, r, seconds, 1024, [&](auto& p, std::uint64_t) { sink += *p; }, now);
     } else if (pattern == "rand_4k") {
         rate = timed(
             seconds, 64,
@@ -312,32 +311,14 @@ double direct_rate(suvm::space& s, std::uint64_t bytes, bool write, double secon
     const std::uint64_t words = bytes / 8;
     rng r{seed};
     std::uint64_t sink = 0;
-    double rate = 0;
-    if (write) {
-        suvm::s_ptr<std::uint64_t> p(s, 0);
-        std::uint64_t at = 0;
-        rate = timed(
-            seconds, 256,
-            [&](std::uint64_t) {
-                const std::uint64_t w = r.next() % words;
-                p += static_cast<std::ptrdiff_t>(w - at);
-                at = w;
-                (void)p.store(w);
-            },
-            now);
-    } else {
-        suvm::s_ptr<const std::uint64_t> p(s, 0);
-        std::uint64_t at = 0;
-        rate = timed(
-            seconds, 256,
-            [&](std::uint64_t) {
-                const std::uint64_t w = r.next() % words;
-                p += static_cast<std::ptrdiff_t>(w - at);
-                at = w;
-                sink += p.load().value_or(0);
-            },
-            now);
-    }
+    // Through load and store: a direct space has no page for * to refer to.
+    const double rate =
+        write ? random_words<std::uint64_t>(
+                    s, words, r, seconds, 256, [](auto& p, std::uint64_t w) { (void)p.store(w); },
+                    now)
+              : random_words<const std::uint64_t>(
+                    s, words, r, seconds, 256,
+                    [&](auto& p, std::uint64_t) { sink += p.load().value_or(0); }, now);
     if (s.fault() != errc::ok) fail("suvm space faulted: " + std::string(to_string(s.fault())));
     asm volatile("" : : "r"(sink) : "memory");
     return rate;
