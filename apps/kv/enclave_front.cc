@@ -226,32 +226,35 @@ void kv_program(platform::enclave_thread& t, kv_shared& shared) {
     auto srv = std::make_shared<enclave_server>(shared, c, t.index);
     t.keep_alive->push_back(srv);
     auto& ex = t.executor;
-    t.host.serve(start_kv,
-                 [&c, &ex, weak = std::weak_ptr<enclave_server>(srv)](
-                     std::uint64_t port, std::string listen) -> task<expected<std::uint64_t>> {
-                     auto self = weak.lock();
-                     if (!self) co_return unexpected(errc::cancelled);
-                     enclave_server& s = *self;
-                     kv_shared& sh = s.shared;
-                     if (s.eng) co_return unexpected(errc::invalid_argument);  // started once
-                     if (s.index == 0 && !sh.ready.load(std::memory_order_acquire)) make_engine(s);
-                     if (!sh.ready.load(std::memory_order_acquire))
-                         co_return unexpected(errc::invalid_argument);  // thread 0 first
-                     auto at = sys::address::parse(listen, static_cast<std::uint16_t>(port));
-                     if (!at) co_return unexpected(errc::invalid_argument);
-                     // Several threads: each its own listener on the address, and
-                     // the kernel spreads the connections (SO_REUSEPORT).
-                     auto l = co_await sys::listener::listen(
-                         c, *at, {.backlog = 1024, .reuse_port = sh.settings.threads > 1});
-                     if (!l) co_return unexpected(l.error().code);
-                     auto local = co_await l->local_address();
-                     if (!local) co_return unexpected(local.error().code);
-                     s.eng = sh.eng.get();
-                     s.ctr = &s.eng->register_thread();
-                     s.publish();
-                     ex.spawn(accept_loop(ex, std::move(self), std::move(*l)));
-                     co_return local->port();
-                 });
+    t.host.serve(
+        start_kv,
+        [&c, &ex, weak = std::weak_ptr<enclave_server>(srv)](
+            std::uint64_t port, std::string listen) -> task<expected<std::uint64_t>> {
+            auto self = weak.lock();
+            if (!self) co_return unexpected(errc::cancelled);
+            enclave_server& s = *self;
+            kv_shared& sh = s.shared;
+            if (s.eng) co_return unexpected(errc::invalid_argument);  // started once
+            if (s.index == 0 && !sh.ready.load(std::memory_order_acquire)) make_engine(s);
+            if (!sh.ready.load(std::memory_order_acquire))
+                co_return unexpected(errc::invalid_argument);  // thread 0 first
+            auto at = sys::address::parse(listen, static_cast<std::uint16_t>(port));
+            if (!at) co_return unexpected(errc::invalid_argument);
+            // Several threads: each its own listener on the address, and
+            // the kernel spreads the connections (SO_REUSEPORT). Replies
+            // leave at once (TCP_NODELAY), as memcached's and the native
+            // front's do.
+            auto l = co_await sys::listener::listen(
+                c, *at, {.backlog = 1024, .reuse_port = sh.settings.threads > 1, .no_delay = true});
+            if (!l) co_return unexpected(l.error().code);
+            auto local = co_await l->local_address();
+            if (!local) co_return unexpected(local.error().code);
+            s.eng = sh.eng.get();
+            s.ctr = &s.eng->register_thread();
+            s.publish();
+            ex.spawn(accept_loop(ex, std::move(self), std::move(*l)));
+            co_return local->port();
+        });
 }
 
 }  // namespace

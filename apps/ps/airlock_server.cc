@@ -155,8 +155,10 @@ void program(platform::enclave_thread& t) {
     p->ex = ex;
     t.host.serve(ps_listen, [&c, p, ex](std::uint64_t port) -> task<expected<std::uint64_t>> {
         if (!p->e) co_return unexpected(p->failed);
+        // Replies leave at once (TCP_NODELAY), as the native server's do.
         auto l = co_await sys::listener::listen(
-            c, sys::address::ipv4_loopback(static_cast<std::uint16_t>(port)), {.backlog = 1024});
+            c, sys::address::ipv4_loopback(static_cast<std::uint16_t>(port)),
+            {.backlog = 1024, .no_delay = true});
         if (!l) co_return unexpected(l.error().code);
         auto local = co_await l->local_address();
         if (!local) co_return unexpected(local.error().code);

@@ -84,6 +84,9 @@ host_result listen_now(host_table& t, const host_request& r) {
         ::close(s);
         return error(e);
     }
+    // Set on the listener, TCP_NODELAY passes to every connection it accepts.
+    if ((r.args[1] & wire::listen_no_delay) && sa.ss_family != AF_UNIX)
+        (void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (sa.ss_family == AF_INET6) {
         const int v6 = (r.args[1] & wire::listen_v6_only) ? 1 : 0;
         (void)setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof v6);

@@ -142,7 +142,8 @@ async::task<result<listener>> listener::listen(client& c, address at, listen_opt
     r.args[0] = options.backlog;
     r.args[1] = (options.reuse_address ? wire::listen_reuse_address : 0) |
                 (options.v6_only ? wire::listen_v6_only : 0) |
-                (options.reuse_port ? wire::listen_reuse_port : 0);
+                (options.reuse_port ? wire::listen_reuse_port : 0) |
+                (options.no_delay ? wire::listen_no_delay : 0);
     r.payload = at.bytes();
     auto o = co_await c.call(r);
     if (!o) co_return unexpected(o.error());  // the client retires *h

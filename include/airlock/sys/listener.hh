@@ -39,6 +39,10 @@ struct listen_options {
     // SO_REUSEPORT: several listeners (of one link or of several) may bind
     // the same address, and the kernel spreads new connections over them.
     bool reuse_port = false;
+    // TCP_NODELAY on every connection accepted: a reply leaves at once
+    // instead of waiting (Nagle) for the ACK of the one before, which the
+    // peer may delay by up to 40 ms. What a request/response server wants.
+    bool no_delay = false;
 };
 
 namespace detail {

@@ -81,6 +81,7 @@ inline constexpr std::size_t max_message = max_io + 2 * max_path + 64;
 inline constexpr std::uint64_t listen_reuse_address = 1;
 inline constexpr std::uint64_t listen_v6_only = 2;
 inline constexpr std::uint64_t listen_reuse_port = 4;
+inline constexpr std::uint64_t listen_no_delay = 8;
 
 enum class socket_option : std::uint64_t { no_delay = 1, keep_alive = 2, reuse_address = 3 };
 
