@@ -216,7 +216,7 @@ class uring_service final : public service {
     // completes at once, one submitted before is woken.
     void sleep() {
         for (auto& l : links_)
-            shared::store_relaxed(l.view.service_bell->word, 1);
+            if (!l.transition) shared::store_relaxed(l.view.service_bell->word, 1);
         ring::full_fence();
         for (auto& l : links_)
             if (!l.transition && (l.requests.has_data() || !l.pending.empty())) return;
