@@ -401,6 +401,8 @@ void run_sys_bench(const sys_options& o) {
     if (!svc) fail("sys: the io_uring service could not start");
     // On `process` the transition client's link is served too: by the host
     // thread its first request asks for (sim makes its calls in the thread).
+    // That service keeps ticking the clock (docs/sys.md): the idle figure
+    // below is the first service's thread alone.
     std::unique_ptr<sys::service> transition_service;
     if (on_process) {
         auto t = sys::service::start_for(**e, 1, service_options);
