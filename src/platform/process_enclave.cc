@@ -557,7 +557,7 @@ void enclave_thread_main(const child_plan& plan, child_state& s, std::size_t i) 
     for (std::size_t l = 0; l < config.service_links; ++l)
         links.push_back(link_view(s.region, config.enclave_threads, config.service_links, i, l));
     std::vector<std::shared_ptr<void>> keep_alive;
-    enclave_thread ctx{i, ex, ep, s.region.base(), links, &keep_alive, s.untrusted};
+    enclave_thread ctx{i, ex, ep, s.region.base(), links, &keep_alive, s.untrusted, true};
     plan.entry->run(plan.entry->program, ctx, s.context);
     s.ran.count_down();
     ex.run();  // until the stop request

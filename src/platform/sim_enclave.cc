@@ -182,6 +182,7 @@ class sim_enclave final : public enclave {
                 link_view(*region, config_.enclave_threads, config_.service_links, i, l));
         std::vector<std::shared_ptr<void>> keep_alive;
         enclave_thread ctx{i, ex, ep, region->base(), links, &keep_alive, untrusted_memory()};
+        ctx.sealed = false;  // the enclave thread may make system calls
         entry_.run(entry_.program, ctx, context_);
         executors_[i] = &ex;
         ready.count_down();

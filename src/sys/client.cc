@@ -15,6 +15,11 @@ namespace {
 
 constexpr std::uint32_t end_of_list = ~std::uint32_t{0};
 
+// The modelled ocall is paid in TSC cycles; its clock only converts to ns
+// for reports, so a nominal rate spares the enclave the calibration (a
+// 30 ms busy wait reading the host's clock).
+constexpr platform::tsc_clock nominal_clock{1.0};
+
 void put_word(std::byte* at, std::uint64_t w) noexcept {
     std::memcpy(at, &w, 8);
 }
@@ -113,13 +118,18 @@ client::client(async::executor& ex, const platform::service_link& link, ring::wa
         handles_[i].next_free =
             i + 1 < handles_.size() ? static_cast<std::uint32_t>(i + 1) : end_of_list;
     send_queue_.reserve(options.max_requests);
-    // The transition transport never reads the link: it must not take
-    // completions meant for a ring client of the same link.
-    if (options.transport == transport::transition)
+    // The transition transport is no source of the executor: in this thread
+    // it never reads the link (it must not take completions meant for a
+    // ring client of the same link); by the host's thread it reads its
+    // completions only while its thread waits in a call.
+    if (options.transport == transport::ring)
+        ex_->add_source(*this);
+    else if (options.transition_on_host)
+        ocall_ = std::make_unique<platform::modelled_transition>(options.transition_cycles,
+                                                                 nominal_clock);
+    else
         transition_ =
             std::make_unique<transition_host>(options.transition_cycles, options.max_handles);
-    else
-        ex_->add_source(*this);
 }
 
 client::~client() {
@@ -139,6 +149,7 @@ client& client::attach(platform::enclave_thread& thread, std::size_t link_index,
         if (existing->link_.to_service.control == thread.links[link_index].to_service.control &&
             !existing->closed_)
             return *existing;
+    if (thread.sealed) options.transition_on_host = true;  // no system call in this thread
     auto* c =
         new client(thread.executor, thread.links[link_index], thread.executor.hooks(), options);
     attached.push_back(c);
@@ -156,7 +167,7 @@ void client::shut_down() noexcept {
     if (closed_) return;
     closed_ = true;
     std::erase(attached, this);
-    if (!transition_) ex_->remove_source(*this);
+    if (options_.transport == transport::ring) ex_->remove_source(*this);
     // The waiting frames are the program's; they end with the executor.
     for (slot& s : slots_)
         if (s.waiter != nullptr) {
@@ -270,11 +281,76 @@ result<std::uint32_t> client::submit(const request& r, call_operation* waiter) n
         if (fault_ != errc::ok && waiter != nullptr && !waiter->done_) return fail(failed_with());
         return index;
     }
+    if (ocall_) {
+        s.state = slot_state::pending;
+        s.waiter = waiter;
+        ocall(index);
+        if (fault_ != errc::ok && waiter != nullptr && !waiter->done_) return fail(failed_with());
+        return index;
+    }
     send_queue_.push_back(index);
     flush_queued();
     if (fault_ != errc::ok) return fail(failed_with());
     s.waiter = waiter;
     return index;
+}
+
+void client::ocall(std::uint32_t index) noexcept {
+    const std::uint32_t generation = slots_[index].generation;
+    auto answered = [&] {
+        return slots_[index].state != slot_state::pending || slots_[index].generation != generation;
+    };
+    const ring::wait_policy policy{.hooks = hooks_};
+    ocall_->call([&] {
+        // The whole request, as fragments when it is larger than a record.
+        ring::outgoing_message m(
+            static_cast<std::uint16_t>(static_cast<std::uint16_t>(slots_[index].op) |
+                                       wire::transition_flag),
+            encoded_[index]);
+        for (;;) {
+            auto sent = out_.try_send(m);
+            if (sent) break;
+            if (sent.error() != errc::ring_full) {
+                fail_link(sent.error(), "the request ring faulted");
+                return;
+            }
+            if (service_stopped()) {
+                fail_link(errc::sys_service_stopped, "the host's sys service stopped");
+                return;
+            }
+            (void)ring::wait_until([&] { return out_.has_space(64) || service_stopped(); },
+                                   *link_.enclave_bell, policy);
+        }
+        // Only this thread's one request is in flight: its completion is the
+        // next message, checked like any (another faults the link).
+        while (!answered() && fault_ == errc::ok) {
+            // Read before the ring: what the service wrote before it
+            // stopped is taken first.
+            const bool stopped = service_stopped();
+            auto c = in_.try_receive();
+            if (c) {
+                if (c->tag != wire::completion_tag) {
+                    fail_link(errc::sys_bad_result, "a message that is not a completion");
+                    break;
+                }
+                on_completion(c->bytes);
+                continue;
+            }
+            if (c.error() != errc::ring_empty) {
+                fail_link(c.error(), "the completion ring faulted");
+                break;
+            }
+            if (stopped) {
+                fail_link(errc::sys_service_stopped, "the host's sys service stopped");
+                break;
+            }
+            in_.publish();
+            (void)ring::wait_until(
+                [&] { return in_.has_data() || in_.faulted() || service_stopped(); },
+                *link_.enclave_bell, policy);
+        }
+        in_.publish();
+    });
 }
 
 // Sends queued requests in order while the ring has room. A message larger

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,6 +43,37 @@ host_result error(std::int64_t e) {
 host_result with_data(std::int64_t result, const void* data, std::size_t n, std::uint64_t aux = 0) {
     const auto* p = static_cast<const std::byte*>(data);
     return {result, aux, std::vector<std::byte>(p, p + n)};
+}
+
+// Waits until `fd` is ready for `events` or `stop_fd` is readable (the
+// host thread is told to stop). False when told to stop.
+bool wait_ready(int fd, short events, int stop_fd) {
+    pollfd fds[2] = {{fd, events, 0}, {stop_fd, POLLIN, 0}};
+    for (;;) {
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        if (fds[1].revents != 0) return false;
+        return true;  // ready, or an error the call itself will report
+    }
+}
+
+// A call that may wait, made so that `stop_fd` can end the wait: without it
+// (-1) a plain blocking call; with it the call is tried without waiting
+// first (one system call when it is ready, as a blocking call would be),
+// then waits for readiness or the stop. -ECANCELED when stopped.
+template <class Call>
+ssize_t stoppable(int fd, short events, int stop_fd, Call&& call) {
+    if (stop_fd < 0) return call(0);
+    for (;;) {
+        const ssize_t n = call(MSG_DONTWAIT);
+        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return n;
+        if (!wait_ready(fd, events, stop_fd)) {
+            errno = ECANCELED;
+            return -1;
+        }
+    }
 }
 
 std::string path_of(std::span<const std::byte> p) {
@@ -306,7 +338,44 @@ std::optional<host_result> run_now(host_table& t, const host_request& r, std::ve
     }
 }
 
-host_result run_blocking(host_table& t, const host_request& r) {
+namespace {
+
+// Connects `s`: a plain blocking connect, or (with a stop_fd) a
+// non-blocking one whose wait the stop can end. 0 or -errno.
+std::int64_t connect_socket(int s, const sockaddr_storage& sa, socklen_t len, int stop_fd) {
+    if (stop_fd < 0)
+        return ::connect(s, reinterpret_cast<const sockaddr*>(&sa), len) == 0 ? 0 : neg_errno();
+    const int flags = ::fcntl(s, F_GETFL);
+    if (flags < 0 || ::fcntl(s, F_SETFL, flags | O_NONBLOCK) != 0) return neg_errno();
+    if (::connect(s, reinterpret_cast<const sockaddr*>(&sa), len) != 0) {
+        if (errno != EINPROGRESS) return neg_errno();
+        if (!wait_ready(s, POLLOUT, stop_fd)) return -ECANCELED;
+        int e = 0;
+        socklen_t n = sizeof e;
+        if (::getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &n) != 0) return neg_errno();
+        if (e != 0) return -static_cast<std::int64_t>(e);
+    }
+    return ::fcntl(s, F_SETFL, flags) == 0 ? 0 : neg_errno();  // blocking again
+}
+
+// A blocking send: returns once every byte is queued (or at an error, the
+// bytes queued so far if any). With a stop_fd its waits can be ended.
+ssize_t send_all(int fd, std::span<const std::byte> bytes, int stop_fd) {
+    if (stop_fd < 0) return ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    std::size_t sent = 0;
+    for (;;) {
+        const ssize_t n = stoppable(fd, POLLOUT, stop_fd, [&](int flags) {
+            return ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | flags);
+        });
+        if (n < 0) return sent != 0 ? static_cast<ssize_t>(sent) : n;
+        sent += static_cast<std::size_t>(n);
+        if (sent == bytes.size() || n == 0) return static_cast<ssize_t>(sent);
+    }
+}
+
+}  // namespace
+
+host_result run_blocking(host_table& t, const host_request& r, int stop_fd) {
     if (auto now = run_now(t, r, nullptr)) return std::move(*now);
     const int fd = t.fd_of(r.target);
     switch (r.kind) {
@@ -314,6 +383,8 @@ host_result run_blocking(host_table& t, const host_request& r) {
             if (fd < 0 || !t.fits(r.args[0])) return error(-EBADF);
             sockaddr_storage sa{};
             socklen_t len = sizeof sa;
+            // accept4 has no per-call MSG_DONTWAIT: wait for a connection first.
+            if (stop_fd >= 0 && !wait_ready(fd, POLLIN, stop_fd)) return error(-ECANCELED);
             const int s = ::accept4(fd, reinterpret_cast<sockaddr*>(&sa), &len, SOCK_CLOEXEC);
             if (s < 0) return error(neg_errno());
             t.install(r.args[0], s);
@@ -326,8 +397,7 @@ host_result run_blocking(host_table& t, const host_request& r) {
             if (!sockaddr_of(r.payload, sa, len)) return error(-EINVAL);
             const int s = ::socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
             if (s < 0) return error(neg_errno());
-            if (::connect(s, reinterpret_cast<sockaddr*>(&sa), len) != 0) {
-                const std::int64_t e = neg_errno();
+            if (const std::int64_t e = connect_socket(s, sa, len, stop_fd); e != 0) {
                 ::close(s);
                 return error(e);
             }
@@ -352,9 +422,13 @@ host_result run_blocking(host_table& t, const host_request& r) {
             if (fd < 0) return error(-EBADF);
             host_result out;
             out.data.resize(std::min<std::uint64_t>(r.args[0], wire::max_io));
-            const ssize_t n = r.kind == op::recv ? ::recv(fd, out.data.data(), out.data.size(), 0)
-                                                 : ::pread(fd, out.data.data(), out.data.size(),
-                                                           static_cast<off_t>(r.args[1]));
+            const ssize_t n =
+                r.kind == op::recv
+                    ? stoppable(fd, POLLIN, stop_fd,
+                                [&](int flags) {
+                                    return ::recv(fd, out.data.data(), out.data.size(), flags);
+                                })
+                    : ::pread(fd, out.data.data(), out.data.size(), static_cast<off_t>(r.args[1]));
             if (n < 0) return error(neg_errno());
             out.data.resize(static_cast<std::size_t>(n));
             out.result = n;
@@ -365,11 +439,11 @@ host_result run_blocking(host_table& t, const host_request& r) {
         case op::append: {
             if (fd < 0) return error(-EBADF);
             if (r.payload.size() > wire::max_io) return error(-EINVAL);
-            const ssize_t n =
-                r.kind == op::send ? ::send(fd, r.payload.data(), r.payload.size(), MSG_NOSIGNAL)
-                : r.kind == op::append ? ::write(fd, r.payload.data(), r.payload.size())
-                                       : ::pwrite(fd, r.payload.data(), r.payload.size(),
-                                                  static_cast<off_t>(r.args[1]));
+            const ssize_t n = r.kind == op::send ? send_all(fd, r.payload, stop_fd)
+                              : r.kind == op::append
+                                  ? ::write(fd, r.payload.data(), r.payload.size())
+                                  : ::pwrite(fd, r.payload.data(), r.payload.size(),
+                                             static_cast<off_t>(r.args[1]));
             return error(n < 0 ? neg_errno() : n);
         }
         case op::fsync:
@@ -382,8 +456,10 @@ host_result run_blocking(host_table& t, const host_request& r) {
             if (r.args[0] > r.payload.size() || !sockaddr_of(r.payload.first(r.args[0]), sa, len))
                 return error(-EINVAL);
             const auto data = r.payload.subspan(r.args[0]);
-            const ssize_t n = ::sendto(fd, data.data(), data.size(), MSG_NOSIGNAL,
-                                       reinterpret_cast<sockaddr*>(&sa), len);
+            const ssize_t n = stoppable(fd, POLLOUT, stop_fd, [&](int flags) {
+                return ::sendto(fd, data.data(), data.size(), MSG_NOSIGNAL | flags,
+                                reinterpret_cast<sockaddr*>(&sa), len);
+            });
             return error(n < 0 ? neg_errno() : n);
         }
         case op::receive_from: {
@@ -391,8 +467,11 @@ host_result run_blocking(host_table& t, const host_request& r) {
             std::vector<std::byte> buf(std::min<std::uint64_t>(r.args[0], wire::max_io));
             sockaddr_storage sa{};
             socklen_t len = sizeof sa;
-            const ssize_t n =
-                ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&sa), &len);
+            const ssize_t n = stoppable(fd, POLLIN, stop_fd, [&](int flags) {
+                len = sizeof sa;
+                return ::recvfrom(fd, buf.data(), buf.size(), flags,
+                                  reinterpret_cast<sockaddr*>(&sa), &len);
+            });
             if (n < 0) return error(neg_errno());
             return datagram_reply(sa, len, buf.data(), static_cast<std::size_t>(n));
         }

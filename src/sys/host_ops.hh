@@ -78,7 +78,11 @@ class host_table {
 // `closed` (the service closes after its submit; null: close at once).
 [[nodiscard]] std::optional<host_result> run_now(host_table& t, const host_request& r,
                                                  std::vector<int>* closed);
-// Makes any call with blocking system calls on this thread.
-[[nodiscard]] host_result run_blocking(host_table& t, const host_request& r);
+// Makes any call with blocking system calls on this thread. With a
+// `stop_fd` (an eventfd the owner writes to stop the thread) a call that
+// may wait for a peer (accept, connect, recv, send, send_to, receive_from)
+// is made so that the stop ends its wait: tried without waiting, then a
+// wait for readiness or the stop; stopped, it returns -ECANCELED.
+[[nodiscard]] host_result run_blocking(host_table& t, const host_request& r, int stop_fd = -1);
 
 }  // namespace airlock::sys::detail

@@ -33,6 +33,7 @@
 #include "airlock/ring/spsc_ring.hh"
 #include "airlock/sys/protocol.hh"
 #include "host_ops.hh"
+#include "transition_server.hh"
 
 namespace airlock::sys {
 
@@ -63,6 +64,10 @@ struct link_state {
     bool futex_armed = false;
     std::uint64_t clock_seq = 0;
     bool clock_stale = false;  // the words carry wire::clock_stale: unpark readers on refresh
+    bool served = false;       // a request was taken: the link's transport is decided
+    // The transition transport's host thread, which owns the link's rings
+    // and table once its first request asked for it (transition_server.hh).
+    std::unique_ptr<detail::transition_server> transition;
 };
 
 // One request handed to the kernel.
@@ -99,7 +104,9 @@ class uring_service final : public service {
                 {},
                 false,
                 0,
-                false};
+                false,
+                false,
+                nullptr};
             links_.push_back(std::move(s));
         }
     }
@@ -109,6 +116,8 @@ class uring_service final : public service {
         for (auto& l : links_)
             hooks_->unpark(l.view.service_bell->word);
         if (thread_.joinable()) thread_.join();
+        for (auto& l : links_)
+            l.transition.reset();  // ends its blocking call; answers nothing more
         // Nothing more will be answered: say so on every link, after the
         // last completion, and wake the enclave threads that park, so their
         // waiting calls end now instead of at their deadlines.
@@ -174,7 +183,7 @@ class uring_service final : public service {
             run_deferred_closes();
             work += reap();
             for (auto& l : links_)
-                flush_completions(l);
+                if (!l.transition) flush_completions(l);
             if (work != 0) {
                 idle_since = 0;
                 yields = 0;
@@ -207,14 +216,16 @@ class uring_service final : public service {
     // completes at once, one submitted before is woken.
     void sleep() {
         for (auto& l : links_)
-            shared::store_relaxed(l.view.service_bell->word, 1);
+            if (!l.transition) shared::store_relaxed(l.view.service_bell->word, 1);
         ring::full_fence();
         for (auto& l : links_)
-            if (l.requests.has_data() || !l.pending.empty()) return;
+            if (!l.transition && (l.requests.has_data() || !l.pending.empty())) return;
         if (!futex_unsupported_)
             for (std::size_t i = 0; i < links_.size(); ++i)
                 arm_futex(i);
         // Tickless only with every bell's wait armed: nothing else wakes it.
+        // A link served by a transition thread keeps it ticking: a clock
+        // reader's ring would reach that thread, not this one.
         const bool tickless = !futex_unsupported_ && options_.tickless_after != 0 &&
                               idle_ticks_ >= options_.tickless_after &&
                               std::all_of(links_.begin(), links_.end(),
@@ -243,7 +254,7 @@ class uring_service final : public service {
 
     void arm_futex(std::size_t i) {
         link_state& l = links_[i];
-        if (l.futex_armed) return;
+        if (l.futex_armed || l.transition) return;
         io_uring_sqe* sqe = get_sqe();
         if (sqe == nullptr) return;
         std::memset(sqe, 0, sizeof *sqe);
@@ -292,16 +303,34 @@ class uring_service final : public service {
 
     std::size_t take_requests(std::size_t li) {
         link_state& l = links_[li];
+        if (l.transition) return 0;             // its own thread serves it
         if (l.pending.size() > 1024) return 0;  // the enclave is not draining: back-pressure
         std::size_t n = 0;
         for (; n < 64; ++n) {
             auto m = l.requests.try_receive();
             if (!m) break;  // empty, or faulted (the enclave broke the ring: ignore it)
             requests_.fetch_add(1, std::memory_order_relaxed);
-            handle_request(li, static_cast<op>(m->tag), m->bytes);
+            if (!l.served && (m->tag & wire::transition_flag) != 0) {
+                hand_to_transition(li, m->tag, m->bytes);
+                return n + 1;
+            }
+            l.served = true;  // a link served here stays here: its ops are in the kernel
+            handle_request(li, static_cast<op>(m->tag & ~wire::transition_flag), m->bytes);
         }
         l.requests.publish();
         return n;
+    }
+
+    // The link's first request asks for the transition transport: its rings
+    // and table move to a host thread of its own, which serves that request
+    // and every later one synchronously (transition_server.hh).
+    void hand_to_transition(std::size_t li, std::uint16_t tag, std::span<const std::byte> m) {
+        link_state& l = links_[li];
+        l.served = true;
+        std::vector<std::byte> first(m.begin(), m.end());  // m lies in the consumer that moves
+        l.transition = std::make_unique<detail::transition_server>(
+            l.view, std::move(l.requests), std::move(l.completions), std::move(l.fds), *hooks_, tag,
+            std::move(first));
     }
 
     void handle_request(std::size_t li, op kind, std::span<const std::byte> m) {

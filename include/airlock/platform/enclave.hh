@@ -154,6 +154,10 @@ struct enclave_thread {
     // where the enclave chose (empty when none was asked for). Hostile like
     // the region: check it before use (suvm::space::create does).
     std::span<std::byte> untrusted_memory{};
+    // True when this thread may make no system call (`process`: sealed by
+    // seccomp), so a service that needs one asks the host (sys::client's
+    // transition transport).
+    bool sealed = false;
 };
 
 // The enclave's code: runs on each enclave thread, registers handlers and

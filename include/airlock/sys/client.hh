@@ -53,7 +53,7 @@ namespace airlock::sys {
 
 // How requests reach the host: through the link's rings to the io_uring
 // service (the default), or by one synchronous modelled transition each
-// (sys/transition.hh: the baseline; `sim` only).
+// (sys/transition.hh: the baseline).
 enum class transport : std::uint8_t { ring, transition };
 
 // Eager receives and write-behind of the stream sockets a client makes
@@ -82,6 +82,12 @@ struct client_options {
     std::size_t file_write_behind_bytes = 64 * 1024;
     sys::transport transport = sys::transport::ring;
     std::uint64_t transition_cycles = platform::modelled_transition::default_cycles_per_call;
+    // Where the transition transport's system calls are made: false, on this
+    // thread (a transition_host; the enclave thread may make them, `sim`);
+    // true, on a host thread of the service while this thread waits for the
+    // answer, blocked (a sealed platform: `process`). attach() sets it on a
+    // sealed platform.
+    bool transition_on_host = false;
 };
 
 class transition_host;
@@ -213,7 +219,8 @@ class client final : private async::source {
     // is left, the link failed, or the transport is the transition (whose
     // calls block the thread: nothing can be posted ahead).
     [[nodiscard]] bool try_take_eager() noexcept {
-        if (closed_ || fault_ != errc::ok || transition_ || eager_in_flight_ >= eager_limit_)
+        if (closed_ || fault_ != errc::ok || options_.transport == transport::transition ||
+            eager_in_flight_ >= eager_limit_)
             return false;
         ++eager_in_flight_;
         return true;
@@ -256,6 +263,11 @@ class client final : private async::source {
     // Takes a slot and sends (or queues) `r`; returns the slot or an error.
     result<std::uint32_t> submit(const request& r, call_operation* waiter) noexcept;
     bool try_send(std::uint32_t index) noexcept;
+    // The transition transport on a sealed platform: pays the modelled
+    // transition, sends slot `index`'s request and blocks the thread (no
+    // other coroutine runs) until its checked completion came, the link
+    // failed or the service stopped.
+    void ocall(std::uint32_t index) noexcept;
     void flush_queued() noexcept;
     void on_completion(std::span<const std::byte> bytes) noexcept;
     void free_slot(std::uint32_t index) noexcept;
@@ -290,7 +302,8 @@ class client final : private async::source {
     bool closed_ = false;
     bool unpublished_ = false;
     std::size_t refs_ = 0;
-    std::unique_ptr<transition_host> transition_;  // the transition transport, or null
+    std::unique_ptr<transition_host> transition_;  // the transition transport in this thread
+    std::unique_ptr<platform::modelled_transition> ocall_;  // ... or by the host's thread
 };
 
 // `client_ref` keeps a client alive (intrusive, owner thread only).

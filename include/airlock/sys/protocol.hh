@@ -62,6 +62,13 @@ enum class op : std::uint16_t {
 };
 inline constexpr std::uint16_t max_op = 32;
 
+// Set in a request's tag by a client of the transition transport on a
+// sealed platform (sys/transition.hh): the service hands a link whose first
+// request carries it to a host thread of its own, which makes each call
+// with a blocking system call, one at a time, as an ocall would. The op is
+// the tag without it.
+inline constexpr std::uint16_t transition_flag = 0x8000;
+
 inline constexpr std::uint16_t completion_tag = 1;
 inline constexpr std::size_t request_words = 6;
 inline constexpr std::size_t completion_words = 3;

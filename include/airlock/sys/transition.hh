@@ -12,8 +12,11 @@
 // stops the whole enclave thread while it waits, which is what this
 // baseline models (Eleos and SGXIO measure against it).
 //
-// It makes system calls on the enclave thread, so it serves the `sim`
-// platform only (on `process` the sandbox would stop the enclave).
+// It makes system calls on the calling thread, so it serves `sim` (on
+// `process` the sandbox would stop the enclave). On a sealed platform the
+// client sends the same requests over its link instead and blocks until a
+// host thread of the service has made the call (src/sys/transition_server.hh,
+// docs/sys.md).
 //
 // Thread contract: one thread (the client's).
 
