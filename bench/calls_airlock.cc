@@ -153,6 +153,7 @@ calls_result measure(const calls_config& c, std::uint64_t concurrency, bool pool
     config.ring_capacity = std::size_t{1} << 18;
     config.pool_bytes = pools ? c.pool_bytes : 0;
     config.rpc.pool_threshold = c.pool_threshold;
+    config.rpc.host_pool_max = c.host_pool_max;
     config.rpc.max_message = std::max<std::size_t>(c.bytes + 4096, c.messages * 8 + 4096);
     config.rpc.max_in_flight = std::max<std::size_t>(config.rpc.max_in_flight, concurrency);
     config.rpc.max_serving = std::max<std::size_t>(config.rpc.max_serving, concurrency);

@@ -75,6 +75,8 @@ struct calls_config {
     // pool_bytes) and the smallest message that uses them.
     std::size_t pool_bytes = std::size_t{16} << 20;
     std::size_t pool_threshold = rpc::endpoint_options{}.pool_threshold;
+    // The largest message the host sends through its pool (host_pool_max).
+    std::size_t host_pool_max = rpc::endpoint_options{}.host_pool_max;
 };
 
 // The figures of one measurement.

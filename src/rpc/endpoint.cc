@@ -972,6 +972,9 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
         out_pool_ = ring::pool_allocator(wiring.out_pool);
         // Above the header at least: a call's header is always encoded at once.
         pool_min_ = std::max<std::size_t>(options.pool_threshold, message_header_bytes + 1);
+        // The host's peer copies every pooled message out before it reads
+        // it, so the host pools only up to its cap (protocol.hh).
+        if (read_pool_in_place) pool_max_ = options.host_pool_max;
     }
     in_pool_ = wiring.in_pool;
     read_pool_in_place_ = read_pool_in_place;

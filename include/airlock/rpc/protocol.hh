@@ -61,6 +61,16 @@ struct endpoint_options {
     // 24-byte record. Smaller ones, and any when the pool has no room, go
     // through the ring. Chosen by measurement (docs/benchmarks.md).
     std::size_t pool_threshold = std::size_t{8} << 10;
+    // The largest message the host sends through its pool (calls and
+    // replies, encoded); larger ones stream through the ring. The enclave
+    // copies each pooled message into private memory before it reads a
+    // byte, and only once all of it is written, whereas it copies a
+    // streamed message fragment by fragment while the host writes the
+    // next: above some size that overlap beats writing once. The enclave's
+    // sends are read in place by the host, so no cap applies to them and
+    // the enclave side ignores this. SIZE_MAX: no cap. Chosen by
+    // measurement (docs/benchmarks.md, "Buffer pools").
+    std::size_t host_pool_max = std::size_t{256} << 10;
 };
 
 // How the endpoint wakes the other side: the platform's hooks and the
