@@ -167,6 +167,7 @@ calls_result measure(const calls_config& c, std::uint64_t concurrency, bool pool
     const std::uint64_t warmup = std::max<std::uint64_t>(warmup_calls(c), concurrency);
     const call_buffers buffers(c.bytes);
     std::vector<std::uint64_t> ticks;
+    std::uint64_t capped = 0;
     const int host_cpu = enclave_calls ? c.callee_cpu : c.caller_cpu;
     run_threads(1, {host_cpu}, [&](std::size_t) {
         auto channel = e.open_channel(0);
@@ -182,8 +183,11 @@ calls_result measure(const calls_config& c, std::uint64_t concurrency, bool pool
                                                  c.messages, concurrency)));
         if (!r) fail(std::string("calls: drive failed: ") + std::string(to_string(r.error())));
         ticks = std::move(*r);
+        capped = ep.stats().pool_capped;
     });
-    return from_ticks(std::move(ticks));
+    calls_result result = from_ticks(std::move(ticks));
+    result.fallbacks = capped;
+    return result;
 }
 
 }  // namespace

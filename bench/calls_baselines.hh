@@ -85,7 +85,9 @@ struct calls_result {
     double ns_per_call = 0;
     double p50_ns = 0;
     double p99_ns = 0;
-    std::uint64_t fallbacks = 0;  // switchless calls that took the regular transition
+    // switchless: calls that took the regular transition; airlock modes:
+    // the host's messages streamed above host_pool_max (rpc pool_capped)
+    std::uint64_t fallbacks = 0;
 };
 
 // `call_buffers` holds one call's memory, as the SGX SDK's generated code

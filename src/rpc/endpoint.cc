@@ -111,6 +111,15 @@ void endpoint_base::send_operation::await_suspend(std::coroutine_handle<> h) noe
 
 errc endpoint_base::attempt(detail::send_waiter& w) noexcept {
     if (fault_ != errc::ok) return fault_;
+    if (goes_through_pool(w) && above_idle_cap(w)) {
+        // The enclave has nothing of this side's left to read: it would
+        // copy this one only once all of it is written, whereas it copies a
+        // stream fragment by fragment as they come (protocol.hh). Decided
+        // once: a message never changes paths part sent.
+        w.streamed = true;
+        ++stats_.pool_capped;
+        if (w.deferred != nullptr && !spill(w)) return errc::enclave_memory_exhausted;
+    }
     if (goes_through_pool(w)) {
         const errc r = try_send_pooled(w);
         if (r != errc::message_too_large) return r;
@@ -973,7 +982,7 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
         // Above the header at least: a call's header is always encoded at once.
         pool_min_ = std::max<std::size_t>(options.pool_threshold, message_header_bytes + 1);
         // The host's peer copies every pooled message out before it reads
-        // it, so the host pools only up to its cap (protocol.hh).
+        // it: the host's cap (protocol.hh, host_pool_max).
         if (read_pool_in_place) pool_max_ = options.host_pool_max;
     }
     in_pool_ = wiring.in_pool;

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// Description: the host pools a message only up to endpoint_options::host_pool_max and streams a
-// larger one through the ring (calls and replies alike); the enclave's sends have no cap.
+// Description: the host streams a message above endpoint_options::host_pool_max through the ring
+// when the enclave has nothing else of the host's to read, and pools it otherwise; it pools a
+// message up to the cap (calls and replies alike); the enclave's sends have no cap.
 #include <algorithm>
 #include <cstdint>
 #include <numeric>
 #include <span>
 #include <vector>
 
+#include "airlock/async/when_all.hh"
 #include "rpc/rpc_support.hh"
 #include "support/region_fixture.hh"
 
@@ -79,6 +81,7 @@ TEST(pool_host_cap, a_host_call_up_to_the_cap_pools_and_a_larger_one_streams) {
     ASSERT_TRUE(s) << to_string(s.error());
     EXPECT_EQ(*s, sum_of(large));
     EXPECT_EQ(lb.host.stats().pooled_sent, 1u) << "a call above the cap streams";
+    EXPECT_EQ(lb.host.stats().pool_capped, 1u);
     EXPECT_EQ(lb.enclave.stats().pooled_received, 1u);
     // Streamed by choice, not because the pool was short of room.
     EXPECT_EQ(lb.host.stats().pool_fallbacks, 0u);
@@ -99,6 +102,7 @@ TEST(pool_host_cap, a_host_reply_above_the_cap_streams) {
     ASSERT_TRUE(s) << to_string(s.error());
     EXPECT_EQ(*s, test::pattern(above_cap, above_cap));
     EXPECT_EQ(lb.host.stats().pooled_sent, 1u) << "the larger reply streamed";
+    EXPECT_EQ(lb.host.stats().pool_capped, 1u);
     EXPECT_EQ(lb.enclave.stats().pooled_received, 1u);
     EXPECT_EQ(lb.host.stats().pool_fallbacks, 0u);
     EXPECT_EQ(lb.enclave.fault(), errc::ok);
@@ -114,22 +118,31 @@ TEST(pool_host_cap, the_enclave_pools_above_the_cap) {
         EXPECT_EQ(*r, test::pattern(n, n));
     }
     EXPECT_EQ(lb.enclave.stats().pooled_sent, 2u);
+    EXPECT_EQ(lb.enclave.stats().pool_capped, 0u);
     EXPECT_EQ(lb.host.stats().pooled_received, 2u);
     lb.settle();
     EXPECT_EQ(lb.enclave.pool_buffers_out(), 0u);
     EXPECT_EQ(lb.host.fault(), errc::ok);
 }
 
-TEST(pool_host_cap, a_call_above_the_cap_is_encoded_when_it_is_made) {
-    // A deferred call would read its argument when it is sent; one that
-    // streams is encoded at once, so its bytes are the ones at call time.
+TEST(pool_host_cap, a_large_call_pools_while_the_enclave_has_more_to_read) {
+    // Two calls above the cap at once: the first finds the enclave idle and
+    // streams; the second is sent while the first's last fragment waits in
+    // the ring, so the enclave has work to overlap it with: it pools.
     capped_loopback lb;
-    std::vector<std::byte> argument = test::pattern(above_cap, 3);
-    const std::uint64_t want = sum_of(argument);
-    auto call = lb.host.call(sum_enclave, std::span<const std::byte>(argument));
-    std::fill(argument.begin(), argument.end(), std::byte{0});
-    auto r = lb.run(std::move(call));
-    ASSERT_TRUE(r) << to_string(r.error());
-    EXPECT_EQ(*r, want);
-    EXPECT_EQ(lb.host.stats().pooled_sent, 0u);
+    const std::vector<std::byte> a = test::pattern(above_cap, 4);
+    const std::vector<std::byte> b = test::pattern(above_cap, 5);
+    std::vector<async::task<expected<std::uint64_t>>> calls;
+    calls.push_back(lb.host.call(sum_enclave, a));
+    calls.push_back(lb.host.call(sum_enclave, b));
+    auto results = lb.run(async::when_all(std::move(calls)));
+    ASSERT_TRUE(results[0]) << to_string(results[0].error());
+    ASSERT_TRUE(results[1]) << to_string(results[1].error());
+    EXPECT_EQ(*results[0], sum_of(a));
+    EXPECT_EQ(*results[1], sum_of(b));
+    EXPECT_EQ(lb.host.stats().pool_capped, 1u);
+    EXPECT_EQ(lb.host.stats().pooled_sent, 1u);
+    EXPECT_EQ(lb.enclave.stats().pooled_received, 1u);
+    lb.settle();
+    EXPECT_EQ(lb.host.pool_buffers_out(), 0u);
 }

@@ -162,21 +162,10 @@ class endpoint final : public endpoint_base {
             if (w.overflowed()) [[unlikely]] {
                 writer count(writer::counting);
                 encode_arguments<P>(count, std::index_sequence_for<A...>{}, args...);
-                const std::size_t bytes = message_header_bytes + count.size();
-                if (bytes <= pool_max()) [[likely]] {
-                    message.resize(message_header_bytes);  // shrinking: the header stays
-                    return {
-                        *this, std::move(message), std::move(token),
-                        defer<P>(bytes, std::index_sequence_for<A...>{}, std::forward<A>(args)...)};
-                }
-                // Above the pool's cap (the host's, host_pool_max): it
-                // streams, encoded now as a small call is.
-                writer all(message, writer::reuse);
-                all.put_u64(0);
-                all.put_u64(M::id);
-                encode_arguments<P>(all, std::index_sequence_for<A...>{}, args...);
-                all.finish();
-                return {*this, std::move(message), std::move(token)};
+                message.resize(message_header_bytes);  // shrinking: the header stays
+                return {*this, std::move(message), std::move(token),
+                        defer<P>(message_header_bytes + count.size(),
+                                 std::index_sequence_for<A...>{}, std::forward<A>(args)...)};
             }
         }
         w.finish();
