@@ -71,7 +71,7 @@ struct endpoint_options {
     // one while the host writes the next). The host reads the enclave's
     // pool in place, so no cap applies that way. SIZE_MAX: no cap.
     // Chosen by measurement (docs/benchmarks.md, "Buffer pools").
-    std::size_t host_pool_max = std::size_t{512} << 10;
+    std::size_t host_pool_max = std::size_t{768} << 10;
 };
 
 // How the endpoint wakes the other side: the platform's hooks and the
