@@ -224,8 +224,14 @@ bool endpoint_base::leave_send_queue(detail::send_waiter& w) noexcept {
 
 bool endpoint_base::spill(detail::send_waiter& w) noexcept {
     try {
-        writer all(*w.spill);  // after the header it holds
+        // Over the buffer's stale bytes (reuse mode: no zero-fill of a
+        // buffer that held a message this large before), the header first.
+        std::byte header[message_header_bytes];
+        std::memcpy(header, w.bytes.data(), sizeof header);
+        writer all(*w.spill, writer::reuse);
+        all.put_raw(header, sizeof header);
         w.deferred->encode(w.deferred->state, all);
+        all.finish();
     } catch (...) {  // std::bad_alloc growing the buffer (or a user codec's own)
         return false;
     }
@@ -504,7 +510,11 @@ async::task<errc> endpoint_base::send_queued(std::vector<std::byte>& message, st
     const detail::lifeline_hold life(lifeline_);
     errc sent = errc::ok;
     {
-        send_operation sending = send(call_tag, message);
+        // A deferred call: the header (its buffer may hold stale bytes after it).
+        send_operation sending =
+            send(call_tag, deferred != nullptr
+                               ? std::span<const std::byte>(message).first(message_header_bytes)
+                               : std::span<const std::byte>(message));
         sending.waiter().stop = &token;
         sending.waiter().watched = since != unwatched;
         sending.waiter().since = since;
