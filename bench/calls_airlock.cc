@@ -153,6 +153,7 @@ calls_result measure(const calls_config& c, std::uint64_t concurrency, bool pool
     config.ring_capacity = std::size_t{1} << 18;
     config.pool_bytes = pools ? c.pool_bytes : 0;
     config.rpc.pool_threshold = c.pool_threshold;
+    config.rpc.host_pool_max = c.host_pool_max;
     config.rpc.max_message = std::max<std::size_t>(c.bytes + 4096, c.messages * 8 + 4096);
     config.rpc.max_in_flight = std::max<std::size_t>(config.rpc.max_in_flight, concurrency);
     config.rpc.max_serving = std::max<std::size_t>(config.rpc.max_serving, concurrency);
@@ -166,6 +167,7 @@ calls_result measure(const calls_config& c, std::uint64_t concurrency, bool pool
     const std::uint64_t warmup = std::max<std::uint64_t>(warmup_calls(c), concurrency);
     const call_buffers buffers(c.bytes);
     std::vector<std::uint64_t> ticks;
+    std::uint64_t capped = 0;
     const int host_cpu = enclave_calls ? c.callee_cpu : c.caller_cpu;
     run_threads(1, {host_cpu}, [&](std::size_t) {
         auto channel = e.open_channel(0);
@@ -181,8 +183,11 @@ calls_result measure(const calls_config& c, std::uint64_t concurrency, bool pool
                                                  c.messages, concurrency)));
         if (!r) fail(std::string("calls: drive failed: ") + std::string(to_string(r.error())));
         ticks = std::move(*r);
+        capped = ep.stats().pool_capped;
     });
-    return from_ticks(std::move(ticks));
+    calls_result result = from_ticks(std::move(ticks));
+    result.fallbacks = capped;
+    return result;
 }
 
 }  // namespace

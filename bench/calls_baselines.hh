@@ -75,6 +75,8 @@ struct calls_config {
     // pool_bytes) and the smallest message that uses them.
     std::size_t pool_bytes = std::size_t{16} << 20;
     std::size_t pool_threshold = rpc::endpoint_options{}.pool_threshold;
+    // The largest message the host sends through its pool (host_pool_max).
+    std::size_t host_pool_max = rpc::endpoint_options{}.host_pool_max;
 };
 
 // The figures of one measurement.
@@ -83,7 +85,9 @@ struct calls_result {
     double ns_per_call = 0;
     double p50_ns = 0;
     double p99_ns = 0;
-    std::uint64_t fallbacks = 0;  // switchless calls that took the regular transition
+    // switchless: calls that took the regular transition; airlock modes:
+    // the host's messages streamed above host_pool_max (rpc pool_capped)
+    std::uint64_t fallbacks = 0;
 };
 
 // `call_buffers` holds one call's memory, as the SGX SDK's generated code

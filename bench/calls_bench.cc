@@ -34,6 +34,7 @@ struct calls_options : common_options {
     std::string platform_name = "sim";
     std::size_t pool_bytes = calls_config{}.pool_bytes;
     std::size_t pool_threshold = calls_config{}.pool_threshold;
+    std::size_t host_pool_max = calls_config{}.host_pool_max;
 };
 
 platform::platform_kind platform_of(const calls_options& o) {
@@ -75,6 +76,7 @@ std::vector<double> measure_once(const calls_options& o, const calls_mode& mode,
     c.platform = platform_of(o);
     c.pool_bytes = o.pool_bytes;
     c.pool_threshold = o.pool_threshold;
+    c.host_pool_max = o.host_pool_max;
     const calls_result r = mode.measure(c);
     return {r.calls_per_sec, r.ns_per_call, r.p50_ns, r.p99_ns, static_cast<double>(r.fallbacks)};
 }
@@ -330,6 +332,11 @@ void add_calls_command(CLI::App& app) {
         ->capture_default_str();
     sub->add_option("--pool-threshold", options->pool_threshold,
                     "Smallest message the airlock modes send through the buffer pool")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32))
+        ->capture_default_str();
+    sub->add_option("--host-pool-max", options->host_pool_max,
+                    "Largest message the host sends through its buffer pool in the airlock "
+                    "modes (larger ones stream; 4294967296: no cap)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32))
         ->capture_default_str();
     sub->add_flag("--json", options->json, "Print one JSON object per line");

@@ -12,12 +12,14 @@
 // waiting in line for a slot, handlers refused at the serving cap, a
 // coroutine handler that calls the host, back-pressure in both rings, and
 // every tear-down (a forged ring index, endpoint_base::fail, the endpoint
-// destroyed). The committed fuzz/corpus/rpc is this program's output plus
+// destroyed), calls and replies through the host's buffer pool, and forged
+// pooled records and pool returns. The committed fuzz/corpus/rpc is this program's output plus
 // the regression-* inputs that once broke a guarantee, each named for it.
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -259,6 +261,46 @@ int main(int argc, char** argv) {
         s.call_u64(calls::add.id, 1).u64(1);
         s.run().read();
         write("malformed-records", s);
+    }
+    {  // Calls and replies through the host's pool (pooled records, tag 4),
+       // each buffer returned by the enclave (tag 5).
+        seed s(roomy, unlimited_honest);
+        s.call(id_of(calls::echo.id), big | airlock::fuzz::through_pool).u16(1500);
+        s.run().read();
+        s.call(id_of(calls::reverse.id), big | airlock::fuzz::through_pool).u16(600);
+        s.call_u64(calls::add.id, 5).u64(6);  // through the ring: the buffer may be out
+        s.run().read();
+        s.enclave_call(calls::lookup.id).run().read();
+        s.reply(reply_target::newest, 0, reply_code::ok, 0, typed | airlock::fuzz::through_pool)
+            .u64(77);
+        s.run().read().settle();
+        write("pooled-messages", s);
+    }
+    {  // Forged pooled records and returns: a foreign inner tag and a short
+       // record (malformed), a record naming an old message again, then a
+       // range beyond the pool, which faults the channel; and a return of a
+       // buffer the enclave never handed out (it has no pool of its own).
+        auto words = [](std::initializer_list<std::uint64_t> ws) {
+            std::vector<std::uint8_t> out;
+            for (std::uint64_t w : ws)
+                for (int i = 0; i < 8; ++i)
+                    out.push_back(static_cast<std::uint8_t>(w >> (8 * i)));
+            return out;
+        };
+        seed s(roomy, config_b(limit_256, limit_256, 0));
+        s.call(id_of(calls::add.id), typed | airlock::fuzz::through_pool).u64(1).u64(2);
+        s.run().read();
+        s.record(4, words({9, 0, 40})).record(4, std::vector<std::uint8_t>(20, 1));
+        s.record(4, words({1, 0, 32})).run().read();
+        s.record(4, words({1, 4, 8})).run().read();
+        write("pool-records", s);
+        seed r(roomy, config_b(limit_256, limit_256, 0));
+        r.record(4, words({1, airlock::fuzz::host_pool_bytes, 8})).run().read();
+        write("pool-record-beyond", r);
+        seed t(roomy, unlimited_honest);
+        t.call_u64(calls::add.id, 1).u64(2).run().read();
+        t.record(5, words({0, 4096})).run().read();
+        write("pool-return-forged", t);
     }
     {  // Host call ids that repeat while calls with them are in flight.
         seed s(roomy, unlimited_honest);

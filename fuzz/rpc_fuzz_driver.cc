@@ -635,7 +635,7 @@ class driver {
   public:
     explicit driver(const config& c)
         : config_(c),
-          geometry_{{c.out_capacity, c.in_capacity}, 0},
+          geometry_{{c.out_capacity, c.in_capacity}, 0, {host_pool_bytes}},
           size_(ring::region::required_size(geometry_).value()),
           memory_(allocate_region(size_)),
           region_(ring::region::format({memory_.get(), size_}, geometry_).value()),
@@ -644,7 +644,8 @@ class driver {
           from_enclave_(region_.ring(0), {{}, std::size_t{1} << 24}) {
         ep_ = std::make_unique<enclave_endpoint>(
             ex_, region_.ring(0), region_.ring(1),
-            rpc::endpoint_wiring{c.hooks ? &hooks_ : nullptr, &bell_}, c.options);
+            rpc::endpoint_wiring{c.hooks ? &hooks_ : nullptr, &bell_, {}, region_.pool(0)},
+            c.options);
         serve();
         dump_state = [](const void* d) { static_cast<const driver*>(d)->dump(); };
         dump_context = this;
@@ -683,7 +684,8 @@ class driver {
                      "enclave endpoint: fault %s (ring %s), outstanding %zu, serving %zu, "
                      "calls_sent %llu, replies_received %llu, calls_served %llu, "
                      "replies_dropped %llu, unknown_methods %llu, malformed %llu, "
-                     "overloaded %llu; executor: %zu spawned, %zu ready\n",
+                     "overloaded %llu, pooled_received %llu (%zu not returned); executor: "
+                     "%zu spawned, %zu ready\n",
                      std::string(to_string(ep_->fault())).c_str(),
                      std::string(to_string(ep_->ring_fault())).c_str(), ep_->outstanding_calls(),
                      ep_->serving(), static_cast<unsigned long long>(s.calls_sent),
@@ -692,7 +694,9 @@ class driver {
                      static_cast<unsigned long long>(s.replies_dropped),
                      static_cast<unsigned long long>(s.unknown_methods),
                      static_cast<unsigned long long>(s.malformed),
-                     static_cast<unsigned long long>(s.overloaded), ex_.spawned(), ex_.ready());
+                     static_cast<unsigned long long>(s.overloaded),
+                     static_cast<unsigned long long>(s.pooled_received), announced_.size(),
+                     ex_.spawned(), ex_.ready());
     }
 
   private:
@@ -851,8 +855,46 @@ class driver {
         (void)continue_host_message();
     }
 
+    // Sends `bytes` as a `tag` message through the host's pool (its start)
+    // when no buffer of it is out and it fits, else through the ring.
+    void host_send_pooled(std::uint16_t tag, std::vector<std::byte> bytes) {
+        if (torn_down_) return;
+        (void)continue_host_message();
+        if (pending_) return;
+        if (!announced_.empty() || bytes.size() > host_pool_bytes)
+            return host_send(tag, std::move(bytes));
+        // The enclave reads it only once the record is published (release),
+        // as the endpoint's writer does.
+        ring::shared::copy_in(region_.pool(0).data, bytes.data(), bytes.size());
+        std::vector<std::byte> record;
+        put_u64(record, tag);
+        put_u64(record, 0);
+        put_u64(record, bytes.size());
+        host_send(rpc::pooled_tag, std::move(record));
+    }
+
     // A host message is all in the ring: note what the enclave owes for it.
     void delivered(std::uint16_t tag, std::span<const std::byte> bytes) {
+        if (tag == rpc::pooled_tag && bytes.size() == rpc::pooled_message_bytes) {
+            // The message is in the pool, where the record says, if the
+            // enclave accepts the range (else it faults the channel). Every
+            // record in range is a buffer the enclave must return.
+            const std::uint64_t inner = read_u64(bytes, 0);
+            const std::uint64_t offset = read_u64(bytes, 8);
+            const std::uint64_t length = read_u64(bytes, 16);
+            if (!ring::pool_range_ok(host_pool_bytes, offset, length) ||
+                length > config_.options.max_message)
+                return;
+            announced_.emplace_back(offset, length);
+            std::vector<std::byte> message(static_cast<std::size_t>(length));
+            ring::shared::copy_out(message.data(), region_.pool(0).data + offset / 8,
+                                   message.size());
+            const auto inner_tag =
+                static_cast<std::uint16_t>(inner == rpc::call_tag || inner == rpc::reply_tag
+                                               ? inner
+                                               : 0);  // malformed, as any foreign tag
+            return delivered(inner_tag, message);
+        }
         ++clock_;
         if (tag == rpc::cancel_tag && bytes.size() == rpc::cancel_message_bytes) {
             const auto it = owed_.find(read_u64(bytes, 0));
@@ -923,7 +965,10 @@ class driver {
         std::memcpy(message.data(), &id, 8);
         std::memcpy(message.data() + 8, &method, 8);
         append(message, call_arguments(method & 15, mode, in));
-        host_send(rpc::call_tag, std::move(message));
+        if ((mode & through_pool) != 0)
+            host_send_pooled(rpc::call_tag, std::move(message));
+        else
+            host_send(rpc::call_tag, std::move(message));
     }
 
     // The id h_reply answers, from a call the host read (reply_target).
@@ -989,7 +1034,10 @@ class driver {
         std::memcpy(message.data(), &id, 8);
         std::memcpy(message.data() + 8, &code, 8);
         append(message, result);
-        host_send(rpc::reply_tag, std::move(message));
+        if ((mode & through_pool) != 0)
+            host_send_pooled(rpc::reply_tag, std::move(message));
+        else
+            host_send(rpc::reply_tag, std::move(message));
     }
 
     void host_record(input& in) {
@@ -1016,8 +1064,23 @@ class driver {
     }
 
     void received(std::uint16_t tag, std::span<const std::byte> bytes) {
-        check(tag == rpc::call_tag || tag == rpc::reply_tag || tag == rpc::cancel_tag,
-              "the enclave sent a record that is neither a call, a reply nor a cancel", tag);
+        check(tag == rpc::call_tag || tag == rpc::reply_tag || tag == rpc::cancel_tag ||
+                  tag == rpc::pool_return_tag,
+              "the enclave sent a record that is neither a call, a reply, a cancel nor a "
+              "pool return",
+              tag);
+        if (tag == rpc::pool_return_tag) {
+            // Exactly a buffer the host announced and has not had back.
+            check(bytes.size() == rpc::pool_return_bytes, "the enclave sent a malformed return",
+                  static_cast<long long>(bytes.size()));
+            const std::pair<std::uint64_t, std::uint64_t> buffer{read_u64(bytes, 0),
+                                                                 read_u64(bytes, 8)};
+            const auto it = std::find(announced_.begin(), announced_.end(), buffer);
+            check(it != announced_.end(), "the enclave returned a buffer the host never announced",
+                  static_cast<long long>(buffer.first), static_cast<long long>(buffer.second));
+            announced_.erase(it);
+            return;
+        }
         if (tag == rpc::cancel_tag) {
             check(bytes.size() == rpc::cancel_message_bytes, "the enclave sent a malformed cancel",
                   static_cast<long long>(bytes.size()));
@@ -1401,6 +1464,9 @@ class driver {
     std::unordered_set<std::uint64_t> cancelled_ids_;    // enclave calls the enclave gave up on
     std::vector<std::uint64_t> seen_order_;
     std::vector<loose_reply> loose_;
+    // Buffers of the host's pool announced in records the enclave accepts
+    // and not yet returned (offset, length), oldest first.
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> announced_;
     std::uint64_t clock_ = 0;  // host events, to order reads and replies
     std::uint64_t host_serial_ = 0;
     std::uint64_t sent_calls_ = 0;

@@ -24,6 +24,11 @@
 //               at forge_first and above) and its arguments, little-endian;
 //               a truncated argument reads as zero
 //
+// The region has one buffer pool, the host's (host_pool_bytes), which the
+// enclave reads pooled records (tag 4) from and returns buffers of (tag 5);
+// the enclave sends nothing through a pool of its own, so a tag 5 record
+// from the host is always a forgery.
+//
 // The enclave serves `calls::add` ... `calls::note` (ids 1-3, 5-8, 10-14;
 // 0, 4, 9 and 15 up are gaps) and calls `calls::lookup` ... `calls::pick`,
 // whose first argument is always a serial that tells the host which of the
@@ -81,7 +86,11 @@ inline constexpr std::uint8_t forge_first = 0xf8;
 
 // h_call mode byte: bits 0-1 how the arguments are made, bit 2 the call id
 // is a byte of the input (so ids repeat), bit 3 the last [u8] bytes are cut
-// off, bit 4 a junk byte is appended.
+// off, bit 4 a junk byte is appended, bit 5 the message goes through the
+// host's pool (written at its start, announced by a pooled record) when no
+// buffer of it is out and it fits; else through the ring. Bits 3-5 of the
+// h_reply mode byte mean the same. (Inputs written before bit 5 had a
+// meaning replay with it.)
 enum class args_mode : std::uint8_t {
     typed = 0,  // well-formed arguments of the method, values from the input
     raw = 1,    // [u8 length][bytes]
@@ -91,6 +100,9 @@ enum class args_mode : std::uint8_t {
 inline constexpr std::uint8_t call_id_from_input = 4;
 inline constexpr std::uint8_t cut_tail = 8;
 inline constexpr std::uint8_t append_junk = 16;
+inline constexpr std::uint8_t through_pool = 32;
+// Bytes of the host's buffer pool.
+inline constexpr std::size_t host_pool_bytes = std::size_t{64} << 10;
 
 // h_reply target byte: bits 0-2 how the id is made from a call the host
 // read, bits 3-7 which one (counted from the newest).

@@ -111,6 +111,15 @@ void endpoint_base::send_operation::await_suspend(std::coroutine_handle<> h) noe
 
 errc endpoint_base::attempt(detail::send_waiter& w) noexcept {
     if (fault_ != errc::ok) return fault_;
+    if (goes_through_pool(w) && above_idle_cap(w)) {
+        // The enclave has nothing of this side's left to read: it would
+        // copy this one only once all of it is written, whereas it copies a
+        // stream fragment by fragment as they come (protocol.hh). Decided
+        // once: a message never changes paths part sent.
+        w.streamed = true;
+        ++stats_.pool_capped;
+        if (w.deferred != nullptr && !spill(w)) return errc::enclave_memory_exhausted;
+    }
     if (goes_through_pool(w)) {
         const errc r = try_send_pooled(w);
         if (r != errc::message_too_large) return r;
@@ -215,8 +224,14 @@ bool endpoint_base::leave_send_queue(detail::send_waiter& w) noexcept {
 
 bool endpoint_base::spill(detail::send_waiter& w) noexcept {
     try {
-        writer all(*w.spill);  // after the header it holds
+        // Over the buffer's stale bytes (reuse mode: no zero-fill of a
+        // buffer that held a message this large before), the header first.
+        std::byte header[message_header_bytes];
+        std::memcpy(header, w.bytes.data(), sizeof header);
+        writer all(*w.spill, writer::reuse);
+        all.put_raw(header, sizeof header);
         w.deferred->encode(w.deferred->state, all);
+        all.finish();
     } catch (...) {  // std::bad_alloc growing the buffer (or a user codec's own)
         return false;
     }
@@ -495,7 +510,11 @@ async::task<errc> endpoint_base::send_queued(std::vector<std::byte>& message, st
     const detail::lifeline_hold life(lifeline_);
     errc sent = errc::ok;
     {
-        send_operation sending = send(call_tag, message);
+        // A deferred call: the header (its buffer may hold stale bytes after it).
+        send_operation sending =
+            send(call_tag, deferred != nullptr
+                               ? std::span<const std::byte>(message).first(message_header_bytes)
+                               : std::span<const std::byte>(message));
         sending.waiter().stop = &token;
         sending.waiter().watched = since != unwatched;
         sending.waiter().since = since;
@@ -972,6 +991,9 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
         out_pool_ = ring::pool_allocator(wiring.out_pool);
         // Above the header at least: a call's header is always encoded at once.
         pool_min_ = std::max<std::size_t>(options.pool_threshold, message_header_bytes + 1);
+        // The host's peer copies every pooled message out before it reads
+        // it: the host's cap (protocol.hh, host_pool_max).
+        if (read_pool_in_place) pool_max_ = options.host_pool_max;
     }
     in_pool_ = wiring.in_pool;
     read_pool_in_place_ = read_pool_in_place;

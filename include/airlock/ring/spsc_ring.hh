@@ -250,6 +250,15 @@ class ring_producer {
         return tail_ + need - head_cache_ <= capacity_ || refresh_head(need);
     }
 
+    // True if the consumer has read every record committed so far (none
+    // waits in the ring); re-reads its head unless the cached one says so.
+    // Never blocks. A hint for the sender's choices, stale at once.
+    [[nodiscard]] bool drained() noexcept {
+        if (head_cache_ == tail_) return true;
+        (void)refresh_head(0);  // validates the head, as for space
+        return head_cache_ == tail_;
+    }
+
     // --- state -------------------------------------------------------------
     [[nodiscard]] std::size_t max_record_payload() const noexcept { return max_payload_; }
     // The largest message sent as one record; larger ones stream as

@@ -162,7 +162,9 @@ class endpoint final : public endpoint_base {
             if (w.overflowed()) [[unlikely]] {
                 writer count(writer::counting);
                 encode_arguments<P>(count, std::index_sequence_for<A...>{}, args...);
-                message.resize(message_header_bytes);  // shrinking: the header stays
+                // The header is sent from the first message_header_bytes;
+                // the buffer keeps its size, so that a call that streams
+                // after all is encoded over its stale bytes (no zero-fill).
                 return {*this, std::move(message), std::move(token),
                         defer<P>(message_header_bytes + count.size(),
                                  std::index_sequence_for<A...>{}, std::forward<A>(args)...)};

@@ -17,7 +17,10 @@
 // pool when it has one (ring/buffer_pool.hh): written there once, announced
 // by a pooled record; one that arrives so is copied once into private memory
 // before it is decoded (the host reads it in place: it trusts the enclave's
-// writes), and its buffer goes back by a pool return record. The typed verbs are
+// writes), and its buffer goes back by a pool return record. The host streams
+// a message larger than endpoint_options::host_pool_max instead when the
+// enclave has nothing else of the host's to read, so that the enclave's copy
+// overlaps the host's writing. The typed verbs are
 // rpc/endpoint.hh's; a call in flight is rpc/call_operation.hh's.
 //
 // Thread contract: an endpoint belongs to its executor's thread; every call
@@ -336,6 +339,13 @@ class endpoint_base : public async::source {
         const std::size_t bytes = w.deferred != nullptr ? w.deferred->bytes : w.bytes.size();
         return bytes >= pool_min_ && !w.streamed;
     }
+    // Whether `w` streams because it is above the host's cap while the
+    // enclave has nothing of this side's left to read: no buffer of the
+    // pool, no record in the ring (protocol.hh, host_pool_max).
+    [[nodiscard]] bool above_idle_cap(const detail::send_waiter& w) noexcept {
+        const std::size_t bytes = w.deferred != nullptr ? w.deferred->bytes : w.bytes.size();
+        return bytes > pool_max_ && out_pool_.outstanding() == 0 && out_.drained();
+    }
     // A deferred call that must stream after all: encodes it into its spill
     // buffer. False when that buffer cannot grow (out of memory).
     [[nodiscard]] static bool spill(detail::send_waiter& w) noexcept;
@@ -391,10 +401,13 @@ class endpoint_base : public async::source {
     std::vector<std::uint64_t> pending_cancels_;
     // The pool this side sends through (its private bookkeeping), and the
     // peer's, which this side reads. Messages of pool_min_ bytes or more go
-    // through the pool (SIZE_MAX: no pool).
+    // through the pool (SIZE_MAX: no pool); above pool_max_ (the host's
+    // endpoint_options::host_pool_max; SIZE_MAX on the enclave side) only
+    // while the peer has something else of this side's to read.
     ring::pool_allocator out_pool_;
     ring::pool_view in_pool_;
     std::size_t pool_min_ = ~std::size_t{0};
+    std::size_t pool_max_ = ~std::size_t{0};
     bool read_pool_in_place_ = false;
     // The head of the send queue waits for the peer to return pool buffers:
     // nothing to do until a return (incoming data) arrives.

@@ -61,6 +61,17 @@ struct endpoint_options {
     // 24-byte record. Smaller ones, and any when the pool has no room, go
     // through the ring. Chosen by measurement (docs/benchmarks.md).
     std::size_t pool_threshold = std::size_t{8} << 10;
+    // The host side only: a message (call or reply, encoded) larger than
+    // this streams through the ring instead of the pool when the enclave
+    // has nothing else of the host's to read (no pool buffer out, the ring
+    // drained). The enclave copies a pooled message into private memory
+    // only once all of it is written, but a streamed one fragment by
+    // fragment while the host writes the next; with more of the host's
+    // messages waiting, the pool overlaps them already (the enclave copies
+    // one while the host writes the next). The host reads the enclave's
+    // pool in place, so no cap applies that way. SIZE_MAX: no cap.
+    // Chosen by measurement (docs/benchmarks.md, "Buffer pools").
+    std::size_t host_pool_max = std::size_t{768} << 10;
 };
 
 // How the endpoint wakes the other side: the platform's hooks and the
@@ -88,8 +99,9 @@ struct endpoint_stats {
     std::uint64_t calls_timed_out = 0;   // calls ended by the default deadline
     std::uint64_t pooled_sent = 0;       // messages sent through the buffer pool
     std::uint64_t pool_fallbacks = 0;    // large messages streamed: the pool cannot hold them
-    std::uint64_t pool_waits = 0;       // large messages that waited for the peer to return buffers
-    std::uint64_t pooled_received = 0;  // pooled messages received (their buffers returned)
+    std::uint64_t pool_capped = 0;  // host messages above host_pool_max streamed to an idle peer
+    std::uint64_t pool_waits = 0;   // large messages that waited for the peer to return buffers
+    std::uint64_t pooled_received = 0;       // pooled messages received (their buffers returned)
     std::uint64_t pool_returns_dropped = 0;  // returns that found no room to be sent
 };
 
