@@ -399,6 +399,10 @@ void run_sys_bench(const sys_options& o) {
     const std::set<int> before_service = thread_ids();
     auto svc = sys::service::start_for(**e, 0, service_options);
     if (!svc) fail("sys: the io_uring service could not start");
+    // Its thread: the one new since, found before any other service starts.
+    int service_tid = -1;
+    for (int id : thread_ids())
+        if (before_service.count(id) == 0) service_tid = id;
     // On `process` the transition client's link is served too: by the host
     // thread its first request asks for (sim makes its calls in the thread).
     // That service keeps ticking the clock (docs/sys.md): the idle figure
@@ -409,9 +413,6 @@ void run_sys_bench(const sys_options& o) {
         if (!t) fail("sys: the transition link's service could not start");
         transition_service = std::move(*t);
     }
-    int service_tid = -1;
-    for (int id : thread_ids())
-        if (before_service.count(id) == 0) service_tid = id;
     auto ch = (*e)->open_channel(0);
     const int host_cpu = cpu_for(o.cpus, 0);  // native runs where the enclave thread runs
     native_echo_server native_server(host_cpu);
