@@ -10,11 +10,9 @@
 #include <optional>
 #include <vector>
 
-#include "airlock/platform/enclave.hh"
-#include "airlock/platform/futex_wait.hh"
 #include "airlock/sys/client.hh"
 #include "airlock/sys/socket.hh"
-#include "support/region_fixture.hh"
+#include "fake_host_link.hh"
 
 namespace {
 
@@ -24,53 +22,20 @@ using sys::wire::op;
 constexpr std::size_t capacity = std::size_t{1} << 17;
 constexpr std::size_t ahead = 8192;  // stream_options' default receive_ahead_bytes
 
-struct link_fixture {
-    link_fixture()
-        : geometry(platform::channel_geometry(1, capacity, 1, capacity)),
-          memory(*ring::region::required_size(geometry)),
-          region(*ring::region::format(memory.span(), geometry)),
-          link(platform::link_view(region, 1, 1, 0, 0)),
-          ex(region.doorbell(platform::enclave_bell(0)), platform::futex_wait_hooks::instance()),
-          client(ex, link, platform::futex_wait_hooks::instance()),
-          requests(link.to_service, {{}, sys::wire::max_message}),
-          completions(link.from_service) {}
+struct link_fixture : test::fake_host_link {
+    link_fixture() : fake_host_link(capacity) {}
 
-    struct taken {
-        std::uint16_t tag = 0;
-        std::uint64_t id = 0, asked = 0;
-    };
-    // The next request the client sent.
-    taken next_request() {
-        for (int i = 0; i < 4; ++i)
-            ex.run_once();
-        auto m = requests.try_receive();
-        EXPECT_TRUE(m.has_value());
-        if (!m) return {};
-        taken t{m->tag};
-        std::memcpy(&t.id, m->bytes.data(), 8);
-        std::memcpy(&t.asked, m->bytes.data() + 16, 8);
-        return t;
-    }
-    void complete(std::uint64_t id, std::int64_t result, std::size_t data_bytes) {
-        std::vector<std::byte> m(24 + data_bytes, std::byte{0x77});
-        std::memcpy(m.data(), &id, 8);
-        std::memcpy(m.data() + 8, &result, 8);
-        std::memset(m.data() + 16, 0, 8);
-        ASSERT_TRUE(completions.try_send(sys::wire::completion_tag, m).has_value());
-        for (int i = 0; i < 4; ++i)
-            ex.run_once();
-    }
     // Connects a socket; returns the id of the receive it posted ahead.
     std::uint64_t connected_socket() {
         ex.spawn([](link_fixture& f) -> async::task<void> {
             auto s = co_await sys::socket::connect(f.client, sys::address::ipv4_loopback(9));
             if (s) f.socket = std::move(*s);
         }(*this));
-        const taken c = next_request();
+        const request c = next_request();
         EXPECT_EQ(c.tag, static_cast<std::uint16_t>(op::connect));
         complete(c.id, 0, 0);
         EXPECT_TRUE(socket.has_value());
-        const taken r = next_request();
+        const request r = next_request();
         EXPECT_EQ(r.tag, static_cast<std::uint16_t>(op::recv)) << "posted as soon as it exists";
         EXPECT_EQ(r.asked, ahead);
         return r.id;
@@ -82,18 +47,9 @@ struct link_fixture {
         ex.spawn([](link_fixture& f, std::size_t asked) -> async::task<void> {
             f.got = co_await f.socket->recv(std::span(f.buffer).first(asked));
         }(*this, n));
-        for (int i = 0; i < 4; ++i)
-            ex.run_once();
+        run(4);
     }
 
-    ring::region_geometry geometry;
-    test::aligned_memory memory;
-    ring::region region;
-    platform::service_link link;
-    async::executor ex;
-    sys::client client;
-    ring::ring_consumer requests;
-    ring::ring_producer completions;
     std::optional<sys::socket> socket;
     std::vector<std::byte> buffer;
     std::optional<sys::result<std::size_t>> got;

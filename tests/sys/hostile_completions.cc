@@ -13,10 +13,8 @@
 #include <optional>
 #include <vector>
 
-#include "airlock/platform/enclave.hh"
-#include "airlock/platform/futex_wait.hh"
 #include "airlock/sys/client.hh"
-#include "support/region_fixture.hh"
+#include "fake_host_link.hh"
 
 namespace {
 
@@ -25,16 +23,8 @@ using sys::wire::op;
 
 constexpr std::size_t capacity = std::size_t{1} << 14;
 
-struct link_fixture {
-    link_fixture()
-        : geometry(platform::channel_geometry(1, capacity, 1, capacity)),
-          memory(*ring::region::required_size(geometry)),
-          region(*ring::region::format(memory.span(), geometry)),
-          link(platform::link_view(region, 1, 1, 0, 0)),
-          ex(region.doorbell(platform::enclave_bell(0)), platform::futex_wait_hooks::instance()),
-          client(ex, link, platform::futex_wait_hooks::instance()),
-          requests(link.to_service, {{}, sys::wire::max_message}),
-          completions(link.from_service) {}
+struct link_fixture : test::fake_host_link {
+    link_fixture() : fake_host_link(capacity) {}
 
     // Spawns a recv of `asked` bytes and returns its request id.
     std::uint64_t start_recv(std::size_t asked) {
@@ -48,32 +38,13 @@ struct link_fixture {
             f.outcome = co_await f.client.call(r);
         }(*this));
         ex.run_once();
-        auto m = requests.try_receive();
+        auto m = take_request();
         EXPECT_TRUE(m.has_value());
+        if (!m) return 0;
         EXPECT_EQ(m->tag, static_cast<std::uint16_t>(op::recv));
-        std::uint64_t id;
-        std::memcpy(&id, m->bytes.data(), 8);
-        return id;
+        return m->id;
     }
 
-    void complete(std::uint64_t id, std::int64_t result, std::size_t data_bytes) {
-        std::vector<std::byte> m(24 + data_bytes, std::byte{0x77});
-        std::memcpy(m.data(), &id, 8);
-        std::memcpy(m.data() + 8, &result, 8);
-        std::memset(m.data() + 16, 0, 8);
-        ASSERT_TRUE(completions.try_send(sys::wire::completion_tag, m).has_value());
-        for (int i = 0; i < 4; ++i)
-            ex.run_once();
-    }
-
-    ring::region_geometry geometry;
-    test::aligned_memory memory;
-    ring::region region;
-    platform::service_link link;
-    async::executor ex;
-    sys::client client;
-    ring::ring_consumer requests;
-    ring::ring_producer completions;
     std::vector<std::byte> buffer;
     std::optional<sys::result<sys::outcome>> outcome;
 };

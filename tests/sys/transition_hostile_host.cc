@@ -13,10 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "airlock/platform/enclave.hh"
-#include "airlock/platform/futex_wait.hh"
 #include "airlock/sys/client.hh"
-#include "support/region_fixture.hh"
+#include "fake_host_link.hh"
 
 namespace {
 
@@ -25,22 +23,11 @@ using sys::wire::op;
 
 constexpr std::size_t capacity = std::size_t{1} << 14;
 
-struct link_fixture {
+struct link_fixture : test::fake_host_link {
     link_fixture()
-        : geometry(platform::channel_geometry(1, capacity, 1, capacity)),
-          memory(*ring::region::required_size(geometry)),
-          region(*ring::region::format(memory.span(), geometry)),
-          link(platform::link_view(region, 1, 1, 0, 0)),
-          ex(region.doorbell(platform::enclave_bell(0)), hooks()),
-          client(ex, link, hooks(),
-                 {.transport = sys::transport::transition,
-                  .transition_cycles = 100,
-                  .transition_on_host = true}),
-          requests(link.to_service,
-                   {{.hooks = &hooks(), .peer_bell = link.enclave_bell}, sys::wire::max_message}),
-          completions(link.from_service, {.hooks = &hooks(), .peer_bell = link.enclave_bell}) {}
-
-    static ring::wait_hooks& hooks() { return platform::futex_wait_hooks::instance(); }
+        : fake_host_link(capacity, {.transport = sys::transport::transition,
+                                    .transition_cycles = 100,
+                                    .transition_on_host = true}) {}
 
     // Runs a recv of 16 bytes on this thread (it blocks until answered)
     // while `host` plays the host on another thread with the request's tag
@@ -50,12 +37,9 @@ struct link_fixture {
         buffer.assign(16, std::byte{0x5a});
         std::thread host_thread([&] {
             for (;;) {
-                auto m = requests.try_receive();
-                if (m) {
-                    std::uint64_t id;
-                    std::memcpy(&id, m->bytes.data(), 8);
-                    tag = m->tag;
-                    host(id);
+                if (auto r = take_request()) {
+                    tag = r->tag;
+                    host(r->id);
                     return;
                 }
                 std::this_thread::yield();
@@ -72,22 +56,6 @@ struct link_fixture {
         host_thread.join();
     }
 
-    void complete(std::uint64_t id, std::int64_t result, std::size_t data_bytes) {
-        std::vector<std::byte> m(24 + data_bytes, std::byte{0x77});
-        std::memcpy(m.data(), &id, 8);
-        std::memcpy(m.data() + 8, &result, 8);
-        std::memset(m.data() + 16, 0, 8);
-        ASSERT_TRUE(completions.try_send(sys::wire::completion_tag, m).has_value());
-    }
-
-    ring::region_geometry geometry;
-    test::aligned_memory memory;
-    ring::region region;
-    platform::service_link link;
-    async::executor ex;
-    sys::client client;
-    ring::ring_consumer requests;
-    ring::ring_producer completions;
     std::vector<std::byte> buffer;
     std::uint16_t tag = 0;
     std::optional<sys::result<sys::outcome>> outcome;
@@ -105,7 +73,7 @@ void expect_fault(link_fixture& f, errc code) {
 TEST(sys_transition_hostile, an_honest_answer_reaches_the_caller) {
     link_fixture f;
     test::watchdog dog(std::chrono::seconds(60), "sys_transition_hostile");
-    f.recv_with([&](std::uint64_t id) { f.complete(id, 4, 4); });
+    f.recv_with([&](std::uint64_t id) { f.send_completion(id, 4, 4); });
     EXPECT_EQ(f.tag, static_cast<std::uint16_t>(op::recv) | sys::wire::transition_flag);
     ASSERT_TRUE(f.outcome.has_value() && f.outcome->has_value());
     EXPECT_EQ((*f.outcome)->bytes, 4u);
@@ -116,14 +84,14 @@ TEST(sys_transition_hostile, an_honest_answer_reaches_the_caller) {
 TEST(sys_transition_hostile, more_bytes_than_asked_fault_the_link) {
     link_fixture f;
     test::watchdog dog(std::chrono::seconds(60), "sys_transition_hostile");
-    f.recv_with([&](std::uint64_t id) { f.complete(id, 32, 32); });
+    f.recv_with([&](std::uint64_t id) { f.send_completion(id, 32, 32); });
     expect_fault(f, errc::sys_bad_result);
 }
 
 TEST(sys_transition_hostile, an_answer_to_another_request_faults_the_link) {
     link_fixture f;
     test::watchdog dog(std::chrono::seconds(60), "sys_transition_hostile");
-    f.recv_with([&](std::uint64_t id) { f.complete(id + (std::uint64_t{1} << 32), 0, 0); });
+    f.recv_with([&](std::uint64_t id) { f.send_completion(id + (std::uint64_t{1} << 32), 0, 0); });
     expect_fault(f, errc::sys_unknown_request);
 }
 
