@@ -11,6 +11,7 @@
 #include <cstring>
 #include <new>
 
+#include "airlock/suvm/space.hh"
 #include "text.hh"
 
 namespace airlock::kv {
@@ -25,7 +26,77 @@ constexpr std::size_t initial_buckets = 1024;
 void free_item(item* it) noexcept {
     std::free(it);
 }
+// Values in the space are 8-byte aligned (the allocator's size classes).
+constexpr std::size_t value_alignment = 8;
 }  // namespace
+
+void store::free_locked(item* it) noexcept {
+    // A range not given back (no room to record it) is only lost for reuse.
+    if (it->value_at != value_in_item) (void)cfg_.values->deallocate(it->value_at, it->data_length);
+    free_item(it);
+}
+
+std::uint64_t store::value_space_size(const store_config& cfg) noexcept {
+    // Twice -m: freed ranges are reused only by values of their size class,
+    // so mixed sizes leave some of the space unused; put evicts when full.
+    return std::uint64_t{cfg.memory_limit} * 2 + cfg.item_size_max;
+}
+
+bool store::copy_value(const item& it, std::string& out) const {
+    if (it.value_at == value_in_item) {
+        out.assign(it.value_crlf());
+        return true;
+    }
+    out.resize(it.data_length);
+    auto r =
+        cfg_.values->read(it.value_at, std::as_writable_bytes(std::span(out.data(), out.size())));
+    return r.has_value();
+}
+
+bool store::append_value(const item& it, std::string& out) const {
+    if (it.value_at == value_in_item) {
+        out.append(it.value_crlf());
+        return true;
+    }
+    const std::size_t at = out.size();
+    out.resize(at + it.data_length);
+    auto r = cfg_.values->read(it.value_at,
+                               std::as_writable_bytes(std::span(out.data() + at, it.data_length)));
+    if (!r) {
+        out.resize(at);
+        return false;
+    }
+    return true;
+}
+
+store_result store::to_space_locked(shard& s, item_ptr& it) noexcept {
+    if (cfg_.values == nullptr || it->value_at != value_in_item) return store_result::stored;
+    expected<std::uint64_t> at = cfg_.values->allocate(it->data_length, value_alignment);
+    // Full (fragmented by other size classes): evict from this shard and retry.
+    while (!at && at.error() == errc::suvm_out_of_memory && s.lru_tail != nullptr) {
+        item* victim = s.lru_tail;
+        unlink_locked(s, victim);
+        s.evictions++;
+        if (!victim->fetched) s.evicted_unfetched++;
+        free_locked(victim);
+        at = cfg_.values->allocate(it->data_length, value_alignment);
+    }
+    if (!at)
+        return at.error() == errc::suvm_out_of_memory ? store_result::no_memory
+                                                      : store_result::fault;
+    const std::string_view v = it->value_crlf();
+    if (!cfg_.values->write(*at, std::as_bytes(std::span(v.data(), v.size())))) {
+        (void)cfg_.values->deallocate(*at, it->data_length);
+        return store_result::fault;
+    }
+    it->value_at = *at;
+    // Keep the key only in enclave memory; a failed shrink keeps the block.
+    if (void* smaller = std::realloc(it.get(), sizeof(item) + it->key_length)) {
+        (void)it.release();
+        it.reset(static_cast<item*>(smaller));
+    }
+    return store_result::stored;
+}
 
 std::uint64_t store::hash_key(std::string_view key) noexcept {
     // 8 bytes at a time with a multiply-xorshift mix: short keys dominate.
@@ -105,6 +176,7 @@ item_ptr store::allocate(std::string_view key, std::uint32_t flags, std::int64_t
     item* it = new (mem) item{};
     it->flags = flags;
     it->expires = expires;
+    it->value_at = value_in_item;
     it->key_length = static_cast<std::uint32_t>(key.size());
     it->data_length = static_cast<std::uint32_t>(value_length + 2);
     std::memcpy(it->data(), key.data(), key.size());
@@ -182,7 +254,7 @@ bool store::make_room_locked(shard& s, std::size_t need) noexcept {
         unlink_locked(s, victim);
         s.evictions++;
         if (!victim->fetched) s.evicted_unfetched++;
-        free_item(victim);
+        free_locked(victim);
     }
     return s.bytes + need <= s.budget;
 }
@@ -204,7 +276,7 @@ item* store::find_locked(shard& s, std::string_view key, std::uint64_t hash, std
         unlink_locked(s, it);
         s.reclaimed++;
         if (*why == lookup::expired && !it->fetched) s.expired_unfetched++;
-        free_item(it);
+        free_locked(it);
         return nullptr;
     }
     return nullptr;
@@ -237,7 +309,9 @@ store_result store::put(store_mode mode, item_ptr& it, std::uint64_t compare, st
             break;
     }
     if (mode == store_mode::append || mode == store_mode::prepend) {
-        const std::string_view ov = old->value();
+        std::string old_value;  // a copy: the old value may be in the value space
+        if (!copy_value(*old, old_value)) return store_result::fault;
+        const std::string_view ov(old_value.data(), old_value.size() - 2);
         const std::string_view nv = it->value();
         item_ptr joined = allocate(old->key(), old->flags, old->expires, ov.size() + nv.size());
         if (!joined) return store_result::not_stored;
@@ -248,12 +322,15 @@ store_result store::put(store_mode mode, item_ptr& it, std::uint64_t compare, st
         std::memcpy(d + first.size(), second.data(), second.size());
         it = std::move(joined);
     }
-    const std::size_t need = it->footprint();
     if (old != nullptr) {
         unlink_locked(s, old);
-        free_item(old);
+        free_locked(old);
     }
+    // Room under -m first (what the value will count), then into the space.
+    const std::size_t need = cfg_.values != nullptr ? it->data_length : it->footprint();
     if (!make_room_locked(s, need)) return store_result::no_memory;
+    if (const store_result moved = to_space_locked(s, it); moved != store_result::stored)
+        return moved;
     item* raw = it.release();
     raw->cas = next_cas();
     raw->stored = now;
@@ -273,7 +350,7 @@ store_result store::remove(std::string_view key, std::int64_t now, std::uint64_t
     if (it == nullptr) return store_result::not_found;
     if (compare != 0 && it->cas != compare) return store_result::exists;
     unlink_locked(s, it);
-    free_item(it);
+    free_locked(it);
     return store_result::stored;
 }
 
@@ -294,7 +371,10 @@ delta_result store::delta(std::string_view key, bool incr, std::uint64_t by, std
         item_ptr fresh = allocate(key, 0, create_expires, n);
         if (!fresh) return delta_result::no_memory;
         std::memcpy(fresh->value_data(), out, n);
-        if (!make_room_locked(s, fresh->footprint())) return delta_result::no_memory;
+        if (!make_room_locked(s, cfg_.values != nullptr ? fresh->data_length : fresh->footprint()))
+            return delta_result::no_memory;
+        if (const store_result moved = to_space_locked(s, fresh); moved != store_result::stored)
+            return moved == store_result::fault ? delta_result::fault : delta_result::no_memory;
         item* raw = fresh.release();
         raw->cas = next_cas();
         raw->stored = raw->accessed = now;
@@ -305,8 +385,10 @@ delta_result store::delta(std::string_view key, bool incr, std::uint64_t by, std
     }
     if (it->data_length <= 2) return delta_result::non_numeric;
     if (compare != 0 && it->cas != compare) return delta_result::exists;
+    std::string current;  // a copy: the value may be in the value space
+    if (!copy_value(*it, current)) return delta_result::fault;
     std::uint64_t value = 0;
-    if (!parse_u64(it->value_crlf(), value)) return delta_result::non_numeric;
+    if (!parse_u64(current, value)) return delta_result::non_numeric;
     if (incr)
         value += by;
     else
@@ -317,9 +399,17 @@ delta_result store::delta(std::string_view key, bool incr, std::uint64_t by, std
     const bool referenced = std::find(held.begin(), held.end(), it->cas) != held.end();
     if (n + 2 <= it->data_length && !referenced) {
         // In place, as memcached: the old length is kept, padded with spaces.
-        char* d = it->value_data();
-        std::memcpy(d, out, n);
-        std::memset(d + n, ' ', it->data_length - 2 - n);
+        if (it->value_at == value_in_item) {
+            char* d = it->value_data();
+            std::memcpy(d, out, n);
+            std::memset(d + n, ' ', it->data_length - 2 - n);
+        } else {
+            std::memcpy(current.data(), out, n);
+            std::memset(current.data() + n, ' ', it->data_length - 2 - n);
+            if (!cfg_.values->write(it->value_at,
+                                    std::as_bytes(std::span(current.data(), current.size()))))
+                return delta_result::fault;
+        }
         it->cas = next_cas();
         bump_locked(s, it);
     } else {
@@ -327,8 +417,10 @@ delta_result store::delta(std::string_view key, bool incr, std::uint64_t by, std
         if (!bigger) return delta_result::no_memory;
         std::memcpy(bigger->value_data(), out, n);
         unlink_locked(s, it);
-        free_item(it);
-        make_room_locked(s, bigger->footprint());
+        free_locked(it);
+        make_room_locked(s, cfg_.values != nullptr ? bigger->data_length : bigger->footprint());
+        if (const store_result moved = to_space_locked(s, bigger); moved != store_result::stored)
+            return moved == store_result::fault ? delta_result::fault : delta_result::no_memory;
         item* raw = bigger.release();
         raw->cas = next_cas();
         raw->stored = raw->accessed = now;
@@ -354,7 +446,7 @@ void store::flush(std::int64_t now, std::int64_t delay) {
         detail::shard_guard g(s.locked);
         for (item* it = s.lru_head; it != nullptr;) {
             item* next = it->lru_next;
-            free_item(it);
+            free_locked(it);
             it = next;
         }
         std::memset(s.buckets, 0, (s.mask + 1) * sizeof(item*));

@@ -20,14 +20,26 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
+
+namespace airlock::suvm {
+class space;
+}
 
 namespace airlock::kv {
 
 inline constexpr std::int64_t max_relative_expiry = 60 * 60 * 24 * 30;  // memcached's 30 days
 
+// No suvm address: the value follows the key in `data` (item::value_at).
+inline constexpr std::uint64_t value_in_item = ~std::uint64_t{0};
+
 // `item` is one stored key and value. `data` holds the key, then the value
 // followed by "\r\n" (as memcached stores it, so a reply copies it whole).
+// With a value space (store_config::values) a linked item's `data` holds the
+// key only, and its value with "\r\n" (data_length bytes) is at `value_at`
+// in the space; a pending item (being received) keeps it in `data` until
+// store::put moves it.
 struct item {
     item* hash_next;
     item* lru_prev;
@@ -41,9 +53,10 @@ struct item {
     std::uint32_t key_length;
     std::uint32_t data_length;  // value length + 2
     bool fetched;
+    std::uint64_t value_at;  // the value's address in the value space, or value_in_item
 
     [[nodiscard]] std::string_view key() const noexcept { return {data(), key_length}; }
-    // The value with its trailing "\r\n".
+    // The value with its trailing "\r\n" (only while value_at == value_in_item).
     [[nodiscard]] std::string_view value_crlf() const noexcept {
         return {data() + key_length, data_length};
     }
@@ -55,7 +68,9 @@ struct item {
         return reinterpret_cast<const char*>(this + 1);
     }
     [[nodiscard]] char* value_data() noexcept { return data() + key_length; }
+    // What the item counts against -m: with a value space, the value's bytes there.
     [[nodiscard]] std::size_t footprint() const noexcept {
+        if (value_at != value_in_item) return data_length;
         return sizeof(item) + key_length + data_length;
     }
 };
@@ -67,13 +82,19 @@ struct item_deleter {
 using item_ptr = std::unique_ptr<item, item_deleter>;
 
 enum class store_mode { set, add, replace, append, prepend, cas };
-enum class store_result { stored, not_stored, exists, not_found, too_large, no_memory };
-enum class delta_result { ok, not_found, non_numeric, exists, no_memory };
+// `fault`: the value space failed (suvm_fault_integrity: the host changed
+// its backing store); the request fails, never with host-chosen data.
+enum class store_result { stored, not_stored, exists, not_found, too_large, no_memory, fault };
+enum class delta_result { ok, not_found, non_numeric, exists, no_memory, fault };
 
 struct store_config {
     std::size_t memory_limit = 64u << 20;  // -m
     std::size_t item_size_max = 1u << 20;  // -I
     std::size_t shards = 0;                // 0: chosen from the limits (see choose_shards)
+    // Where linked items keep their values: null, in enclave memory with the
+    // item; else in this suvm space (not owned; it outlives the store, and
+    // -m then bounds the value bytes in it, see value_space_size).
+    suvm::space* values = nullptr;
 };
 
 // Counters the store keeps itself (the rest live with the connections).
@@ -123,6 +144,15 @@ class store {
     lookup get(std::string_view key, std::int64_t now, F&& f,
                const std::int64_t* touch_expires = nullptr, bool bump = true);
 
+    // Appends `it`'s value with its "\r\n" to `out` (the callback of `get`
+    // may call it: it touches only the item and the value space). False,
+    // `out` unchanged, when the value space failed.
+    [[nodiscard]] bool append_value(const item& it, std::string& out) const;
+
+    // The suvm space size for a value space under `cfg` (-m plus room for
+    // the allocator's rounding and for freed ranges of other sizes).
+    [[nodiscard]] static std::uint64_t value_space_size(const store_config& cfg) noexcept;
+
     // delete; `compare` != 0 requires that CAS (md C).
     store_result remove(std::string_view key, std::int64_t now, std::uint64_t compare = 0);
 
@@ -165,6 +195,13 @@ class store {
     void link_locked(shard& s, item* it) noexcept;
     bool make_room_locked(shard& s, std::size_t need) noexcept;
     void bump_locked(shard& s, item* it) noexcept;
+    void free_locked(item* it) noexcept;
+    // Moves a pending item's value into the value space (a no-op without
+    // one), evicting from `s` while the space has no room.
+    store_result to_space_locked(shard& s, item_ptr& it) noexcept;
+    // Copies the value (with "\r\n") of `it` into `out` (resized); false
+    // when the value space failed.
+    bool copy_value(const item& it, std::string& out) const;
 
     store_config cfg_;
     std::size_t nshards_;
