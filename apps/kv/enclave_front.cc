@@ -231,6 +231,17 @@ errc make_engine(enclave_server& s) {
             out += "STAT thread_" + std::to_string(i) + "_connections " +
                    std::to_string(sh.threads[i].connections.load(std::memory_order_relaxed)) +
                    "\r\n";
+        if (sh.values) {
+            // The value space (--items-in suvm): its cache and whether the
+            // host changed its backing store (suvm_fault: ok or the fault).
+            const suvm::space_stats v = sh.values->stats();
+            out += "STAT suvm_hits " + std::to_string(v.hits) + "\r\n";
+            out += "STAT suvm_faults " + std::to_string(v.faults) + "\r\n";
+            out += "STAT suvm_write_backs " + std::to_string(v.write_backs) + "\r\n";
+            out += "STAT suvm_fault ";
+            out += to_string(sh.values->fault());
+            out += "\r\n";
+        }
     };
     sh.eng = std::make_unique<engine>(cfg, std::move(info));
     sh.ready.store(true, std::memory_order_release);

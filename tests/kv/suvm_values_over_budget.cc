@@ -63,6 +63,9 @@ TEST(KvSuvmValues, ProcessEnclaveHoldsSeveralTimesItsBudget) {
     const std::string stats = c.exchange("stats\r\n");
     EXPECT_NE(stats.find("STAT curr_items 1400\r\n"), std::string::npos) << stats;
     EXPECT_NE(stats.find("STAT evictions 0\r\n"), std::string::npos) << stats;
+    EXPECT_NE(stats.find("STAT suvm_fault ok\r\n"), std::string::npos) << stats;
+    EXPECT_EQ(stats.find("STAT suvm_write_backs 0\r\n"), std::string::npos)
+        << "values were sealed out of the cache: " << stats;
     EXPECT_EQ((*front)->failure(), "");
 }
 
