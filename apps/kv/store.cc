@@ -26,75 +26,128 @@ constexpr std::size_t initial_buckets = 1024;
 void free_item(item* it) noexcept {
     std::free(it);
 }
-// Values in the space are 8-byte aligned (the allocator's size classes).
-constexpr std::size_t value_alignment = 8;
 }  // namespace
 
 void store::free_locked(item* it) noexcept {
-    // A range not given back (no room to record it) is only lost for reuse.
-    if (it->value_at != value_in_item) (void)cfg_.values->deallocate(it->value_at, it->data_length);
+    // A chunk not given back (no room to record it) is only lost for reuse.
+    if (it->in_space)
+        for (std::size_t i = 0; i < it->chunks(); ++i)
+            (void)cfg_.values->deallocate(it->chunk_at(i), value_chunk);
     free_item(it);
 }
 
 std::uint64_t store::value_space_size(const store_config& cfg) noexcept {
-    // Twice -m: freed ranges are reused only by values of their size class,
-    // so mixed sizes leave some of the space unused; put evicts when full.
-    return std::uint64_t{cfg.memory_limit} * 2 + cfg.item_size_max;
+    const std::uint64_t chunks_per_item = (cfg.item_size_max + 2) / value_chunk + 1;
+    return std::uint64_t{cfg.memory_limit} + 2 * chunks_per_item * value_chunk;
+}
+
+bool store::read_chunks(const item& it, char* buf) const {
+    for (std::size_t i = 0, n = it.chunks(); i < n;) {
+        // A run of chunks at consecutive addresses is one read.
+        std::size_t j = i + 1;
+        while (j < n && it.chunk_at(j) == it.chunk_at(i) + (j - i) * value_chunk)
+            ++j;
+        const std::size_t from = i * value_chunk;
+        const std::size_t len = std::min<std::size_t>(j * value_chunk, it.data_length) - from;
+        if (!cfg_.values->read(it.chunk_at(i), std::as_writable_bytes(std::span(buf + from, len))))
+            return false;
+        i = j;
+    }
+    return true;
+}
+
+bool store::write_chunks(const item& it, const char* buf) const {
+    for (std::size_t i = 0, n = it.chunks(); i < n;) {
+        std::size_t j = i + 1;
+        while (j < n && it.chunk_at(j) == it.chunk_at(i) + (j - i) * value_chunk)
+            ++j;
+        const std::size_t from = i * value_chunk;
+        const std::size_t len = std::min<std::size_t>(j * value_chunk, it.data_length) - from;
+        if (!cfg_.values->write(it.chunk_at(i), std::as_bytes(std::span(buf + from, len))))
+            return false;
+        i = j;
+    }
+    return true;
 }
 
 bool store::copy_value(const item& it, std::string& out) const {
-    if (it.value_at == value_in_item) {
+    if (!it.in_space) {
         out.assign(it.value_crlf());
         return true;
     }
     out.resize(it.data_length);
-    auto r =
-        cfg_.values->read(it.value_at, std::as_writable_bytes(std::span(out.data(), out.size())));
-    return r.has_value();
+    return read_chunks(it, out.data());
 }
 
 bool store::append_value(const item& it, std::string& out) const {
-    if (it.value_at == value_in_item) {
+    if (!it.in_space) {
         out.append(it.value_crlf());
         return true;
     }
     const std::size_t at = out.size();
     out.resize(at + it.data_length);
-    auto r = cfg_.values->read(it.value_at,
-                               std::as_writable_bytes(std::span(out.data() + at, it.data_length)));
-    if (!r) {
+    if (!read_chunks(it, out.data() + at)) {
         out.resize(at);
         return false;
     }
     return true;
 }
 
-store_result store::to_space_locked(shard& s, item_ptr& it) noexcept {
-    if (cfg_.values == nullptr || it->value_at != value_in_item) return store_result::stored;
-    expected<std::uint64_t> at = cfg_.values->allocate(it->data_length, value_alignment);
-    // Full (fragmented by other size classes): evict from this shard and retry.
-    while (!at && at.error() == errc::suvm_out_of_memory && s.lru_tail != nullptr) {
-        item* victim = s.lru_tail;
-        unlink_locked(s, victim);
-        s.evictions++;
-        if (!victim->fetched) s.evicted_unfetched++;
-        free_locked(victim);
-        at = cfg_.values->allocate(it->data_length, value_alignment);
+store_result store::to_space_locked(shard& s, item_ptr& it) {
+    if (cfg_.values == nullptr || it->in_space) return store_result::stored;
+    const std::size_t n = it->chunks();
+    std::unique_ptr<std::uint64_t[]> at(new (std::nothrow) std::uint64_t[n]);
+    if (!at) return store_result::no_memory;
+    auto give_back = [&](std::size_t taken) {
+        for (std::size_t i = 0; i < taken; ++i)
+            (void)cfg_.values->deallocate(at[i], value_chunk);
+    };
+    for (std::size_t i = 0; i < n; ++i) {
+        expected<std::uint64_t> a = cfg_.values->allocate(value_chunk, value_chunk);
+        // Every chunk is alike, so this only happens when live chunks fill
+        // the space; evict from this shard and retry.
+        while (!a && a.error() == errc::suvm_out_of_memory && s.lru_tail != nullptr) {
+            item* victim = s.lru_tail;
+            unlink_locked(s, victim);
+            s.evictions++;
+            if (!victim->fetched) s.evicted_unfetched++;
+            free_locked(victim);
+            a = cfg_.values->allocate(value_chunk, value_chunk);
+        }
+        if (!a) {
+            give_back(i);
+            return a.error() == errc::suvm_out_of_memory ? store_result::no_memory
+                                                         : store_result::fault;
+        }
+        at[i] = *a;
     }
-    if (!at)
-        return at.error() == errc::suvm_out_of_memory ? store_result::no_memory
-                                                      : store_result::fault;
-    const std::string_view v = it->value_crlf();
-    if (!cfg_.values->write(*at, std::as_bytes(std::span(v.data(), v.size())))) {
-        (void)cfg_.values->deallocate(*at, it->data_length);
+    // The value goes into the chunks first: the addresses then replace it.
+    const std::size_t addresses = n * 8;
+    if (addresses > it->data_length) {
+        void* bigger = std::realloc(it.get(), sizeof(item) + it->key_length + addresses);
+        if (bigger == nullptr) {
+            give_back(n);
+            return store_result::no_memory;
+        }
+        (void)it.release();
+        it.reset(static_cast<item*>(bigger));
+    }
+    const std::string value(it->value_crlf());
+    std::memcpy(it->value_data(), at.get(), addresses);
+    it->in_space = true;
+    if (!write_chunks(*it, value.data())) {
+        // The caller keeps its pending item as it was.
+        give_back(n);
+        std::memcpy(it->value_data(), value.data(), value.size());
+        it->in_space = false;
         return store_result::fault;
     }
-    it->value_at = *at;
-    // Keep the key only in enclave memory; a failed shrink keeps the block.
-    if (void* smaller = std::realloc(it.get(), sizeof(item) + it->key_length)) {
-        (void)it.release();
-        it.reset(static_cast<item*>(smaller));
-    }
+    // Keep the key and addresses only; a failed shrink keeps the block.
+    if (addresses < it->data_length)
+        if (void* smaller = std::realloc(it.get(), sizeof(item) + it->key_length + addresses)) {
+            (void)it.release();
+            it.reset(static_cast<item*>(smaller));
+        }
     return store_result::stored;
 }
 
@@ -176,7 +229,7 @@ item_ptr store::allocate(std::string_view key, std::uint32_t flags, std::int64_t
     item* it = new (mem) item{};
     it->flags = flags;
     it->expires = expires;
-    it->value_at = value_in_item;
+    it->in_space = false;
     it->key_length = static_cast<std::uint32_t>(key.size());
     it->data_length = static_cast<std::uint32_t>(value_length + 2);
     std::memcpy(it->data(), key.data(), key.size());
@@ -327,7 +380,7 @@ store_result store::put(store_mode mode, item_ptr& it, std::uint64_t compare, st
         free_locked(old);
     }
     // Room under -m first (what the value will count), then into the space.
-    const std::size_t need = cfg_.values != nullptr ? it->data_length : it->footprint();
+    const std::size_t need = cfg_.values != nullptr ? it->chunks() * value_chunk : it->footprint();
     if (!make_room_locked(s, need)) return store_result::no_memory;
     if (const store_result moved = to_space_locked(s, it); moved != store_result::stored)
         return moved;
@@ -371,7 +424,8 @@ delta_result store::delta(std::string_view key, bool incr, std::uint64_t by, std
         item_ptr fresh = allocate(key, 0, create_expires, n);
         if (!fresh) return delta_result::no_memory;
         std::memcpy(fresh->value_data(), out, n);
-        if (!make_room_locked(s, cfg_.values != nullptr ? fresh->data_length : fresh->footprint()))
+        if (!make_room_locked(
+                s, cfg_.values != nullptr ? fresh->chunks() * value_chunk : fresh->footprint()))
             return delta_result::no_memory;
         if (const store_result moved = to_space_locked(s, fresh); moved != store_result::stored)
             return moved == store_result::fault ? delta_result::fault : delta_result::no_memory;
@@ -399,16 +453,14 @@ delta_result store::delta(std::string_view key, bool incr, std::uint64_t by, std
     const bool referenced = std::find(held.begin(), held.end(), it->cas) != held.end();
     if (n + 2 <= it->data_length && !referenced) {
         // In place, as memcached: the old length is kept, padded with spaces.
-        if (it->value_at == value_in_item) {
+        if (!it->in_space) {
             char* d = it->value_data();
             std::memcpy(d, out, n);
             std::memset(d + n, ' ', it->data_length - 2 - n);
         } else {
             std::memcpy(current.data(), out, n);
             std::memset(current.data() + n, ' ', it->data_length - 2 - n);
-            if (!cfg_.values->write(it->value_at,
-                                    std::as_bytes(std::span(current.data(), current.size()))))
-                return delta_result::fault;
+            if (!write_chunks(*it, current.data())) return delta_result::fault;
         }
         it->cas = next_cas();
         bump_locked(s, it);
@@ -418,7 +470,8 @@ delta_result store::delta(std::string_view key, bool incr, std::uint64_t by, std
         std::memcpy(bigger->value_data(), out, n);
         unlink_locked(s, it);
         free_locked(it);
-        make_room_locked(s, cfg_.values != nullptr ? bigger->data_length : bigger->footprint());
+        make_room_locked(
+            s, cfg_.values != nullptr ? bigger->chunks() * value_chunk : bigger->footprint());
         if (const store_result moved = to_space_locked(s, bigger); moved != store_result::stored)
             return moved == store_result::fault ? delta_result::fault : delta_result::no_memory;
         item* raw = bigger.release();
