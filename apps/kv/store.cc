@@ -121,7 +121,8 @@ store_result store::to_space_locked(shard& s, item_ptr& it) {
         }
         at[i] = *a;
     }
-    // The value goes into the chunks first: the addresses then replace it.
+    // The value is copied out, its place in the item takes the chunks'
+    // addresses, and the copy goes into the chunks.
     const std::size_t addresses = n * 8;
     if (addresses > it->data_length) {
         void* bigger = std::realloc(it.get(), sizeof(item) + it->key_length + addresses);
