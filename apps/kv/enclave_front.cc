@@ -9,6 +9,7 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "airlock/async/event.hh"
@@ -32,6 +33,8 @@ struct kv_settings {
     std::uint64_t item_max = 0;
     std::uint64_t max_connections = 0;
     std::uint64_t threads = 1;
+    std::uint64_t suvm_size = 0;  // 0: values in enclave memory, else the value space's
+    std::uint64_t suvm_cache = 0;
 };
 
 // Starts serving on the calling channel's enclave thread: (port, IPv4
@@ -57,6 +60,7 @@ struct kv_shared {
     explicit kv_shared(const kv_settings& s)
         : settings(s), threads(std::make_unique<thread_stats[]>(s.threads)) {}
     kv_settings settings;
+    std::unique_ptr<suvm::space> values;  // before eng: the store's values outlive it
     std::unique_ptr<engine> eng;
     std::atomic<bool> ready{false};  // eng is made (release by thread 0)
     // Unix seconds: the latest reading of any thread's sys::clock (one clock
@@ -67,13 +71,14 @@ struct kv_shared {
 
 // One enclave thread's server: made by kv_program, used only on its thread.
 struct enclave_server {
-    enclave_server(kv_shared& sh, sys::client& c, std::size_t i)
-        : shared(sh), client(c), clk(c), index(i), published(sh.threads[i]) {}
+    enclave_server(kv_shared& sh, sys::client& c, std::size_t i, std::span<std::byte> u)
+        : shared(sh), client(c), clk(c), index(i), published(sh.threads[i]), untrusted(u) {}
     kv_shared& shared;
     sys::client& client;
     sys::clock clk;
     std::size_t index;
     thread_stats& published;
+    std::span<std::byte> untrusted;  // the value space's backing store (hostile)
     engine* eng = nullptr;
     counters* ctr = nullptr;
 
@@ -180,8 +185,21 @@ task<void> accept_loop(async::executor& ex, std::shared_ptr<enclave_server> srv,
 
 // Thread 0 makes the engine: its clock is the threads' shared reading, its
 // `stats` adds each thread's boundary counters and connections.
-void make_engine(enclave_server& s) {
+errc make_engine(enclave_server& s) {
     kv_shared& sh = s.shared;
+    engine_config cfg;
+    cfg.store.memory_limit = sh.settings.memory;
+    cfg.store.item_size_max = sh.settings.item_max;
+    if (sh.settings.suvm_size != 0) {
+        suvm::space_options o;
+        o.size = sh.settings.suvm_size;
+        o.cache_bytes = sh.settings.suvm_cache;
+        // create checks the store the host handed over (alignment, size).
+        auto v = suvm::space::create(o, s.untrusted);
+        if (!v) return v.error();
+        sh.values = std::move(*v);
+        cfg.store.values = sh.values.get();
+    }
     server_info info;
     info.platform = "enclave";
     info.io = "airlock";
@@ -213,17 +231,26 @@ void make_engine(enclave_server& s) {
             out += "STAT thread_" + std::to_string(i) + "_connections " +
                    std::to_string(sh.threads[i].connections.load(std::memory_order_relaxed)) +
                    "\r\n";
+        if (sh.values) {
+            // The value space (--items-in suvm): its cache and whether the
+            // host changed its backing store (suvm_fault: ok or the fault).
+            const suvm::space_stats v = sh.values->stats();
+            out += "STAT suvm_hits " + std::to_string(v.hits) + "\r\n";
+            out += "STAT suvm_faults " + std::to_string(v.faults) + "\r\n";
+            out += "STAT suvm_write_backs " + std::to_string(v.write_backs) + "\r\n";
+            out += "STAT suvm_fault ";
+            out += to_string(sh.values->fault());
+            out += "\r\n";
+        }
     };
-    engine_config cfg;
-    cfg.store.memory_limit = sh.settings.memory;
-    cfg.store.item_size_max = sh.settings.item_max;
     sh.eng = std::make_unique<engine>(cfg, std::move(info));
     sh.ready.store(true, std::memory_order_release);
+    return errc::ok;
 }
 
 void kv_program(platform::enclave_thread& t, kv_shared& shared) {
     sys::client& c = sys::client::attach(t);
-    auto srv = std::make_shared<enclave_server>(shared, c, t.index);
+    auto srv = std::make_shared<enclave_server>(shared, c, t.index, t.untrusted_memory);
     t.keep_alive->push_back(srv);
     auto& ex = t.executor;
     t.host.serve(
@@ -235,7 +262,9 @@ void kv_program(platform::enclave_thread& t, kv_shared& shared) {
             enclave_server& s = *self;
             kv_shared& sh = s.shared;
             if (s.eng) co_return unexpected(errc::invalid_argument);  // started once
-            if (s.index == 0 && !sh.ready.load(std::memory_order_acquire)) make_engine(s);
+            if (s.index == 0 && !sh.ready.load(std::memory_order_acquire)) {
+                if (const errc made = make_engine(s); made != errc::ok) co_return unexpected(made);
+            }
             if (!sh.ready.load(std::memory_order_acquire))
                 co_return unexpected(errc::invalid_argument);  // thread 0 first
             auto at = sys::address::parse(listen, static_cast<std::uint16_t>(port));
@@ -261,6 +290,13 @@ void kv_program(platform::enclave_thread& t, kv_shared& shared) {
 
 // --- host side ----------------------------------------------------------
 
+suvm::space_options value_space_options(const enclave_options& opt) {
+    suvm::space_options o;
+    o.size = store::value_space_size(opt.engine.store);
+    o.cache_bytes = opt.suvm_cache_bytes;
+    return o;
+}
+
 struct enclave_front::state {
     std::unique_ptr<platform::enclave> enclave;
     std::unique_ptr<sys::service> service;
@@ -285,6 +321,22 @@ expected<std::unique_ptr<enclave_front>, std::string> enclave_front::start(
                          .item_max = opt.engine.store.item_size_max,
                          .max_connections = opt.max_connections,
                          .threads = threads};
+    if (opt.items_in_suvm) {
+        const suvm::space_options so = value_space_options(opt);
+        auto need = suvm::space::store_size(so);
+        if (!need) return unexpected(std::string("suvm: ") + std::string(to_string(need.error())));
+        config.untrusted_memory = *need;
+        settings.suvm_size = so.size;
+        settings.suvm_cache = so.cache_bytes;
+        // The enclave keeps the page cache, the space's page table (12 bytes
+        // a page) and the items' headers and keys (a quarter of -m: values
+        // averaging four times header and key) instead of the values.
+        const std::size_t pages = so.size / so.page_size + 1;
+        config.enclave_memory = so.cache_bytes + pages * 16 + opt.engine.store.memory_limit / 4 +
+                                opt.engine.store.item_size_max * 4 + (std::size_t{64} << 20) +
+                                (threads - 1) * (std::size_t{16} << 20);
+    }
+    if (opt.enclave_memory != 0) config.enclave_memory = opt.enclave_memory;
     auto e = platform::enclave::create(config, settings, kv_program);
     if (!e) return unexpected(std::string("enclave: ") + std::string(to_string(e.error())));
     f->s_->enclave = std::move(*e);

@@ -21,6 +21,7 @@
 
 #include "airlock/base/expected.hh"
 #include "airlock/platform/enclave.hh"
+#include "airlock/suvm/space.hh"
 #include "engine.hh"
 
 namespace airlock::kv {
@@ -31,8 +32,18 @@ struct enclave_options {
     std::uint16_t port = 11211;
     unsigned max_connections = 1024;
     unsigned threads = 1;  // enclave threads, each with its own listener
-    engine_config engine;
+    engine_config engine;  // engine.store.values is ignored: see items_in_suvm
+    // Keep item values in a suvm space in untrusted memory (--items-in
+    // suvm), sealed page by page, with a page cache of suvm_cache_bytes in
+    // the enclave; -m then bounds the value bytes in the space.
+    bool items_in_suvm = false;
+    std::size_t suvm_cache_bytes = std::size_t{4} << 20;
+    // The enclave's memory budget; 0: computed from the limits above.
+    std::size_t enclave_memory = 0;
 };
+
+// The value space's options under `opt` (items_in_suvm).
+[[nodiscard]] suvm::space_options value_space_options(const enclave_options& opt);
 
 class enclave_front {
   public:

@@ -223,6 +223,7 @@ void connection::cmd_get(token_list& t, bool cas, bool touch, std::string_view l
     }
     (void)line;
     const std::size_t mark = out_.size();
+    bool value_failed = false;
     for (;;) {
         for (; t.word[k].size() != 0; ++k) {
             const std::string_view key = t.word[k];
@@ -244,7 +245,7 @@ void connection::cmd_get(token_list& t, bool cas, bool touch, std::string_view l
                         append_u64(out_, it.cas);
                     }
                     out_.append("\r\n", 2);
-                    out_.append(it.value_crlf());
+                    if (!eng_.store().append_value(it, out_)) value_failed = true;
                 },
                 touch ? &touch_at : nullptr);
             if (touch) {
@@ -255,6 +256,12 @@ void connection::cmd_get(token_list& t, bool cas, bool touch, std::string_view l
                 counters::bump(r == lookup::hit ? ctr_.get_hits : ctr_.get_misses);
                 if (r == lookup::expired) counters::bump(ctr_.get_expired);
                 if (r == lookup::flushed) counters::bump(ctr_.get_flushed);
+            }
+            if (value_failed) {
+                // The value space failed (its backing store was changed):
+                // nothing of this command's replies goes out.
+                out_.resize(mark);
+                return reply("SERVER_ERROR value storage failed");
             }
         }
         if (!t.has_rest) break;
@@ -341,6 +348,8 @@ void connection::finish_value() {
             return reply("SERVER_ERROR object too large for cache");
         case store_result::no_memory:
             return reply("SERVER_ERROR out of memory storing object");
+        case store_result::fault:
+            return reply("SERVER_ERROR value storage failed");
     }
 }
 
@@ -380,6 +389,8 @@ void connection::cmd_delta(const token_list& t, bool incr) {
             return reply("CLIENT_ERROR cannot increment or decrement non-numeric value");
         case delta_result::no_memory:
             return reply("SERVER_ERROR out of memory");
+        case delta_result::fault:
+            return reply("SERVER_ERROR value storage failed");
         case delta_result::not_found:
         case delta_result::exists:
             counters::bump(incr ? ctr_.incr_misses : ctr_.decr_misses);

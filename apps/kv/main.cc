@@ -37,6 +37,10 @@ void on_signal(int) {
                  "      --platform=P        where the store runs: native (default), sim (an\n"
                  "                          enclave on host threads), process (a sealed enclave)\n"
                  "      --io=I              enclave I/O: airlock (sys over io_uring, default)\n"
+                 "      --items-in=W        where values live: memory (default), suvm (sealed\n"
+                 "                          pages in untrusted memory; --platform sim|process)\n"
+                 "      --suvm-cache-mb=N   the suvm page cache in the enclave (default 4)\n"
+                 "      --enclave-mb=N      the enclave's memory budget (default: from -m)\n"
                  "  -h, --help\n");
     std::exit(code);
 }
@@ -64,7 +68,8 @@ int main(int argc, char** argv) {
     using namespace airlock::kv;
     native_options opt;
     engine_config cfg;
-    std::string platform = "native", io = "native";
+    std::string platform = "native", io = "native", items_in = "memory";
+    std::size_t suvm_cache_mb = 4, enclave_mb = 0;
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         std::string_view val;
@@ -114,6 +119,15 @@ int main(int argc, char** argv) {
             platform = std::string(val);
         } else if (take("", "--io")) {
             io = std::string(val);
+        } else if (take("", "--items-in")) {
+            items_in = std::string(val);
+            if (items_in != "memory" && items_in != "suvm") usage(2);
+        } else if (take("", "--suvm-cache-mb")) {
+            if (!parse_size(val, suvm_cache_mb) || suvm_cache_mb == 0 || suvm_cache_mb > (1u << 20))
+                usage(2);
+        } else if (take("", "--enclave-mb")) {
+            if (!parse_size(val, enclave_mb) || enclave_mb == 0 || enclave_mb > (1u << 20))
+                usage(2);
         } else {
             std::fprintf(stderr, "airlock-kv: unknown option %s\n", argv[i]);
             usage(2);
@@ -121,6 +135,10 @@ int main(int argc, char** argv) {
     }
     if (cfg.store.item_size_max > cfg.store.memory_limit) {
         std::fprintf(stderr, "airlock-kv: -I is larger than -m\n");
+        return 2;
+    }
+    if (items_in == "suvm" && platform == "native") {
+        std::fprintf(stderr, "airlock-kv: --items-in suvm needs --platform sim|process\n");
         return 2;
     }
     std::signal(SIGPIPE, SIG_IGN);
@@ -141,6 +159,9 @@ int main(int argc, char** argv) {
         eo.max_connections = opt.max_connections;
         eo.threads = opt.threads;
         eo.engine = cfg;
+        eo.items_in_suvm = items_in == "suvm";
+        eo.suvm_cache_bytes = suvm_cache_mb << 20;
+        eo.enclave_memory = enclave_mb << 20;
         auto front = enclave_front::start(eo);
         if (!front) {
             std::fprintf(stderr, "airlock-kv: %s\n", front.error().c_str());

@@ -157,6 +157,7 @@ void connection::meta_get(const token_list& t) {
     bool created = false;
     std::string line;
     bool opaque_error = false;
+    bool value_failed = false;  // the value space failed: no reply with data
     auto emit = [&](const item& it) {
         if (of.value) {
             line = "VA ";
@@ -209,7 +210,7 @@ void connection::meta_get(const token_list& t) {
         }
         if (created) line += " W";
         line += "\r\n";
-        if (of.value) line.append(it.value_crlf());
+        if (of.value && !st.append_value(it, line)) value_failed = true;
         held_.push_back(it.cas);
     };
     lookup r = st.get(key, now, emit, of.new_ttl ? &of.exptime : nullptr, !of.no_update);
@@ -222,6 +223,7 @@ void connection::meta_get(const token_list& t) {
         }
     }
     if (opaque_error) return reply_error("CLIENT_ERROR opaque token too long");
+    if (value_failed) return reply_error("SERVER_ERROR value storage failed");
     if (r == lookup::hit) {
         counters::bump(ctr_.get_hits);
         out_.append(line);
@@ -327,6 +329,8 @@ void connection::finish_meta_set(store_result r, std::uint64_t cas) {
         case store_result::not_stored:
             line = "NS";
             break;
+        case store_result::fault:
+            return reply_error("SERVER_ERROR value storage failed");
         default:
             return reply_error("SERVER_ERROR out of memory storing object");
     }
@@ -421,6 +425,8 @@ void connection::meta_arithmetic(const token_list& t) {
             return reply_error("CLIENT_ERROR cannot increment or decrement non-numeric value");
         case delta_result::no_memory:
             return reply_error("SERVER_ERROR out of memory");
+        case delta_result::fault:
+            return reply_error("SERVER_ERROR value storage failed");
         case delta_result::not_found:
             counters::bump(incr ? ctr_.incr_misses : ctr_.decr_misses);
             line = "NF";

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <new>
 
+#include "airlock/suvm/space.hh"
 #include "text.hh"
 
 namespace airlock::kv {
@@ -26,6 +27,130 @@ void free_item(item* it) noexcept {
     std::free(it);
 }
 }  // namespace
+
+void store::free_locked(item* it) noexcept {
+    // A chunk not given back (no room to record it) is only lost for reuse.
+    if (it->in_space)
+        for (std::size_t i = 0; i < it->chunks(); ++i)
+            (void)cfg_.values->deallocate(it->chunk_at(i), value_chunk);
+    free_item(it);
+}
+
+std::uint64_t store::value_space_size(const store_config& cfg) noexcept {
+    const std::uint64_t chunks_per_item = (cfg.item_size_max + 2) / value_chunk + 1;
+    return std::uint64_t{cfg.memory_limit} + 2 * chunks_per_item * value_chunk;
+}
+
+bool store::read_chunks(const item& it, char* buf) const {
+    for (std::size_t i = 0, n = it.chunks(); i < n;) {
+        // A run of chunks at consecutive addresses is one read.
+        std::size_t j = i + 1;
+        while (j < n && it.chunk_at(j) == it.chunk_at(i) + (j - i) * value_chunk)
+            ++j;
+        const std::size_t from = i * value_chunk;
+        const std::size_t len = std::min<std::size_t>(j * value_chunk, it.data_length) - from;
+        if (!cfg_.values->read(it.chunk_at(i), std::as_writable_bytes(std::span(buf + from, len))))
+            return false;
+        i = j;
+    }
+    return true;
+}
+
+bool store::write_chunks(const item& it, const char* buf) const {
+    for (std::size_t i = 0, n = it.chunks(); i < n;) {
+        std::size_t j = i + 1;
+        while (j < n && it.chunk_at(j) == it.chunk_at(i) + (j - i) * value_chunk)
+            ++j;
+        const std::size_t from = i * value_chunk;
+        const std::size_t len = std::min<std::size_t>(j * value_chunk, it.data_length) - from;
+        if (!cfg_.values->write(it.chunk_at(i), std::as_bytes(std::span(buf + from, len))))
+            return false;
+        i = j;
+    }
+    return true;
+}
+
+bool store::copy_value(const item& it, std::string& out) const {
+    if (!it.in_space) {
+        out.assign(it.value_crlf());
+        return true;
+    }
+    out.resize(it.data_length);
+    return read_chunks(it, out.data());
+}
+
+bool store::append_value(const item& it, std::string& out) const {
+    if (!it.in_space) {
+        out.append(it.value_crlf());
+        return true;
+    }
+    const std::size_t at = out.size();
+    out.resize(at + it.data_length);
+    if (!read_chunks(it, out.data() + at)) {
+        out.resize(at);
+        return false;
+    }
+    return true;
+}
+
+store_result store::to_space_locked(shard& s, item_ptr& it) {
+    if (cfg_.values == nullptr || it->in_space) return store_result::stored;
+    const std::size_t n = it->chunks();
+    std::unique_ptr<std::uint64_t[]> at(new (std::nothrow) std::uint64_t[n]);
+    if (!at) return store_result::no_memory;
+    auto give_back = [&](std::size_t taken) {
+        for (std::size_t i = 0; i < taken; ++i)
+            (void)cfg_.values->deallocate(at[i], value_chunk);
+    };
+    for (std::size_t i = 0; i < n; ++i) {
+        expected<std::uint64_t> a = cfg_.values->allocate(value_chunk, value_chunk);
+        // Every chunk is alike, so this only happens when live chunks fill
+        // the space; evict from this shard and retry.
+        while (!a && a.error() == errc::suvm_out_of_memory && s.lru_tail != nullptr) {
+            item* victim = s.lru_tail;
+            unlink_locked(s, victim);
+            s.evictions++;
+            if (!victim->fetched) s.evicted_unfetched++;
+            free_locked(victim);
+            a = cfg_.values->allocate(value_chunk, value_chunk);
+        }
+        if (!a) {
+            give_back(i);
+            return a.error() == errc::suvm_out_of_memory ? store_result::no_memory
+                                                         : store_result::fault;
+        }
+        at[i] = *a;
+    }
+    // The value is copied out, its place in the item takes the chunks'
+    // addresses, and the copy goes into the chunks.
+    const std::size_t addresses = n * 8;
+    if (addresses > it->data_length) {
+        void* bigger = std::realloc(it.get(), sizeof(item) + it->key_length + addresses);
+        if (bigger == nullptr) {
+            give_back(n);
+            return store_result::no_memory;
+        }
+        (void)it.release();
+        it.reset(static_cast<item*>(bigger));
+    }
+    const std::string value(it->value_crlf());
+    std::memcpy(it->value_data(), at.get(), addresses);
+    it->in_space = true;
+    if (!write_chunks(*it, value.data())) {
+        // The caller keeps its pending item as it was.
+        give_back(n);
+        std::memcpy(it->value_data(), value.data(), value.size());
+        it->in_space = false;
+        return store_result::fault;
+    }
+    // Keep the key and addresses only; a failed shrink keeps the block.
+    if (addresses < it->data_length)
+        if (void* smaller = std::realloc(it.get(), sizeof(item) + it->key_length + addresses)) {
+            (void)it.release();
+            it.reset(static_cast<item*>(smaller));
+        }
+    return store_result::stored;
+}
 
 std::uint64_t store::hash_key(std::string_view key) noexcept {
     // 8 bytes at a time with a multiply-xorshift mix: short keys dominate.
@@ -105,6 +230,7 @@ item_ptr store::allocate(std::string_view key, std::uint32_t flags, std::int64_t
     item* it = new (mem) item{};
     it->flags = flags;
     it->expires = expires;
+    it->in_space = false;
     it->key_length = static_cast<std::uint32_t>(key.size());
     it->data_length = static_cast<std::uint32_t>(value_length + 2);
     std::memcpy(it->data(), key.data(), key.size());
@@ -182,7 +308,7 @@ bool store::make_room_locked(shard& s, std::size_t need) noexcept {
         unlink_locked(s, victim);
         s.evictions++;
         if (!victim->fetched) s.evicted_unfetched++;
-        free_item(victim);
+        free_locked(victim);
     }
     return s.bytes + need <= s.budget;
 }
@@ -204,7 +330,7 @@ item* store::find_locked(shard& s, std::string_view key, std::uint64_t hash, std
         unlink_locked(s, it);
         s.reclaimed++;
         if (*why == lookup::expired && !it->fetched) s.expired_unfetched++;
-        free_item(it);
+        free_locked(it);
         return nullptr;
     }
     return nullptr;
@@ -237,7 +363,9 @@ store_result store::put(store_mode mode, item_ptr& it, std::uint64_t compare, st
             break;
     }
     if (mode == store_mode::append || mode == store_mode::prepend) {
-        const std::string_view ov = old->value();
+        std::string old_value;  // a copy: the old value may be in the value space
+        if (!copy_value(*old, old_value)) return store_result::fault;
+        const std::string_view ov(old_value.data(), old_value.size() - 2);
         const std::string_view nv = it->value();
         item_ptr joined = allocate(old->key(), old->flags, old->expires, ov.size() + nv.size());
         if (!joined) return store_result::not_stored;
@@ -248,12 +376,15 @@ store_result store::put(store_mode mode, item_ptr& it, std::uint64_t compare, st
         std::memcpy(d + first.size(), second.data(), second.size());
         it = std::move(joined);
     }
-    const std::size_t need = it->footprint();
     if (old != nullptr) {
         unlink_locked(s, old);
-        free_item(old);
+        free_locked(old);
     }
+    // Room under -m first (what the value will count), then into the space.
+    const std::size_t need = cfg_.values != nullptr ? it->chunks() * value_chunk : it->footprint();
     if (!make_room_locked(s, need)) return store_result::no_memory;
+    if (const store_result moved = to_space_locked(s, it); moved != store_result::stored)
+        return moved;
     item* raw = it.release();
     raw->cas = next_cas();
     raw->stored = now;
@@ -273,7 +404,7 @@ store_result store::remove(std::string_view key, std::int64_t now, std::uint64_t
     if (it == nullptr) return store_result::not_found;
     if (compare != 0 && it->cas != compare) return store_result::exists;
     unlink_locked(s, it);
-    free_item(it);
+    free_locked(it);
     return store_result::stored;
 }
 
@@ -294,7 +425,11 @@ delta_result store::delta(std::string_view key, bool incr, std::uint64_t by, std
         item_ptr fresh = allocate(key, 0, create_expires, n);
         if (!fresh) return delta_result::no_memory;
         std::memcpy(fresh->value_data(), out, n);
-        if (!make_room_locked(s, fresh->footprint())) return delta_result::no_memory;
+        if (!make_room_locked(
+                s, cfg_.values != nullptr ? fresh->chunks() * value_chunk : fresh->footprint()))
+            return delta_result::no_memory;
+        if (const store_result moved = to_space_locked(s, fresh); moved != store_result::stored)
+            return moved == store_result::fault ? delta_result::fault : delta_result::no_memory;
         item* raw = fresh.release();
         raw->cas = next_cas();
         raw->stored = raw->accessed = now;
@@ -305,8 +440,10 @@ delta_result store::delta(std::string_view key, bool incr, std::uint64_t by, std
     }
     if (it->data_length <= 2) return delta_result::non_numeric;
     if (compare != 0 && it->cas != compare) return delta_result::exists;
+    std::string current;  // a copy: the value may be in the value space
+    if (!copy_value(*it, current)) return delta_result::fault;
     std::uint64_t value = 0;
-    if (!parse_u64(it->value_crlf(), value)) return delta_result::non_numeric;
+    if (!parse_u64(current, value)) return delta_result::non_numeric;
     if (incr)
         value += by;
     else
@@ -317,9 +454,15 @@ delta_result store::delta(std::string_view key, bool incr, std::uint64_t by, std
     const bool referenced = std::find(held.begin(), held.end(), it->cas) != held.end();
     if (n + 2 <= it->data_length && !referenced) {
         // In place, as memcached: the old length is kept, padded with spaces.
-        char* d = it->value_data();
-        std::memcpy(d, out, n);
-        std::memset(d + n, ' ', it->data_length - 2 - n);
+        if (!it->in_space) {
+            char* d = it->value_data();
+            std::memcpy(d, out, n);
+            std::memset(d + n, ' ', it->data_length - 2 - n);
+        } else {
+            std::memcpy(current.data(), out, n);
+            std::memset(current.data() + n, ' ', it->data_length - 2 - n);
+            if (!write_chunks(*it, current.data())) return delta_result::fault;
+        }
         it->cas = next_cas();
         bump_locked(s, it);
     } else {
@@ -327,8 +470,11 @@ delta_result store::delta(std::string_view key, bool incr, std::uint64_t by, std
         if (!bigger) return delta_result::no_memory;
         std::memcpy(bigger->value_data(), out, n);
         unlink_locked(s, it);
-        free_item(it);
-        make_room_locked(s, bigger->footprint());
+        free_locked(it);
+        make_room_locked(
+            s, cfg_.values != nullptr ? bigger->chunks() * value_chunk : bigger->footprint());
+        if (const store_result moved = to_space_locked(s, bigger); moved != store_result::stored)
+            return moved == store_result::fault ? delta_result::fault : delta_result::no_memory;
         item* raw = bigger.release();
         raw->cas = next_cas();
         raw->stored = raw->accessed = now;
@@ -354,7 +500,7 @@ void store::flush(std::int64_t now, std::int64_t delay) {
         detail::shard_guard g(s.locked);
         for (item* it = s.lru_head; it != nullptr;) {
             item* next = it->lru_next;
-            free_item(it);
+            free_locked(it);
             it = next;
         }
         std::memset(s.buckets, 0, (s.mask + 1) * sizeof(item*));

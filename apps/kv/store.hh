@@ -18,16 +18,31 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
+
+namespace airlock::suvm {
+class space;
+}
 
 namespace airlock::kv {
 
 inline constexpr std::int64_t max_relative_expiry = 60 * 60 * 24 * 30;  // memcached's 30 days
 
+// With a value space, values are kept in chunks of this many bytes: every
+// chunk has one size, so a freed chunk serves any later value, and the space
+// never fragments (its allocator reuses a range only for its own size).
+inline constexpr std::size_t value_chunk = 256;
+
 // `item` is one stored key and value. `data` holds the key, then the value
 // followed by "\r\n" (as memcached stores it, so a reply copies it whole).
+// With a value space (store_config::values) a linked item's `data` holds the
+// key, then the space addresses (8 bytes each, unaligned) of the chunks
+// that hold its value with "\r\n" (data_length bytes, in order); a pending
+// item (being received) keeps the value in `data` until store::put moves it.
 struct item {
     item* hash_next;
     item* lru_prev;
@@ -41,9 +56,10 @@ struct item {
     std::uint32_t key_length;
     std::uint32_t data_length;  // value length + 2
     bool fetched;
+    bool in_space;  // the value is in the value space's chunks
 
     [[nodiscard]] std::string_view key() const noexcept { return {data(), key_length}; }
-    // The value with its trailing "\r\n".
+    // The value with its trailing "\r\n" (only while !in_space).
     [[nodiscard]] std::string_view value_crlf() const noexcept {
         return {data() + key_length, data_length};
     }
@@ -55,7 +71,19 @@ struct item {
         return reinterpret_cast<const char*>(this + 1);
     }
     [[nodiscard]] char* value_data() noexcept { return data() + key_length; }
+    // Chunks of the value space the value takes (or will take).
+    [[nodiscard]] std::size_t chunks() const noexcept {
+        return (data_length + value_chunk - 1) / value_chunk;
+    }
+    // Chunk i's address (in_space only).
+    [[nodiscard]] std::uint64_t chunk_at(std::size_t i) const noexcept {
+        std::uint64_t a;
+        std::memcpy(&a, data() + key_length + i * 8, 8);
+        return a;
+    }
+    // What the item counts against -m: with a value space, the value's bytes there.
     [[nodiscard]] std::size_t footprint() const noexcept {
+        if (in_space) return chunks() * value_chunk;
         return sizeof(item) + key_length + data_length;
     }
 };
@@ -67,13 +95,19 @@ struct item_deleter {
 using item_ptr = std::unique_ptr<item, item_deleter>;
 
 enum class store_mode { set, add, replace, append, prepend, cas };
-enum class store_result { stored, not_stored, exists, not_found, too_large, no_memory };
-enum class delta_result { ok, not_found, non_numeric, exists, no_memory };
+// `fault`: the value space failed (suvm_fault_integrity: the host changed
+// its backing store); the request fails, never with host-chosen data.
+enum class store_result { stored, not_stored, exists, not_found, too_large, no_memory, fault };
+enum class delta_result { ok, not_found, non_numeric, exists, no_memory, fault };
 
 struct store_config {
     std::size_t memory_limit = 64u << 20;  // -m
     std::size_t item_size_max = 1u << 20;  // -I
     std::size_t shards = 0;                // 0: chosen from the limits (see choose_shards)
+    // Where linked items keep their values: null, in enclave memory with the
+    // item; else in this suvm space (not owned; it outlives the store, and
+    // -m then bounds the value bytes in it, see value_space_size).
+    suvm::space* values = nullptr;
 };
 
 // Counters the store keeps itself (the rest live with the connections).
@@ -123,6 +157,16 @@ class store {
     lookup get(std::string_view key, std::int64_t now, F&& f,
                const std::int64_t* touch_expires = nullptr, bool bump = true);
 
+    // Appends `it`'s value with its "\r\n" to `out` (the callback of `get`
+    // may call it: it touches only the item and the value space). False,
+    // `out` unchanged, when the value space failed.
+    [[nodiscard]] bool append_value(const item& it, std::string& out) const;
+
+    // The suvm space size for a value space under `cfg`: -m, plus two
+    // largest items (an append or incr holds the old value while it makes
+    // the new one), in whole chunks.
+    [[nodiscard]] static std::uint64_t value_space_size(const store_config& cfg) noexcept;
+
     // delete; `compare` != 0 requires that CAS (md C).
     store_result remove(std::string_view key, std::int64_t now, std::uint64_t compare = 0);
 
@@ -165,6 +209,17 @@ class store {
     void link_locked(shard& s, item* it) noexcept;
     bool make_room_locked(shard& s, std::size_t need) noexcept;
     void bump_locked(shard& s, item* it) noexcept;
+    void free_locked(item* it) noexcept;
+    // Moves a pending item's value into the value space (a no-op without
+    // one), evicting from `s` while the space has no room.
+    store_result to_space_locked(shard& s, item_ptr& it);
+    // Copies the value (with "\r\n") of `it` into `out` (resized); false
+    // when the value space failed.
+    bool copy_value(const item& it, std::string& out) const;
+    // Reads (or writes) the value of an in-space item from (into) `buf`,
+    // data_length bytes, a run of consecutive chunks per call.
+    bool read_chunks(const item& it, char* buf) const;
+    bool write_chunks(const item& it, const char* buf) const;
 
     store_config cfg_;
     std::size_t nshards_;

@@ -16,13 +16,15 @@ namespace kv_test {
 
 class kv_server {
   public:
-    // `where`: "native", "sim" or "process".
+    // `where`: "native", "sim" or "process"; "sim_suvm" and "process_suvm"
+    // keep item values in a suvm space (--items-in suvm).
     explicit kv_server(airlock::kv::engine_config cfg = {}, unsigned threads = 2,
                        const std::string& where = "native") {
         if (where != "native") {
             airlock::kv::enclave_options eo;
-            eo.platform = where == "sim" ? airlock::platform::platform_kind::sim
-                                         : airlock::platform::platform_kind::process;
+            eo.platform = where.starts_with("sim") ? airlock::platform::platform_kind::sim
+                                                   : airlock::platform::platform_kind::process;
+            eo.items_in_suvm = where.ends_with("_suvm");
             eo.listen = "127.0.0.1";
             eo.port = 0;
             eo.threads = threads;
