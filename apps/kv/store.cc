@@ -41,33 +41,34 @@ std::uint64_t store::value_space_size(const store_config& cfg) noexcept {
     return std::uint64_t{cfg.memory_limit} + 2 * chunks_per_item * value_chunk;
 }
 
-bool store::read_chunks(const item& it, char* buf) const {
+// Calls `f(address, offset, length)` for each run of the item's chunks at
+// consecutive addresses in the space (one read or write each); false as
+// soon as `f` fails.
+template <class F>
+bool store::for_each_run(const item& it, F&& f) const {
     for (std::size_t i = 0, n = it.chunks(); i < n;) {
-        // A run of chunks at consecutive addresses is one read.
         std::size_t j = i + 1;
         while (j < n && it.chunk_at(j) == it.chunk_at(i) + (j - i) * value_chunk)
             ++j;
         const std::size_t from = i * value_chunk;
         const std::size_t len = std::min<std::size_t>(j * value_chunk, it.data_length) - from;
-        if (!cfg_.values->read(it.chunk_at(i), std::as_writable_bytes(std::span(buf + from, len))))
-            return false;
+        if (!f(it.chunk_at(i), from, len)) return false;
         i = j;
     }
     return true;
 }
 
+bool store::read_chunks(const item& it, char* buf) const {
+    return for_each_run(it, [&](std::uint64_t at, std::size_t from, std::size_t len) {
+        return cfg_.values->read(at, std::as_writable_bytes(std::span(buf + from, len)))
+            .has_value();
+    });
+}
+
 bool store::write_chunks(const item& it, const char* buf) const {
-    for (std::size_t i = 0, n = it.chunks(); i < n;) {
-        std::size_t j = i + 1;
-        while (j < n && it.chunk_at(j) == it.chunk_at(i) + (j - i) * value_chunk)
-            ++j;
-        const std::size_t from = i * value_chunk;
-        const std::size_t len = std::min<std::size_t>(j * value_chunk, it.data_length) - from;
-        if (!cfg_.values->write(it.chunk_at(i), std::as_bytes(std::span(buf + from, len))))
-            return false;
-        i = j;
-    }
-    return true;
+    return for_each_run(it, [&](std::uint64_t at, std::size_t from, std::size_t len) {
+        return cfg_.values->write(at, std::as_bytes(std::span(buf + from, len))).has_value();
+    });
 }
 
 bool store::copy_value(const item& it, std::string& out) const {

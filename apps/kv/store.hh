@@ -218,6 +218,8 @@ class store {
     bool copy_value(const item& it, std::string& out) const;
     // Reads (or writes) the value of an in-space item from (into) `buf`,
     // data_length bytes, a run of consecutive chunks per call.
+    template <class F>
+    bool for_each_run(const item& it, F&& f) const;
     bool read_chunks(const item& it, char* buf) const;
     bool write_chunks(const item& it, const char* buf) const;
 

@@ -9,25 +9,19 @@
 #include <random>
 #include <string>
 
-#include "engine_fixture.hh"
 #include "suvm/suvm_support.hh"
 #include "text_cat.hh"
+#include "value_space.hh"
 
 namespace {
 
-using airlock::kv::engine_config;
 using kv_test::cat;
 
 TEST(KvSuvmValues, OperationsMatchAReferenceMap) {
-    auto o = airlock::suvm::test::small_options(0, 8);  // a 32 KiB cache
-    engine_config cfg;
-    cfg.store.memory_limit = std::size_t{4} << 20;  // never evicts here
-    cfg.store.item_size_max = std::size_t{64} << 10;
-    o.size = airlock::kv::store::value_space_size(cfg.store);
-    airlock::suvm::test::paged space(o);
-    ASSERT_TRUE(space.s);
-    cfg.store.values = space.s.get();
-    kv_test::engine_fixture f(cfg);
+    kv_test::value_space vs(std::size_t{4} << 20, std::size_t{64} << 10, 8);
+    ASSERT_TRUE(vs.space.s);
+    auto& space = vs.space;
+    auto& f = vs.engine;
 
     std::map<std::string, std::string> ref;
     std::mt19937_64 rng(20261206);

@@ -9,24 +9,19 @@
 #include <random>
 #include <string>
 
-#include "engine_fixture.hh"
 #include "suvm/suvm_support.hh"
 #include "text_cat.hh"
+#include "value_space.hh"
 
 namespace {
 
 using kv_test::cat;
 
 TEST(KvSuvmValues, MixedSizesEvictUnderTheLimitAndNeverFail) {
-    auto o = airlock::suvm::test::small_options(0, 8);
-    airlock::kv::engine_config cfg;
-    cfg.store.memory_limit = std::size_t{256} << 10;
-    cfg.store.item_size_max = std::size_t{16} << 10;
-    o.size = airlock::kv::store::value_space_size(cfg.store);
-    airlock::suvm::test::paged space(o);
-    ASSERT_TRUE(space.s);
-    cfg.store.values = space.s.get();
-    kv_test::engine_fixture f(cfg);
+    kv_test::value_space vs(std::size_t{256} << 10, std::size_t{16} << 10, 8);
+    ASSERT_TRUE(vs.space.s);
+    auto& space = vs.space;
+    auto& f = vs.engine;
 
     std::mt19937_64 rng(7);
     std::map<int, std::string> latest;
@@ -47,7 +42,7 @@ TEST(KvSuvmValues, MixedSizesEvictUnderTheLimitAndNeverFail) {
                       "\r\nEND\r\n"));
     const auto c = f.eng->store().counters();
     EXPECT_GT(c.evictions, 0u);
-    EXPECT_LE(c.bytes, cfg.store.memory_limit);
+    EXPECT_LE(c.bytes, f.eng->store().config().memory_limit);
     EXPECT_EQ(space.s->fault(), airlock::errc::ok);
 }
 

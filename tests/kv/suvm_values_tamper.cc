@@ -7,25 +7,19 @@
 
 #include <string>
 
-#include "engine_fixture.hh"
 #include "suvm/suvm_support.hh"
 #include "text_cat.hh"
+#include "value_space.hh"
 
 namespace {
 
 using kv_test::cat;
 
 TEST(KvSuvmValues, ATamperedStoreGivesServerErrorNeverData) {
-    auto o = airlock::suvm::test::small_options(0, 4);
-    o.prefetch = false;
-    airlock::kv::engine_config cfg;
-    cfg.store.memory_limit = std::size_t{1} << 20;
-    cfg.store.item_size_max = std::size_t{16} << 10;
-    o.size = airlock::kv::store::value_space_size(cfg.store);
-    airlock::suvm::test::paged space(o);
-    ASSERT_TRUE(space.s);
-    cfg.store.values = space.s.get();
-    kv_test::engine_fixture f(cfg);
+    kv_test::value_space vs(std::size_t{1} << 20, std::size_t{16} << 10, 4, /*no_prefetch=*/true);
+    ASSERT_TRUE(vs.space.s);
+    auto& space = vs.space;
+    auto& f = vs.engine;
 
     // Page 0 holds the first values: "n" (a number) and "a".
     ASSERT_EQ(f.run("set n 0 0 2\r\n42\r\n"), "STORED\r\n");
