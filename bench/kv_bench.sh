@@ -12,7 +12,13 @@
 # over the timed window).
 # Prints a table; --json prints one JSON line per measurement instead.
 #
-# --platforms picks the airlock-kv platforms (default "native sim process");
+# --platforms picks the airlock-kv servers (default "native sim process
+# sim:transition"): a platform, with `:transition` for the enclave's I/O by
+# the transition baseline (--io transition: a modelled ocall and a blocking
+# system call per I/O, as memcached in an SDK enclave makes them). The
+# baseline row is `sim:transition`, whose enclave thread makes the system
+# call itself, as an ocall's thread does; `process:transition` also pays
+# two cross-thread hand-offs per call that a real ocall does not;
 # -t is memcached's and every airlock-kv's (enclave threads in an enclave).
 #
 # Usage: bench/kv_bench.sh [--threads N] [--memory MB] [--seconds S]
@@ -21,7 +27,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
 kv="${AIRLOCK_KV:-$here/build/release/apps/kv/airlock-kv}"
-threads=2 memory=64 seconds=3 concurrency=16 rounds=1 json=0 platforms="native sim process"
+threads=2 memory=64 seconds=3 concurrency=16 rounds=1 json=0
+platforms="native sim process sim:transition"
 while (($#)); do
     case "$1" in
         --threads) threads="$2"; shift 2 ;;
@@ -54,10 +61,12 @@ port[memcached]=$base_port
 memcached -l 127.0.0.1 -p "$base_port" -U 0 -t "$threads" -m "$memory" "${user[@]}" &
 pids+=($!); pid[memcached]=$!
 i=1
-for platform in "${kv_platforms[@]}"; do
-    port[$platform]=$((base_port + i)); i=$((i + 1))
-    "$kv" -l 127.0.0.1 -p "${port[$platform]}" -t "$threads" -m "$memory" --platform "$platform" &
-    pids+=($!); pid[$platform]=$!
+for which in "${kv_platforms[@]}"; do
+    port[$which]=$((base_port + i)); i=$((i + 1))
+    io_args=()
+    [[ $which == *:* ]] && io_args=(--io "${which#*:}")
+    "$kv" -l 127.0.0.1 -p "${port[$which]}" -t "$threads" -m "$memory" --platform "${which%%:*}" "${io_args[@]}" &
+    pids+=($!); pid[$which]=$!
 done
 sleep 1
 
@@ -71,7 +80,7 @@ cpu_ticks() {
 }
 tck="$(getconf CLK_TCK)"
 
-((json)) || printf '%-11s %-8s %-7s %-6s %6s %12s %14s\n' server platform io mix value ops_per_sec cpu_ns_per_op
+((json)) || printf '%-11s %-8s %-10s %-6s %6s %12s %14s\n' server platform io mix value ops_per_sec cpu_ns_per_op
 for ((r = 0; r < rounds; r++)); do
     for mix in 90/10 50/50; do
         get="0.${mix%%/*}"; set="0.${mix##*/}"
@@ -79,7 +88,8 @@ for ((r = 0; r < rounds; r++)); do
         for value in 100 4096; do
             printf 'key\n32 32 1\nvalue\n%s %s 1\ncmd\n0 %s\n1 %s\n' "$value" "$value" "$set" "$get" >"$work/cfg"
             for which in "${servers[@]}"; do
-                server=airlock-kv platform=$which io=airlock
+                server=airlock-kv platform=${which%%:*} io=airlock
+                [[ $which == *:* ]] && io=${which#*:}
                 [[ $which == memcached ]] && server=memcached platform=native io=native
                 [[ $which == native ]] && io=native
                 before="$(cpu_ticks "${pid[$which]}")"
@@ -94,7 +104,7 @@ for ((r = 0; r < rounds; r++)); do
                     printf '{"bench":"kv","server":"%s","platform":"%s","io":"%s","mix":"%s","value_bytes":%s,"ops_per_sec":%s,"cpu_ns_per_op":%s}\n' \
                         "$server" "$platform" "$io" "$mix" "$value" "$tps" "$cpu_ns"
                 else
-                    printf '%-11s %-8s %-7s %-6s %6s %12s %14s\n' "$server" "$platform" "$io" "$mix" "$value" "$tps" "$cpu_ns"
+                    printf '%-11s %-8s %-10s %-6s %6s %12s %14s\n' "$server" "$platform" "$io" "$mix" "$value" "$tps" "$cpu_ns"
                 fi
             done
         done

@@ -34,6 +34,7 @@ SYS = """{"bench":"sys","workload":"pread_4k","connections":0,"in_flight":1,"mod
 KV = """{"bench":"kv","server":"memcached","platform":"native","io":"native","mix":"90/10","value_bytes":100,"ops_per_sec":60000,"cpu_ns_per_op":12000}
 {"bench":"kv","server":"airlock-kv","platform":"process","io":"airlock","mix":"90/10","value_bytes":100,"ops_per_sec":50000,"cpu_ns_per_op":15000}
 {"bench":"kv","server":"airlock-kv","platform":"process","io":"airlock","mix":"90/10","value_bytes":100,"ops_per_sec":54000,"cpu_ns_per_op":14000}
+{"bench":"kv","server":"airlock-kv","platform":"process","io":"transition","mix":"90/10","value_bytes":100,"ops_per_sec":20000,"cpu_ns_per_op":40000}
 """
 
 

@@ -20,18 +20,24 @@ import sys
 
 from bench_chart import grouped_bars, json_lines
 
-SERVER_ORDER = ["memcached", "native", "sim", "process"]
+SERVER_ORDER = ["memcached", "native", "sim", "process", "sim:transition", "process:transition"]
 LABELS = {
     "memcached": "memcached (Debian)",
     "native": "airlock-kv, no enclave",
     "sim": "airlock-kv in an enclave (sim)",
     "process": "airlock-kv in a sealed enclave (process)",
+    "sim:transition": "airlock-kv in an enclave, an ocall per I/O (sim)",
+    "process:transition": "airlock-kv in a sealed enclave, an ocall per I/O (process)",
 }
-COLOURS = {"memcached": "#ff7f0e", "native": "#2ca02c", "sim": "#9ecae1", "process": "#1f77b4"}
+COLOURS = {"memcached": "#ff7f0e", "native": "#2ca02c", "sim": "#9ecae1", "process": "#1f77b4",
+           "sim:transition": "#d9d9d9", "process:transition": "#969696"}
 
 
 def series_of(r):
-    return "memcached" if r["server"] == "memcached" else r["platform"]
+    """memcached, or the airlock-kv platform, with `:transition` for that I/O."""
+    if r["server"] == "memcached":
+        return "memcached"
+    return r["platform"] + (":transition" if r.get("io") == "transition" else "")
 
 
 def medians(rows):

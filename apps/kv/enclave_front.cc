@@ -18,6 +18,7 @@
 #include "airlock/rpc/method.hh"
 #include "airlock/sys/clock.hh"
 #include "airlock/sys/listener.hh"
+#include "airlock/sys/poll.hh"
 #include "airlock/sys/service.hh"
 #include "airlock/sys/socket.hh"
 
@@ -35,6 +36,7 @@ struct kv_settings {
     std::uint64_t threads = 1;
     std::uint64_t suvm_size = 0;  // 0: values in enclave memory, else the value space's
     std::uint64_t suvm_cache = 0;
+    std::uint64_t transition = 0;  // 1: sys calls by the transition baseline (--io transition)
 };
 
 // Starts serving on the calling channel's enclave thread: (port, IPv4
@@ -183,6 +185,80 @@ task<void> accept_loop(async::executor& ex, std::shared_ptr<enclave_server> srv,
     }
 }
 
+// --- the transition baseline (--io transition) ---------------------------
+//
+// Every sys call blocks the enclave thread there, as memcached's worker
+// thread does inside an SDK enclave, where libevent's epoll_wait, each read
+// and each sendmsg is an ocall: one loop per enclave thread polls its
+// listener and connections (one transition), then accepts, receives and
+// runs the commands of each ready one, and sends its replies at once (a
+// transition each). Between rounds it yields, so the executor still serves
+// the host's calls.
+
+struct blocking_conn {
+    blocking_conn(engine& e, counters& c, sys::socket s) : conn(e, c), sock(std::move(s)) {}
+    connection conn;
+    sys::socket sock;
+};
+
+// Receives what a ready connection has, runs its commands and sends the
+// replies; false when the connection is to be closed.
+task<bool> serve_ready(enclave_server& srv, blocking_conn& c, std::span<std::byte> buf) {
+    if (c.conn.wants_input()) {
+        auto n = co_await c.sock.recv(buf);
+        if (!n || *n == 0) co_return false;
+        srv.refresh_clock();
+        srv.publish();
+        c.conn.receive(std::string_view(reinterpret_cast<const char*>(buf.data()), *n));
+    }
+    while (!c.conn.output().empty() && !c.conn.closing_now()) {
+        auto sent = co_await c.sock.send(std::as_bytes(std::span(c.conn.output())));
+        if (!sent) co_return false;
+        c.conn.consumed(*sent);
+        if (c.conn.has_pending_input() && c.conn.wants_input()) c.conn.resume();
+    }
+    co_return !c.conn.closing();
+}
+
+task<void> transition_loop(async::executor& ex, std::shared_ptr<enclave_server> srv,
+                           sys::listener l) {
+    using namespace std::chrono_literals;
+    std::vector<std::unique_ptr<blocking_conn>> conns;
+    std::vector<sys::poll_entry> ready;
+    std::vector<std::byte> buf(recv_chunk);
+    for (;;) {
+        ready.assign(1, {.target = l.native_handle()});
+        for (const auto& c : conns)
+            ready.push_back({.target = c->sock.native_handle()});
+        // A bounded wait: the executor's other work (the host's calls) runs
+        // between rounds.
+        auto n = co_await sys::poll(srv->client, ready, 100ms);
+        if (!n) co_return;  // the service stopped or the link failed
+        for (std::size_t i = conns.size(); i-- > 0;) {
+            if (ready[i + 1].revents == 0) continue;
+            if (!co_await serve_ready(*srv, *conns[i], buf)) {
+                (void)co_await conns[i]->sock.close();
+                conns.erase(conns.begin() + static_cast<std::ptrdiff_t>(i));
+            }
+        }
+        if (ready[0].revents != 0) {
+            auto s = co_await l.accept();
+            if (!s) co_return;
+            if (srv->eng->curr_connections.load(std::memory_order_relaxed) >=
+                srv->shared.settings.max_connections) {
+                static constexpr char msg[] = "ERROR Too many open connections\r\n";
+                (void)co_await s->send_all(std::as_bytes(std::span(msg, sizeof msg - 1)));
+                srv->eng->rejected_connections.fetch_add(1, std::memory_order_relaxed);
+            } else {
+                counters::bump(srv->published.connections);
+                conns.push_back(
+                    std::make_unique<blocking_conn>(*srv->eng, *srv->ctr, std::move(*s)));
+            }
+        }
+        co_await ex.schedule();
+    }
+}
+
 // Thread 0 makes the engine: its clock is the threads' shared reading, its
 // `stats` adds each thread's boundary counters and connections.
 errc make_engine(enclave_server& s) {
@@ -202,7 +278,7 @@ errc make_engine(enclave_server& s) {
     }
     server_info info;
     info.platform = "enclave";
-    info.io = "airlock";
+    info.io = sh.settings.transition != 0 ? "transition" : "airlock";
     info.threads = static_cast<std::uint32_t>(sh.settings.threads);
     info.max_connections = static_cast<std::uint32_t>(sh.settings.max_connections);
     info.clock = [&sh] { return sh.now.load(std::memory_order_relaxed); };
@@ -249,7 +325,10 @@ errc make_engine(enclave_server& s) {
 }
 
 void kv_program(platform::enclave_thread& t, kv_shared& shared) {
-    sys::client& c = sys::client::attach(t);
+    sys::client& c = sys::client::attach(
+        t, 0,
+        {.transport =
+             shared.settings.transition != 0 ? sys::transport::transition : sys::transport::ring});
     auto srv = std::make_shared<enclave_server>(shared, c, t.index, t.untrusted_memory);
     t.keep_alive->push_back(srv);
     auto& ex = t.executor;
@@ -281,7 +360,10 @@ void kv_program(platform::enclave_thread& t, kv_shared& shared) {
             s.eng = sh.eng.get();
             s.ctr = &s.eng->register_thread();
             s.publish();
-            ex.spawn(accept_loop(ex, std::move(self), std::move(*l)));
+            if (sh.settings.transition != 0)
+                ex.spawn(transition_loop(ex, std::move(self), std::move(*l)));
+            else
+                ex.spawn(accept_loop(ex, std::move(self), std::move(*l)));
             co_return local->port();
         });
 }
@@ -320,7 +402,8 @@ expected<std::unique_ptr<enclave_front>, std::string> enclave_front::start(
     kv_settings settings{.memory = opt.engine.store.memory_limit,
                          .item_max = opt.engine.store.item_size_max,
                          .max_connections = opt.max_connections,
-                         .threads = threads};
+                         .threads = threads,
+                         .transition = opt.io_transition ? 1u : 0u};
     if (opt.items_in_suvm) {
         const suvm::space_options so = value_space_options(opt);
         auto need = suvm::space::store_size(so);

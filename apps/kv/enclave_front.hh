@@ -10,7 +10,9 @@
 // spreads the connections); every connection is a coroutine on the
 // executor of the thread that accepted it, and all I/O is sys calls
 // (accept, recv, send) that one host io_uring service thread runs for every
-// link, with no enclave transition.
+// link, with no enclave transition. With `io_transition` each thread
+// instead runs one loop of blocking calls, each a modelled transition: a
+// poll, then a receive and a send per ready connection (the baseline).
 //
 // Thread contract: host side; start, port and the destructor on the thread
 // that created it, which must outlive the enclave (platform/enclave.hh).
@@ -40,6 +42,10 @@ struct enclave_options {
     std::size_t suvm_cache_bytes = std::size_t{4} << 20;
     // The enclave's memory budget; 0: computed from the limits above.
     std::size_t enclave_memory = 0;
+    // Make every sys call by the transition baseline (--io transition): a
+    // modelled transition and a blocking system call each, one poll loop
+    // per thread (sys/transition.hh, sys/poll.hh).
+    bool io_transition = false;
 };
 
 // The value space's options under `opt` (items_in_suvm).

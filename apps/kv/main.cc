@@ -37,6 +37,8 @@ void on_signal(int) {
                  "      --platform=P        where the store runs: native (default), sim (an\n"
                  "                          enclave on host threads), process (a sealed enclave)\n"
                  "      --io=I              enclave I/O: airlock (sys over io_uring, default)\n"
+                 "                          or transition (a modelled ocall and a blocking\n"
+                 "                          system call per I/O, one poll loop a thread)\n"
                  "      --items-in=W        where values live: memory (default), suvm (sealed\n"
                  "                          pages in untrusted memory; --platform sim|process)\n"
                  "      --suvm-cache-mb=N   the suvm page cache in the enclave (default 4)\n"
@@ -144,13 +146,7 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     if (platform != "native") {
         if (platform != "sim" && platform != "process") usage(2);
-        if (io != "native" && io != "airlock") {
-            // The transition baseline of sys blocks the enclave thread in each
-            // call, so an enclave thread cannot serve many connections with it.
-            std::fprintf(stderr, "airlock-kv: --io %s is not supported by the enclave front\n",
-                         io.c_str());
-            return 2;
-        }
+        if (io != "native" && io != "airlock" && io != "transition") usage(2);
         enclave_options eo;
         eo.platform = platform == "sim" ? airlock::platform::platform_kind::sim
                                         : airlock::platform::platform_kind::process;
@@ -162,6 +158,7 @@ int main(int argc, char** argv) {
         eo.items_in_suvm = items_in == "suvm";
         eo.suvm_cache_bytes = suvm_cache_mb << 20;
         eo.enclave_memory = enclave_mb << 20;
+        eo.io_transition = io == "transition";
         auto front = enclave_front::start(eo);
         if (!front) {
             std::fprintf(stderr, "airlock-kv: %s\n", front.error().c_str());

@@ -67,6 +67,7 @@ std::string_view to_string(errc e) noexcept {
         AIRLOCK_ERRC_NAME(sys_closed)
         AIRLOCK_ERRC_NAME(sys_bad_clock)
         AIRLOCK_ERRC_NAME(sys_service_stopped)
+        AIRLOCK_ERRC_NAME(sys_unsupported)
         AIRLOCK_ERRC_NAME(suvm_out_of_range)
         AIRLOCK_ERRC_NAME(suvm_cache_exhausted)
         AIRLOCK_ERRC_NAME(suvm_out_of_memory)

@@ -152,6 +152,22 @@ verdict check_completion(wire::op kind, std::uint64_t asked, std::size_t room, s
                 return {errc::sys_bad_result, "a stat record with an impossible size"};
             return {};
         }
+        case op::poll: {
+            // A word of events per entry asked about; `result` counts the
+            // entries with any.
+            if (data.size() != asked * 8)
+                return {errc::sys_bad_result, "a poll reply of another size"};
+            std::uint64_t ready = 0;
+            for (std::size_t i = 0; i < asked; ++i) {
+                const std::uint64_t ev = word_at(data, i);
+                if ((ev & ~wire::poll_events) != 0)
+                    return {errc::sys_bad_result, "a poll event that does not exist"};
+                ready += ev != 0 ? 1 : 0;
+            }
+            if (static_cast<std::uint64_t>(result) != ready)
+                return {errc::sys_bad_result, "a poll count that is not the entries ready"};
+            return {};
+        }
         case op::list_dir:
             if (data.size() > asked || !dir_listing_well_formed(data, result))
                 return {errc::sys_bad_result, "a malformed directory listing"};

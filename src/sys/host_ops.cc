@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <string>
 
@@ -373,6 +374,33 @@ ssize_t send_all(int fd, std::span<const std::byte> bytes, int stop_fd) {
     }
 }
 
+// poll: waits for the entries' events (or the stop), then replies a word
+// of events per entry; a handle the table does not know is poll_nval.
+host_result poll_blocking(host_table& t, const host_request& r, int stop_fd) {
+    const std::uint64_t n = r.args[0];
+    if (n > wire::max_poll_entries || r.payload.size() != n * 16) return error(-EINVAL);
+    std::vector<pollfd> fds(n + (stop_fd >= 0 ? 1 : 0));
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint64_t events = get_word(r.payload.data() + 16 * i + 8);
+        fds[i].fd = t.fd_of(get_word(r.payload.data() + 16 * i));
+        fds[i].events = static_cast<short>(events & (wire::poll_in | wire::poll_out));
+    }
+    if (stop_fd >= 0) fds[n] = {stop_fd, POLLIN, 0};
+    const auto timeout = static_cast<std::int64_t>(r.args[1]);
+    const int ms = timeout < 0 ? -1 : static_cast<int>(std::min<std::int64_t>(timeout, INT_MAX));
+    if (::poll(fds.data(), fds.size(), ms) < 0) return error(neg_errno());
+    if (stop_fd >= 0 && fds[n].revents != 0) return error(-ECANCELED);
+    host_result out;
+    out.data.resize(n * 8);
+    for (std::size_t i = 0; i < n; ++i) {
+        std::uint64_t ev = static_cast<std::uint16_t>(fds[i].revents) & wire::poll_events;
+        if (fds[i].fd < 0) ev = wire::poll_nval;
+        put_word(out.data.data() + 8 * i, ev);
+        out.result += ev != 0 ? 1 : 0;
+    }
+    return out;
+}
+
 }  // namespace
 
 host_result run_blocking(host_table& t, const host_request& r, int stop_fd) {
@@ -475,6 +503,8 @@ host_result run_blocking(host_table& t, const host_request& r, int stop_fd) {
             if (n < 0) return error(neg_errno());
             return datagram_reply(sa, len, buf.data(), static_cast<std::size_t>(n));
         }
+        case op::poll:
+            return poll_blocking(t, r, stop_fd);
         default:
             return error(-EINVAL);
     }

@@ -7,7 +7,8 @@
 // options, addresses, shutdown, close, stat, path and folder calls) and
 // returns their completion; `run_blocking` makes every other call with a
 // plain blocking system call (accept, connect, recv, send, open, read,
-// write, fsync), for the transition baseline. The io_uring service uses
+// write, fsync, and poll, which only that transport makes), for the
+// transition baseline. The io_uring service uses
 // run_now and submits the rest.
 //
 // Thread contract: a table and its calls on one host thread.
@@ -80,7 +81,8 @@ class host_table {
                                                  std::vector<int>* closed);
 // Makes any call with blocking system calls on this thread. With a
 // `stop_fd` (an eventfd the owner writes to stop the thread) a call that
-// may wait for a peer (accept, connect, recv, send, send_to, receive_from)
+// may wait for a peer (accept, connect, recv, send, send_to, receive_from,
+// poll)
 // is made so that the stop ends its wait: tried without waiting, then a
 // wait for readiness or the stop; stopped, it returns -ECANCELED.
 [[nodiscard]] host_result run_blocking(host_table& t, const host_request& r, int stop_fd = -1);

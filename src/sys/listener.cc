@@ -130,6 +130,10 @@ bool listener::is_open() const noexcept {
     return acceptor_ && acceptor_->is_open();
 }
 
+handle listener::native_handle() const noexcept {
+    return acceptor_ ? acceptor_->id() : 0;
+}
+
 std::size_t listener::accepted_ahead() const noexcept {
     return acceptor_ ? acceptor_->ready.size() : 0;
 }

@@ -459,6 +459,10 @@ class uring_service final : public service {
                 io_uring_sqe_set_data64(sqe, op_index(o));
                 return;
             }
+            case op::poll:
+                // Readiness is the transition transport's (a ring client
+                // refuses it before sending): its calls block, these do not.
+                return reply(-EOPNOTSUPP);
             default:
                 return reply(-EINVAL);
         }

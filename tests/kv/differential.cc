@@ -1,5 +1,6 @@
 // Description: scripted and seeded random sessions get byte-identical replies from airlock-kv and
-// Debian's memcached (native, in a sim or process enclave, and with values in a suvm space).
+// Debian's memcached (native, in a sim or process enclave, with values in a suvm space, and with
+// the enclave's I/O by the transition baseline).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -443,7 +444,8 @@ TEST_P(Differential, SeededRandomStream) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fronts, Differential,
-                         ::testing::Values("native", "sim", "process", "sim_suvm", "process_suvm"),
+                         ::testing::Values("native", "sim", "process", "sim_suvm", "process_suvm",
+                                           "sim_transition", "process_transition"),
                          [](const auto& p) { return p.param; });
 
 }  // namespace

@@ -17,7 +17,9 @@ namespace kv_test {
 class kv_server {
   public:
     // `where`: "native", "sim" or "process"; "sim_suvm" and "process_suvm"
-    // keep item values in a suvm space (--items-in suvm).
+    // keep item values in a suvm space (--items-in suvm); "sim_transition"
+    // and "process_transition" make sys calls by the transition baseline
+    // (--io transition).
     explicit kv_server(airlock::kv::engine_config cfg = {}, unsigned threads = 2,
                        const std::string& where = "native") {
         if (where != "native") {
@@ -25,6 +27,7 @@ class kv_server {
             eo.platform = where.starts_with("sim") ? airlock::platform::platform_kind::sim
                                                    : airlock::platform::platform_kind::process;
             eo.items_in_suvm = where.ends_with("_suvm");
+            eo.io_transition = where.ends_with("_transition");
             eo.listen = "127.0.0.1";
             eo.port = 0;
             eo.threads = threads;

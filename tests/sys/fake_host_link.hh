@@ -61,10 +61,15 @@ struct fake_host_link {
     // Writes a completion for `id`: `result`, then `data_bytes` of 0x77
     // (any thread).
     void send_completion(std::uint64_t id, std::int64_t result, std::size_t data_bytes) {
-        std::vector<std::byte> m(24 + data_bytes, std::byte{0x77});
+        const std::vector<std::byte> data(data_bytes, std::byte{0x77});
+        send_completion(id, result, data);
+    }
+    void send_completion(std::uint64_t id, std::int64_t result, std::span<const std::byte> data) {
+        std::vector<std::byte> m(24 + data.size());
         std::memcpy(m.data(), &id, 8);
         std::memcpy(m.data() + 8, &result, 8);
         std::memset(m.data() + 16, 0, 8);
+        if (!data.empty()) std::memcpy(m.data() + 24, data.data(), data.size());
         ASSERT_TRUE(completions.try_send(sys::wire::completion_tag, m).has_value());
     }
     // The same, then the client's rounds that take it.

@@ -92,6 +92,7 @@ enum class errc : std::uint16_t {
     sys_closed = 507,           // the sys client has shut down
     sys_bad_clock = 508,        // fault: a clock word went backwards or is torn for ever
     sys_service_stopped = 509,  // the host's sys service stopped: waiting and later calls fail
+    sys_unsupported = 510,      // a call the client's transport does not make (poll on the ring)
 
     // --- suvm: ordinary outcomes --------------------------------------------
     suvm_out_of_range = 600,     // an address or length beyond the paged space

@@ -61,6 +61,8 @@ class listener {
                                                               listen_options options = {});
 
     [[nodiscard]] bool is_open() const noexcept;
+    // The enclave's handle (for sys::poll); 0 when not open.
+    [[nodiscard]] handle native_handle() const noexcept;
     // The next connection; its peer's address in `*peer` when not null.
     [[nodiscard]] async::task<result<socket>> accept(address* peer = nullptr);
     [[nodiscard]] async::task<result<address>> local_address();

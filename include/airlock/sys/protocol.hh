@@ -59,8 +59,14 @@ enum class op : std::uint16_t {
     list_dir = 31,   // args[0]: asked bytes, args[1]: cookie; payload: path
                      // reply: entries; result: count, aux: next cookie (0: end)
     append = 32,     // write at the end: payload: the bytes (O_APPEND files)
+    // readiness (the transition transport's only: its calls block, so a
+    // thread serving many sockets first waits until one is ready)
+    poll = 33,  // args[0]: entries, args[1]: timeout in ms (int64, < 0: none);
+                // payload: per entry a handle and its events (poll_* bits);
+                // reply: result = entries ready, data = per entry a word of
+                // the events that happened
 };
-inline constexpr std::uint16_t max_op = 32;
+inline constexpr std::uint16_t max_op = 33;
 
 // Set in a request's tag by a client of the transition transport on a
 // sealed platform (sys/transition.hh): the service hands a link whose first
@@ -89,6 +95,18 @@ inline constexpr std::uint64_t listen_reuse_address = 1;
 inline constexpr std::uint64_t listen_v6_only = 2;
 inline constexpr std::uint64_t listen_reuse_port = 4;
 inline constexpr std::uint64_t listen_no_delay = 8;
+
+// poll events, as Linux numbers them (poll(2)). An entry asks for
+// poll_in and/or poll_out; the reply may add poll_err, poll_hup and
+// poll_nval (a handle the host does not know) whatever was asked.
+inline constexpr std::uint64_t poll_in = 0x1;
+inline constexpr std::uint64_t poll_out = 0x4;
+inline constexpr std::uint64_t poll_err = 0x8;
+inline constexpr std::uint64_t poll_hup = 0x10;
+inline constexpr std::uint64_t poll_nval = 0x20;
+inline constexpr std::uint64_t poll_events = poll_in | poll_out | poll_err | poll_hup | poll_nval;
+// The most entries one poll asks about.
+inline constexpr std::size_t max_poll_entries = 4096;
 
 enum class socket_option : std::uint64_t { no_delay = 1, keep_alive = 2, reuse_address = 3 };
 
