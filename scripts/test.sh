@@ -12,8 +12,9 @@
 #   release    gcc -O2 -Werror: build, every test, each public header alone,
 #              and the header checks again under -std=c++23
 #   consumer   install, then a find_package user and an add_subdirectory user
-#   clang      clang -Werror: the library, the tests and the examples (not
-#              the benchmarks); unit tests
+#   clang      clang -Werror with ASan+UBSan at -O1: the library, the
+#              programs and the unit tests, which it runs (so coroutine code
+#              runs under both compilers' AddressSanitizer)
 #   asan       ASan+UBSan at -O1: every test, AIRLOCK_STRESS_SCALE=0.2
 #   tsan       TSan: the tests that start threads (label stress),
 #              AIRLOCK_STRESS_SCALE=0.05; builds only those
@@ -176,19 +177,12 @@ build_preset() { # preset [cmake --build args]
     cmake --build --preset "$preset" "$@"
 }
 
-# The library, tests and examples without airlock-bench: all that proves a
-# second compiler builds Airlock.
-build_without_bench() { # preset
-    configure "$1" -DAIRLOCK_BUILD_BENCH=OFF
-    cmake --build --preset "$1"
-}
-
 # Only the test executables of one group (cmake/AirlockTesting.cmake):
 # airlock_tests (every test) or airlock_tests_<label>, the label that the
 # preset's test filter selects.
-build_tests() { # preset group
+build_tests() { # preset target...
     configure "$1"
-    cmake --build --preset "$1" --target "$2"
+    cmake --build --preset "$1" --target "${@:2}"
 }
 
 lint_shell() {
@@ -321,12 +315,13 @@ else
     step "headers: each header alone (C++23)" headers_cxx23
     step "consumer via add_subdirectory" consumer_subdirectory
 
-    # The test presets pick the labels and AIRLOCK_STRESS_SCALE; the ASan and
-    # TSan builds compile only the tests their presets run (every test, and
-    # those labelled stress, as CMakePresets.json says).
+    # The test presets pick the labels and AIRLOCK_STRESS_SCALE; the clang,
+    # ASan and TSan builds compile only the tests their presets run (those
+    # labelled unit, every test, those labelled stress: CMakePresets.json),
+    # and clang's the programs too.
     for preset in clang asan tsan; do
         case $preset in
-            clang) step "$preset: build" build_without_bench clang ;;
+            clang) step "$preset: build" build_tests clang airlock_tests_unit airlock-kv airlock-ps airlock-ps-worker ;;
             asan) step "$preset: build" build_tests asan airlock_tests ;;
             tsan) step "$preset: build" build_tests tsan airlock_tests_stress ;;
         esac
