@@ -11,11 +11,12 @@
 // 2^(64 - slot_bits) reuses of one slot: 2^56 for the default 256 slots,
 // centuries at any call rate. Every slot starts at the same first
 // generation, which the endpoint draws per table (`first_generation()`), so
-// ids do not start at 0 and two endpoints of one process do not hand out the
-// same ids (a reply id of one channel names nothing on another). A reply whose id names no slot, a
-// free slot, or an older generation (a reply for a call never made, already answered, timed out or
-// cancelled) is dropped and counted, never delivered (HOSTILE-INPUTS #12, #15): the waiter that
-// gave up may already be gone.
+// ids do not start at 0 and two endpoints of one process do not hand out
+// the same ids (a reply id of one channel names nothing on another). A
+// reply whose id names no slot, a free slot, or an older generation (a
+// reply for a call never made, already answered, timed out or cancelled) is
+// dropped and counted, never delivered (HOSTILE-INPUTS #12, #15): the
+// waiter that gave up may already be gone.
 //
 // A call may be watched by the endpoint's default deadline (rpc/protocol.hh):
 // its slot then records the sweep epoch it was made in, and `sweep` fails
@@ -56,7 +57,7 @@ class call_table {
     // code and stack were placed) plus the count of tables so far times an
     // odd constant, so the first 2^k calls in a process return values that
     // differ in their low k bits (the generation bits of any table). Any
-    // thread; never a system call.
+    // thread; makes no system call of its own.
     [[nodiscard]] static std::uint64_t first_generation() noexcept;
 
     // Registers `w` and returns its call id, or errc::ring_full when every
