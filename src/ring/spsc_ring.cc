@@ -295,8 +295,11 @@ expected<message> ring_consumer::receive_slow() {
                 std::byte* dst = reassembly_space(static_cast<std::size_t>(total));
                 // Copy the data after the total word: the record copies in
                 // words from the payload start, so go through a word-aligned
-                // offset of 8.
-                r->copy_to({dst, len - 8}, 8);
+                // offset of 8. Clamped without a branch too, like every
+                // length before a copy: at most a record's payload, which
+                // the buffer always holds (it starts at max_payload_ bytes),
+                // even while the checks above are mispredicted.
+                r->copy_to({dst, index_nospec(len - 8, max_payload_ - 7)}, 8);
                 assembled_ = len - 8;
                 release(*r);
                 break;

@@ -847,8 +847,14 @@ void endpoint_base::dispatch_pooled(std::span<const std::byte> payload) noexcept
             set_fault(errc::enclave_memory_exhausted);
             return;
         }
-        const auto n = static_cast<std::size_t>(index_nospec(length, options_.max_message + 1));
-        ring::shared::copy_out(pool_copy_.data(), in_pool_.data + offset / 8, n);
+        // Clamped without a branch too, like every host-written length and
+        // offset before a copy (Spectre v1): even while the checks above
+        // are mispredicted, the copy stays inside the private buffer and
+        // the pool, and starts on a word.
+        const std::size_t room = std::min<std::size_t>(pool_copy_.size(), in_pool_.size);
+        const std::size_t n = index_nospec(length, room + 1);
+        const std::size_t at = index_nospec(offset, in_pool_.size - n + 1) & ~std::size_t{7};
+        ring::shared::copy_out(pool_copy_.data(), in_pool_.data + at / 8, n);
         bytes = {pool_copy_.data(), n};
         return_pool_buffer(offset, length);
     }
@@ -974,7 +980,7 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
       out_(out, {.hooks = wiring.hooks, .peer_bell = wiring.peer_bell}),
       in_(in, {{.hooks = wiring.hooks, .peer_bell = wiring.peer_bell}, options.max_message}),
       options_(options),
-      calls_(options.max_in_flight),
+      calls_(options.max_in_flight, call_table::first_generation()),
       sweep_period_ns_(options.default_call_timeout_ns / 4 +
                        (options.default_call_timeout_ns % 4 != 0 ? 1 : 0)),
       sweep_alarm_(ex, &on_sweep, this) {

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -37,16 +38,37 @@ constexpr std::size_t ring_capacity = std::size_t{1} << 14;
 constexpr std::uint64_t calls_per_caller = 300;
 constexpr std::uint64_t call_timeout_ns = 20'000'000;
 
-task<void> enclave_caller(rpc::endpoint<rpc::side::enclave>& host, std::uint64_t from) {
-    for (std::uint64_t i = 0; i < calls_per_caller; ++i)
-        (void)co_await host.call(lookup, from + i).with_timeout(call_timeout_ns);
+constexpr std::uint64_t enclave_callers = 4;
+
+// The enclave's callers count their outcomes in the untrusted memory beside
+// the region (enclave_config::untrusted_memory, which the scribbler never
+// writes), one word each: calls that ended with a value, with an error, and
+// callers that finished all their calls. The host reads them at the end.
+enum tally_word : std::size_t { values, errors, finished, tally_words };
+
+void count(std::span<std::byte> tally, tally_word w) {
+    std::atomic_ref<std::uint64_t>(reinterpret_cast<std::uint64_t*>(tally.data())[w])
+        .fetch_add(1, std::memory_order_relaxed);
+}
+std::uint64_t read(std::span<std::byte> tally, tally_word w) {
+    return std::atomic_ref<std::uint64_t>(reinterpret_cast<std::uint64_t*>(tally.data())[w])
+        .load(std::memory_order_relaxed);
+}
+
+task<void> enclave_caller(rpc::endpoint<rpc::side::enclave>& host, std::span<std::byte> tally,
+                          std::uint64_t from) {
+    for (std::uint64_t i = 0; i < calls_per_caller; ++i) {
+        auto r = co_await host.call(lookup, from + i).with_timeout(call_timeout_ns);
+        count(tally, r ? values : errors);
+    }
+    count(tally, finished);
 }
 
 void program(platform::enclave_thread& t) {
     t.host.serve(add, [](std::uint64_t a, std::uint64_t b) { return a + b; });
     t.host.serve(echo, [](std::string s) { return s; });
-    for (std::uint64_t c = 0; c < 4; ++c)
-        t.executor.spawn(enclave_caller(t.host, c << 32));
+    for (std::uint64_t c = 0; c < enclave_callers; ++c)
+        t.executor.spawn(enclave_caller(t.host, t.untrusted_memory, c << 32));
 }
 
 std::uint64_t splitmix(std::uint64_t& s) {
@@ -126,6 +148,7 @@ TEST_P(hostile_rpc_scribbler, calls_both_ways_end_and_the_enclave_lives) {
     platform::enclave_config config =
         GetParam() == platform_kind::process ? test::process_config() : platform::enclave_config{};
     config.ring_capacity = ring_capacity;
+    config.untrusted_memory = tally_words * 8;
     auto created = platform::enclave::create(config, program);
     ASSERT_TRUE(created.has_value()) << to_string(created.error());
     platform::enclave& e = **created;
@@ -151,7 +174,15 @@ TEST_P(hostile_rpc_scribbler, calls_both_ways_end_and_the_enclave_lives) {
     {
         region_scribbler scribbler(*region, 20261205 + static_cast<std::uint64_t>(GetParam()));
         scribbler.wait_until_writing();
-        async::sync_wait(ch->executor(), async::when_all(caller(0), caller(1), caller(2)));
+        // The host's calls, then its executor serves the enclave's lookups
+        // until every enclave caller has finished (the watchdog ends a hang).
+        const std::span<std::byte> tally = e.untrusted_memory();
+        auto enclave_done = [&]() -> task<void> {
+            while (read(tally, finished) < enclave_callers)
+                (void)co_await ch->executor().sleep_for(1'000'000);
+        };
+        async::sync_wait(ch->executor(),
+                         async::when_all(caller(0), caller(1), caller(2), enclave_done()));
         scribbler.stop();
         writes = scribbler.writes();
     }
@@ -165,6 +196,13 @@ TEST_P(hostile_rpc_scribbler, calls_both_ways_end_and_the_enclave_lives) {
                 static_cast<unsigned long long>(writes),
                 std::string(to_string(ch->endpoint().fault())).c_str());
     EXPECT_EQ(ended, 3 * 2 * calls_per_caller) << "every call ended";
+    const std::span<std::byte> tally = e.untrusted_memory();
+    std::printf("  enclave callers: %llu values, %llu errors\n",
+                static_cast<unsigned long long>(read(tally, values)),
+                static_cast<unsigned long long>(read(tally, errors)));
+    EXPECT_EQ(read(tally, finished), enclave_callers) << "an enclave caller did not finish";
+    EXPECT_EQ(read(tally, values) + read(tally, errors), enclave_callers * calls_per_caller)
+        << "every enclave call ended, with a value or an error, once";
     EXPECT_GT(writes, 0u);
     EXPECT_EQ(e.failure(), errc::ok) << e.diagnostic();
 }

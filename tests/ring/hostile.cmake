@@ -26,3 +26,4 @@ airlock_add_test(fuzz_replay LAYER ring
 target_compile_definitions(test_ring_fuzz_replay
                            PRIVATE AIRLOCK_FUZZ_CORPUS_DIR="${PROJECT_SOURCE_DIR}/fuzz/corpus/ring")
 airlock_add_test(hostile_slow_trickle LAYER ring SOURCES hostile_slow_trickle.cc LABELS hostile)
+airlock_add_test(hostile_fan_in_trickle LAYER ring SOURCES hostile_fan_in_trickle.cc LABELS hostile)

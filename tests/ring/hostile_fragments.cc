@@ -2,9 +2,11 @@
 // Description: forged fragment sequences (a part without a first, a first
 // shorter than its total word or longer than its total, parts that overrun
 // or fall short of the total, a changed tag, interleaved messages, totals
-// above the trusted cap up to 2^64 - 1) fault the consumer with
-// fault_fragment_sequence or fault_fragment_total, before any allocation
-// beyond the cap; valid sequences reassemble (HOSTILE-INPUTS #5, #19).
+// above the trusted cap up to 2^64 - 1, a first whose header claims one byte
+// more than a record may carry or more than was published) fault the
+// consumer with fault_fragment_sequence, fault_fragment_total or
+// fault_record_length, before any allocation beyond the cap and before any
+// copy past the record; valid sequences reassemble (HOSTILE-INPUTS #5, #19).
 #include <cstdint>
 #include <vector>
 
@@ -19,6 +21,7 @@ namespace {
 
 constexpr std::uint64_t capacity = 1024;
 constexpr std::size_t cap = 4096;  // the consumer's trusted max_message
+constexpr auto max_payload = static_cast<std::uint32_t>(wire::max_record_payload(capacity));
 
 struct step {
     kind k;
@@ -55,6 +58,21 @@ const std::vector<sequence> sequences = {
      {{kind::fragment_first, 8, 1, std::uint64_t{1} << 63}},
      errc::fault_fragment_total},
     {"total 2^64 - 1", {{kind::fragment_first, 8, 1, u64_max}}, errc::fault_fragment_total},
+    {"first of max_payload + 1 bytes (all of them published)",
+     {{kind::fragment_first, max_payload + 1, 1, cap}},
+     errc::fault_record_length},
+    {"first of max_payload + 1 bytes, more than its total too",
+     {{kind::fragment_first, max_payload + 1, 1, 16}},
+     errc::fault_record_length},
+    {"first claiming 2^32 - 8 bytes",
+     {{kind::fragment_first, 0xffff'fff8, 1, 0, true}},
+     errc::fault_record_length},
+    {"first claiming 64 bytes with only its header published",
+     {{kind::fragment_first, 64, 1, 0, true}},
+     errc::fault_record_length},
+    {"last of max_payload + 1 bytes",
+     {{kind::fragment_first, 8, 1, cap}, {kind::fragment_last, max_payload + 1}},
+     errc::fault_record_length},
     {"message inside a fragmented one",
      {{kind::fragment_first, 24, 1, 100}, {kind::message, 8}},
      errc::fault_fragment_sequence},
@@ -98,6 +116,11 @@ const std::vector<sequence> sequences = {
       {kind::message, 5, 3}},
      errc::ok,
      5},
+    {"first of exactly max_payload bytes, then the rest",
+     {{kind::fragment_first, max_payload, 1, 1000},
+      {kind::fragment_last, 1000 - (max_payload - 8)}},
+     errc::ok,
+     1000},
     {"zero-length middles are legal",
      {{kind::fragment_first, 16, 1, 16},
       {kind::fragment_middle, 0},

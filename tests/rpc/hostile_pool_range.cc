@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Description: a pooled message from the host is bounded by the enclave's own pool size and
 // message cap and copied once before it is decoded; anything else is a fault, never a read
-// outside the pool (#5, #6, #8, #19).
+// outside the pool (#5, #6, #8, #19). Ranges at the edges (ending exactly at the pool's end, the
+// whole pool) are copied whole: the copy's clamps cut nothing that the checks let through.
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -61,6 +62,50 @@ TEST(hostile_pool_range, an_honest_pooled_call_is_answered_and_its_buffer_return
     EXPECT_EQ(r->result, test::encoded(text));
     EXPECT_EQ(f.enclave().fault(), errc::ok);
     EXPECT_EQ(f.enclave().stats().pooled_received, 1u);
+}
+
+TEST(hostile_pool_range, ranges_at_the_edges_of_the_pool_are_copied_whole) {
+    struct edge {
+        const char* what;
+        std::size_t text;  // bytes of the echoed string
+        bool at_end;       // placed to end exactly at the pool's end, else at 0
+    };
+    // A call is 16 + 8 + text bytes; the last fills the 64 KiB pool exactly.
+    for (const edge& e : {edge{"ends at the pool's end", 40'000, true},
+                          edge{"one word before the end", 40'000 - 8, true},
+                          edge{"the whole pool", pool_bytes - 24, false},
+                          edge{"the whole pool, ending at its end", pool_bytes - 24, true}}) {
+        SCOPED_TRACE(e.what);
+        test::hostile_host f({}, 1 << 12, pool_bytes);
+        serve_plain(f.enclave());
+        std::string text(e.text, 'y');
+        for (std::size_t i = 0; i < text.size(); i += 997)
+            text[i] = static_cast<char>('a' + i % 26);
+        const auto call = test::raw_channel::call_bytes(9, echo.id, test::encoded(text));
+        const std::uint64_t offset = e.at_end ? (pool_bytes - call.size()) & ~std::uint64_t{7} : 0;
+        ASSERT_LE(offset + call.size(), pool_bytes);
+        write_pool(f, offset, call);
+        f.ch.send_raw(rpc::pooled_tag, pooled(rpc::call_tag, offset, call.size()));
+        f.settle();
+        auto back = f.ch.take();
+        ASSERT_TRUE(back);
+        ASSERT_EQ(back->tag, rpc::pool_return_tag);
+        EXPECT_EQ(test::get_u64(back->bytes, 0), offset);
+        EXPECT_EQ(test::get_u64(back->bytes, 8), call.size());
+        auto reply = f.ch.take();
+        ASSERT_TRUE(reply);
+        ASSERT_EQ(reply->tag, rpc::pooled_tag);
+        const std::uint64_t at = test::get_u64(reply->bytes, 8);
+        const std::uint64_t length = test::get_u64(reply->bytes, 16);
+        std::vector<std::byte> result(length);
+        ring::shared::copy_out(result.data(), f.ch.pool(0).data + at / 8, length);
+        auto r = test::raw_channel::as_reply({rpc::reply_tag, result});
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->id, 9u);
+        EXPECT_EQ(r->code, 0u);
+        EXPECT_EQ(r->result, test::encoded(text)) << "the call was not copied whole";
+        EXPECT_EQ(f.enclave().fault(), errc::ok);
+    }
 }
 
 TEST(hostile_pool_range, offsets_and_lengths_outside_the_pool_fault_the_channel) {
