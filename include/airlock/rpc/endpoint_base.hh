@@ -267,10 +267,11 @@ class endpoint_base : public async::source {
     // Sends call `id` through the queue for ring space: ok, or
     // errc::cancelled / the fault, after which the call is abandoned (a
     // fragmented message partly in the ring is aborted, so the peer discards
-    // it whole).
+    // it whole). Sets `sent` (the awaiting call_operation's) as soon as all
+    // of the call is in the ring, before this resumes.
     async::task<errc> send_queued(std::vector<std::byte>& message, std::uint64_t id,
                                   const async::cancellation_token& token, std::uint64_t since,
-                                  const detail::deferred_arguments* deferred);
+                                  const detail::deferred_arguments* deferred, bool& sent);
     // Waits for the reply to call `id` while `token` may cancel it: ok once
     // `w` is done, or errc::cancelled (the call is abandoned, the peer told,
     // and a reply that comes later is dropped).
