@@ -629,6 +629,22 @@ bool endpoint_base::on_owner_thread() noexcept {
     return false;
 }
 
+void endpoint_base::release_elsewhere(async::executor& ex, detail::lifeline* life) noexcept {
+    struct release final : async::work_item {
+        explicit release(detail::lifeline* l) noexcept : work_item(&run_it, &run_it), life(l) {}
+        // Run, or discarded by a dying executor: on the owner thread either way.
+        static void run_it(async::work_item& self) noexcept {
+            auto* r = static_cast<release*>(&self);
+            detail::lifeline* l = r->life;
+            delete r;
+            if (--l->holders == 0 && l->endpoint == nullptr) delete l;
+        }
+        detail::lifeline* life;
+    };
+    auto* item = new (std::nothrow) release(life);
+    if (item != nullptr) ex.post(*item);
+}
+
 // ============================================================================
 // Serving
 
