@@ -2,6 +2,8 @@
 // async_scope: counting its tasks, waking its joiners, tearing down.
 #include "airlock/async/scope.hh"
 
+#include <thread>
+
 namespace airlock::async {
 
 async_scope::async_scope(executor& ex, const cancellation_token& parent)
@@ -27,10 +29,19 @@ async_scope::~async_scope() {
         std::coroutine_handle<detail::detached_promise>::from_promise(*p).destroy();
         p = executor_.spawned_head_;
     }
+    // The last task finished on another thread and left its count to the
+    // wake-up it posts: take the wake-up back (once its push has landed:
+    // the flag is set just before it) and the count with it.
+    // acquire: pairs with the finisher's release store of the flag.
+    if (wake_posted_.load(std::memory_order_acquire)) {
+        while (!executor_.withdraw(wake_))
+            std::this_thread::yield();
+        wake_posted_.store(false, std::memory_order_relaxed);
+        active_.fetch_sub(1, std::memory_order_acq_rel);
+    }
     AIRLOCK_CHECK(
         active() == 0,
         "a scope destroyed while some of its tasks run on another executor: join it first");
-    if (wake_posted_.load(std::memory_order_acquire)) (void)executor_.withdraw(wake_);
 }
 
 scope_stats async_scope::stats() const noexcept {
@@ -47,15 +58,30 @@ void async_scope::child_gone(const task_failure& failure) noexcept {
     finished_.fetch_add(1, std::memory_order_relaxed);
     if (failure.exception || failure.code != errc::ok)
         failed_.fetch_add(1, std::memory_order_relaxed);
-    // acq_rel: a joiner that sees zero sees every task's effects.
-    if (active_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     if (executor_.is_owner_thread()) {
-        wake_joiners();
+        // acq_rel: a joiner that sees zero sees every task's effects.
+        if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) wake_joiners();
         return;
     }
-    // The last task finished on another executor's thread: the joiners
-    // belong to ours. One post at a time; it re-checks the count there.
-    if (!wake_posted_.exchange(true, std::memory_order_acq_rel)) executor_.post(wake_);
+    // Finished on another executor's thread. The count reaches zero only on
+    // the owner thread: were it to reach zero here, a join (or the scope's
+    // destruction) could complete at once and free the scope while this
+    // thread still posts its wake-up. So a task that is not the last takes
+    // one off; the last leaves its count to the wake-up it posts, which
+    // takes it off on the owner thread. Only one such wake-up is ever in
+    // flight: while it is, its count keeps every other finisher from being
+    // the last.
+    std::size_t n = active_.load(std::memory_order_relaxed);
+    while (n > 1) {
+        // acq_rel: what this task did is visible to whoever takes the count to zero.
+        if (active_.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel,
+                                          std::memory_order_relaxed))
+            return;
+    }
+    // release: the destructor (acquire) may withdraw the wake-up only once
+    // it is pushed; it waits for it from here on.
+    wake_posted_.store(true, std::memory_order_release);
+    executor_.post(wake_);  // the scope may be gone once the push lands: nothing after
 }
 
 void async_scope::wake_joiners() noexcept {
@@ -71,8 +97,11 @@ void async_scope::wake_joiners() noexcept {
 
 void async_scope::on_wake(work_item& self) noexcept {
     async_scope& scope = *static_cast<wake_item&>(self).scope;
-    scope.wake_posted_.store(false, std::memory_order_release);
-    scope.wake_joiners();
+    // Cleared before the count drops: a later last finisher, which can only
+    // come after a spawn that follows this, sets it again.
+    scope.wake_posted_.store(false, std::memory_order_relaxed);
+    // acq_rel: the count the finisher left; a joiner that sees zero sees its effects.
+    if (scope.active_.fetch_sub(1, std::memory_order_acq_rel) == 1) scope.wake_joiners();
 }
 
 void async_scope::on_wake_discarded(work_item& self) noexcept {
@@ -88,9 +117,8 @@ bool join_operation::await_ready() const noexcept {
 
 bool join_operation::await_suspend(std::coroutine_handle<> waiter) noexcept {
     AIRLOCK_CHECK(scope_->executor_.is_owner_thread(), "a scope joined on a foreign thread");
-    // A task finishing elsewhere may have taken the count to zero since
-    // await_ready: its wake-up post runs later and would find no joiner.
-    if (scope_->active() == 0) return false;
+    // The count reaches zero only on this thread (child_gone), so it is
+    // still above zero here: the wake-up that takes it there finds this joiner.
     waiter_ = waiter;
     next_ = scope_->joiners_;
     if (next_ != nullptr) next_->prev_ = this;

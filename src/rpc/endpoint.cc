@@ -193,6 +193,9 @@ std::size_t endpoint_base::flush_senders() noexcept {
         if (senders_head_ == nullptr) senders_tail_ = nullptr;
         w.next = nullptr;
         w.queued = false;
+        // The peer has the whole call from now on, even if its coroutine is
+        // destroyed before it resumes (then the call sends a cancel).
+        if (w.sent != nullptr) *w.sent = true;
         resume_sender(w, errc::ok);
         ++sent;
     }
@@ -440,7 +443,7 @@ async::task<errc> endpoint_base::finish_call(
         co_return stop.outcome(errc::cancelled);
     }
     if (deferred != nullptr || !try_send_now(call_tag, message)) {
-        const errc r = co_await send_queued(message, *id, token, since, deferred);
+        const errc r = co_await send_queued(message, *id, token, since, deferred, sent);
         if (!life.alive()) co_return errc::broken_promise;
         if (r != errc::ok) {  // send_queued abandoned the call
             give_back(std::move(message));
@@ -506,9 +509,10 @@ async::task<expected<std::uint64_t>> endpoint_base::wait_for_slot(
 async::task<errc> endpoint_base::send_queued(std::vector<std::byte>& message, std::uint64_t id,
                                              const async::cancellation_token& token,
                                              std::uint64_t since,
-                                             const detail::deferred_arguments* deferred) {
+                                             const detail::deferred_arguments* deferred,
+                                             bool& sent) {
     const detail::lifeline_hold life(lifeline_);
-    errc sent = errc::ok;
+    errc result = errc::ok;
     {
         // A deferred call: the header (its buffer may hold stale bytes after it).
         send_operation sending =
@@ -520,19 +524,20 @@ async::task<errc> endpoint_base::send_queued(std::vector<std::byte>& message, st
         sending.waiter().since = since;
         sending.waiter().deferred = deferred;
         sending.waiter().spill = &message;
+        sending.waiter().sent = &sent;
         leave_on_cancel<detail::send_waiter> queued{
             lifeline_, &sending.waiter(), [](endpoint_base& ep, detail::send_waiter& sw) noexcept {
                 if (ep.leave_send_queue(sw)) ep.resume_sender(sw, errc::cancelled);
             }};
         async::detail::cancel_point point;
         if (!point.arm(*executor_, token, &decltype(queued)::callback, &queued))
-            sent = errc::cancelled;
+            result = errc::cancelled;
         else
-            sent = co_await sending;
+            result = co_await sending;
     }
     if (!life.alive()) co_return errc::broken_promise;
-    if (sent != errc::ok) abandon_call(id, /*sent=*/false);
-    co_return sent;
+    if (result != errc::ok) abandon_call(id, /*sent=*/false);
+    co_return result;
 }
 
 async::task<errc> endpoint_base::wait_cancellable(detail::reply_waiter_base& w, std::uint64_t id,
@@ -622,6 +627,22 @@ bool endpoint_base::on_owner_thread() noexcept {
         return true;
     AIRLOCK_DCHECK(false, "an rpc call made on a thread that is not its endpoint's");
     return false;
+}
+
+void endpoint_base::release_elsewhere(async::executor& ex, detail::lifeline* life) noexcept {
+    struct release final : async::work_item {
+        explicit release(detail::lifeline* l) noexcept : work_item(&run_it, &run_it), life(l) {}
+        // Run, or discarded by a dying executor: on the owner thread either way.
+        static void run_it(async::work_item& self) noexcept {
+            auto* r = static_cast<release*>(&self);
+            detail::lifeline* l = r->life;
+            delete r;
+            if (--l->holders == 0 && l->endpoint == nullptr) delete l;
+        }
+        detail::lifeline* life;
+    };
+    auto* item = new (std::nothrow) release(life);
+    if (item != nullptr) ex.post(*item);
 }
 
 // ============================================================================

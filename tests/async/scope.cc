@@ -134,8 +134,10 @@ TEST(scope, a_task_finishing_on_another_executor_wakes_the_join) {
     executor* o = nullptr;
     while ((o = other.load(std::memory_order_acquire)) == nullptr)
         std::this_thread::yield();
+    // The other thread rings this doorbell after it posts to `home`, maybe
+    // after `home` is gone (executor::post): it outlives that thread.
+    ring::wire::doorbell bell{};
     {
-        ring::wire::doorbell bell{};
         executor home(bell, hooks);
         async_scope s(home);
         std::atomic<int> finished_elsewhere{0};

@@ -66,16 +66,16 @@ class channel {
     }
     // Ends the channel (idempotent): waiting senders fail, the receiver
     // drains what was sent, then gets errc::channel_closed.
+    // Every waiter is taken under one hold of the lock and woken after it;
+    // then the channel is not touched again (once it is closed, a
+    // coroutine may destroy it at once).
     void close() noexcept {
         lock_.lock();
         closed_ = true;
-        while (detail::wait_node* n = senders_.pop_front()) {
-            lock_.unlock();
-            n->wake();  // its send_operation finds delivered_ false
-            lock_.lock();
-        }
+        detail::wait_node* senders = senders_.take_all();  // each finds delivered_ false
         detail::wait_node* r = receivers_.pop_front();
         lock_.unlock();
+        detail::wait_list::wake_taken(senders);
         if (r != nullptr) r->wake();
     }
     [[nodiscard]] bool closed() noexcept {

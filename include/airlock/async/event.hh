@@ -31,17 +31,14 @@ class async_event {
     async_event& operator=(const async_event&) = delete;
 
     // Sets the flag and wakes every waiter.
+    // Once the last waiter is woken, set() no longer touches the event: a
+    // woken waiter may destroy it at once.
     void set() noexcept {
         lock_.lock();
         set_ = true;
-        // Wake outside the lock: take them one at a time (a woken waiter
-        // may go away at once).
-        while (detail::wait_node* n = waiters_.pop_front()) {
-            lock_.unlock();
-            n->wake();
-            lock_.lock();
-        }
+        detail::wait_node* waiters = waiters_.take_all();
         lock_.unlock();
+        detail::wait_list::wake_taken(waiters);  // outside the lock; the event may die
     }
     // Clears the flag: later waits wait for the next set.
     void reset() noexcept {

@@ -18,11 +18,20 @@
 // teardown as an executor's); a task of it that hopped to another executor
 // must have finished by then (join first: AIRLOCK_CHECK otherwise).
 //
+// A task may finish on another executor's thread (after hopping). The last
+// one to finish there does not take the count to zero itself: it posts a
+// wake-up to the scope's executor and touches the scope no more, and the
+// wake-up, run on the owner thread, takes the count to zero and resumes the
+// joiners. So a join cannot complete, nor the scope be destroyed after it,
+// while another thread still uses the scope.
+//
 // Thread contract: construction, spawn, join and destruction on the owner
 // thread of the executor; `request_stop`, `active` and `stats` on any
 // thread. Tasks may finish on other threads (after hopping).
-// Memory ordering: the count of active tasks is an acq_rel atomic; a task
-// finishing elsewhere wakes the joiners through a post to the executor.
+// Memory ordering: the count of active tasks is an acq_rel atomic, and
+// reaches zero only on the owner thread; the wake-up posted by a task
+// finishing elsewhere is ordered by the executor's inbox (release push,
+// acquire take).
 
 #include <atomic>
 #include <coroutine>
@@ -106,7 +115,9 @@ class async_scope {
         return source_.is_cancellation_requested();
     }
 
-    // Tasks spawned and not yet finished. Any thread.
+    // Tasks spawned and not yet finished. Any thread. When the last of
+    // them finishes on another executor's thread it still counts (active()
+    // reads 1) until the owner thread runs the wake-up it posted.
     [[nodiscard]] std::size_t active() const noexcept {
         return active_.load(std::memory_order_acquire);
     }
@@ -133,10 +144,13 @@ class async_scope {
     std::atomic<std::uint64_t> finished_{0};
     std::atomic<std::uint64_t> failed_{0};
     join_operation* joiners_ = nullptr;  // owner thread
-    // Posted when the last task finishes on another thread.
+    // Posted when the last task finishes on another thread; it takes that
+    // task's count off on the owner thread.
     struct wake_item : work_item {
         async_scope* scope = nullptr;
     } wake_;
+    // Set (release) by that task just before it posts wake_; cleared on the
+    // owner thread when wake_ runs or is withdrawn.
     std::atomic<bool> wake_posted_{false};
 };
 

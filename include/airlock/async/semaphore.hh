@@ -41,18 +41,15 @@ class async_semaphore {
         return got;
     }
     // Gives `n` permits back: waiters first, oldest first.
+    // The waiters and the permits left over are settled under one hold of
+    // the lock; the waiters are woken after it, and then the semaphore is
+    // not touched again: a woken waiter may destroy it at once.
     void release(std::size_t n = 1) noexcept {
-        for (; n != 0; --n) {
-            lock_.lock();
-            detail::wait_node* next = waiters_.pop_front();
-            if (next == nullptr) {
-                permits_ += n;
-                lock_.unlock();
-                return;
-            }
-            lock_.unlock();
-            next->wake();  // the permit goes with it
-        }
+        lock_.lock();
+        const detail::wait_list::taken woken = waiters_.take(n);  // a permit goes with each
+        permits_ += n - woken.count;
+        lock_.unlock();
+        detail::wait_list::wake_taken(woken.first);
     }
     // Free permits now (a snapshot).
     [[nodiscard]] std::size_t available() noexcept {

@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <thread>
 
@@ -134,6 +135,51 @@ class wait_list {
         unlink(*n);
         n->state_.store(wait_node::state::waking, std::memory_order_relaxed);
         return n;
+    }
+    // Up to `max` of the oldest waiters, unlinked together and marked
+    // waking: a detached list, oldest first, that the caller wakes once the
+    // lock is released (wake_taken), without touching the primitive again.
+    // A waker that took its nodes one at a time would relock the primitive
+    // after each wake, and a woken coroutine may destroy the primitive at
+    // once (its last waiter owned it).
+    struct taken {
+        wait_node* first = nullptr;
+        std::size_t count = 0;
+    };
+    taken take(std::size_t max) noexcept {
+        taken out{head_, 0};
+        wait_node* n = head_;
+        for (; n != nullptr && out.count < max; n = n->next_, ++out.count)
+            n->state_.store(wait_node::state::waking, std::memory_order_relaxed);
+        if (out.count == 0) return {};
+        // Cut the taken run off the list: `n` is the first one left.
+        if (n != nullptr) {
+            n->prev_->next_ = nullptr;
+            n->prev_ = nullptr;
+        } else {
+            tail_ = nullptr;
+        }
+        head_ = n;
+        return out;
+    }
+    [[nodiscard]] wait_node* take_all() noexcept { return take(~std::size_t{0}).first; }
+    // The node after `n` in a taken list, read before `n` is woken (a woken
+    // node may be gone at once); unlinks `n`. Not under the lock: the taken
+    // nodes belong to the waker until it wakes them (their owners wait for
+    // that, wait_node's `waking`).
+    [[nodiscard]] static wait_node* next_taken(wait_node& n) noexcept {
+        wait_node* next = n.next_;
+        n.prev_ = n.next_ = nullptr;
+        return next;
+    }
+    // Wakes every node of a taken list, oldest first. Any thread, without
+    // the primitive's lock; touches only the nodes.
+    static void wake_taken(wait_node* n) noexcept {
+        while (n != nullptr) {
+            wait_node* next = next_taken(*n);
+            n->wake();
+            n = next;
+        }
     }
     // Unlinks `n` if it is still here (marked idle); false when a waker
     // took it first.

@@ -22,6 +22,10 @@
 // rvalues moved in), so the bytes a span, string_view or borrowed_bytes
 // argument names must stay valid and unchanged until the call is awaited.
 //
+// Made or awaited on a thread that is not the endpoint's, it yields
+// rpc_wrong_thread and touches neither the ring nor the endpoint (debug
+// builds abort at the mistake).
+//
 // Awaited at most once. Before that it may be moved, or converted to
 // `task_type` (a task that awaits it), for code that stores calls as tasks;
 // async::sync_wait, when_all and when_any take it directly. Destroying an
@@ -39,6 +43,7 @@
 #include <vector>
 
 #include "airlock/async/cancellation.hh"
+#include "airlock/async/resumption.hh"
 #include "airlock/async/task.hh"
 #include "airlock/base/check.hh"
 #include "airlock/base/expected.hh"
@@ -65,12 +70,11 @@ class [[nodiscard("co_await it")]] call_operation {
           deferred_(deferred) {
         ++life_->holders;
     }
-    // A call that will not be sent: awaiting it yields `why`.
-    static call_operation refused(endpoint_base & ep, errc why) noexcept {
-        call_operation op(ep, {}, {});
-        op.state_ = state::refused;
-        op.result_error_ = why;
-        return op;
+    // A call made on a thread that is not the endpoint's: awaiting it yields
+    // rpc_wrong_thread. It holds nothing of the endpoint (whose state
+    // belongs to the owner thread).
+    static call_operation made_elsewhere(endpoint_base & ep) noexcept {
+        return call_operation(ep, elsewhere{});
     }
     call_operation(call_operation && other) noexcept
         : endpoint_(other.endpoint_),
@@ -80,6 +84,7 @@ class [[nodiscard("co_await it")]] call_operation {
           waiter_(other.waiter_.executor()),
           deferred_(std::exchange(other.deferred_, {})),
           deadline_ns_(other.deadline_ns_),
+          thread_(other.thread_),
           result_error_(other.result_error_),
           state_(other.state_) {
         AIRLOCK_CHECK(other.state_ == state::fresh || other.state_ == state::refused,
@@ -87,16 +92,23 @@ class [[nodiscard("co_await it")]] call_operation {
     }
     call_operation& operator=(call_operation&&) = delete;
     ~call_operation() {
-        if (life_ == nullptr) return;  // moved from
-        slow_ = {};                    // its frames leave the endpoint's queues first
-        if (life_->endpoint != nullptr) {
-            if (state_ == state::fresh && endpoint_->executor_->is_owner_thread())
-                endpoint_->give_back(std::move(message_));
-            else if ((state_ == state::replying || state_ == state::slow) && id_ != no_call &&
-                     !waiter_.done())
-                endpoint_->abandon_call(id_, sent_);  // a late reply is dropped
+        if (life_ == nullptr) return;  // moved from, or made elsewhere
+        if (!on_its_thread()) [[unlikely]] {
+            // Awaited (or dropped) on another thread, so never sent: the
+            // endpoint is not touched here; its hold goes back on the
+            // owner thread.
+            endpoint_base::release_elsewhere(waiter_.executor(), life_);
+        } else {
+            slow_ = {};  // its frames leave the endpoint's queues first
+            if (life_->endpoint != nullptr) {
+                if (state_ == state::fresh)
+                    endpoint_->give_back(std::move(message_));
+                else if ((state_ == state::replying || state_ == state::slow) && id_ != no_call &&
+                         !waiter_.done())
+                    endpoint_->abandon_call(id_, sent_);  // a late reply is dropped
+            }
+            if (--life_->holders == 0 && life_->endpoint == nullptr) delete life_;
         }
-        if (--life_->holders == 0 && life_->endpoint == nullptr) delete life_;
         if (deferred_.state != nullptr) deferred_.destroy(deferred_.state);
     }
 
@@ -113,9 +125,16 @@ class [[nodiscard("co_await it")]] call_operation {
     }
 
     [[nodiscard]] bool await_ready() noexcept {
-        AIRLOCK_CHECK(life_ != nullptr && (state_ == state::fresh || state_ == state::refused),
+        AIRLOCK_CHECK(state_ == state::refused || (life_ != nullptr && state_ == state::fresh),
                       "a call is awaited once");
         if (state_ == state::refused) return true;
+        // Awaited on a thread that is not the endpoint's (a coroutine that
+        // hopped since it made the call): nothing of the endpoint is
+        // touched, nothing is sent.
+        if (!on_its_thread()) [[unlikely]] {
+            AIRLOCK_DCHECK(false, "an rpc call awaited on a thread that is not its endpoint's");
+            return refuse(errc::rpc_wrong_thread);
+        }
         if (life_->endpoint == nullptr) [[unlikely]] {  // the endpoint died before the call began
             return refuse(errc::broken_promise);
         }
@@ -146,8 +165,22 @@ class [[nodiscard("co_await it")]] call_operation {
     }
 
   private:
+    struct elsewhere {};
+    call_operation(endpoint_base & ep, elsewhere) noexcept
+        : endpoint_(&ep),
+          life_(nullptr),
+          waiter_(*ep.executor_),
+          result_error_(errc::rpc_wrong_thread),
+          state_(state::refused) {}
+
     static task_type as_task(call_operation op) {
         co_return co_await op;
+    }
+
+    // True on the thread the call was made on: its endpoint's, whose
+    // executor may be gone by now (so it is not asked).
+    [[nodiscard]] bool on_its_thread() const noexcept {
+        return &async::detail::tls_thread_marker == thread_;
     }
 
     bool refuse(errc why) noexcept {
@@ -204,6 +237,8 @@ class [[nodiscard("co_await it")]] call_operation {
     async::task<errc> slow_;
     std::uint64_t deadline_ns_ = 0;  // 0: none
     std::uint64_t id_ = no_call;     // the call's id once it has a slot
+    // The thread it was made on (the endpoint's: endpoint::call checks).
+    const char* thread_ = &async::detail::tls_thread_marker;
     errc result_error_ = errc::ok;
     state state_ = state::fresh;
     bool sent_ = false;  // the whole call is in the ring (the peer may run it)

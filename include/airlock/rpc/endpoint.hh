@@ -128,8 +128,8 @@ class endpoint final : public endpoint_base {
     // (so temporaries may die before the call is awaited). Awaiting the
     // call_operation sends it and resumes with the result, or with an error:
     // the handler's, rpc_unknown_method, rpc_decode, rpc_overloaded,
-    // rpc_handler_failed, rpc_channel_faulted, rpc_wrong_thread (made on a
-    // thread not the endpoint's), errc::cancelled when `token` or the
+    // rpc_handler_failed, rpc_channel_faulted, rpc_wrong_thread (made or
+    // awaited on a thread not the endpoint's), errc::cancelled when `token` or the
     // caller's own token is cancelled first, or deadline_exceeded past a
     // deadline set on the operation (rpc/call_operation.hh). Owner thread;
     // awaitable from any coroutine on it.
@@ -146,7 +146,7 @@ class endpoint final : public endpoint_base {
         static_assert(sizeof...(A) == std::tuple_size_v<typename M::arguments>,
                       "wrong number of arguments for this method");
         if (!on_owner_thread()) [[unlikely]]
-            return call_operation<typename M::result_type>::refused(*this, errc::rpc_wrong_thread);
+            return call_operation<typename M::result_type>::made_elsewhere(*this);
         std::vector<std::byte> message = take_buffer();
         using P = typename M::parameters;
         // With a buffer pool, a call of pool_min() bytes or more is encoded

@@ -24,9 +24,9 @@
 // rpc/endpoint.hh's; a call in flight is rpc/call_operation.hh's.
 //
 // Thread contract: an endpoint belongs to its executor's thread; every call
-// is made there (a call made on another thread is refused with
-// rpc_wrong_thread, and aborts in debug builds). Memory ordering: that of
-// the rings (ring/spsc_ring.hh).
+// is made and awaited there (a call made or awaited on another thread is
+// refused with rpc_wrong_thread, and aborts in debug builds). Memory
+// ordering: that of the rings (ring/spsc_ring.hh).
 
 #include <array>
 #include <coroutine>
@@ -231,6 +231,12 @@ class endpoint_base : public async::source {
     }
     // Counts and (in debug builds) aborts on a call from a foreign thread.
     [[nodiscard]] bool on_owner_thread() noexcept;
+    // A call_operation destroyed on a thread that is not its endpoint's
+    // gives its hold on `life` back on `ex`'s thread, through a post (the
+    // lifeline's count belongs to that thread). Allocates the posted item:
+    // a misuse's path, not the calls'. Out of memory, the hold is kept (the
+    // lifeline then outlives the endpoint for good).
+    static void release_elsewhere(async::executor& ex, detail::lifeline* life) noexcept;
     // Sends `bytes` as one record at once if nothing queues before it, the
     // channel is healthy and the ring has room: committed, published at the
     // end of the poll. False when it must go through send() instead.
@@ -267,10 +273,11 @@ class endpoint_base : public async::source {
     // Sends call `id` through the queue for ring space: ok, or
     // errc::cancelled / the fault, after which the call is abandoned (a
     // fragmented message partly in the ring is aborted, so the peer discards
-    // it whole).
+    // it whole). Sets `sent` (the awaiting call_operation's) as soon as all
+    // of the call is in the ring, before this resumes.
     async::task<errc> send_queued(std::vector<std::byte>& message, std::uint64_t id,
                                   const async::cancellation_token& token, std::uint64_t since,
-                                  const detail::deferred_arguments* deferred);
+                                  const detail::deferred_arguments* deferred, bool& sent);
     // Waits for the reply to call `id` while `token` may cancel it: ok once
     // `w` is done, or errc::cancelled (the call is abandoned, the peer told,
     // and a reply that comes later is dropped).

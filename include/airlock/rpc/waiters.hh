@@ -119,6 +119,10 @@ struct send_waiter {
     // takes the whole encoding if it must stream after all.
     const deferred_arguments* deferred = nullptr;
     std::vector<std::byte>* spill = nullptr;
+    // The flag of the call it carries, set as soon as all of the call is in
+    // the ring (the peer may run it), before its coroutine resumes: a call
+    // destroyed in between still tells the peer it gave up. May be null.
+    bool* sent = nullptr;
 };
 
 // A reply no coroutine waits to send (a synchronous handler's, or an error
