@@ -3,12 +3,9 @@
 
 #include <atomic>
 #include <bit>
+#include <span>
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-#include <immintrin.h>
-#endif
-
+#include "airlock/base/cpu_random.hh"
 #include "airlock/base/speculation.hh"
 
 namespace airlock::rpc {
@@ -23,26 +20,9 @@ constexpr std::uint64_t mix(std::uint64_t z) noexcept {
     return z ^ (z >> 31);
 }
 
-#if defined(__x86_64__)
-[[gnu::target("rdrnd")]] bool rdrand(std::uint64_t& out) noexcept {
-    unsigned int a = 0, b = 0, c = 0, d = 0;
-    if (__get_cpuid(1, &a, &b, &c, &d) == 0 || (c & bit_RDRND) == 0) return false;
-    for (int tries = 0; tries < 10; ++tries) {  // Intel's advice: ten tries
-        unsigned long long v = 0;
-        if (_rdrand64_step(&v) != 0) {
-            out = v;
-            return true;
-        }
-    }
-    return false;
-}
-#endif
-
 std::uint64_t process_offset() noexcept {
     std::uint64_t v = 0;
-#if defined(__x86_64__)
-    if (rdrand(v)) return v;
-#endif
+    if (cpu_random_bytes(std::as_writable_bytes(std::span(&v, 1)))) return v;
     // No generator: where this code and this stack were placed.
     const int local = 0;
     v = reinterpret_cast<std::uintptr_t>(&local) ^

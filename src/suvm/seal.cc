@@ -5,11 +5,9 @@
 
 #include <cstring>
 #include <new>
+#include <span>
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-#include <immintrin.h>
-#endif
+#include "airlock/base/cpu_random.hh"
 
 namespace airlock::suvm {
 
@@ -24,32 +22,8 @@ namespace {
     if (sodium_init() < 0) return;
 }
 
-#if defined(__x86_64__)
-bool cpu_has_rdrand() noexcept {
-    unsigned a = 0, b = 0, c = 0, d = 0;
-    if (__get_cpuid(1, &a, &b, &c, &d) == 0) return false;
-    return (c & bit_RDRND) != 0;
-}
-
-[[gnu::target("rdrnd")]] bool rdrand_fill(unsigned char* out, std::size_t n) noexcept {
-    for (std::size_t i = 0; i < n; i += 8) {
-        unsigned long long v = 0;
-        int tries = 0;
-        // Intel's guidance: retry up to 10 times before calling the unit failed.
-        while (_rdrand64_step(&v) == 0) {
-            if (++tries == 10) return false;
-        }
-        std::memcpy(out + i, &v, n - i < 8 ? n - i : 8);
-        v = 0;
-    }
-    return true;
-}
-#endif
-
 bool make_key(unsigned char* key, std::size_t n) noexcept {
-#if defined(__x86_64__)
-    if (cpu_has_rdrand()) return rdrand_fill(key, n);
-#endif
+    if (cpu_random_available()) return cpu_random_bytes(std::as_writable_bytes(std::span(key, n)));
     randombytes_buf(key, n);
     return true;
 }
