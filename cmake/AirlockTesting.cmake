@@ -64,12 +64,14 @@ endfunction()
 #   Registers <layer>.<name>: compiles SOURCE twice with the project's compiler
 #   and C++20 (cmake/check_compile_fail.cmake). Defined AIRLOCK_COMPILE_OK it
 #   must compile (the snippet is right apart from the one mistake); as it is,
-#   it must fail with a diagnostic matching EXPECT (the sentence users read).
+#   it must fail with one error (the compiler stops at the first), matching
+#   EXPECT (the sentence users read).
 function(airlock_add_compile_fail_test name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "LAYER;SOURCE;EXPECT" "")
   add_test(NAME ${arg_LAYER}.${name}
-           COMMAND ${CMAKE_COMMAND} -DCXX=${CMAKE_CXX_COMPILER} -DINCLUDE=${PROJECT_SOURCE_DIR}/include
-                   -DSOURCE=${CMAKE_CURRENT_SOURCE_DIR}/${arg_SOURCE} "-DEXPECT=${arg_EXPECT}"
-                   -P ${PROJECT_SOURCE_DIR}/cmake/check_compile_fail.cmake)
+           COMMAND ${CMAKE_COMMAND} "-DCXX=${CMAKE_CXX_COMPILER}" "-DCXX_ID=${CMAKE_CXX_COMPILER_ID}"
+                   "-DINCLUDE=${PROJECT_SOURCE_DIR}/include"
+                   "-DSOURCE=${CMAKE_CURRENT_SOURCE_DIR}/${arg_SOURCE}" "-DEXPECT=${arg_EXPECT}"
+                   -P "${PROJECT_SOURCE_DIR}/cmake/check_compile_fail.cmake")
   set_tests_properties(${arg_LAYER}.${name} PROPERTIES LABELS "unit" TIMEOUT 300)
 endfunction()

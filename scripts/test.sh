@@ -232,9 +232,36 @@ headers_cxx23() {
     cmake --build build/headers-cxx23 -j2 --target airlock_check_headers
 }
 
+# README.md's install block, run as written but for the prefix and the build
+# directory, then tests/consumer built against the prefix with README's
+# find_package line: README and this step cannot drift apart. A library-only
+# build: quick, and quicker again through ccache (CMAKE_CXX_COMPILER_LAUNCHER).
 consumer_installed() {
-    local prefix="$tmp/prefix"
-    cmake --install build/release --prefix "$prefix"
+    local prefix="$tmp/prefix" block
+    block="$(awk '/^<!-- scripts\/test.sh \(the consumer step\) runs the next block/ { marked = 1; next }
+                  marked && /^```sh$/ { inside = 1; next }
+                  inside && /^```$/ { exit }
+                  inside { print }' README.md)"
+    local -a needs=("/opt/airlock" "build/lib" "-DAIRLOCK_BUILD_APPS=OFF" "cmake --install")
+    local n
+    for n in "${needs[@]}"; do
+        if [[ "$block" != *"$n"* ]]; then
+            echo "README.md's marked install block does not contain '$n':"
+            echo "$block"
+            return 1
+        fi
+    done
+    block="${block//\/opt\/airlock/\"$prefix\"}"
+    block="${block//build\/lib/build\/readme-lib}"
+    rm -rf build/readme-lib
+    echo "$block"
+    CMAKE_BUILD_PARALLEL_LEVEL=2 bash -euo pipefail -c "$block"
+    local find_line
+    find_line="$(grep -o 'find_package(airlock [0-9.]* REQUIRED)' README.md | head -n 1)"
+    if ! grep -qF "$find_line" tests/consumer/CMakeLists.txt; then
+        echo "tests/consumer/CMakeLists.txt does not say README's '$find_line'"
+        return 1
+    fi
     cmake -S tests/consumer -B build/consumer-installed -G Ninja -DCMAKE_PREFIX_PATH="$prefix"
     cmake --build build/consumer-installed -j2
     ctest --test-dir build/consumer-installed --output-on-failure --no-tests=error
@@ -307,12 +334,11 @@ else
         suite "release: all tests" --preset release
         step "release: each header alone (C++20)" \
             cmake --build --preset release --target airlock_check_headers
-        step "release: consumer via find_package" consumer_installed
     else
         not_run "release: all tests" "build failed"
-        not_run "release: consumer via find_package" "build failed"
     fi
     step "headers: each header alone (C++23)" headers_cxx23
+    step "consumer: README's install, then find_package" consumer_installed
     step "consumer via add_subdirectory" consumer_subdirectory
 
     # The test presets pick the labels and AIRLOCK_STRESS_SCALE; the clang,

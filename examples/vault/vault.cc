@@ -1,19 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 // Description: the vault service: a key-value store in the enclave with an
-// enclave-wide context, a timestamp ocall on every put, a sealed snapshot
-// persisted by a host worker every 100 puts, and logging from both sides.
-// Runs on the platform AIRLOCK_PLATFORM names (sim or process); prints a
-// summary and exits 0 when every answer was the expected one.
+// enclave-wide context, a timestamp ocall on every put, a 100 KiB sealed
+// snapshot persisted by a host worker every 100 puts, and logging from both
+// sides. The host makes 1,000 puts at once and holds every timestamp until
+// all 1,000 have asked for one, so 1,000 calls are in flight together each
+// way; then 1,000 gets at once. Runs on the platform AIRLOCK_PLATFORM names
+// (sim or process). Exits 0 when every answer was the expected one, 1 (after
+// an error record for each wrong answer) otherwise.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <airlock/async/event.hh>
 #include <airlock/async/sync_wait.hh>
 #include <airlock/async/when_all.hh>
 #include <airlock/platform/enclave.hh>
@@ -40,7 +46,8 @@ struct vault_state {
 
 // A stand-in for sealing (a real enclave would use its sealing key and an
 // authenticated cipher): every entry, its length-prefixed key and value,
-// XORed with the key.
+// zero-padded to a multiple of snapshot_bytes (so that the size says little
+// about the contents), XORed with the key.
 std::vector<std::byte> seal(const vault_state& v) {
     std::vector<std::byte> out;
     rpc::writer w(out);
@@ -49,6 +56,8 @@ std::vector<std::byte> seal(const vault_state& v) {
         rpc::encode(w, key);
         rpc::encode(w, value);
     }
+    const std::size_t unit = v.settings.snapshot_bytes;
+    out.resize((out.size() + unit - 1) / unit * unit);
     const auto k = static_cast<std::byte>(v.settings.seal_key & 0xff);
     for (std::byte& b : out)
         b ^= k;
@@ -129,10 +138,16 @@ std::vector<std::byte> bytes_of(const std::string& s) {
 }  // namespace
 
 int main() {
+    constexpr std::uint64_t puts = 1000;  // all in flight at once
     platform::enclave_config config;
     if (auto kind = platform::platform_from_environment()) config.platform = *kind;
     config.enclave_memory = std::size_t{64} << 20;
-    const vault::settings settings{.persist_every = 100, .max_keys = 10'000, .seal_key = 0x5a};
+    // Both ends of the channel take 1,000 calls at once: the host's puts,
+    // the enclave's timestamp ocalls (the defaults are 256 each way).
+    config.rpc.max_in_flight = 1024;
+    config.rpc.max_serving = 1024;
+    const vault::settings settings{
+        .persist_every = 100, .snapshot_bytes = 100 * 1024, .max_keys = 10'000, .seal_key = 0x5a};
     auto enclave = platform::enclave::create<vault_state>(config, settings, &vault_program);
     if (!enclave) {
         log::error("no enclave: %s", std::string(to_string(enclave.error())).c_str());
@@ -142,13 +157,21 @@ int main() {
                                        ("airlock-vault-" + std::to_string(::getpid()) + ".sealed");
     platform::host_worker_pool pool(1);  // the file writes, off the channel's thread
     std::uint64_t clock = 0;
+    std::uint64_t waiting_for_time = 0;
+    async::async_event all_asked;  // every put has asked for its timestamp
+    std::vector<std::size_t> snapshot_sizes;
     std::uint64_t snapshots_written = 0;
-    vault::stats summary{};
     {
         auto channel = (*enclave)->open_channel(0);
         auto& ep = channel->endpoint();
-        ep.serve(vault::timestamp, [&clock] { return ++clock; });
+        ep.serve(vault::timestamp, [&]() -> task<expected<std::uint64_t>> {
+            if (++waiting_for_time == puts) all_asked.set();
+            if (expected<void> open = co_await all_asked.wait(); !open)
+                co_return unexpected(open.error());
+            co_return ++clock;
+        });
         ep.serve(vault::persist, [&](std::vector<std::byte> blob) -> task<expected<void>> {
+            snapshot_sizes.push_back(blob.size());
             // Named first, then moved in: gcc 12 frees a lambda temporary in a
             // co_await expression twice (docs/coroutine-traps.md, 7).
             auto write_file = [&file, b = std::move(blob)] {
@@ -168,47 +191,71 @@ int main() {
             ++snapshots_written;
             co_return expected<void>{};
         });
+        auto run = [&](auto operation) {
+            return async::sync_wait(channel->executor(), std::move(operation));
+        };
 
-        // 250 puts, 64 in flight at a time.
-        constexpr int puts = 250;
-        for (int first = 0; first < puts; first += 64) {
-            std::vector<task<expected<std::uint64_t>>> batch;
-            for (int i = first; i < puts && i < first + 64; ++i)
-                batch.push_back([](auto& e, int n) -> task<expected<std::uint64_t>> {
-                    co_return co_await e.call(vault::put, "key" + std::to_string(n),
-                                              bytes_of("value " + std::to_string(n)));
-                }(ep, i));
-            for (auto& r : async::sync_wait(channel->executor(), async::when_all(std::move(batch))))
-                check(r.has_value(), "a put failed");
+        // 1,000 puts at once; each answers its timestamp, so together they
+        // answer 1 to 1,000, each once.
+        std::vector<task<expected<std::uint64_t>>> put_calls;
+        for (std::uint64_t i = 0; i < puts; ++i)
+            put_calls.push_back([](auto& e, std::uint64_t n) -> task<expected<std::uint64_t>> {
+                co_return co_await e.call(vault::put, "key" + std::to_string(n),
+                                          bytes_of("value " + std::to_string(n)));
+            }(ep, i));
+        std::vector<std::uint64_t> times;
+        for (auto& r : run(async::when_all(std::move(put_calls)))) {
+            check(r.has_value(), "a put failed");
+            if (r) times.push_back(*r);
         }
-        auto got = async::sync_wait(channel->executor(), ep.call(vault::get, "key7"));
-        check(got && *got && **got == bytes_of("value 7"), "get key7");
-        auto gone = async::sync_wait(channel->executor(), ep.call(vault::erase, "key7"));
+        std::sort(times.begin(), times.end());
+        bool each_once = times.size() == puts;
+        for (std::size_t i = 0; each_once && i < times.size(); ++i)
+            each_once = times[i] == i + 1;
+        check(each_once, "the puts' timestamps are 1 to 1,000, each once");
+
+        // 1,000 gets at once, each finding its value.
+        std::vector<task<expected<std::optional<std::vector<std::byte>>>>> get_calls;
+        for (std::uint64_t i = 0; i < puts; ++i)
+            get_calls.push_back(
+                [](auto& e,
+                   std::uint64_t n) -> task<expected<std::optional<std::vector<std::byte>>>> {
+                    co_return co_await e.call(vault::get, "key" + std::to_string(n));
+                }(ep, i));
+        std::uint64_t n = 0;
+        for (auto& r : run(async::when_all(std::move(get_calls)))) {
+            check(r && *r && **r == bytes_of("value " + std::to_string(n)), "a get");
+            ++n;
+        }
+
+        auto gone = run(ep.call(vault::erase, "key7"));
         check(gone && *gone, "erase key7");
-        auto missing = async::sync_wait(channel->executor(), ep.call(vault::get, "key7"));
+        auto missing = run(ep.call(vault::get, "key7"));
         check(missing && !*missing, "key7 erased");
-        auto keys = async::sync_wait(channel->executor(), ep.call(vault::list));
+        auto keys = run(ep.call(vault::list));
         check(keys && keys->size() == puts - 1, "list");
-        auto s = async::sync_wait(channel->executor(), ep.call(vault::get_stats));
+        auto s = run(ep.call(vault::get_stats));
         check(s.has_value(), "stats");
         if (s) {
-            check(s->puts == puts && s->keys == puts - 1 && s->snapshots == 2, "stats values");
+            check(s->puts == puts && s->gets == puts + 1 && s->erases == 1 && s->keys == puts - 1 &&
+                      s->snapshots == puts / settings.persist_every,
+                  "stats values");
             log::info("vault: %llu puts, %llu keys, %llu snapshots persisted, clock %llu",
                       static_cast<unsigned long long>(s->puts),
                       static_cast<unsigned long long>(s->keys),
                       static_cast<unsigned long long>(s->snapshots),
                       static_cast<unsigned long long>(clock));
-            summary = *s;
         }
     }
-    check(snapshots_written == 2, "two snapshots written by the worker");
-    std::error_code ignored;
-    std::filesystem::remove(file, ignored);
-    if (failures != 0) return 1;
-    // Printed only when every answer was right: the test matches this line.
-    std::printf("vault: %llu puts, %llu keys, %llu snapshots\n",
-                static_cast<unsigned long long>(summary.puts),
-                static_cast<unsigned long long>(summary.keys),
-                static_cast<unsigned long long>(summary.snapshots));
-    return 0;
+    // A 100 KiB sealed snapshot every 100 puts, each written by the worker.
+    check(snapshots_written == puts / settings.persist_every, "ten snapshots written");
+    check(snapshot_sizes.size() == puts / settings.persist_every &&
+              std::all_of(snapshot_sizes.begin(), snapshot_sizes.end(),
+                          [&](std::size_t b) { return b == settings.snapshot_bytes; }),
+          "every snapshot is 100 KiB");
+    std::error_code error;
+    check(std::filesystem::file_size(file, error) == settings.snapshot_bytes && !error,
+          "the file holds the last snapshot");
+    std::filesystem::remove(file, error);
+    return failures == 0 ? 0 : 1;
 }

@@ -39,7 +39,8 @@ namespace vault {
 
 // What the host gives the enclave at creation (crosses as bytes).
 struct settings {
-    std::uint64_t persist_every;  // a sealed snapshot every this many puts
+    std::uint64_t persist_every;   // a sealed snapshot every this many puts
+    std::uint64_t snapshot_bytes;  // a snapshot's size: the sealed image is padded to it
     std::uint64_t max_keys;
     std::uint64_t seal_key;  // stands in for a key only the enclave would hold
 };

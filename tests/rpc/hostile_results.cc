@@ -50,6 +50,11 @@ TEST(hostile_results, error_codes_outside_the_allowed_ranges_are_out_of_contract
         199,                                                           //
         static_cast<std::uint64_t>(errc::platform_unavailable),        // platform codes
         static_cast<std::uint64_t>(errc::enclave_died),                //
+        static_cast<std::uint64_t>(errc::host_died),                   //
+        static_cast<std::uint64_t>(errc::peer_stalled),  // the liveness check is the host's own
+        static_cast<std::uint64_t>(errc::enclave_context_failed),  //
+        static_cast<std::uint64_t>(errc::host_pool_full),    // host_worker_pool codes, passed on
+        static_cast<std::uint64_t>(errc::host_work_failed),  //
         204,
         299,  // undefined async codes
         301,  // rpc_unknown_call_id: call ids are the caller's own business

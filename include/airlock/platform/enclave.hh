@@ -109,7 +109,9 @@ struct enclave_config {
     // gets it in enclave_thread::untrusted_memory, the host through
     // enclave::untrusted_memory(). At most max_untrusted_memory.
     std::size_t untrusted_memory = 0;
-    // The liveness check (a host thread, four checks per bound). When calls
+    // The liveness check (a host thread, checking every quarter of the
+    // bound, at least once a second and at most once a millisecond; no
+    // heartbeat: it watches the enclave's ring indices). When calls
     // wait unread in a channel and the enclave makes no progress on it
     // (reads none, writes nothing) for this long, every open channel fails
     // (its ring_fault() is peer_stalled) and failure() is peer_stalled. 0

@@ -12,19 +12,24 @@
 // Each direction has its own id space; an id names one method for the life
 // of the protocol. Calling or serving a method in the wrong direction does not
 // compile, with a sentence naming the direction; an argument or result type
-// that cannot travel (no codec, or a struct with padding) is rejected where
-// the method is declared, with a sentence naming copy_as_bytes.
+// that cannot travel (no codec, or a struct with padding, alone or inside a
+// vector, optional, array, pair, tuple or expected) is rejected where the
+// method is declared, with a sentence naming copy_as_bytes.
 // Argument and result types must be encodable (rpc/codec.hh); a byte span or
 // string_view parameter arrives at the handler as an owning vector/string.
 //
 // Thread contract: constexpr descriptors only.
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "airlock/rpc/codec.hh"
@@ -65,10 +70,10 @@ struct travels {
     static constexpr bool padded_struct = std::is_class_v<T> && std::is_trivially_copyable_v<T> &&
                                           !std::has_unique_object_representations_v<T>;
     static_assert(encodable<T> || !padded_struct,
-                  "a method's result or argument is a struct with padding and no codec: it cannot "
-                  "opt in to copy_as_bytes, because its padding bytes would carry private memory "
-                  "across the boundary; make the padding explicit members (then opt in with "
-                  "copy_as_bytes<S> = true) or specialize codec<S> (rpc/codec.hh)");
+                  "a method's result or argument is (or holds) a struct with padding and no codec: "
+                  "it cannot opt in to copy_as_bytes, because its padding bytes would carry "
+                  "private memory across the boundary; make the padding explicit members (then "
+                  "opt in with copy_as_bytes<S> = true) or specialize codec<S> (rpc/codec.hh)");
     static_assert(encodable<T> || padded_struct || !std::is_trivially_copyable_v<T> ||
                       !std::is_class_v<T>,
                   "a method's result or argument is a struct with no codec: a trivially copyable "
@@ -82,6 +87,26 @@ template <>
 struct travels<void> {
     static constexpr bool value = true;
 };
+// The containers codec.hh encodes travel when their elements do. Their
+// codecs are declared for any element, so without these a padded struct
+// inside a vector (say) would pass the declaration and fail only in serve
+// or call: here the element is checked, with the sentence above.
+template <class... Ts>
+struct travels_all {
+    static constexpr bool value = (travels<std::remove_cv_t<Ts>>::value && ...);
+};
+template <class T, class A>
+struct travels<std::vector<T, A>> : travels_all<T> {};
+template <class T>
+struct travels<std::optional<T>> : travels_all<T> {};
+template <class T, std::size_t N>
+struct travels<std::array<T, N>> : travels_all<T> {};
+template <class A, class B>
+struct travels<std::pair<A, B>> : travels_all<A, B> {};
+template <class... Ts>
+struct travels<std::tuple<Ts...>> : travels_all<Ts...> {};
+template <class T, class E>
+struct travels<expected<T, E>> : travels_all<T, E> {};
 
 }  // namespace detail
 
