@@ -418,6 +418,9 @@ struct codec<std::vector<T, A>> {
                 codec<T>::encode(w, e);
         }
     }
+    static_assert(min_encoded_size<T> != 0,
+                  "a vector of values that may encode to no bytes: its count could not be "
+                  "checked against the input (HOSTILE-INPUTS #19)");
     static bool decode(reader& r, std::vector<T, A>& v) {
         std::size_t n = 0;
         if constexpr (std::is_same_v<T, std::byte> ||
@@ -453,17 +456,14 @@ template <>
 inline constexpr std::size_t min_encoded_size<std::string> = 8;
 template <class T>
 inline constexpr std::size_t min_encoded_size<std::optional<T>> = 1;
+// An array of no elements encodes to no bytes, and so does an empty tuple.
 template <class T, std::size_t N>
-inline constexpr std::size_t min_encoded_size<std::array<T, N>> =
-    N == 0 ? 1 : N* min_encoded_size<T>;
+inline constexpr std::size_t min_encoded_size<std::array<T, N>> = N* min_encoded_size<T>;
 template <class A, class B>
 inline constexpr std::size_t min_encoded_size<std::pair<A, B>> =
     min_encoded_size<A> + min_encoded_size<B>;
 template <class... Ts>
-inline constexpr std::size_t min_encoded_size<std::tuple<Ts...>> = sizeof...(Ts) == 0
-                                                                       ? 1
-                                                                       : (min_encoded_size<Ts> +
-                                                                          ... + 0);
+inline constexpr std::size_t min_encoded_size<std::tuple<Ts...>> = (min_encoded_size<Ts> + ... + 0);
 
 template <class T>
 struct codec<std::optional<T>> {
@@ -490,17 +490,26 @@ struct codec<std::array<T, N>> {
     // Elements whose every bit pattern is a value are copied in one go.
     static constexpr bool as_bytes =
         std::is_same_v<T, std::byte> || (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>);
+    // N == 0 writes and reads nothing: such an array has no bytes to copy
+    // (sizeof says 1, and data() may be null).
     static void encode(writer& w, const std::array<T, N>& a) {
-        if constexpr (as_bytes) {
-            w.put_raw(a.data(), sizeof a);
+        if constexpr (N == 0) {
+            (void)w;
+            (void)a;
+        } else if constexpr (as_bytes) {
+            w.put_raw(a.data(), N * sizeof(T));
         } else {
             for (const T& e : a)
                 codec<T>::encode(w, e);
         }
     }
     static bool decode(reader& r, std::array<T, N>& a) {
-        if constexpr (as_bytes) {
-            return r.get_raw(a.data(), sizeof a);
+        if constexpr (N == 0) {
+            (void)r;
+            (void)a;
+            return true;
+        } else if constexpr (as_bytes) {
+            return r.get_raw(a.data(), N * sizeof(T));
         } else {
             for (T& e : a)
                 if (!codec<T>::decode(r, e)) return false;
