@@ -10,7 +10,8 @@
 //
 // Built in: bool (strictly 0 or 1), integers and floating point (fixed width,
 // little-endian), enums (as their underlying type; specialize
-// `enum_traits<E>` to reject values outside a range), std::string, byte
+// `enum_traits<E>` to reject values outside a range, which an enum without
+// a fixed underlying type must), std::string, byte
 // vectors, std::vector, std::optional, std::array, std::pair, std::tuple, and
 // structs that opt in to being copied as bytes with
 //   template <> inline constexpr bool airlock::rpc::copy_as_bytes<S> = true;
@@ -272,6 +273,13 @@ template <class E>
 requires std::is_enum_v<E>
 struct codec<E> {
     using U = std::underlying_type_t<E>;
+    // Only an enum with a fixed underlying type holds every value of it; any
+    // other holds only the values of its enumerators' range, and making one
+    // from a hostile value outside it is undefined behaviour (HOSTILE #10).
+    static_assert(
+        enum_traits<E>::bounded || requires(U u) { E{u}; },
+        "an enum without a fixed underlying type cannot hold every value the peer may "
+        "send: give it one (enum e : std::uint8_t) or bound it with enum_traits");
     static void encode(writer& w, E v) { codec<U>::encode(w, static_cast<U>(v)); }
     static bool decode(reader& r, E& v) {
         U u{};
