@@ -4,6 +4,12 @@
 // got. Built and run as the test examples.tutorial_examples. The text between
 // each pair of `// --- tutorial: <name> begins/ends ---` markers appears
 // verbatim in docs/tutorial.md; tools/check_tutorial.py checks it.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -23,6 +29,8 @@
 #include <airlock/platform/host_worker_pool.hh>
 #include <airlock/platform/log.hh>
 #include <airlock/rpc/codec.hh>
+#include <airlock/sys/listener.hh>
+#include <airlock/sys/service.hh>
 
 #include "hello_enclave_calls.hh"  // hello::greeting, hello::greet_and_count
 
@@ -94,6 +102,13 @@ inline constexpr rpc::enclave_method<6, std::uint64_t(std::string)> note{"note"}
 // A handler that never returns (step 15).
 inline constexpr rpc::enclave_method<7, void()> hang{"hang"};
 
+// --- tutorial: server declarations begin ---
+// Starts the enclave's greeting server and answers its port; stops it and
+// answers how many requests it served.
+inline constexpr rpc::enclave_method<9, std::uint64_t()> start_server{"start_server"};
+inline constexpr rpc::enclave_method<10, std::uint64_t()> stop_server{"stop_server"};
+// --- tutorial: server declarations end ---
+
 }  // namespace tutorial
 
 // ---- enclave side -----------------------------------------------------------
@@ -127,7 +142,10 @@ task<void> greet_one(platform::enclave_thread& t, std::string name, std::uint64_
 // A task per name, all owned by one scope; the handler answers once every
 // task of the scope has finished, however each ended.
 task<std::uint64_t> greet_each(platform::enclave_thread& t, std::vector<std::string> names) {
-    async_scope scope(t.executor);
+    // The handler's own token, cancelled if the host gives up on the call, is
+    // the scope's parent: the scope's tasks stop with the handler.
+    const cancellation_token caller = co_await this_task::token();
+    async_scope scope(t.executor, caller);
     std::uint64_t answered = 0;
     for (std::string& name : names)
         scope.spawn(greet_one(t, std::move(name), answered));
@@ -197,6 +215,82 @@ void counter_enclave(platform::enclave_thread& t, counter_state& state) {
             spin = spin + 1;  // never returns: its thread stops serving
     });
 }
+
+// --- tutorial: server requests begin ---
+// Answers one request, a line holding a name, with "hello, <name>!\n"; false
+// once the client has closed its end. `buffered` keeps what came after the line.
+task<sys::result<bool>> answer_one(sys::socket& s, std::string& buffered) {
+    std::size_t end = 0;
+    while ((end = buffered.find('\n')) == std::string::npos) {
+        if (buffered.size() > 1024) co_return false;  // no name is that long
+        std::array<std::byte, 256> chunk{};
+        sys::result<std::size_t> n = co_await s.recv(chunk);
+        if (!n) co_return unexpected(n.error());
+        if (*n == 0) co_return false;
+        buffered.append(reinterpret_cast<const char*>(chunk.data()), *n);
+    }
+    const std::string reply = "hello, " + buffered.substr(0, end) + "!\n";
+    buffered.erase(0, end + 1);
+    sys::result<void> sent = co_await s.send_all(std::as_bytes(std::span(reply)));
+    if (!sent) co_return unexpected(sent.error());
+    co_return true;
+}
+
+// One connection: a request at a time, each with 5 s to arrive and be answered.
+task<void> serve_connection(executor& ex, sys::socket s, std::uint64_t& served) {
+    std::string buffered;
+    for (;;) {
+        sys::result<bool> more = co_await with_timeout(ex, 5'000'000'000, answer_one(s, buffered));
+        if (!more || !*more) co_return;  // closed, too slow, stopped, or failed
+        ++served;
+    }
+}
+// --- tutorial: server requests end ---
+
+// --- tutorial: server loop begins ---
+// Accepts until its token is cancelled, with a task per connection owned by
+// a scope that follows that token; then stops the connections and waits
+// until every one has ended.
+task<void> serve_greetings(executor& ex, sys::listener l, std::uint64_t& served) {
+    const cancellation_token stop = co_await this_task::token();
+    async_scope connections(ex, stop);
+    for (;;) {
+        sys::result<sys::socket> s = co_await l.accept();
+        if (!s) break;  // stopped (errc::cancelled), or the listener failed
+        connections.spawn(serve_connection(ex, std::move(*s), served));
+    }
+    connections.request_stop();   // every connection ends at its next wait
+    co_await connections.join();  // and here all of them have ended
+}
+// --- tutorial: server loop ends ---
+
+// --- tutorial: server program begins ---
+// What the handlers that start and stop the server share.
+struct greeting_server {
+    explicit greeting_server(executor& ex) : loop(ex) {}
+    std::uint64_t served = 0;
+    async_scope loop;  // holds the accept loop, which holds the connections
+};
+
+void server_enclave(platform::enclave_thread& t) {
+    sys::client& c = sys::client::attach(t);  // this thread's sys link
+    auto server = std::make_shared<greeting_server>(t.executor);
+    t.host.serve(tutorial::start_server, [&t, &c, server]() -> task<expected<std::uint64_t>> {
+        sys::result<sys::listener> l =
+            co_await sys::listener::listen(c, sys::address::ipv4_loopback(0));
+        if (!l) co_return unexpected(l.error().code);
+        sys::result<sys::address> at = co_await l->local_address();
+        if (!at) co_return unexpected(at.error().code);
+        server->loop.spawn(serve_greetings(t.executor, std::move(*l), server->served));
+        co_return at->port();
+    });
+    t.host.serve(tutorial::stop_server, [server]() -> task<std::uint64_t> {
+        server->loop.request_stop();   // the accept ends, and with it every connection
+        co_await server->loop.join();  // the loop and all its connections are gone
+        co_return server->served;
+    });
+}
+// --- tutorial: server program ends ---
 
 // ---- host side ----------------------------------------------------------------
 
@@ -342,6 +436,97 @@ void step_context_pool_log(platform::platform_kind kind) {
               std::to_string(counts.from_host) + " from the host");
 }
 
+// A client of the greeting server, with plain sockets: -1 if it cannot connect.
+int connect_to(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+// Sends `text` and reads `expect_bytes` back (fewer if the stream ends).
+std::string exchange(int fd, const std::string& text, std::size_t expect_bytes) {
+    if (::send(fd, text.data(), text.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(text.size()))
+        return "(send failed)";
+    std::string got(expect_bytes, '\0');
+    std::size_t at = 0;
+    while (at < expect_bytes) {
+        const ssize_t r = ::recv(fd, got.data() + at, expect_bytes - at, 0);
+        if (r <= 0) break;
+        at += static_cast<std::size_t>(r);
+    }
+    got.resize(at);
+    return got;
+}
+
+void step_server(platform::platform_kind kind) {
+    // --- tutorial: server host begins ---
+    platform::enclave_config config;
+    config.platform = kind;
+    config.service_links = 1;  // a sys link for each enclave thread
+    auto enclave = platform::enclave::create(config, server_enclave);
+    // --- tutorial: server host ends ---
+    if (!enclave) {
+        check(false, "server", "an enclave", std::string(to_string(enclave.error())));
+        return;
+    }
+    // --- tutorial: server service begins ---
+    // The host's io_uring service for the link; destroyed before the enclave.
+    auto service = sys::service::start_for(**enclave);
+    // --- tutorial: server service ends ---
+    if (!service && service.error() == errc::platform_unavailable) {
+        std::printf("server: io_uring is not available here, skipped\n");
+        return;
+    }
+    if (!service) {
+        check(false, "server", "a sys service", std::string(to_string(service.error())));
+        return;
+    }
+    auto channel = (*enclave)->open_channel(0);
+    // --- tutorial: server start begins ---
+    expected<std::uint64_t> port =
+        sync_wait(channel->executor(), channel->endpoint().call(tutorial::start_server));
+    // clients connect to 127.0.0.1:*port; "ada\n" is answered "hello, ada!\n"
+    // --- tutorial: server start ends ---
+    if (!port) {
+        check(false, "server", "a port", describe(port));
+        return;
+    }
+    const auto at = static_cast<std::uint16_t>(*port);
+    const int ada = connect_to(at);
+    const int two = connect_to(at);
+    const int quiet = connect_to(at);
+    check(ada >= 0 && two >= 0 && quiet >= 0, "server", "three connections", "a refusal");
+    const std::string one_answer = exchange(ada, "ada\n", 12);
+    check(one_answer == "hello, ada!\n", "server, one request", "hello, ada!", one_answer);
+    const std::string two_answers = exchange(two, "grace\nbarbara\n", 30);
+    check(two_answers == "hello, grace!\nhello, barbara!\n", "server, two requests",
+          "hello, grace! hello, barbara!", two_answers);
+    // Half a request: its connection waits in recv when the server stops.
+    (void)::send(quiet, "ed", 2, MSG_NOSIGNAL);
+    // --- tutorial: server stop begins ---
+    expected<std::uint64_t> served =
+        sync_wait(channel->executor(), channel->endpoint().call(tutorial::stop_server));
+    // *served == 3; every connection is closed, the one halfway through a request too
+    // --- tutorial: server stop ends ---
+    check(served && *served == 3, "server, stop", "3", describe(served));
+    char byte = 0;
+    for (const int fd : {ada, two, quiet}) {
+        check(fd >= 0 && ::recv(fd, &byte, 1, 0) <= 0, "server, stop", "closed connections",
+              "a connection still open");
+        if (fd >= 0) ::close(fd);
+    }
+    channel.reset();
+    service->reset();  // before the enclave
+}
+
 [[maybe_unused]] void step_liveness() {  // unused under ThreadSanitizer (main)
     // --- tutorial: liveness begins ---
     platform::enclave_config config;
@@ -402,6 +587,7 @@ void run_steps(platform::platform_kind kind, const char* name) {
     step_user_type(channel);
     channel.reset();  // close the channel before the enclave goes
     step_context_pool_log(kind);
+    step_server(kind);
     const errc failure = (*enclave)->failure();
     check(failure == errc::ok, name, "an enclave still running", std::string(to_string(failure)));
     std::printf("%s: every step ran\n", name);

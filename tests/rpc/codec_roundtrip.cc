@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -88,6 +89,49 @@ TEST(codec_roundtrip, strings_and_containers) {
     EXPECT_EQ(roundtrip(p), p);
     const std::vector<bool> flags{true, false, true};
     EXPECT_EQ(roundtrip(flags), flags);
+}
+
+template <class T>
+std::vector<std::byte> encoded(const T& in) {
+    std::vector<std::byte> buf;
+    writer w(buf);
+    encode(w, in);
+    return buf;
+}
+
+// A zero-length array has no elements and so no bytes on the wire, whatever
+// sizeof says of it in memory (1 in libstdc++), and data() may be null.
+TEST(codec_roundtrip, zero_length_arrays) {
+    EXPECT_EQ(encoded(std::array<std::uint32_t, 0>{}).size(), 0u);
+    EXPECT_EQ(encoded(std::array<std::byte, 0>{}).size(), 0u);
+    EXPECT_EQ(encoded(std::array<std::string, 0>{}).size(), 0u);
+    EXPECT_EQ(roundtrip(std::array<std::uint32_t, 0>{}), (std::array<std::uint32_t, 0>{}));
+    EXPECT_EQ(roundtrip(std::array<std::byte, 0>{}), (std::array<std::byte, 0>{}));
+    EXPECT_EQ(roundtrip(std::array<double, 0>{}), (std::array<double, 0>{}));
+    EXPECT_EQ(roundtrip(std::array<std::string, 0>{}), (std::array<std::string, 0>{}));
+
+    // Between other values it takes no room and leaves its neighbours intact.
+    const std::tuple<std::uint16_t, std::array<std::uint64_t, 0>, std::uint16_t> t{7, {}, 9};
+    EXPECT_EQ(encoded(t).size(), 4u);
+    EXPECT_EQ(roundtrip(t), t);
+
+    // Its smallest encoding is 0 bytes, so a vector of elements holding one
+    // still decodes as long as its bytes allow, not fewer.
+    EXPECT_EQ((min_encoded_size<std::array<std::uint32_t, 0>>), 0u);
+    using holder = std::pair<std::array<std::uint32_t, 0>, std::uint32_t>;
+    EXPECT_EQ(min_encoded_size<holder>, 4u);
+    const std::vector<holder> held{{{}, 1}, {{}, 2}, {{}, 3}};
+    EXPECT_EQ(encoded(held).size(), 8u + 3 * 4);
+    EXPECT_EQ(roundtrip(held), held);
+
+    // Bytes where a zero-length array stands are trailing bytes: malformed.
+    const std::vector<std::byte> one_byte{std::byte{0x5a}};
+    std::tuple<std::array<std::uint32_t, 0>> out;
+    EXPECT_FALSE(decode_exactly(one_byte, out));
+    std::tuple<std::array<std::byte, 0>> out_bytes;
+    EXPECT_FALSE(decode_exactly(one_byte, out_bytes));
+    std::tuple<std::array<std::uint32_t, 0>> from_nothing;
+    EXPECT_TRUE(decode_exactly(std::span<const std::byte>(), from_nothing));
 }
 
 TEST(codec_roundtrip, structs_without_padding_and_opt_in_types) {

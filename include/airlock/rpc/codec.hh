@@ -10,7 +10,8 @@
 //
 // Built in: bool (strictly 0 or 1), integers and floating point (fixed width,
 // little-endian), enums (as their underlying type; specialize
-// `enum_traits<E>` to reject values outside a range), std::string, byte
+// `enum_traits<E>` to reject values outside a range, which an enum without
+// a fixed underlying type must), std::string, byte
 // vectors, std::vector, std::optional, std::array, std::pair, std::tuple, and
 // structs that opt in to being copied as bytes with
 //   template <> inline constexpr bool airlock::rpc::copy_as_bytes<S> = true;
@@ -272,6 +273,13 @@ template <class E>
 requires std::is_enum_v<E>
 struct codec<E> {
     using U = std::underlying_type_t<E>;
+    // Only an enum with a fixed underlying type holds every value of it; any
+    // other holds only the values of its enumerators' range, and making one
+    // from a hostile value outside it is undefined behaviour (HOSTILE #10).
+    static_assert(
+        enum_traits<E>::bounded || requires(U u) { E{u}; },
+        "an enum without a fixed underlying type cannot hold every value the peer may "
+        "send: give it one (enum e : std::uint8_t) or bound it with enum_traits");
     static void encode(writer& w, E v) { codec<U>::encode(w, static_cast<U>(v)); }
     static bool decode(reader& r, E& v) {
         U u{};
@@ -418,6 +426,9 @@ struct codec<std::vector<T, A>> {
                 codec<T>::encode(w, e);
         }
     }
+    static_assert(min_encoded_size<T> != 0,
+                  "a vector of values that may encode to no bytes: its count could not be "
+                  "checked against the input (HOSTILE-INPUTS #19)");
     static bool decode(reader& r, std::vector<T, A>& v) {
         std::size_t n = 0;
         if constexpr (std::is_same_v<T, std::byte> ||
@@ -453,17 +464,14 @@ template <>
 inline constexpr std::size_t min_encoded_size<std::string> = 8;
 template <class T>
 inline constexpr std::size_t min_encoded_size<std::optional<T>> = 1;
+// An array of no elements encodes to no bytes, and so does an empty tuple.
 template <class T, std::size_t N>
-inline constexpr std::size_t min_encoded_size<std::array<T, N>> =
-    N == 0 ? 1 : N* min_encoded_size<T>;
+inline constexpr std::size_t min_encoded_size<std::array<T, N>> = N* min_encoded_size<T>;
 template <class A, class B>
 inline constexpr std::size_t min_encoded_size<std::pair<A, B>> =
     min_encoded_size<A> + min_encoded_size<B>;
 template <class... Ts>
-inline constexpr std::size_t min_encoded_size<std::tuple<Ts...>> = sizeof...(Ts) == 0
-                                                                       ? 1
-                                                                       : (min_encoded_size<Ts> +
-                                                                          ... + 0);
+inline constexpr std::size_t min_encoded_size<std::tuple<Ts...>> = (min_encoded_size<Ts> + ... + 0);
 
 template <class T>
 struct codec<std::optional<T>> {
@@ -490,17 +498,26 @@ struct codec<std::array<T, N>> {
     // Elements whose every bit pattern is a value are copied in one go.
     static constexpr bool as_bytes =
         std::is_same_v<T, std::byte> || (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>);
+    // N == 0 writes and reads nothing: such an array has no bytes to copy
+    // (sizeof says 1, and data() may be null).
     static void encode(writer& w, const std::array<T, N>& a) {
-        if constexpr (as_bytes) {
-            w.put_raw(a.data(), sizeof a);
+        if constexpr (N == 0) {
+            (void)w;
+            (void)a;
+        } else if constexpr (as_bytes) {
+            w.put_raw(a.data(), N * sizeof(T));
         } else {
             for (const T& e : a)
                 codec<T>::encode(w, e);
         }
     }
     static bool decode(reader& r, std::array<T, N>& a) {
-        if constexpr (as_bytes) {
-            return r.get_raw(a.data(), sizeof a);
+        if constexpr (N == 0) {
+            (void)r;
+            (void)a;
+            return true;
+        } else if constexpr (as_bytes) {
+            return r.get_raw(a.data(), N * sizeof(T));
         } else {
             for (T& e : a)
                 if (!codec<T>::decode(r, e)) return false;
