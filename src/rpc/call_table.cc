@@ -1,60 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "airlock/rpc/call_table.hh"
 
-#include <atomic>
 #include <bit>
-#include <span>
 
-#include "airlock/base/cpu_random.hh"
 #include "airlock/base/speculation.hh"
 
 namespace airlock::rpc {
 
 namespace {
 constexpr std::uint32_t no_slot = UINT32_MAX;
-
-// splitmix64's finaliser: a bijection of 64-bit values.
-constexpr std::uint64_t mix(std::uint64_t z) noexcept {
-    z = (z ^ (z >> 30)) * 0xBF58'476D'1CE4'E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D0'49BB'1331'11EBull;
-    return z ^ (z >> 31);
-}
-
-std::uint64_t process_offset() noexcept {
-    std::uint64_t v = 0;
-    if (cpu_random_bytes(std::as_writable_bytes(std::span(&v, 1)))) return v;
-    // No generator: where this code and this stack were placed.
-    const int local = 0;
-    v = reinterpret_cast<std::uintptr_t>(&local) ^
-        (std::uint64_t{reinterpret_cast<std::uintptr_t>(&process_offset)} << 17);
-    return mix(v);
-}
 }  // namespace
-
-std::uint64_t call_table::first_generation() noexcept {
-    static const std::uint64_t offset = process_offset();
-    static std::atomic<std::uint64_t> tables{0};
-    // A Weyl sequence: the step is odd, so multiplying by it is a bijection
-    // modulo every 2^k, and the first 2^k tables get distinct values in any
-    // k low bits (the generation bits of every table size).
-    return offset + tables.fetch_add(1, std::memory_order_relaxed) * 0x9E37'79B9'7F4A'7C15ull;
-}
 
 unsigned call_table::slot_bits_for(std::size_t capacity) noexcept {
     return capacity <= 1 ? 0u : static_cast<unsigned>(std::bit_width(capacity - 1));
 }
 
-call_table::call_table(std::size_t capacity, std::uint64_t first)
+call_table::call_table(std::size_t capacity)
     : slots_(capacity),
       slot_bits_(slot_bits_for(capacity)),
       slot_mask_((std::uint64_t{1} << slot_bits_) - 1),
       generation_mask_(~std::uint64_t{0} >> slot_bits_),
       free_head_(0) {
     AIRLOCK_CHECK(capacity >= 1 && capacity < no_slot, "call table capacity out of range");
-    for (std::size_t i = 0; i < capacity; ++i) {
+    for (std::size_t i = 0; i < capacity; ++i)
         slots_[i].next_free = i + 1 < capacity ? static_cast<std::uint32_t>(i + 1) : no_slot;
-        slots_[i].generation = first & generation_mask_;
-    }
 }
 
 expected<std::uint64_t> call_table::open(call_waiter& w) noexcept {

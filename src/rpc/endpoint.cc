@@ -1001,7 +1001,7 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
       out_(out, {.hooks = wiring.hooks, .peer_bell = wiring.peer_bell}),
       in_(in, {{.hooks = wiring.hooks, .peer_bell = wiring.peer_bell}, options.max_message}),
       options_(options),
-      calls_(options.max_in_flight, call_table::first_generation()),
+      calls_(options.max_in_flight),
       sweep_period_ns_(options.default_call_timeout_ns / 4 +
                        (options.default_call_timeout_ns % 4 != 0 ? 1 : 0)),
       sweep_alarm_(ex, &on_sweep, this) {

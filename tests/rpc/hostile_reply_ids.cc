@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Description: replies for ids never issued, answered, stale or malformed are dropped and counted
-// (#12); so is a reply whose id is live on another channel of the same enclave.
+// (#12).
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -151,42 +151,6 @@ TEST(hostile_reply_ids, replies_in_any_order_reach_only_their_own_callers) {
     EXPECT_EQ(f.enclave().stats().replies_received, callers);
     EXPECT_EQ(f.enclave().stats().replies_dropped, callers + (callers - 1));
     EXPECT_EQ(f.enclave().outstanding_calls(), 0u);
-}
-
-TEST(hostile_reply_ids, an_id_live_on_one_channel_names_nothing_on_another) {
-    // Two channels of one executor, as two enclave threads' would be on
-    // one: each endpoint hands out its own ids.
-    test::hostile_host f;
-    test::raw_channel other(f.h);
-    auto [out_a, id_a] = start_lookup(f, 1);
-    auto out_b = f.start(other.enclave.call(lookup, 2));
-    f.settle();
-    auto call_b = other.take_call();
-    ASSERT_TRUE(call_b.has_value());
-    const std::uint64_t id_b = call_b->id;
-    ASSERT_NE(id_a, id_b) << "two channels handed out the same call id";
-
-    // Each channel's live id, written to the other channel.
-    other.send_reply(id_a, 0, test::encoded(std::uint64_t{666}));
-    f.ch.send_reply(id_b, 0, test::encoded(std::uint64_t{667}));
-    f.settle();
-    EXPECT_FALSE(out_a->done()) << "a reply on channel B completed a call of channel A";
-    EXPECT_FALSE(out_b->done()) << "a reply on channel A completed a call of channel B";
-    EXPECT_EQ(f.enclave().stats().replies_dropped, 1u);
-    EXPECT_EQ(other.enclave.stats().replies_dropped, 1u);
-    EXPECT_EQ(f.enclave().outstanding_calls(), 1u);
-    EXPECT_EQ(other.enclave.outstanding_calls(), 1u);
-
-    // Each answered on its own channel.
-    f.ch.send_reply(id_a, 0, test::encoded(std::uint64_t{10}));
-    other.send_reply(id_b, 0, test::encoded(std::uint64_t{20}));
-    f.settle();
-    expect_value(out_a, 10);
-    ASSERT_TRUE(out_b->done());
-    ASSERT_TRUE(out_b->value->has_value());
-    EXPECT_EQ(**out_b->value, 20u);
-    EXPECT_TRUE(test::same_errc(f.enclave().fault(), errc::ok));
-    EXPECT_TRUE(test::same_errc(other.enclave.fault(), errc::ok));
 }
 
 }  // namespace

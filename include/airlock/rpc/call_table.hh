@@ -6,17 +6,12 @@
 // owns them. An id is (generation << slot_bits | slot): the slot indexes a
 // fixed, private array sized from trusted configuration (slot_bits is the
 // fewest bits that hold its indices), and the generation, every other bit
-// of the id, changes every time the slot is freed (it counts up modulo
-// 2^(64 - slot_bits), wrapping to 0). An id is valid twice only after
-// 2^(64 - slot_bits) reuses of one slot: 2^56 for the default 256 slots,
-// centuries at any call rate. Every slot starts at the same first
-// generation, which the endpoint draws per table (`first_generation()`), so
-// ids do not start at 0 and two endpoints of one process do not hand out
-// the same ids (a reply id of one channel names nothing on another). A
-// reply whose id names no slot, a free slot, or an older generation (a
-// reply for a call never made, already answered, timed out or cancelled) is
-// dropped and counted, never delivered (HOSTILE-INPUTS #12, #15): the
-// waiter that gave up may already be gone.
+// of the id, changes every time the slot is freed. An id is valid twice only
+// after 2^(64 - slot_bits) reuses of one slot: 2^56 for the default 256
+// slots, centuries at any call rate. A reply whose id names no slot, a free slot,
+// or an older generation (a reply for a call never made, already answered,
+// timed out or cancelled) is dropped and counted, never delivered
+// (HOSTILE-INPUTS #12, #15): the waiter that gave up may already be gone.
 //
 // A call may be watched by the endpoint's default deadline (rpc/protocol.hh):
 // its slot then records the sweep epoch it was made in, and `sweep` fails
@@ -48,17 +43,8 @@ class call_waiter {
 
 class call_table {
   public:
-    // A table of `capacity` slots (at least 1, at most 2^32) whose slots
-    // start at generation `first` (its bits above 64 - slot_bits dropped).
-    explicit call_table(std::size_t capacity, std::uint64_t first = 0);
-
-    // A first generation for a new table: a per-process random offset (from
-    // the CPU's random number generator where it has one, else from where
-    // code and stack were placed) plus the count of tables so far times an
-    // odd constant, so the first 2^k calls in a process return values that
-    // differ in their low k bits (the generation bits of any table). Any
-    // thread; makes no system call of its own.
-    [[nodiscard]] static std::uint64_t first_generation() noexcept;
+    // A table of `capacity` slots (at least 1, at most 2^32).
+    explicit call_table(std::size_t capacity);
 
     // Registers `w` and returns its call id, or errc::ring_full when every
     // slot is taken (the caller waits for one to free up).
