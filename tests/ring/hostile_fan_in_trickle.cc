@@ -6,61 +6,21 @@
 // messages by a single round, and cannot hold a blocking receive past its
 // timeout (HOSTILE-INPUTS #18, #19).
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
-#include <cstdlib>
-#include <new>
 #include <vector>
 
 #include "airlock/ring/fan_in.hh"
 #include "hostile_support.hh"
+#include "ring/counting_allocator.hh"
 
 using namespace airlock;
 using namespace airlock::ring;
+using airlock::test::allocated_bytes;
+using airlock::test::allocations;
 using airlock::test::code_of;
+using airlock::test::count_allocations;
+using airlock::test::largest_allocation;
 using kind = airlock::ring::wire::record_kind;
-
-// Counts heap allocations, their bytes and the largest, while `counting` is set.
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<std::uint64_t> allocations{0};
-std::atomic<std::uint64_t> allocated_bytes{0};
-std::atomic<std::uint64_t> largest{0};
-
-void* counted_alloc(std::size_t n) {
-    if (counting.load(std::memory_order_relaxed)) {
-        allocations.fetch_add(1);
-        allocated_bytes.fetch_add(n);
-        if (n > largest.load()) largest.store(n);
-    }
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-    throw std::bad_alloc();
-}
-}  // namespace
-void* operator new(std::size_t n) {
-    return counted_alloc(n);
-}
-void* operator new[](std::size_t n) {
-    return counted_alloc(n);
-}
-// These deletes free what the replaced operator new got from malloc; gcc at
-// -O1 inlines a test's new and delete and then mistakes the pair for a
-// mismatch (-Wmismatched-new-delete), so the warning is off for them.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    std::free(p);
-}
 
 namespace {
 
@@ -138,7 +98,7 @@ TEST(hostile_fan_in_trickle,
     std::uint64_t allocations_after_first_lap = 0;
     allocations = 0;
     allocated_bytes = 0;
-    largest = 0;
+    largest_allocation = 0;
     for (std::uint64_t round = 0; round < rounds; ++round) {
         for (trickler& t : hosts)
             t.step();
@@ -147,12 +107,12 @@ TEST(hostile_fan_in_trickle,
         bool honest_this_round = false;
         std::uint64_t calls = 0;
         const std::uint64_t before = allocations.load();
-        counting = true;
+        count_allocations = true;
         for (;;) {
             auto m = fan.try_receive();
             ++calls;
             if (!m) {
-                counting = false;
+                count_allocations = false;
                 AIRLOCK_EXPECT_ERRC(m.error(), errc::ring_empty);
                 break;
             }
@@ -167,7 +127,7 @@ TEST(hostile_fan_in_trickle,
             }
             if (calls > 2 * (trickling + 1)) break;  // a bound on the test
         }
-        counting = false;
+        count_allocations = false;
         fan.publish();
         if (round > cap + 1) allocations_after_first_lap += allocations.load() - before;
         if (!honest_this_round) ++late_rounds;
@@ -183,7 +143,7 @@ TEST(hostile_fan_in_trickle,
         AIRLOCK_EXPECT_ERRC(fan.fault(i), errc::ok);
     // Memory: one reassembly buffer of the cap per trickling ring, made on
     // its first message, and nothing after, however long it trickles.
-    EXPECT_LE(largest.load(), cap) << "a reassembly buffer beyond the trusted cap";
+    EXPECT_LE(largest_allocation.load(), cap) << "a reassembly buffer beyond the trusted cap";
     EXPECT_LE(allocations.load(), trickling) << allocated_bytes.load() << " bytes in all";
     EXPECT_LE(allocated_bytes.load(), trickling * cap);
     EXPECT_EQ(allocations_after_first_lap, 0u) << "memory grew with the trickle";

@@ -5,57 +5,19 @@
 // it (endless fragments, first/abort pairs, padding laps), a flooding ring
 // does not starve its fan-in neighbours, and the steady state allocates
 // nothing (HOSTILE-INPUTS #18).
-#include <atomic>
 #include <cstdint>
-#include <cstdlib>
 #include <functional>
-#include <new>
 #include <vector>
 
 #include "airlock/ring/fan_in.hh"
 #include "hostile_support.hh"
+#include "ring/counting_allocator.hh"
 
 using namespace airlock;
 using namespace airlock::ring;
+using airlock::test::allocations;
 using airlock::test::code_of;
-
-// Counts heap allocations while `counting` is set.
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<std::uint64_t> allocations{0};
-}  // namespace
-
-namespace {
-void* counted_alloc(std::size_t n) {
-    if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1);
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-    throw std::bad_alloc();
-}
-}  // namespace
-void* operator new(std::size_t n) {
-    return counted_alloc(n);
-}
-void* operator new[](std::size_t n) {
-    return counted_alloc(n);
-}
-// These deletes free what the replaced operator new got from malloc; gcc at
-// -O1 inlines a test's new and delete and then mistakes the pair for a
-// mismatch (-Wmismatched-new-delete), so the warning is off for them.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    std::free(p);
-}
+using airlock::test::count_allocations;
 
 namespace {
 
@@ -250,9 +212,9 @@ TEST(hostile_flood, reassembly_is_capped_by_trusted_config) {
         host.record(wire::record_kind::fragment_first, 8, 0, total);
         host.publish();
         const std::uint64_t before = allocations.load();
-        counting = true;
+        count_allocations = true;
         auto m = c.try_receive();
-        counting = false;
+        count_allocations = false;
         AIRLOCK_EXPECT_ERRC(code_of(m), errc::fault_fragment_total);
         EXPECT_EQ(allocations.load(), before) << "allocated for a message it then refused";
     }
@@ -266,14 +228,14 @@ TEST(hostile_flood, steady_state_allocates_nothing) {
     const std::vector<std::byte> payload = test::pattern(wire::max_record_payload(capacity), 1);
     std::uint64_t handled = 0;
     const std::uint64_t before = allocations.load();
-    counting = true;
+    count_allocations = true;
     for (int round = 0; round < 2000; ++round) {
         for (std::size_t n : {std::size_t{0}, std::size_t{8}, std::size_t{100}, payload.size()})
             (void)host.try_send(1, std::span(payload).first(n));
         auto polled = c.poll(64, [&](const message&) { ++handled; });
         if (!polled) break;
     }
-    counting = false;
+    count_allocations = false;
     EXPECT_EQ(allocations.load(), before)
         << "allocations during a flood of " << handled << " single-record messages";
     EXPECT_FALSE(c.faulted()) << to_string(c.fault());
