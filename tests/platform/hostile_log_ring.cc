@@ -196,6 +196,40 @@ std::vector<std::uint64_t> words_of(const ring::ring_view& r) {
     return out;
 }
 
+// A forgery of either kind below, on one platform.
+template <class Forgery>
+struct forgery_case {
+    platform_kind platform;
+    Forgery forgery;
+};
+
+template <class Forgery>
+void PrintTo(const forgery_case<Forgery>& c, std::ostream* os) {
+    *os << test::platform_name(c.platform) << ' ' << c.forgery.name;
+}
+
+// Every forgery on every platform.
+template <class Forgery, std::size_t N>
+std::vector<forgery_case<Forgery>> on_each_platform(const Forgery (&forgeries)[N]) {
+    std::vector<forgery_case<Forgery>> out;
+#if defined(__SANITIZE_THREAD__)
+    // ThreadSanitizer does not support the forked, sandboxed enclave
+    // process: under it these run on sim only (a skip would fail the suite).
+    const platform_kind kinds[] = {platform_kind::sim};
+#else
+    const platform_kind kinds[] = {platform_kind::sim, platform_kind::process};
+#endif
+    for (platform_kind k : kinds)
+        for (const Forgery& f : forgeries)
+            out.push_back({k, f});
+    return out;
+}
+
+// A case's test name: its platform and its forgery.
+constexpr auto case_name = [](const auto& p) {
+    return test::platform_name(p.param.platform) + "_" + p.param.forgery.name;
+};
+
 // ---------------------------------------------------------------------------
 // The enclave's producer against a forged head.
 
@@ -231,14 +265,7 @@ const head_forgery head_forgeries[] = {
      [](std::uint64_t, std::uint64_t tail, std::uint64_t) { return tail + 1; }, true},
 };
 
-struct head_case {
-    platform_kind platform;
-    head_forgery forgery;
-};
-
-void PrintTo(const head_case& c, std::ostream* os) {
-    *os << test::platform_name(c.platform) << ' ' << c.forgery.name;
-}
+using head_case = forgery_case<head_forgery>;
 
 class hostile_log_head : public testing::TestWithParam<head_case> {};
 
@@ -334,26 +361,8 @@ TEST_P(hostile_log_head, a_forged_head_drops_and_counts_and_never_blocks) {
     EXPECT_TRUE(h.sink().faults().empty()) << h.sink().faults().front();
 }
 
-std::vector<head_case> head_cases() {
-    std::vector<head_case> out;
-#if defined(__SANITIZE_THREAD__)
-    // ThreadSanitizer does not support the forked, sandboxed enclave
-    // process: under it these run on sim only (a skip would fail the suite).
-    const platform_kind kinds[] = {platform_kind::sim};
-#else
-    const platform_kind kinds[] = {platform_kind::sim, platform_kind::process};
-#endif
-    for (platform_kind k : kinds)
-        for (const head_forgery& f : head_forgeries)
-            out.push_back({k, f});
-    return out;
-}
-
-INSTANTIATE_TEST_SUITE_P(forgeries, hostile_log_head, testing::ValuesIn(head_cases()),
-                         [](const auto& p) {
-                             return test::platform_name(p.param.platform) + "_" +
-                                    p.param.forgery.name;
-                         });
+INSTANTIATE_TEST_SUITE_P(forgeries, hostile_log_head,
+                         testing::ValuesIn(on_each_platform(head_forgeries)), case_name);
 
 // ---------------------------------------------------------------------------
 // The host's drain against a forged tail or record header. The drain is the
@@ -403,14 +412,7 @@ const tail_forgery tail_forgeries[] = {
      errc::fault_record_header},
 };
 
-struct tail_case {
-    platform_kind platform;
-    tail_forgery forgery;
-};
-
-void PrintTo(const tail_case& c, std::ostream* os) {
-    *os << test::platform_name(c.platform) << ' ' << c.forgery.name;
-}
+using tail_case = forgery_case<tail_forgery>;
 
 class hostile_log_drain : public testing::TestWithParam<tail_case> {};
 
@@ -461,23 +463,7 @@ TEST_P(hostile_log_drain, a_forged_tail_faults_that_ring_only_and_says_so_once) 
     EXPECT_EQ(h.sink().faults().size(), 1u);
 }
 
-std::vector<tail_case> tail_cases() {
-    std::vector<tail_case> out;
-#if defined(__SANITIZE_THREAD__)
-    const platform_kind kinds[] = {platform_kind::sim};
-#else
-    const platform_kind kinds[] = {platform_kind::sim, platform_kind::process};
-#endif
-    for (platform_kind k : kinds)
-        for (const tail_forgery& f : tail_forgeries)
-            out.push_back({k, f});
-    return out;
-}
-
-INSTANTIATE_TEST_SUITE_P(forgeries, hostile_log_drain, testing::ValuesIn(tail_cases()),
-                         [](const auto& p) {
-                             return test::platform_name(p.param.platform) + "_" +
-                                    p.param.forgery.name;
-                         });
+INSTANTIATE_TEST_SUITE_P(forgeries, hostile_log_drain,
+                         testing::ValuesIn(on_each_platform(tail_forgeries)), case_name);
 
 }  // namespace
