@@ -8,6 +8,7 @@
 // enclave_memory_exhausted.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -65,16 +66,28 @@ void program(platform::enclave_thread& t) {
     });
 }
 
-TEST(process_memory_budget, allocation_past_the_budget_fails_inside_the_enclave) {
-    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(::airlock::platform::platform_kind::process);
-    if (test::sanitized_build)
-        GTEST_SKIP() << "a sanitizer's allocator maps its own memory: the fixed heap is glibc's";
-    platform::enclave_config config = test::process_config();
-    config.enclave_memory = std::size_t{16} << 20;
-    auto e = platform::enclave::create(config, program);
-    ASSERT_TRUE(e.has_value()) << to_string(e.error());
+// A process enclave running `program` with a 16 MiB memory budget; skipped
+// where the budget cannot be measured.
+class process_memory_budget : public testing::Test {
+  protected:
+    void SetUp() override {
+        AIRLOCK_SKIP_PROCESS_UNDER_TSAN(::airlock::platform::platform_kind::process);
+        if (test::sanitized_build)
+            GTEST_SKIP()
+                << "a sanitizer's allocator maps its own memory: the fixed heap is glibc's";
+        platform::enclave_config config = test::process_config();
+        config.enclave_memory = std::size_t{16} << 20;
+        auto created = platform::enclave::create(config, program);
+        ASSERT_TRUE(created.has_value()) << to_string(created.error());
+        e = std::move(*created);
+    }
+
+    std::unique_ptr<platform::enclave> e;
+};
+
+TEST_F(process_memory_budget, allocation_past_the_budget_fails_inside_the_enclave) {
     test::watchdog dog(std::chrono::seconds(60), "memory budget");
-    auto ch = (*e)->open_channel(0);
+    auto ch = e->open_channel(0);
     auto call = [&](std::uint64_t bytes) {
         return async::sync_wait(ch->executor(), ch->endpoint().call(try_allocate, bytes));
     };
@@ -82,24 +95,17 @@ TEST(process_memory_budget, allocation_past_the_budget_fails_inside_the_enclave)
     ASSERT_TRUE(small.has_value()) << to_string(small.error());
     EXPECT_TRUE(*small) << "1 MiB fits in a 16 MiB budget";
     auto big = call(std::uint64_t{64} << 20);
-    ASSERT_TRUE(big.has_value()) << to_string(big.error()) << " " << (*e)->diagnostic();
+    ASSERT_TRUE(big.has_value()) << to_string(big.error()) << " " << e->diagnostic();
     EXPECT_FALSE(*big) << "64 MiB does not";
     auto again = call(std::uint64_t{1} << 20);
     ASSERT_TRUE(again.has_value()) << to_string(again.error());
     EXPECT_TRUE(*again) << "the enclave goes on";
-    EXPECT_EQ((*e)->failure(), errc::ok) << (*e)->diagnostic();
+    EXPECT_EQ(e->failure(), errc::ok) << e->diagnostic();
 }
 
-TEST(process_memory_budget, a_handler_that_runs_out_answers_memory_exhausted_as_a_value) {
-    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(::airlock::platform::platform_kind::process);
-    if (test::sanitized_build)
-        GTEST_SKIP() << "a sanitizer's allocator maps its own memory: the fixed heap is glibc's";
-    platform::enclave_config config = test::process_config();
-    config.enclave_memory = std::size_t{16} << 20;
-    auto e = platform::enclave::create(config, program);
-    ASSERT_TRUE(e.has_value()) << to_string(e.error());
+TEST_F(process_memory_budget, a_handler_that_runs_out_answers_memory_exhausted_as_a_value) {
     test::watchdog dog(std::chrono::seconds(60), "a handler out of memory");
-    auto ch = (*e)->open_channel(0);
+    auto ch = e->open_channel(0);
     auto& ep = ch->endpoint();
     auto check = [&](const auto& method) {
         auto small = async::sync_wait(ch->executor(), ep.call(method, 4096));
@@ -108,7 +114,7 @@ TEST(process_memory_budget, a_handler_that_runs_out_answers_memory_exhausted_as_
         auto big = async::sync_wait(ch->executor(), ep.call(method, std::uint64_t{64} << 20));
         ASSERT_FALSE(big.has_value()) << method.name << ": 64 MiB fit in a 16 MiB budget";
         EXPECT_EQ(big.error(), errc::enclave_memory_exhausted)
-            << method.name << ": " << to_string(big.error()) << " " << (*e)->diagnostic();
+            << method.name << ": " << to_string(big.error()) << " " << e->diagnostic();
         auto again = async::sync_wait(ch->executor(), ep.call(method, 4096));
         ASSERT_TRUE(again.has_value()) << method.name << ": " << to_string(again.error());
         EXPECT_EQ(*again, 1u) << method.name << ": the enclave goes on";
@@ -116,19 +122,12 @@ TEST(process_memory_budget, a_handler_that_runs_out_answers_memory_exhausted_as_
     check(allocate);
     check(allocate_later);
     EXPECT_EQ(ep.ring_fault(), errc::ok) << to_string(ep.ring_fault());
-    EXPECT_EQ((*e)->failure(), errc::ok) << (*e)->diagnostic();
+    EXPECT_EQ(e->failure(), errc::ok) << e->diagnostic();
 }
 
-TEST(process_memory_budget, an_uncaught_bad_alloc_is_reported_as_the_budget_running_out) {
-    AIRLOCK_SKIP_PROCESS_UNDER_TSAN(::airlock::platform::platform_kind::process);
-    if (test::sanitized_build)
-        GTEST_SKIP() << "a sanitizer's allocator maps its own memory: the fixed heap is glibc's";
-    platform::enclave_config config = test::process_config();
-    config.enclave_memory = std::size_t{16} << 20;
-    auto e = platform::enclave::create(config, program);
-    ASSERT_TRUE(e.has_value()) << to_string(e.error());
+TEST_F(process_memory_budget, an_uncaught_bad_alloc_is_reported_as_the_budget_running_out) {
     test::watchdog dog(std::chrono::seconds(60), "an uncaught bad_alloc");
-    auto ch = (*e)->open_channel(0);
+    auto ch = e->open_channel(0);
     auto& ep = ch->endpoint();
     auto small = async::sync_wait(ch->executor(), ep.call(allocate_noexcept, 4096));
     ASSERT_TRUE(small.has_value()) << to_string(small.error());
@@ -137,8 +136,8 @@ TEST(process_memory_budget, an_uncaught_bad_alloc_is_reported_as_the_budget_runn
     ASSERT_FALSE(big.has_value());
     EXPECT_EQ(big.error(), errc::rpc_channel_faulted) << to_string(big.error());
     EXPECT_EQ(ep.ring_fault(), errc::enclave_memory_exhausted) << to_string(ep.ring_fault());
-    EXPECT_EQ((*e)->failure(), errc::enclave_memory_exhausted) << to_string((*e)->failure());
-    const std::string why = (*e)->diagnostic();
+    EXPECT_EQ(e->failure(), errc::enclave_memory_exhausted) << to_string(e->failure());
+    const std::string why = e->diagnostic();
     EXPECT_NE(why.find("ran out of its memory budget"), std::string::npos) << why;
     EXPECT_NE(why.find("uncaught std::bad_alloc"), std::string::npos) << why;
     EXPECT_EQ(why.find("forbids"), std::string::npos) << why;
