@@ -10,26 +10,21 @@ using namespace airlock::test::hostile_calls;
 using test::error_of;
 
 TEST(call_cancelled_before_send, a_call_cancelled_after_its_slot_handoff_is_not_sent) {
-    rpc::endpoint_options options;
-    options.max_in_flight = 1;
-    test::hostile_host f(options);
-    auto first = f.start(f.enclave().call(lookup, 1));
-    f.settle();
-    auto a = f.ch.take_call();
-    ASSERT_TRUE(a.has_value());
+    test::one_slot_host f;
+    ASSERT_TRUE(f.held.has_value());
 
     async::cancellation_source source;
     auto second = f.start(f.enclave().call(source.token(), lookup, 2));
     f.settle();  // waits for the only slot
     ASSERT_FALSE(second->done());
 
-    f.ch.send_reply(a->id, 0, test::encoded(std::uint64_t{10}));
+    f.ch.send_reply(f.held->id, 0, test::encoded(std::uint64_t{10}));
     f.h.ex.run_once();              // the reply frees the slot and hands it to the second call
     source.request_cancellation();  // before the second call has resumed to send
     f.settle();
 
-    ASSERT_TRUE(first->done());
-    EXPECT_EQ(**first->value, 10u);
+    ASSERT_TRUE(f.first->done());
+    EXPECT_EQ(**f.first->value, 10u);
     ASSERT_TRUE(second->done());
     EXPECT_EQ(error_of(*second->value), errc::cancelled);
     EXPECT_FALSE(f.ch.take().has_value()) << "the cancelled call reached the host";

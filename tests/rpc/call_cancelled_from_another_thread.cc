@@ -65,13 +65,8 @@ TEST(call_cancelled_from_another_thread, a_call_waiting_for_its_reply_ends_cance
 }
 
 TEST(call_cancelled_from_another_thread, a_call_waiting_for_a_slot_is_never_sent) {
-    rpc::endpoint_options options;
-    options.max_in_flight = 1;
-    test::hostile_host f(options);
-    auto first = f.start(f.enclave().call(lookup, 1));
-    f.settle();
-    auto a = f.ch.take_call();
-    ASSERT_TRUE(a.has_value());
+    test::one_slot_host f;
+    ASSERT_TRUE(f.held.has_value());
 
     async::cancellation_source source;
     auto second = f.start(f.enclave().call(source.token(), lookup, 2));
@@ -85,11 +80,11 @@ TEST(call_cancelled_from_another_thread, a_call_waiting_for_a_slot_is_never_sent
 
     EXPECT_EQ(error_of(*second->value), errc::cancelled);
     EXPECT_FALSE(f.ch.take().has_value()) << "the cancelled call reached the host";
-    f.ch.send_reply(a->id, 0, test::encoded(std::uint64_t{10}));
+    f.ch.send_reply(f.held->id, 0, test::encoded(std::uint64_t{10}));
     auto third = f.start(f.enclave().call(lookup, 3));
     f.settle();
-    ASSERT_TRUE(first->done());
-    EXPECT_EQ(**first->value, 10u);
+    ASSERT_TRUE(f.first->done());
+    EXPECT_EQ(**f.first->value, 10u);
     auto c = f.ch.take_call();
     ASSERT_TRUE(c.has_value()) << "the slot was not handed on";
     EXPECT_EQ(c->args, test::encoded(std::uint64_t{3}));

@@ -28,26 +28,21 @@ void call_in(async::async_scope& scope, test::hostile_host& f, std::uint64_t x) 
 }  // namespace
 
 TEST(call_destroyed_before_resuming, after_its_slot_was_handed_to_it_it_is_never_sent) {
-    rpc::endpoint_options options;
-    options.max_in_flight = 1;
-    test::hostile_host f(options);
-    auto first = f.start(f.enclave().call(lookup, 1));
-    f.settle();
-    auto a = f.ch.take_call();
-    ASSERT_TRUE(a.has_value());
+    test::one_slot_host f;
+    ASSERT_TRUE(f.held.has_value());
 
     auto scope = std::make_unique<async::async_scope>(f.h.ex);
     call_in(*scope, f, 2);
     f.settle();  // waits for the only slot
     EXPECT_EQ(scope->active(), 1u);
 
-    f.ch.send_reply(a->id, 0, test::encoded(std::uint64_t{10}));
+    f.ch.send_reply(f.held->id, 0, test::encoded(std::uint64_t{10}));
     f.h.ex.run_once();  // the reply frees the slot and hands it to the second call
     scope.reset();      // before the second call has resumed to send
     f.settle();
 
-    ASSERT_TRUE(first->done());
-    EXPECT_EQ(**first->value, 10u);
+    ASSERT_TRUE(f.first->done());
+    EXPECT_EQ(**f.first->value, 10u);
     EXPECT_FALSE(f.ch.take().has_value()) << "the destroyed call reached the host";
     EXPECT_EQ(f.enclave().stats().calls_sent, 1u);
     EXPECT_EQ(f.enclave().outstanding_calls(), 0u) << "the handed slot was not freed";

@@ -11,8 +11,9 @@
 // `take_call` and `take_reply`. `hostile_host` adds the executor (manual
 // clock, async_support.hh), a watchdog that dumps the endpoint's counters if
 // a test hangs, `settle` (run rounds until nothing is left to do) and
-// `start` (spawn an enclave coroutine and keep its outcome). Nothing sleeps:
-// time passes only when a test moves the manual clock.
+// `start` (spawn an enclave coroutine and keep its outcome); `one_slot_host`
+// is one whose single call slot a call the host has not answered holds.
+// Nothing sleeps: time passes only when a test moves the manual clock.
 //
 // `calls.hh`-style declarations shared by the tests are below: a few host
 // methods the enclave calls and enclave methods it serves, with a gap in the
@@ -401,6 +402,28 @@ class hostile_host {
   private:
     // Last: it stops before the channel it reports on is destroyed.
     watchdog dog_{std::chrono::seconds(60), "rpc hostile host test", [this] { ch.dump(); }};
+};
+
+// A host whose enclave has room for one call in flight, taken by `first`
+// (lookup(1)): the host has read it (`held`) and not answered it, so the
+// next call waits for the slot until the host replies to `held->id`.
+class one_slot_host : public hostile_host {
+  public:
+    one_slot_host() : hostile_host(one_slot()) {
+        first = start(enclave().call(hostile_calls::lookup, 1));
+        settle();
+        held = ch.take_call();
+    }
+
+    std::shared_ptr<outcome<expected<std::uint64_t>>> first;
+    std::optional<wire_call> held;  // check has_value() before use
+
+  private:
+    static rpc::endpoint_options one_slot() {
+        rpc::endpoint_options options;
+        options.max_in_flight = 1;
+        return options;
+    }
 };
 
 }  // namespace airlock::test
