@@ -5,6 +5,7 @@
 // whole pool) are copied whole: the copy's clamps cut nothing that the checks let through.
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "rpc/hostile_host.hh"
@@ -30,6 +31,31 @@ void write_pool(test::hostile_host& f, std::uint64_t offset, std::span<const std
     ring::shared::copy_in(f.ch.pool(1).data + offset / 8, bytes.data(), bytes.size());
 }
 
+// What the enclave sends for an honest pooled echo call `id` of
+// `call_size` bytes at `offset`: first the pool return (it copied the call
+// out before decoding it), then the reply, which is above the threshold:
+// through the enclave's own pool, 0. Checks the reply echoes `text` whole.
+void expect_pooled_echo(test::hostile_host& f, std::uint64_t offset, std::size_t call_size,
+                        std::uint64_t id, const std::string& text) {
+    auto back = f.ch.take();
+    ASSERT_TRUE(back);
+    ASSERT_EQ(back->tag, rpc::pool_return_tag);
+    EXPECT_EQ(test::get_u64(back->bytes, 0), offset);
+    EXPECT_EQ(test::get_u64(back->bytes, 8), call_size);
+    auto reply = f.ch.take();
+    ASSERT_TRUE(reply);
+    ASSERT_EQ(reply->tag, rpc::pooled_tag);
+    const std::uint64_t at = test::get_u64(reply->bytes, 8);
+    const std::uint64_t length = test::get_u64(reply->bytes, 16);
+    std::vector<std::byte> result(length);
+    ring::shared::copy_out(result.data(), f.ch.pool(0).data + at / 8, length);
+    auto r = test::raw_channel::as_reply({rpc::reply_tag, result});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->id, id);
+    EXPECT_EQ(r->code, 0u);
+    EXPECT_EQ(r->result, test::encoded(text)) << "the call was not copied whole";
+}
+
 }  // namespace
 
 TEST(hostile_pool_range, an_honest_pooled_call_is_answered_and_its_buffer_returned) {
@@ -40,26 +66,7 @@ TEST(hostile_pool_range, an_honest_pooled_call_is_answered_and_its_buffer_return
     write_pool(f, 8192, call);
     f.ch.send_raw(rpc::pooled_tag, pooled(rpc::call_tag, 8192, call.size()));
     f.settle();
-    // The return first (the enclave copied the call out before decoding
-    // it), then the reply, which is above the threshold: through the
-    // enclave's own pool, 0.
-    auto back = f.ch.take();
-    ASSERT_TRUE(back);
-    ASSERT_EQ(back->tag, rpc::pool_return_tag);
-    EXPECT_EQ(test::get_u64(back->bytes, 0), 8192u);
-    EXPECT_EQ(test::get_u64(back->bytes, 8), call.size());
-    auto reply = f.ch.take();
-    ASSERT_TRUE(reply);
-    ASSERT_EQ(reply->tag, rpc::pooled_tag);
-    const std::uint64_t at = test::get_u64(reply->bytes, 8);
-    const std::uint64_t length = test::get_u64(reply->bytes, 16);
-    std::vector<std::byte> result(length);
-    ring::shared::copy_out(result.data(), f.ch.pool(0).data + at / 8, length);
-    auto r = test::raw_channel::as_reply({rpc::reply_tag, result});
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->id, 7u);
-    EXPECT_EQ(r->code, 0u);
-    EXPECT_EQ(r->result, test::encoded(text));
+    ASSERT_NO_FATAL_FAILURE(expect_pooled_echo(f, 8192, call.size(), 7, text));
     EXPECT_EQ(f.enclave().fault(), errc::ok);
     EXPECT_EQ(f.enclave().stats().pooled_received, 1u);
 }
@@ -87,23 +94,7 @@ TEST(hostile_pool_range, ranges_at_the_edges_of_the_pool_are_copied_whole) {
         write_pool(f, offset, call);
         f.ch.send_raw(rpc::pooled_tag, pooled(rpc::call_tag, offset, call.size()));
         f.settle();
-        auto back = f.ch.take();
-        ASSERT_TRUE(back);
-        ASSERT_EQ(back->tag, rpc::pool_return_tag);
-        EXPECT_EQ(test::get_u64(back->bytes, 0), offset);
-        EXPECT_EQ(test::get_u64(back->bytes, 8), call.size());
-        auto reply = f.ch.take();
-        ASSERT_TRUE(reply);
-        ASSERT_EQ(reply->tag, rpc::pooled_tag);
-        const std::uint64_t at = test::get_u64(reply->bytes, 8);
-        const std::uint64_t length = test::get_u64(reply->bytes, 16);
-        std::vector<std::byte> result(length);
-        ring::shared::copy_out(result.data(), f.ch.pool(0).data + at / 8, length);
-        auto r = test::raw_channel::as_reply({rpc::reply_tag, result});
-        ASSERT_TRUE(r);
-        EXPECT_EQ(r->id, 9u);
-        EXPECT_EQ(r->code, 0u);
-        EXPECT_EQ(r->result, test::encoded(text)) << "the call was not copied whole";
+        ASSERT_NO_FATAL_FAILURE(expect_pooled_echo(f, offset, call.size(), 9, text));
         EXPECT_EQ(f.enclave().fault(), errc::ok);
     }
 }
