@@ -34,28 +34,35 @@ std::uint64_t flood(test::hostile_host& f, std::vector<std::byte>& bytes, std::u
     }
 }
 
+// Floods for 20 rounds (warm: every reply buffer is in use by then), then
+// for 200 more with an allocation probe armed; returns the calls sent and
+// puts what those 200 rounds allocated in `allocations`.
+std::uint64_t flood_warm_then_probed(test::hostile_host& f, std::vector<std::byte>& bytes,
+                                     std::size_t& allocations) {
+    std::uint64_t next_id = 0;
+    std::uint64_t sent = 0;
+    for (int round = 0; round < 20; ++round) {
+        sent += flood(f, bytes, next_id);
+        f.settle();
+    }
+    const test::allocation_probe probe;
+    for (int round = 0; round < 200; ++round) {
+        sent += flood(f, bytes, next_id);
+        f.settle();
+    }
+    allocations = probe.count();
+    return sent;
+}
+
 }  // namespace
 
 TEST(hostile_reply_flood, a_host_that_never_drains_meets_back_pressure) {
     test::hostile_host f;
     serve_plain(f.enclave());
-    std::uint64_t next_id = 0;
     std::vector<std::byte> bytes =
         test::raw_channel::call_bytes(0, add.id, test::encoded(std::uint64_t{2}, std::uint64_t{1}));
-    std::uint64_t sent = 0;
-    for (int round = 0; round < 20; ++round) {  // warm: every reply buffer is in use now
-        sent += flood(f, bytes, next_id);
-        f.settle();
-    }
     std::size_t allocations = 0;
-    {
-        const test::allocation_probe probe;
-        for (int round = 0; round < 200; ++round) {
-            sent += flood(f, bytes, next_id);
-            f.settle();
-        }
-        allocations = probe.count();
-    }
+    const std::uint64_t sent = flood_warm_then_probed(f, bytes, allocations);
     const rpc::endpoint_stats& s = f.enclave().stats();
     const std::uint64_t budget = rpc::endpoint_options{}.max_serving + 16;
     // What fits in the host's 4 KiB ring (24-byte replies, some sharing a
@@ -82,23 +89,10 @@ TEST(hostile_reply_flood, a_flood_of_calls_for_an_unknown_method_meets_back_pres
     test::hostile_host f;
     serve_plain(f.enclave());
     constexpr std::uint64_t unknown = 4;  // a gap in the enclave's table
-    std::uint64_t next_id = 0;
     std::vector<std::byte> bytes =
         test::raw_channel::call_bytes(0, unknown, test::encoded(std::uint64_t{2}));
-    std::uint64_t sent = 0;
-    for (int round = 0; round < 20; ++round) {
-        sent += flood(f, bytes, next_id);
-        f.settle();
-    }
     std::size_t allocations = 0;
-    {
-        const test::allocation_probe probe;
-        for (int round = 0; round < 200; ++round) {
-            sent += flood(f, bytes, next_id);
-            f.settle();
-        }
-        allocations = probe.count();
-    }
+    const std::uint64_t sent = flood_warm_then_probed(f, bytes, allocations);
     const rpc::endpoint_stats& s = f.enclave().stats();
     const std::uint64_t budget = rpc::endpoint_options{}.max_serving + 16;
     // What fits in the host's 4 KiB ring: error replies are 16 bytes, and
