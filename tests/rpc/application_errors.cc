@@ -202,19 +202,14 @@ expected<typename M::result_type> answered_with(test::hostile_host& f, const M& 
 
 TEST(application_errors, malformed_error_bytes_from_the_host_are_rpc_decode) {
     test::hostile_host f;
-    auto bytes = [](std::initializer_list<int> v) {
-        std::vector<std::byte> out;
-        for (int b : v)
-            out.push_back(static_cast<std::byte>(b));
-        return out;
-    };
     // expected<uint64_t, lookup_error>: a flag that is not a bool; an error
     // outside the enum's bounds (0, 4, 0xff); no error byte; a value cut
     // short; trailing bytes after an error or a value; nothing at all.
     for (const std::vector<std::byte>& bad :
-         {bytes({2}), bytes({0xff, 1}), bytes({0, 0}), bytes({0, 4}), bytes({0, 0xff}), bytes({0}),
-          bytes({1, 1, 2, 3}), bytes({0, 1, 0}), bytes({1, 7, 0, 0, 0, 0, 0, 0, 0, 0}),
-          bytes({})}) {
+         {test::bytes_of({2}), test::bytes_of({0xff, 1}), test::bytes_of({0, 0}),
+          test::bytes_of({0, 4}), test::bytes_of({0, 0xff}), test::bytes_of({0}),
+          test::bytes_of({1, 1, 2, 3}), test::bytes_of({0, 1, 0}),
+          test::bytes_of({1, 7, 0, 0, 0, 0, 0, 0, 0, 0}), test::bytes_of({})}) {
         const auto got = answered_with(f, fetch, bad);
         EXPECT_TRUE(test::same_errc(error_of(got), errc::rpc_decode))
             << "result of " << bad.size() << " bytes";

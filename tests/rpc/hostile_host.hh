@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <span>
@@ -137,6 +138,13 @@ inline std::uint64_t get_u64(std::span<const std::byte> bytes, std::size_t at) {
     std::uint64_t v = 0;
     std::memcpy(&v, bytes.data() + at, sizeof v);
     return v;
+}
+// The bytes with the given values, as a test writes raw wire bytes by hand.
+inline std::vector<std::byte> bytes_of(std::initializer_list<int> v) {
+    std::vector<std::byte> out;
+    for (int b : v)
+        out.push_back(static_cast<std::byte>(b));
+    return out;
 }
 
 // One channel: the enclave's endpoint and the host's raw ring ends.

@@ -99,19 +99,13 @@ TEST(hostile_results, error_codes_a_server_may_send_arrive_as_they_are) {
 
 TEST(hostile_results, results_that_do_not_decode_are_rpc_decode) {
     test::hostile_host f;
-    auto bytes = [](std::initializer_list<int> v) {
-        std::vector<std::byte> out;
-        for (int b : v)
-            out.push_back(static_cast<std::byte>(b));
-        return out;
-    };
     auto with_trailing = [](std::vector<std::byte> v) {
         v.push_back(std::byte{0});
         return v;
     };
     // uint64: too short, trailing bytes, nothing.
     EXPECT_TRUE(test::same_errc(answered_with(f, lookup, 0), errc::rpc_decode));
-    EXPECT_TRUE(test::same_errc(answered_with(f, lookup, 0, bytes({1, 2, 3, 4, 5, 6, 7})),
+    EXPECT_TRUE(test::same_errc(answered_with(f, lookup, 0, test::bytes_of({1, 2, 3, 4, 5, 6, 7})),
                                 errc::rpc_decode));
     EXPECT_TRUE(
         test::same_errc(answered_with(f, lookup, 0, with_trailing(test::encoded(std::uint64_t{1}))),
@@ -123,24 +117,28 @@ TEST(hostile_results, results_that_do_not_decode_are_rpc_decode) {
     EXPECT_TRUE(test::same_errc(
         answered_with(f, name_of, 0, with_trailing(test::encoded(std::string("abc")))),
         errc::rpc_decode));
-    EXPECT_TRUE(test::same_errc(answered_with(f, name_of, 0, bytes({3, 0, 0})), errc::rpc_decode));
+    EXPECT_TRUE(
+        test::same_errc(answered_with(f, name_of, 0, test::bytes_of({3, 0, 0})), errc::rpc_decode));
     // vector<uint64_t>: a count with bytes for fewer elements, a ragged tail.
     auto ragged = test::encoded(std::uint64_t{3});
     ragged.resize(ragged.size() + 20);
     EXPECT_TRUE(test::same_errc(answered_with(f, list, 0, ragged), errc::rpc_decode));
     // void: any result bytes at all.
-    EXPECT_TRUE(test::same_errc(answered_with(f, ping, 0, bytes({0})), errc::rpc_decode));
+    EXPECT_TRUE(test::same_errc(answered_with(f, ping, 0, test::bytes_of({0})), errc::rpc_decode));
     // bool: only 0 and 1 (HOSTILE-INPUTS #10).
-    EXPECT_TRUE(test::same_errc(answered_with(f, exists, 0, bytes({2})), errc::rpc_decode));
-    EXPECT_TRUE(test::same_errc(answered_with(f, exists, 0, bytes({0xff})), errc::rpc_decode));
+    EXPECT_TRUE(
+        test::same_errc(answered_with(f, exists, 0, test::bytes_of({2})), errc::rpc_decode));
+    EXPECT_TRUE(
+        test::same_errc(answered_with(f, exists, 0, test::bytes_of({0xff})), errc::rpc_decode));
     // optional: a presence flag that is not a bool, present but truncated.
-    EXPECT_TRUE(test::same_errc(answered_with(f, find, 0, bytes({7})), errc::rpc_decode));
-    EXPECT_TRUE(test::same_errc(answered_with(f, find, 0, bytes({1, 4, 0, 0, 0, 0, 0, 0, 0, 'a'})),
-                                errc::rpc_decode));
+    EXPECT_TRUE(test::same_errc(answered_with(f, find, 0, test::bytes_of({7})), errc::rpc_decode));
+    EXPECT_TRUE(
+        test::same_errc(answered_with(f, find, 0, test::bytes_of({1, 4, 0, 0, 0, 0, 0, 0, 0, 'a'})),
+                        errc::rpc_decode));
 
     // And the well-formed results still decode on the same channel.
     EXPECT_TRUE(test::same_errc(answered_with(f, ping, 0), errc::ok));
-    EXPECT_TRUE(test::same_errc(answered_with(f, exists, 0, bytes({1})), errc::ok));
+    EXPECT_TRUE(test::same_errc(answered_with(f, exists, 0, test::bytes_of({1})), errc::ok));
     EXPECT_TRUE(test::same_errc(
         answered_with(f, find, 0, test::encoded(std::optional<std::string>("x"))), errc::ok));
     EXPECT_TRUE(test::same_errc(f.enclave().fault(), errc::ok));
