@@ -7,8 +7,7 @@
 // enclave. Each 64-bit word is retried up to ten times, as Intel advises,
 // and a CPU without RDRAND, or one that keeps failing, gives false: a
 // buffer that could not be filled is never passed off as random. Callers
-// decide what to do without it (sys: an error; suvm: libsodium's source;
-// rpc's call ids: an address-derived offset, which needs no secrecy).
+// decide what to do without it (sys: an error; suvm: libsodium's source).
 //
 // Thread contract: any thread; no system calls, no shared state.
 
