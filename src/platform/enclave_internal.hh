@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "airlock/async/executor.hh"
@@ -114,26 +116,28 @@ class endpoint_failure {
 
 // The host side of channel `i` of an enclave of type `Owner`: its executor,
 // its endpoint, and the failure the enclave posts to it from another thread.
-// The owner keeps a list of its open channels for that; `Owner::forget`
-// takes a channel off it when the channel goes, so no failure is posted
-// after that.
+// The owner keeps its open channels in a host_channel_book, for the
+// failures and for what a closed channel leaves to its next opening.
 template <class Owner>
 class owned_host_channel final : public host_channel {
   public:
+    // `resume`: what the channel's last host side left, or null.
     owned_host_channel(Owner& owner, const ring::region& region, std::size_t i,
                        ring::wait_hooks& hooks, const rpc::endpoint_options& rpc_options,
-                       async::executor_options executor_options)
+                       async::executor_options executor_options, rpc::endpoint_handover* resume)
         : owner_(owner),
+          index_(i),
           executor_(region.doorbell(host_bell(i)), hooks, executor_options),
           endpoint_(executor_, region.ring(host_to_enclave_ring(i)),
                     region.ring(enclave_to_host_ring(i)), host_wiring(region, i, hooks),
-                    rpc_options) {}
-    ~owned_host_channel() override { owner_.forget(*this); }
+                    rpc_options, resume) {}
+    ~owned_host_channel() override { owner_.forget(*this, endpoint_.hand_over()); }
     owned_host_channel(const owned_host_channel&) = delete;
     owned_host_channel& operator=(const owned_host_channel&) = delete;
 
     async::executor& executor() noexcept override { return executor_; }
     rpc::endpoint<rpc::side::host>& endpoint() noexcept override { return endpoint_; }
+    [[nodiscard]] std::size_t index() const noexcept { return index_; }
 
     // The enclave died or stalled: fail the endpoint on its own thread.
     // Called under the owner's mutex; only the first call counts.
@@ -141,9 +145,40 @@ class owned_host_channel final : public host_channel {
 
   private:
     Owner& owner_;
+    std::size_t index_;
     endpoint_failure failure_;  // before the executor
     async::executor executor_;
     rpc::endpoint<rpc::side::host> endpoint_;
+};
+
+// An enclave's book of its host channels, kept under the enclave's mutex:
+// which are open (the enclave posts its failure to each), and what each
+// closed one left (rpc::endpoint_handover), so that a channel opened again,
+// on any thread, goes on where the last one stopped.
+template <class Channel>
+class host_channel_book {
+  public:
+    explicit host_channel_book(std::size_t channels) : left_(channels) {}
+
+    // Channel `i` is about to open: what its last host side left (empty for
+    // the first opening). At most one host channel per channel is open.
+    [[nodiscard]] std::optional<rpc::endpoint_handover> opening(std::size_t i) {
+        AIRLOCK_CHECK(i < left_.size(), "no such channel");
+        for (const Channel* ch : open_)
+            AIRLOCK_CHECK(ch->index() != i, "a channel is open once at a time");
+        return std::exchange(left_[i], std::nullopt);
+    }
+    void opened(Channel& ch) { open_.push_back(&ch); }
+    // `ch` closes, leaving `left` for the channel's next opening.
+    void closed(Channel& ch, rpc::endpoint_handover&& left) noexcept {
+        std::erase(open_, &ch);
+        left_[ch.index()].emplace(std::move(left));
+    }
+    [[nodiscard]] std::span<Channel* const> open() const noexcept { return open_; }
+
+  private:
+    std::vector<Channel*> open_;
+    std::vector<std::optional<rpc::endpoint_handover>> left_;
 };
 
 }  // namespace airlock::platform::detail

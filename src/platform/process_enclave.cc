@@ -807,11 +807,15 @@ class process_enclave final : public enclave {
     std::size_t channels() const noexcept override { return config_.enclave_threads; }
     std::unique_ptr<host_channel> open_channel(std::size_t i,
                                                async::executor_options options) override {
-        AIRLOCK_CHECK(i < channels(), "no such channel");
+        std::optional<rpc::endpoint_handover> left;
+        {
+            std::lock_guard lock(mutex_);
+            left = channels_.opening(i);
+        }
         auto ch = std::make_unique<process_host_channel>(*this, region_, i, hooks(), config_.rpc,
-                                                         options);
+                                                         options, left ? &*left : nullptr);
         std::lock_guard lock(mutex_);
-        open_.push_back(ch.get());
+        channels_.opened(*ch);
         if (dead_) ch->post_failure(failure());
         if (stalled_) ch->post_failure(errc::peer_stalled);
         return ch;
@@ -849,9 +853,9 @@ class process_enclave final : public enclave {
         return shared::load_relaxed(word(region_, words_.reply_value()));
     }
 
-    void forget(process_host_channel& ch) noexcept {
+    void forget(process_host_channel& ch, rpc::endpoint_handover&& left) noexcept {
         std::lock_guard lock(mutex_);
-        std::erase(open_, &ch);
+        channels_.closed(ch, std::move(left));
     }
 
   private:
@@ -905,7 +909,7 @@ class process_enclave final : public enclave {
             report = !stopping_;
             const errc reason = failure_of(status);
             failure_.store(reason, std::memory_order_release);
-            for (process_host_channel* ch : open_)
+            for (process_host_channel* ch : channels_.open())
                 ch->post_failure(reason);
         }
         died_.notify_all();
@@ -931,7 +935,7 @@ class process_enclave final : public enclave {
                       " had calls unread for " + std::to_string(stall->for_ns / 1'000'000) +
                       " ms and the enclave made no progress on it";
         failure_.store(errc::peer_stalled, std::memory_order_release);
-        for (process_host_channel* ch : open_)
+        for (process_host_channel* ch : channels_.open())
             ch->post_failure(errc::peer_stalled);
     }
 
@@ -982,7 +986,7 @@ class process_enclave final : public enclave {
     bool stopping_ = false;
     std::string pipe_text_;
     std::string diagnostic_;
-    std::vector<process_host_channel*> open_;
+    detail::host_channel_book<process_host_channel> channels_{config_.enclave_threads};
     std::atomic<errc> failure_{errc::ok};
     std::atomic<int> exit_code_{-1};          // the enclave process's exit status, once it exited
     detail::program_entry entry_;             // read by the child (a copy of it, after fork)

@@ -104,11 +104,15 @@ class sim_enclave final : public enclave {
     std::size_t channels() const noexcept override { return config_.enclave_threads; }
     std::unique_ptr<host_channel> open_channel(std::size_t i,
                                                async::executor_options options) override {
-        AIRLOCK_CHECK(i < channels(), "no such channel");
+        std::optional<rpc::endpoint_handover> left;
+        {
+            std::lock_guard lock(mutex_);
+            left = channels_.opening(i);
+        }
         auto ch = std::make_unique<sim_host_channel>(*this, host_region_, i, hooks(), config_.rpc,
-                                                     options);
+                                                     options, left ? &*left : nullptr);
         std::lock_guard lock(mutex_);
-        open_.push_back(ch.get());
+        channels_.opened(*ch);
         if (stalled_) ch->post_failure(errc::peer_stalled);
         return ch;
     }
@@ -117,9 +121,9 @@ class sim_enclave final : public enclave {
         std::lock_guard lock(mutex_);
         return diagnostic_;
     }
-    void forget(sim_host_channel& ch) noexcept {
+    void forget(sim_host_channel& ch, rpc::endpoint_handover&& left) noexcept {
         std::lock_guard lock(mutex_);
-        std::erase(open_, &ch);
+        channels_.closed(ch, std::move(left));
     }
     ring::wait_hooks& hooks() noexcept override { return futex_wait_hooks::instance(); }
     const modelled_transition& transition() const noexcept override { return transition_; }
@@ -155,7 +159,7 @@ class sim_enclave final : public enclave {
                           " had calls unread for " + std::to_string(stall->for_ns / 1'000'000) +
                           " ms and the enclave made no progress on it";
             failure_.store(errc::peer_stalled, std::memory_order_release);
-            for (sim_host_channel* ch : open_)
+            for (sim_host_channel* ch : channels_.open())
                 ch->post_failure(errc::peer_stalled);
             return;  // a stalled enclave stays stalled
         }
@@ -209,7 +213,7 @@ class sim_enclave final : public enclave {
     bool stopping_ = false;
     bool stalled_ = false;
     std::string diagnostic_;
-    std::vector<sim_host_channel*> open_;
+    detail::host_channel_book<sim_host_channel> channels_{config_.enclave_threads};
     std::atomic<errc> failure_{errc::ok};
 };
 

@@ -995,13 +995,18 @@ void endpoint_base::sweep() noexcept {
 
 endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::ring_view in,
                              endpoint_wiring wiring, endpoint_options options,
-                             bool read_pool_in_place)
+                             bool read_pool_in_place, endpoint_handover* resume)
     : executor_(&ex),
       lifeline_(new detail::lifeline(this)),
-      out_(out, {.hooks = wiring.hooks, .peer_bell = wiring.peer_bell}),
-      in_(in, {{.hooks = wiring.hooks, .peer_bell = wiring.peer_bell}, options.max_message}),
+      out_(resume != nullptr
+               ? std::move(resume->out_)
+               : ring::ring_producer(out, {.hooks = wiring.hooks, .peer_bell = wiring.peer_bell})),
+      in_(resume != nullptr
+              ? std::move(resume->in_)
+              : ring::ring_consumer(in, {{.hooks = wiring.hooks, .peer_bell = wiring.peer_bell},
+                                         options.max_message})),
       options_(options),
-      calls_(options.max_in_flight),
+      calls_(resume != nullptr ? std::move(resume->calls_) : call_table(options.max_in_flight)),
       sweep_period_ns_(options.default_call_timeout_ns / 4 +
                        (options.default_call_timeout_ns % 4 != 0 ? 1 : 0)),
       sweep_alarm_(ex, &on_sweep, this) {
@@ -1014,8 +1019,15 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
     for (std::size_t i = options.max_serving; i-- > 0;)
         free_served_.push_back(static_cast<std::uint32_t>(i));
     pending_cancels_.reserve(options.max_in_flight);
+    if (resume != nullptr) {
+        AIRLOCK_CHECK(
+            out_.is_on(out) && in_.is_on(in) && calls_.capacity() >= options.max_in_flight,
+            "an endpoint resumes the rings and options of the one it follows");
+        pending_cancels_ = std::move(resume->pending_cancels_);
+    }
     if (wiring.out_pool.size != 0) {
-        out_pool_ = ring::pool_allocator(wiring.out_pool);
+        out_pool_ = resume != nullptr ? std::move(resume->out_pool_)
+                                      : ring::pool_allocator(wiring.out_pool);
         // Above the header at least: a call's header is always encoded at once.
         pool_min_ = std::max<std::size_t>(options.pool_threshold, message_header_bytes + 1);
         // The host's peer copies every pooled message out before it reads
@@ -1024,6 +1036,7 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
     }
     in_pool_ = wiring.in_pool;
     read_pool_in_place_ = read_pool_in_place;
+    if (resume != nullptr) pending_returns_ = std::move(resume->pending_returns_);
     pending_returns_.reserve(static_cast<std::size_t>(in_pool_.size / ring::wire::pool_granule));
     queued_replies_ = std::make_unique<detail::queued_reply[]>(reply_budget());
     free_replies_.reserve(reply_budget());
@@ -1037,6 +1050,11 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
 }
 
 endpoint_base::~endpoint_base() {
+    if (!handed_over_) end_waiters();
+    if (lifeline_->holders == 0) delete lifeline_;  // and the handlers with it
+}
+
+void endpoint_base::end_waiters() noexcept {
     executor_->remove_source(*this);
     // Every waiting call resumes with broken_promise: those waiting for a
     // reply, and those still in line for a slot or for ring space; running
@@ -1045,7 +1063,24 @@ endpoint_base::~endpoint_base() {
     // may run on this executor long after.
     lifeline_->endpoint = nullptr;
     fail_waiters(errc::broken_promise);
-    if (lifeline_->holders == 0) delete lifeline_;  // and the handlers with it
+}
+
+endpoint_handover endpoint_base::hand_over() noexcept {
+    AIRLOCK_CHECK(!handed_over_, "an endpoint hands over once");
+    // What is owed to the peer goes on with the next endpoint: fail_waiters
+    // drops it.
+    std::vector<std::uint64_t> cancels = std::move(pending_cancels_);
+    std::vector<std::array<std::uint64_t, 2>> returns = std::move(pending_returns_);
+    end_waiters();
+    // Calls and sends that fail_waiters just ended leave nothing in the
+    // rings half written: a message streaming in fragments was abandoned.
+    if (fault_ == errc::ok) {
+        out_.publish();
+        in_.publish();
+    }
+    handed_over_ = true;
+    return {std::move(out_),      std::move(in_),     std::move(calls_),
+            std::move(out_pool_), std::move(cancels), std::move(returns)};
 }
 
 void endpoint_base::add_handler(std::uint32_t method_id, detail::handler_entry entry) {

@@ -267,6 +267,10 @@ class ring_producer {
     [[nodiscard]] bool faulted() const noexcept { return fault_ != errc::ok; }
     // The sticky fault reason, or errc::ok.
     [[nodiscard]] errc fault() const noexcept { return fault_; }
+    // True if this producer writes into `ring`.
+    [[nodiscard]] bool is_on(const ring_view& ring) const noexcept {
+        return control_ == ring.control;
+    }
 
   private:
     // Ends the open run: writes its header word with the final count (a run
@@ -512,6 +516,10 @@ class ring_consumer {
     [[nodiscard]] std::size_t max_record_payload() const noexcept { return max_payload_; }
     [[nodiscard]] bool faulted() const noexcept { return fault_ != errc::ok; }
     [[nodiscard]] errc fault() const noexcept { return fault_; }
+    // True if this consumer reads from `ring`.
+    [[nodiscard]] bool is_on(const ring_view& ring) const noexcept {
+        return control_ == ring.control;
+    }
     // True if a record is available now (refreshes the producer index).
     [[nodiscard]] bool has_data() noexcept {
         return fault_ == errc::ok && (head_ != tail_cache_ || refresh_tail());

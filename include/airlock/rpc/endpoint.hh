@@ -120,9 +120,11 @@ class endpoint final : public endpoint_base {
   public:
     // See endpoint_base: the host reads pooled messages from the enclave in
     // place; the enclave copies every one into private memory first.
+    // `resume`: the wire state the last endpoint of this side left
+    // (endpoint_base::hand_over), or null for rings used by no endpoint yet.
     endpoint(async::executor& ex, ring::ring_view out, ring::ring_view in, endpoint_wiring wiring,
-             endpoint_options options)
-        : endpoint_base(ex, out, in, wiring, options, S == side::host) {}
+             endpoint_options options, endpoint_handover* resume = nullptr)
+        : endpoint_base(ex, out, in, wiring, options, S == side::host, resume) {}
 
     // Calls `m` on the other side with `args`, which are encoded at once
     // (so temporaries may die before the call is awaited). Awaiting the

@@ -60,22 +60,64 @@ struct slot_wait;
 struct served_call;
 }  // namespace detail
 
+// What an endpoint leaves of its channel to the next endpoint of the same
+// side (a host channel closed on one thread and opened again on another):
+// the rings' private positions and state, so that the next endpoint neither
+// rewrites records the peer has not read nor reads again what the last one
+// consumed (a run or a fragmented message half read goes on where it
+// stopped); the pool buffers the peer still holds, so none is handed out
+// twice; the call ids already used, so a late reply to a call of the last
+// endpoint is dropped as stale rather than taken for a new call's; and the
+// cancels and pool returns still owed to the peer. Made by
+// endpoint_base::hand_over, taken by the next endpoint's constructor.
+class endpoint_handover {
+  public:
+    endpoint_handover(endpoint_handover&&) noexcept = default;
+    endpoint_handover& operator=(endpoint_handover&&) noexcept = default;
+
+  private:
+    friend class endpoint_base;
+    endpoint_handover(ring::ring_producer&& out, ring::ring_consumer&& in, call_table&& calls,
+                      ring::pool_allocator&& out_pool, std::vector<std::uint64_t>&& cancels,
+                      std::vector<std::array<std::uint64_t, 2>>&& returns) noexcept
+        : out_(std::move(out)),
+          in_(std::move(in)),
+          calls_(std::move(calls)),
+          out_pool_(std::move(out_pool)),
+          pending_cancels_(std::move(cancels)),
+          pending_returns_(std::move(returns)) {}
+    ring::ring_producer out_;
+    ring::ring_consumer in_;
+    call_table calls_;
+    ring::pool_allocator out_pool_;
+    std::vector<std::uint64_t> pending_cancels_;
+    std::vector<std::array<std::uint64_t, 2>> pending_returns_;
+};
+
 class endpoint_base : public async::source {
   public:
     // `out` is the ring this side produces into, `in` the ring it consumes;
     // both from a region attached on this side (and so are the wiring's
     // pools). `read_pool_in_place`: a pooled message is decoded where the
     // peer wrote it (the host side) instead of from a private copy (the
-    // enclave side, which trusts nothing in shared memory). Registers with `ex`.
+    // enclave side, which trusts nothing in shared memory). `resume`: what
+    // the last endpoint of this side of the same rings left (hand_over),
+    // taken instead of starting the rings afresh; the options must be the
+    // ones it had. Registers with `ex`.
     endpoint_base(async::executor& ex, ring::ring_view out, ring::ring_view in,
-                  endpoint_wiring wiring, endpoint_options options,
-                  bool read_pool_in_place = false);
+                  endpoint_wiring wiring, endpoint_options options, bool read_pool_in_place = false,
+                  endpoint_handover* resume = nullptr);
     // Resumes every call still waiting (for a reply, a call slot or ring
     // space) with broken_promise and cancels the running handlers; the
     // executor may go on running, and the endpoint's own coroutines then
     // finish without touching it.
     ~endpoint_base();
     endpoint_base(const endpoint_base&) = delete;
+    // Ends the endpoint as its destructor does (every waiting call resumes
+    // with broken_promise, running handlers are cancelled, the executor no
+    // longer polls it) and returns the channel's wire state for the next
+    // endpoint of this side. Only the destructor may follow. Owner thread.
+    [[nodiscard]] endpoint_handover hand_over() noexcept;
     endpoint_base& operator=(const endpoint_base&) = delete;
 
     // async::source
@@ -375,6 +417,9 @@ class endpoint_base : public async::source {
     [[gnu::cold]] void set_fault(errc ring_reason) noexcept;
     // Resumes every waiting call (for a reply, a slot or ring space) with `error`.
     void fail_waiters(errc error) noexcept;
+    // The end of the endpoint (destructor, hand_over): off the executor,
+    // its coroutines told, every waiter resumed with broken_promise.
+    void end_waiters() noexcept;
     // The default deadline's sweep: advances the epoch, ends the watched
     // calls (waiting for a slot, for ring space or for their reply) made
     // sweep_epochs or more epochs ago, and re-arms while any remain.
@@ -431,6 +476,7 @@ class endpoint_base : public async::source {
     std::size_t owed_replies_ = 0;
     std::size_t serving_ = 0;
     bool unpublished_ = false;
+    bool handed_over_ = false;  // hand_over() ran: the destructor has nothing left to end
     errc fault_ = errc::ok;
     errc ring_fault_ = errc::ok;
     endpoint_stats stats_;

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: Apache-2.0
+// Description: an endpoint that hands its channel over (endpoint_base::
+// hand_over) leaves the next endpoint of its side where it stopped: what the
+// peer sent and the last one did not read is read by the next; a reply to
+// the last one's call is dropped as stale, never taken for a new call's; a
+// pool buffer the peer gives back late is taken back; a message half
+// streamed is abandoned and the next goes through. (A second host channel
+// used to start its rings at zero: its first call was never seen and it
+// read the last one's reply again.)
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "airlock/async/event.hh"
+#include "airlock/base/error.hh"
+#include "rpc/rpc_support.hh"
+
+namespace {
+
+using namespace airlock;
+using airlock::async::task;
+
+constexpr rpc::enclave_method<1, std::uint64_t(std::uint64_t)> plus_one{"plus_one"};
+// Answers with the argument's size once the test opens the gate.
+constexpr rpc::enclave_method<2, std::uint64_t(std::vector<std::byte>)> gated_size{"gated_size"};
+constexpr rpc::host_method<1, std::uint64_t(std::uint64_t)> host_twice{"host_twice"};
+
+constexpr std::size_t ring_bytes = std::size_t{1} << 14;
+constexpr std::size_t pool_bytes = std::size_t{1} << 20;
+
+// The host endpoint comes and goes; the enclave's stays. The first host
+// endpoint is built before the enclave's, so in each round it polls first:
+// what the enclave writes in a round waits in the ring until the next.
+struct handover_fixture {
+    handover_fixture() : region({ring_bytes, ring_bytes}, 0, {pool_bytes, pool_bytes}) {
+        open_host(nullptr);
+        enclave.emplace(
+            h.ex, region.ring(test::enclave_to_host_ring), region.ring(test::host_to_enclave_ring),
+            rpc::endpoint_wiring{&h.hooks, &h.bell, region.pool(test::enclave_to_host_ring),
+                                 region.pool(test::host_to_enclave_ring)},
+            rpc::endpoint_options{});
+        enclave->serve(plus_one, [](std::uint64_t x) { return x + 1; });
+        enclave->serve(gated_size,
+                       [this](std::vector<std::byte> v) -> task<expected<std::uint64_t>> {
+                           (void)co_await gate.wait();
+                           co_return v.size();
+                       });
+    }
+    void open_host(rpc::endpoint_handover* left) {
+        host.emplace(
+            h.ex, region.ring(test::host_to_enclave_ring), region.ring(test::enclave_to_host_ring),
+            rpc::endpoint_wiring{&h.hooks, &h.bell, region.pool(test::host_to_enclave_ring),
+                                 region.pool(test::enclave_to_host_ring)},
+            rpc::endpoint_options{}, left);
+    }
+    // Replaces the host endpoint by one that goes on from its handover.
+    void reopen_host() {
+        rpc::endpoint_handover left = host->hand_over();
+        host.reset();
+        open_host(&left);
+    }
+    // Runs the executor until `t` completes and returns its result.
+    template <class T>
+    T run(task<T> t) {
+        std::optional<T> out;
+        h.ex.spawn([](task<T> inner, std::optional<T>& o) -> task<void> {
+            o.emplace(co_await std::move(inner));
+        }(std::move(t), out));
+        h.ex.run_until([&] { return out.has_value(); });
+        return std::move(*out);
+    }
+    template <async::awaitable A>
+    requires(!async::detail::is_task_v<std::remove_cvref_t<A>>) auto run(A&& operation) {
+        return run(async::as_task(std::forward<A>(operation)));
+    }
+
+    test::harness h;
+    test::test_region region;
+    async::async_event gate;
+    std::optional<rpc::endpoint<rpc::side::host>> host;
+    std::optional<rpc::endpoint<rpc::side::enclave>> enclave;
+};
+
+TEST(endpoint_handover, the_next_endpoint_answers_its_first_call_right) {
+    handover_fixture f;
+    for (std::uint64_t round = 0; round < 5; ++round) {
+        auto r = f.run(f.host->call(plus_one, 10 * round));
+        ASSERT_TRUE(r.has_value()) << to_string(r.error());
+        EXPECT_EQ(*r, 10 * round + 1) << "round " << round;
+        f.reopen_host();
+    }
+    EXPECT_EQ(f.enclave->stats().calls_served, 5u);
+    EXPECT_EQ(f.host->stats().replies_dropped, 0u);
+    EXPECT_EQ(f.host->fault(), errc::ok) << to_string(f.host->fault());
+    EXPECT_EQ(f.enclave->fault(), errc::ok) << to_string(f.enclave->fault());
+}
+
+TEST(endpoint_handover, a_late_reply_is_dropped_and_a_late_pool_return_taken_back) {
+    handover_fixture f;
+    // A pooled argument (above the pool threshold) to a call that waits at
+    // the gate: the enclave gives the buffer back at once, in the round the
+    // host endpoint has already polled, and answers only after the handover.
+    std::optional<expected<std::uint64_t>> last;
+    f.h.ex.spawn([](handover_fixture& fx, std::optional<expected<std::uint64_t>>& o) -> task<void> {
+        o.emplace(co_await fx.host->call(gated_size, std::vector<std::byte>(20'000)));
+    }(f, last));
+    f.h.ex.run_until([&] { return f.enclave->serving() == 1; });
+    ASSERT_EQ(f.host->pool_buffers_out(), 1u) << "the return is still in the ring";
+    f.reopen_host();
+    f.h.ex.run_until([&] { return last.has_value(); });
+    ASSERT_FALSE(last->has_value());
+    EXPECT_EQ(last->error(), errc::broken_promise) << to_string(last->error());
+
+    auto r = f.run(f.host->call(plus_one, 41));
+    ASSERT_TRUE(r.has_value()) << to_string(r.error());
+    EXPECT_EQ(*r, 42u);
+    EXPECT_EQ(f.host->pool_buffers_out(), 0u) << "the late return freed the buffer";
+    f.gate.set();  // the gated call answers the endpoint that is gone
+    r = f.run(f.host->call(plus_one, 9));
+    ASSERT_TRUE(r.has_value()) << to_string(r.error());
+    EXPECT_EQ(*r, 10u);
+    EXPECT_EQ(f.host->stats().replies_dropped, 1u);
+    EXPECT_EQ(f.host->stats().replies_received, 2u);
+    EXPECT_EQ(f.host->fault(), errc::ok) << to_string(f.host->fault());
+    EXPECT_EQ(f.enclave->fault(), errc::ok) << to_string(f.enclave->fault());
+}
+
+TEST(endpoint_handover, what_the_peer_sent_meanwhile_is_read_by_the_next) {
+    handover_fixture f;
+    ASSERT_TRUE(f.run(f.host->call(plus_one, 1)).has_value());
+    rpc::endpoint_handover left = f.host->hand_over();
+    f.host.reset();
+    // The enclave calls the host while no host endpoint exists.
+    std::optional<expected<std::uint64_t>> answer;
+    f.h.ex.spawn([](handover_fixture& fx, std::optional<expected<std::uint64_t>>& o) -> task<void> {
+        o.emplace(co_await fx.enclave->call(host_twice, 21));
+    }(f, answer));
+    f.h.ex.run_until([&] { return f.enclave->stats().calls_sent == 1; });
+    f.open_host(&left);
+    f.host->serve(host_twice, [](std::uint64_t x) { return 2 * x; });
+    f.h.ex.run_until([&] { return answer.has_value(); });
+    ASSERT_TRUE(answer->has_value()) << to_string(answer->error());
+    EXPECT_EQ(**answer, 42u);
+    EXPECT_EQ(f.host->stats().calls_served, 1u);
+}
+
+TEST(endpoint_handover, a_message_half_streamed_is_abandoned_and_the_next_goes_through) {
+    handover_fixture f;
+    // Above host_pool_max with the enclave idle: the argument streams
+    // through the 16 KiB ring, and a few rounds move only part of it.
+    std::optional<expected<std::uint64_t>> last;
+    f.h.ex.spawn([](handover_fixture& fx, std::optional<expected<std::uint64_t>>& o) -> task<void> {
+        o.emplace(co_await fx.host->call(gated_size, std::vector<std::byte>(900'000)));
+    }(f, last));
+    for (int i = 0; i < 4; ++i)
+        (void)f.h.ex.run_once();
+    ASSERT_FALSE(last.has_value());
+    ASSERT_EQ(f.host->stats().pool_capped, 1u) << "the argument streams";
+    f.reopen_host();
+    f.h.ex.run_until([&] { return last.has_value(); });
+    EXPECT_FALSE(last->has_value());
+    auto r = f.run(f.host->call(plus_one, 99));
+    ASSERT_TRUE(r.has_value()) << to_string(r.error());
+    EXPECT_EQ(*r, 100u);
+    EXPECT_EQ(f.enclave->stats().calls_served, 1u) << "the abandoned call never reached a handler";
+    EXPECT_EQ(f.host->fault(), errc::ok) << to_string(f.host->fault());
+    EXPECT_EQ(f.enclave->fault(), errc::ok) << to_string(f.enclave->fault());
+}
+
+}  // namespace
