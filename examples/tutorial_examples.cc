@@ -20,6 +20,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <airlock/base/sanitizers.hh>  // AIRLOCK_TSAN, for main's choice of platforms
+
 // --- tutorial: headers begins ---
 #include <airlock/async/deadline.hh>
 #include <airlock/async/scope.hh>
@@ -595,7 +597,7 @@ void run_steps(platform::platform_kind kind, const char* name) {
 
 int main() {
     run_steps(platform::platform_kind::sim, "sim");
-#if defined(__SANITIZE_THREAD__)
+#if AIRLOCK_TSAN
     // ThreadSanitizer does not support the forked, sandboxed enclave process
     // (docs/platform.md): the process steps run in the other builds.
     std::printf("process: skipped under ThreadSanitizer\n");

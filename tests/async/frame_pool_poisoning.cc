@@ -8,7 +8,7 @@
 using namespace airlock;
 using namespace airlock::async;
 
-#if defined(AIRLOCK_FRAME_POOL_ASAN)
+#if AIRLOCK_ASAN
 
 TEST(frame_pool_poisoning, a_freed_block_is_poisoned_and_a_reused_one_is_not) {
     test::harness h;

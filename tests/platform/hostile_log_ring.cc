@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "airlock/async/sync_wait.hh"
+#include "airlock/base/sanitizers.hh"
 #include "airlock/platform/enclave.hh"
 #include "airlock/platform/log.hh"
 #include "airlock/ring/layout.hh"
@@ -212,7 +213,7 @@ void PrintTo(const forgery_case<Forgery>& c, std::ostream* os) {
 template <class Forgery, std::size_t N>
 std::vector<forgery_case<Forgery>> on_each_platform(const Forgery (&forgeries)[N]) {
     std::vector<forgery_case<Forgery>> out;
-#if defined(__SANITIZE_THREAD__)
+#if AIRLOCK_TSAN
     // ThreadSanitizer does not support the forked, sandboxed enclave
     // process: under it these run on sim only (a skip would fail the suite).
     const platform_kind kinds[] = {platform_kind::sim};

@@ -20,6 +20,7 @@
 
 #include "airlock/async/sync_wait.hh"
 #include "airlock/async/when_all.hh"
+#include "airlock/base/sanitizers.hh"
 #include "airlock/platform/enclave.hh"
 #include "platform/process_support.hh"
 #include "support/region_fixture.hh"
@@ -209,7 +210,7 @@ TEST_P(hostile_rpc_scribbler, calls_both_ways_end_and_the_enclave_lives) {
 
 // ThreadSanitizer does not support the forked, sandboxed enclave process:
 // under it the scribbler runs on sim only (a skip would fail the suite).
-#if defined(__SANITIZE_THREAD__)
+#if AIRLOCK_TSAN
 const auto scribbled_platforms = testing::Values(platform_kind::sim);
 #else
 const auto scribbled_platforms = testing::Values(platform_kind::sim, platform_kind::process);

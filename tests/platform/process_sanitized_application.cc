@@ -10,6 +10,7 @@
 #include <string>
 
 #include "airlock/async/sync_wait.hh"
+#include "airlock/base/sanitizers.hh"
 #include "airlock/platform/enclave.hh"
 #include "platform/process_support.hh"
 
@@ -17,11 +18,7 @@ namespace {
 
 using namespace airlock;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool compiled_with_a_sanitizer = true;
-#else
-constexpr bool compiled_with_a_sanitizer = false;
-#endif
+constexpr bool compiled_with_a_sanitizer = AIRLOCK_ASAN || AIRLOCK_TSAN;
 
 constexpr rpc::enclave_method<1, std::uint64_t(std::string)> length_of_copy{"length_of_copy"};
 

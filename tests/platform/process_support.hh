@@ -19,21 +19,14 @@
 
 #include <gtest/gtest.h>
 
+#include "airlock/base/sanitizers.hh"
 #include "airlock/platform/enclave.hh"
 #include "airlock/ring/region.hh"
 
 namespace airlock::test {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-inline constexpr bool sanitized_build = true;
-#else
-inline constexpr bool sanitized_build = false;
-#endif
-#if defined(__SANITIZE_THREAD__)
-inline constexpr bool thread_sanitized_build = true;
-#else
-inline constexpr bool thread_sanitized_build = false;
-#endif
+inline constexpr bool sanitized_build = AIRLOCK_ASAN || AIRLOCK_TSAN;
+inline constexpr bool thread_sanitized_build = AIRLOCK_TSAN;
 
 // Process-platform tests skip under ThreadSanitizer: its runtime does not
 // support threads started after a fork of a multi-threaded process (the

@@ -31,14 +31,8 @@
 #include "airlock/ring/spsc_ring.hh"
 #include "support/region_fixture.hh"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define AIRLOCK_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define AIRLOCK_TEST_ASAN 1
-#endif
-#endif
-#if defined(AIRLOCK_TEST_ASAN)
+#include "airlock/base/sanitizers.hh"
+#if AIRLOCK_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
 
@@ -108,7 +102,7 @@ class exact_region {
     // Poisons (under ASan) every byte except ring `i`'s tail, head and two
     // doorbell words and its data area. No-op without ASan.
     void guard_ring(std::size_t i) {
-#if defined(AIRLOCK_TEST_ASAN)
+#if AIRLOCK_ASAN
         const ring::ring_view v = ring(i);
         ASAN_POISON_MEMORY_REGION(data_, size_);
         auto open = [](const void* p, std::size_t n) { ASAN_UNPOISON_MEMORY_REGION(p, n); };
@@ -123,7 +117,7 @@ class exact_region {
 #endif
     }
     void unguard() {
-#if defined(AIRLOCK_TEST_ASAN)
+#if AIRLOCK_ASAN
         if (guarded_) ASAN_UNPOISON_MEMORY_REGION(data_, size_);
         guarded_ = false;
 #endif
@@ -139,7 +133,7 @@ class exact_region {
     std::size_t size_;
     std::byte* data_;
     ring::region region_;
-#if defined(AIRLOCK_TEST_ASAN)
+#if AIRLOCK_ASAN
     bool guarded_ = false;
 #endif
 };

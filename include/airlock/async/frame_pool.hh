@@ -28,14 +28,8 @@
 
 // Under AddressSanitizer a free block is poisoned (all but its header), so
 // a use of a destroyed frame is reported as it would be for global delete.
-#if defined(__SANITIZE_ADDRESS__)
-#define AIRLOCK_FRAME_POOL_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define AIRLOCK_FRAME_POOL_ASAN 1
-#endif
-#endif
-#if defined(AIRLOCK_FRAME_POOL_ASAN)
+#include "airlock/base/sanitizers.hh"
+#if AIRLOCK_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
 
@@ -77,12 +71,12 @@ static_assert(frame_size_class(64) == 0 && frame_size_class(65) == 1 &&
 
 // A free block's payload is off limits to everyone (no-ops without ASan).
 inline void poison_block([[maybe_unused]] frame_header* block) noexcept {
-#if defined(AIRLOCK_FRAME_POOL_ASAN)
+#if AIRLOCK_ASAN
     ASAN_POISON_MEMORY_REGION(block + 1, frame_block_payload(block->size_class));
 #endif
 }
 inline void unpoison_block([[maybe_unused]] frame_header* block) noexcept {
-#if defined(AIRLOCK_FRAME_POOL_ASAN)
+#if AIRLOCK_ASAN
     ASAN_UNPOISON_MEMORY_REGION(block + 1, frame_block_payload(block->size_class));
 #endif
 }
