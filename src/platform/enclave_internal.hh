@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <utility>
@@ -152,32 +153,56 @@ class owned_host_channel final : public host_channel {
 };
 
 // An enclave's book of its host channels, kept under the enclave's mutex:
-// which are open (the enclave posts its failure to each), and what each
-// closed one left (rpc::endpoint_handover), so that a channel opened again,
-// on any thread, goes on where the last one stopped.
+// which are open or opening (at most one host channel per channel), which
+// are open (the enclave posts its failure to each), and what each closed
+// one left (rpc::endpoint_handover), so that a channel opened again, on any
+// thread, goes on where the last one stopped.
 template <class Channel>
 class host_channel_book {
   public:
-    explicit host_channel_book(std::size_t channels) : left_(channels) {}
+    explicit host_channel_book(std::size_t channels) : taken_(channels), left_(channels) {}
 
-    // Channel `i` is about to open: what its last host side left (empty for
-    // the first opening). At most one host channel per channel is open.
-    [[nodiscard]] std::optional<rpc::endpoint_handover> opening(std::size_t i) {
-        AIRLOCK_CHECK(i < left_.size(), "no such channel");
-        for (const Channel* ch : open_)
-            AIRLOCK_CHECK(ch->index() != i, "a channel is open once at a time");
-        return std::exchange(left_[i], std::nullopt);
+    // Opens channel `i`: `make(resume)` builds its host channel from what
+    // the last one left (null the first time), then `opened(channel)` runs
+    // with it registered. `mutex` (the owner's) guards the book; it is
+    // held around the bookkeeping and `opened`, not around `make`. If
+    // `make` throws, the channel is free again and what was left is kept
+    // (the endpoint takes it only once nothing can fail).
+    template <class Make, class Opened>
+    std::unique_ptr<Channel> open(std::mutex& mutex, std::size_t i, Make&& make, Opened&& opened) {
+        std::optional<rpc::endpoint_handover> left;
+        {
+            std::lock_guard lock(mutex);
+            AIRLOCK_CHECK(i < taken_.size(), "no such channel");
+            AIRLOCK_CHECK(!taken_[i], "a channel is open once at a time");
+            taken_[i] = true;
+            left = std::exchange(left_[i], std::nullopt);
+        }
+        std::unique_ptr<Channel> ch;
+        try {
+            ch = make(left ? &*left : nullptr);
+        } catch (...) {
+            std::lock_guard lock(mutex);
+            taken_[i] = false;
+            left_[i] = std::move(left);
+            throw;
+        }
+        std::lock_guard lock(mutex);
+        open_.push_back(ch.get());
+        opened(*ch);
+        return ch;
     }
-    void opened(Channel& ch) { open_.push_back(&ch); }
     // `ch` closes, leaving `left` for the channel's next opening.
     void closed(Channel& ch, rpc::endpoint_handover&& left) noexcept {
         std::erase(open_, &ch);
         left_[ch.index()].emplace(std::move(left));
+        taken_[ch.index()] = false;
     }
     [[nodiscard]] std::span<Channel* const> open() const noexcept { return open_; }
 
   private:
     std::vector<Channel*> open_;
+    std::vector<bool> taken_;
     std::vector<std::optional<rpc::endpoint_handover>> left_;
 };
 

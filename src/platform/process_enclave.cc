@@ -807,18 +807,16 @@ class process_enclave final : public enclave {
     std::size_t channels() const noexcept override { return config_.enclave_threads; }
     std::unique_ptr<host_channel> open_channel(std::size_t i,
                                                async::executor_options options) override {
-        std::optional<rpc::endpoint_handover> left;
-        {
-            std::lock_guard lock(mutex_);
-            left = channels_.opening(i);
-        }
-        auto ch = std::make_unique<process_host_channel>(*this, region_, i, hooks(), config_.rpc,
-                                                         options, left ? &*left : nullptr);
-        std::lock_guard lock(mutex_);
-        channels_.opened(*ch);
-        if (dead_) ch->post_failure(failure());
-        if (stalled_) ch->post_failure(errc::peer_stalled);
-        return ch;
+        return channels_.open(
+            mutex_, i,
+            [&](rpc::endpoint_handover* resume) {
+                return std::make_unique<process_host_channel>(*this, region_, i, hooks(),
+                                                              config_.rpc, options, resume);
+            },
+            [&](process_host_channel& ch) {
+                if (dead_) ch.post_failure(failure());
+                if (stalled_) ch.post_failure(errc::peer_stalled);
+            });
     }
     ring::wait_hooks& hooks() noexcept override { return futex_wait_hooks::instance(); }
     const modelled_transition& transition() const noexcept override { return transition_; }

@@ -104,17 +104,15 @@ class sim_enclave final : public enclave {
     std::size_t channels() const noexcept override { return config_.enclave_threads; }
     std::unique_ptr<host_channel> open_channel(std::size_t i,
                                                async::executor_options options) override {
-        std::optional<rpc::endpoint_handover> left;
-        {
-            std::lock_guard lock(mutex_);
-            left = channels_.opening(i);
-        }
-        auto ch = std::make_unique<sim_host_channel>(*this, host_region_, i, hooks(), config_.rpc,
-                                                     options, left ? &*left : nullptr);
-        std::lock_guard lock(mutex_);
-        channels_.opened(*ch);
-        if (stalled_) ch->post_failure(errc::peer_stalled);
-        return ch;
+        return channels_.open(
+            mutex_, i,
+            [&](rpc::endpoint_handover* resume) {
+                return std::make_unique<sim_host_channel>(*this, host_region_, i, hooks(),
+                                                          config_.rpc, options, resume);
+            },
+            [&](sim_host_channel& ch) {
+                if (stalled_) ch.post_failure(errc::peer_stalled);
+            });
     }
     errc failure() const noexcept override { return failure_.load(std::memory_order_acquire); }
     std::string diagnostic() const override {

@@ -998,20 +998,26 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
                              bool read_pool_in_place, endpoint_handover* resume)
     : executor_(&ex),
       lifeline_(new detail::lifeline(this)),
+      // Resuming, the rings and the call table come from `resume` last
+      // (take_over), once nothing can throw: a constructor that fails
+      // leaves the handover whole for another try.
       out_(resume != nullptr
-               ? std::move(resume->out_)
+               ? ring::ring_producer()
                : ring::ring_producer(out, {.hooks = wiring.hooks, .peer_bell = wiring.peer_bell})),
       in_(resume != nullptr
-              ? std::move(resume->in_)
+              ? ring::ring_consumer()
               : ring::ring_consumer(in, {{.hooks = wiring.hooks, .peer_bell = wiring.peer_bell},
                                          options.max_message})),
       options_(options),
-      calls_(resume != nullptr ? std::move(resume->calls_) : call_table(options.max_in_flight)),
+      calls_(resume != nullptr ? 1 : options.max_in_flight),
       sweep_period_ns_(options.default_call_timeout_ns / 4 +
                        (options.default_call_timeout_ns % 4 != 0 ? 1 : 0)),
       sweep_alarm_(ex, &on_sweep, this) {
     AIRLOCK_CHECK(options.max_serving >= 1 && options.max_serving < (std::size_t{1} << 24),
                   "max_serving out of range");
+    AIRLOCK_CHECK(resume == nullptr || (resume->out_.is_on(out) && resume->in_.is_on(in) &&
+                                        resume->calls_.capacity() == options.max_in_flight),
+                  "an endpoint resumes the rings and options of the one it follows");
     pool_capacity_ = options.max_in_flight + options.max_serving + 8;
     pool_ = std::make_unique<std::vector<std::byte>[]>(pool_capacity_);
     served_ = std::make_unique<detail::served_call[]>(options.max_serving);
@@ -1019,15 +1025,8 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
     for (std::size_t i = options.max_serving; i-- > 0;)
         free_served_.push_back(static_cast<std::uint32_t>(i));
     pending_cancels_.reserve(options.max_in_flight);
-    if (resume != nullptr) {
-        AIRLOCK_CHECK(
-            out_.is_on(out) && in_.is_on(in) && calls_.capacity() >= options.max_in_flight,
-            "an endpoint resumes the rings and options of the one it follows");
-        pending_cancels_ = std::move(resume->pending_cancels_);
-    }
     if (wiring.out_pool.size != 0) {
-        out_pool_ = resume != nullptr ? std::move(resume->out_pool_)
-                                      : ring::pool_allocator(wiring.out_pool);
+        if (resume == nullptr) out_pool_ = ring::pool_allocator(wiring.out_pool);
         // Above the header at least: a call's header is always encoded at once.
         pool_min_ = std::max<std::size_t>(options.pool_threshold, message_header_bytes + 1);
         // The host's peer copies every pooled message out before it reads
@@ -1036,7 +1035,6 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
     }
     in_pool_ = wiring.in_pool;
     read_pool_in_place_ = read_pool_in_place;
-    if (resume != nullptr) pending_returns_ = std::move(resume->pending_returns_);
     pending_returns_.reserve(static_cast<std::size_t>(in_pool_.size / ring::wire::pool_granule));
     queued_replies_ = std::make_unique<detail::queued_reply[]>(reply_budget());
     free_replies_.reserve(reply_budget());
@@ -1047,6 +1045,7 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
         free_replies_.push_back(static_cast<std::uint32_t>(i));
     }
     executor_->add_source(*this);
+    if (resume != nullptr) take_over(*resume);
 }
 
 endpoint_base::~endpoint_base() {
@@ -1065,22 +1064,77 @@ void endpoint_base::end_waiters() noexcept {
     fail_waiters(errc::broken_promise);
 }
 
+std::vector<std::uint64_t> endpoint_base::unanswered_calls() const {
+    std::vector<std::uint64_t> ids;
+    for (std::size_t i = 0; i < options_.max_serving; ++i)
+        if (served_[i].busy()) ids.push_back(served_[i].id);
+    // Replies waiting for ring space, from handlers or queued: the id leads
+    // the reply's header.
+    for (const detail::send_waiter* w = senders_head_; w != nullptr; w = w->next)
+        if (w->tag == reply_tag && w->bytes.size() >= sizeof(std::uint64_t))
+            ids.push_back(read_u64(w->bytes, 0));
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+}
+
 endpoint_handover endpoint_base::hand_over() noexcept {
     AIRLOCK_CHECK(!handed_over_, "an endpoint hands over once");
-    // What is owed to the peer goes on with the next endpoint: fail_waiters
-    // drops it.
-    std::vector<std::uint64_t> cancels = std::move(pending_cancels_);
-    std::vector<std::array<std::uint64_t, 2>> returns = std::move(pending_returns_);
+    // What is owed to the peer goes on with the next endpoint (fail_waiters
+    // drops it): the cancels and pool returns in line, a cancel for each
+    // call in flight (its caller is told broken_promise), and an answer for
+    // each of the peer's calls being served. A faulted channel owes nothing.
+    std::vector<std::uint64_t> cancels;
+    std::vector<std::array<std::uint64_t, 2>> returns;
+    std::vector<std::uint64_t> unanswered;
+    if (fault_ == errc::ok) {
+        cancels = std::move(pending_cancels_);
+        calls_.for_each_outstanding([&](std::uint64_t id) {
+            if (cancels.size() < options_.max_in_flight)
+                cancels.push_back(id);
+            else
+                ++stats_.cancels_dropped;
+        });
+        returns = std::move(pending_returns_);
+        unanswered = unanswered_calls();
+    }
     end_waiters();
-    // Calls and sends that fail_waiters just ended leave nothing in the
+    // The calls and sends that fail_waiters ended leave nothing in the
     // rings half written: a message streaming in fragments was abandoned.
     if (fault_ == errc::ok) {
         out_.publish();
         in_.publish();
     }
+    endpoint_handover left(std::move(calls_));
+    left.out_ = std::move(out_);
+    left.in_ = std::move(in_);
+    left.out_pool_ = std::move(out_pool_);
+    left.pending_cancels_ = std::move(cancels);
+    left.pending_returns_ = std::move(returns);
+    left.unanswered_ = std::move(unanswered);
+    left.fault_ = fault_;
+    left.ring_fault_ = ring_fault_;
     handed_over_ = true;
-    return {std::move(out_),      std::move(in_),     std::move(calls_),
-            std::move(out_pool_), std::move(cancels), std::move(returns)};
+    return left;
+}
+
+void endpoint_base::take_over(endpoint_handover& left) noexcept {
+    out_ = std::move(left.out_);
+    in_ = std::move(left.in_);
+    calls_ = std::move(left.calls_);
+    out_pool_ = std::move(left.out_pool_);
+    fault_ = left.fault_;
+    ring_fault_ = left.ring_fault_;
+    if (fault_ != errc::ok) return;
+    // Within the reservations made above: at most max_in_flight cancels,
+    // and the returns of the peer's pool, whose granules bound them.
+    pending_cancels_.assign(left.pending_cancels_.begin(), left.pending_cancels_.end());
+    pending_returns_.assign(left.pending_returns_.begin(), left.pending_returns_.end());
+    // The peer's calls the last endpoint was serving end with broken_promise.
+    for (std::uint64_t id : left.unanswered_) {
+        ++owed_replies_;
+        reply_error(id, errc::broken_promise);
+    }
 }
 
 void endpoint_base::add_handler(std::uint32_t method_id, detail::handler_entry entry) {

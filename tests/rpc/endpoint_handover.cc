@@ -4,7 +4,9 @@
 // peer sent and the last one did not read is read by the next; a reply to
 // the last one's call is dropped as stale, never taken for a new call's; a
 // pool buffer the peer gives back late is taken back; a message half
-// streamed is abandoned and the next goes through. (A second host channel
+// streamed is abandoned and the next goes through; a call in flight is
+// cancelled at the peer, a call being served is answered broken_promise,
+// and a faulted channel stays faulted. (A second host channel
 // used to start its rings at zero: its first call was never seen and it
 // read the last one's reply again.)
 #include <gtest/gtest.h>
@@ -97,11 +99,34 @@ TEST(endpoint_handover, the_next_endpoint_answers_its_first_call_right) {
     EXPECT_EQ(f.enclave->fault(), errc::ok) << to_string(f.enclave->fault());
 }
 
-TEST(endpoint_handover, a_late_reply_is_dropped_and_a_late_pool_return_taken_back) {
+TEST(endpoint_handover, a_late_reply_is_dropped) {
+    handover_fixture f;
+    // The enclave answers in the round after the host endpoint polled: the
+    // reply waits in the ring when the host hands over.
+    std::optional<expected<std::uint64_t>> last;
+    f.h.ex.spawn([](handover_fixture& fx, std::optional<expected<std::uint64_t>>& o) -> task<void> {
+        o.emplace(co_await fx.host->call(plus_one, 5));
+    }(f, last));
+    f.h.ex.run_until([&] { return f.enclave->stats().calls_served == 1; });
+    f.reopen_host();
+    f.h.ex.run_until([&] { return last.has_value(); });
+    ASSERT_FALSE(last->has_value());
+    EXPECT_EQ(last->error(), errc::broken_promise) << to_string(last->error());
+
+    auto r = f.run(f.host->call(plus_one, 41));
+    ASSERT_TRUE(r.has_value()) << to_string(r.error());
+    EXPECT_EQ(*r, 42u) << "not the last endpoint's 6";
+    EXPECT_EQ(f.host->stats().replies_dropped, 1u);
+    EXPECT_EQ(f.host->stats().replies_received, 1u);
+    EXPECT_EQ(f.host->fault(), errc::ok) << to_string(f.host->fault());
+    EXPECT_EQ(f.enclave->fault(), errc::ok) << to_string(f.enclave->fault());
+}
+
+TEST(endpoint_handover, a_late_pool_return_is_taken_back) {
     handover_fixture f;
     // A pooled argument (above the pool threshold) to a call that waits at
-    // the gate: the enclave gives the buffer back at once, in the round the
-    // host endpoint has already polled, and answers only after the handover.
+    // the gate: the enclave gives the buffer back at once, in the round
+    // after the host endpoint polled.
     std::optional<expected<std::uint64_t>> last;
     f.h.ex.spawn([](handover_fixture& fx, std::optional<expected<std::uint64_t>>& o) -> task<void> {
         o.emplace(co_await fx.host->call(gated_size, std::vector<std::byte>(20'000)));
@@ -117,12 +142,6 @@ TEST(endpoint_handover, a_late_reply_is_dropped_and_a_late_pool_return_taken_bac
     ASSERT_TRUE(r.has_value()) << to_string(r.error());
     EXPECT_EQ(*r, 42u);
     EXPECT_EQ(f.host->pool_buffers_out(), 0u) << "the late return freed the buffer";
-    f.gate.set();  // the gated call answers the endpoint that is gone
-    r = f.run(f.host->call(plus_one, 9));
-    ASSERT_TRUE(r.has_value()) << to_string(r.error());
-    EXPECT_EQ(*r, 10u);
-    EXPECT_EQ(f.host->stats().replies_dropped, 1u);
-    EXPECT_EQ(f.host->stats().replies_received, 2u);
     EXPECT_EQ(f.host->fault(), errc::ok) << to_string(f.host->fault());
     EXPECT_EQ(f.enclave->fault(), errc::ok) << to_string(f.enclave->fault());
 }
@@ -167,6 +186,64 @@ TEST(endpoint_handover, a_message_half_streamed_is_abandoned_and_the_next_goes_t
     EXPECT_EQ(f.enclave->stats().calls_served, 1u) << "the abandoned call never reached a handler";
     EXPECT_EQ(f.host->fault(), errc::ok) << to_string(f.host->fault());
     EXPECT_EQ(f.enclave->fault(), errc::ok) << to_string(f.enclave->fault());
+}
+
+TEST(endpoint_handover, a_faulted_channel_stays_faulted) {
+    handover_fixture f;
+    f.host->fail(errc::enclave_died);
+    f.reopen_host();
+    EXPECT_EQ(f.host->fault(), errc::rpc_channel_faulted);
+    EXPECT_EQ(f.host->ring_fault(), errc::enclave_died) << to_string(f.host->ring_fault());
+    auto r = f.run(f.host->call(plus_one, 1));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error(), errc::rpc_channel_faulted) << to_string(r.error());
+    EXPECT_EQ(f.enclave->stats().calls_served, 0u) << "nothing reached the enclave";
+}
+
+TEST(endpoint_handover, a_call_the_host_was_serving_is_answered_broken_promise) {
+    handover_fixture f;
+    async::async_event host_gate;
+    f.host->serve(host_twice, [&](std::uint64_t x) -> task<expected<std::uint64_t>> {
+        (void)co_await host_gate.wait();
+        co_return 2 * x;
+    });
+    std::optional<expected<std::uint64_t>> answer;
+    f.h.ex.spawn([](handover_fixture& fx, std::optional<expected<std::uint64_t>>& o) -> task<void> {
+        o.emplace(co_await fx.enclave->call(host_twice, 21));
+    }(f, answer));
+    f.h.ex.run_until([&] { return f.host->serving() == 1; });
+    f.reopen_host();  // the handler is cancelled with the endpoint it ran for
+    f.h.ex.run_until([&] { return answer.has_value(); });
+    ASSERT_FALSE(answer->has_value());
+    EXPECT_EQ(answer->error(), errc::broken_promise) << to_string(answer->error());
+    f.host->serve(host_twice, [](std::uint64_t x) { return 2 * x; });
+    answer.reset();
+    f.h.ex.spawn([](handover_fixture& fx, std::optional<expected<std::uint64_t>>& o) -> task<void> {
+        o.emplace(co_await fx.enclave->call(host_twice, 4));
+    }(f, answer));
+    f.h.ex.run_until([&] { return answer.has_value(); });
+    ASSERT_TRUE(answer->has_value()) << to_string(answer->error());
+    EXPECT_EQ(**answer, 8u);
+}
+
+TEST(endpoint_handover, a_call_in_flight_is_cancelled_at_the_peer) {
+    handover_fixture f;
+    std::optional<expected<std::uint64_t>> last;
+    f.h.ex.spawn([](handover_fixture& fx, std::optional<expected<std::uint64_t>>& o) -> task<void> {
+        o.emplace(co_await fx.host->call(gated_size, std::vector<std::byte>(16)));
+    }(f, last));
+    f.h.ex.run_until([&] { return f.enclave->serving() == 1; });
+    f.reopen_host();
+    f.h.ex.run_until([&] { return f.enclave->serving() == 0; });
+    EXPECT_EQ(f.enclave->stats().cancels_received, 1u) << "the gated handler was cancelled";
+    EXPECT_EQ(f.host->stats().cancels_sent, 0u) << "the cancel was the last endpoint's";
+    ASSERT_TRUE(last.has_value());
+    EXPECT_EQ(last->error(), errc::broken_promise) << to_string(last->error());
+    // A cancelled call is not answered; the channel goes on.
+    auto r = f.run(f.host->call(plus_one, 1));
+    ASSERT_TRUE(r.has_value()) << to_string(r.error());
+    EXPECT_EQ(*r, 2u);
+    EXPECT_EQ(f.host->stats().replies_dropped, 0u);
 }
 
 }  // namespace

@@ -237,9 +237,10 @@ class enclave {
     // channel `i` (< channels()); at most one open host_channel per channel.
     // A channel closed (its host_channel destroyed: its waiting calls end
     // with broken_promise) may be opened again, on any host thread: the new
-    // one goes on where the last stopped (rpc::endpoint_handover), so what
-    // the enclave sent and the last one did not read is read by the new one,
-    // and replies to the last one's calls are dropped as stale.
+    // one goes on where the last stopped (rpc::endpoint_handover): it reads
+    // what the enclave sent meanwhile, drops replies to the last one's calls
+    // as stale, and serves its own handlers. Opening a channel that is open
+    // aborts.
     [[nodiscard]] virtual std::unique_ptr<host_channel> open_channel(
         std::size_t i, async::executor_options options = {}) = 0;
     // The platform's wait hooks (park, unpark, clock) for host-side waits.

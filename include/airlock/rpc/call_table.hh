@@ -78,6 +78,12 @@ class call_table {
                       void* context) noexcept;
 
     [[nodiscard]] std::size_t outstanding() const noexcept { return outstanding_; }
+    // Calls `f(id)` for every outstanding call.
+    template <class F>
+    void for_each_outstanding(F&& f) const {
+        for (std::size_t i = 0; i < slots_.size(); ++i)
+            if (slots_[i].waiter != nullptr) f((slots_[i].generation << slot_bits_) | i);
+    }
     // The bits of an id that name its slot (the rest are the generation).
     [[nodiscard]] unsigned slot_bits() const noexcept { return slot_bits_; }
     [[nodiscard]] static unsigned slot_bits_for(std::size_t capacity) noexcept;

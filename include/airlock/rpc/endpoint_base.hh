@@ -62,14 +62,21 @@ struct served_call;
 
 // What an endpoint leaves of its channel to the next endpoint of the same
 // side (a host channel closed on one thread and opened again on another):
-// the rings' private positions and state, so that the next endpoint neither
-// rewrites records the peer has not read nor reads again what the last one
-// consumed (a run or a fragmented message half read goes on where it
-// stopped); the pool buffers the peer still holds, so none is handed out
-// twice; the call ids already used, so a late reply to a call of the last
-// endpoint is dropped as stale rather than taken for a new call's; and the
-// cancels and pool returns still owed to the peer. Made by
-// endpoint_base::hand_over, taken by the next endpoint's constructor.
+// - the rings' private positions and state, so that the next endpoint
+//   neither rewrites records the peer has not read nor reads again what the
+//   last one consumed (a run or a fragmented message half read goes on
+//   where it stopped);
+// - the pool buffers the peer still holds, so none is handed out twice;
+// - the call ids already used, so a late reply to a call of the last
+//   endpoint is dropped as stale rather than taken for a new call's;
+// - what is owed to the peer: a cancel for each call the last endpoint had
+//   in flight (its caller got broken_promise), a broken_promise reply for
+//   each of the peer's calls it was serving, and the pool returns;
+// - a fault: a faulted channel stays faulted.
+// Handlers are not carried: the next endpoint serves its own. Made by
+// endpoint_base::hand_over, taken by the next endpoint's constructor; the
+// two may run on different threads if something orders them (the
+// platform's mutex does).
 class endpoint_handover {
   public:
     endpoint_handover(endpoint_handover&&) noexcept = default;
@@ -77,21 +84,16 @@ class endpoint_handover {
 
   private:
     friend class endpoint_base;
-    endpoint_handover(ring::ring_producer&& out, ring::ring_consumer&& in, call_table&& calls,
-                      ring::pool_allocator&& out_pool, std::vector<std::uint64_t>&& cancels,
-                      std::vector<std::array<std::uint64_t, 2>>&& returns) noexcept
-        : out_(std::move(out)),
-          in_(std::move(in)),
-          calls_(std::move(calls)),
-          out_pool_(std::move(out_pool)),
-          pending_cancels_(std::move(cancels)),
-          pending_returns_(std::move(returns)) {}
+    explicit endpoint_handover(call_table&& calls) noexcept : calls_(std::move(calls)) {}
     ring::ring_producer out_;
     ring::ring_consumer in_;
     call_table calls_;
     ring::pool_allocator out_pool_;
     std::vector<std::uint64_t> pending_cancels_;
     std::vector<std::array<std::uint64_t, 2>> pending_returns_;
+    std::vector<std::uint64_t> unanswered_;  // the peer's calls it was serving
+    errc fault_ = errc::ok;
+    errc ring_fault_ = errc::ok;
 };
 
 class endpoint_base : public async::source {
@@ -420,6 +422,11 @@ class endpoint_base : public async::source {
     // The end of the endpoint (destructor, hand_over): off the executor,
     // its coroutines told, every waiter resumed with broken_promise.
     void end_waiters() noexcept;
+    // The constructor's last step when it resumes a channel: takes what
+    // the last endpoint left and answers what it owed.
+    void take_over(endpoint_handover& left) noexcept;
+    // The peer's calls this endpoint is serving or has a reply queued for.
+    [[nodiscard]] std::vector<std::uint64_t> unanswered_calls() const;
     // The default deadline's sweep: advances the epoch, ends the watched
     // calls (waiting for a slot, for ring space or for their reply) made
     // sweep_epochs or more epochs ago, and re-arms while any remain.
