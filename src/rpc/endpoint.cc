@@ -1036,6 +1036,8 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
     in_pool_ = wiring.in_pool;
     read_pool_in_place_ = read_pool_in_place;
     pending_returns_.reserve(static_cast<std::size_t>(in_pool_.size / ring::wire::pool_granule));
+    // Served calls, and replies in the send queue: each at most reply_budget().
+    unanswered_.reserve(options.max_serving + reply_budget());
     queued_replies_ = std::make_unique<detail::queued_reply[]>(reply_budget());
     free_replies_.reserve(reply_budget());
     for (std::size_t i = reply_budget(); i-- > 0;) {
@@ -1064,10 +1066,12 @@ void endpoint_base::end_waiters() noexcept {
     fail_waiters(errc::broken_promise);
 }
 
-std::vector<std::uint64_t> endpoint_base::unanswered_calls() const {
-    std::vector<std::uint64_t> ids;
+void endpoint_base::collect_unanswered() noexcept {
+    std::vector<std::uint64_t>& ids = unanswered_;
+    ids.clear();
+    // A call the peer cancelled is not answered: it gave up on it.
     for (std::size_t i = 0; i < options_.max_serving; ++i)
-        if (served_[i].busy()) ids.push_back(served_[i].id);
+        if (served_[i].busy() && !served_[i].cancelled) ids.push_back(served_[i].id);
     // Replies waiting for ring space, from handlers or queued: the id leads
     // the reply's header.
     for (const detail::send_waiter* w = senders_head_; w != nullptr; w = w->next)
@@ -1075,7 +1079,6 @@ std::vector<std::uint64_t> endpoint_base::unanswered_calls() const {
             ids.push_back(read_u64(w->bytes, 0));
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    return ids;
 }
 
 endpoint_handover endpoint_base::hand_over() noexcept {
@@ -1096,7 +1099,8 @@ endpoint_handover endpoint_base::hand_over() noexcept {
                 ++stats_.cancels_dropped;
         });
         returns = std::move(pending_returns_);
-        unanswered = unanswered_calls();
+        collect_unanswered();
+        unanswered = std::move(unanswered_);
     }
     end_waiters();
     // The calls and sends that fail_waiters ended leave nothing in the
@@ -1135,6 +1139,7 @@ void endpoint_base::take_over(endpoint_handover& left) noexcept {
         ++owed_replies_;
         reply_error(id, errc::broken_promise);
     }
+    if (unpublished_) publish_sent();  // the peer hears now, not at the first poll
 }
 
 void endpoint_base::add_handler(std::uint32_t method_id, detail::handler_entry entry) {

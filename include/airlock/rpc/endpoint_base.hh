@@ -425,8 +425,9 @@ class endpoint_base : public async::source {
     // The constructor's last step when it resumes a channel: takes what
     // the last endpoint left and answers what it owed.
     void take_over(endpoint_handover& left) noexcept;
-    // The peer's calls this endpoint is serving or has a reply queued for.
-    [[nodiscard]] std::vector<std::uint64_t> unanswered_calls() const;
+    // Puts in unanswered_ the peer's calls this endpoint is serving or has
+    // a reply queued for (hand_over), within its reservation.
+    void collect_unanswered() noexcept;
     // The default deadline's sweep: advances the epoch, ends the watched
     // calls (waiting for a slot, for ring space or for their reply) made
     // sweep_epochs or more epochs ago, and re-arms while any remain.
@@ -477,6 +478,9 @@ class endpoint_base : public async::source {
     // Pool returns waiting for ring space, oldest first: at most one per
     // granule of the peer's pool, as many buffers as it can have out.
     std::vector<std::array<std::uint64_t, 2>> pending_returns_;
+    // hand_over's list of the peer's calls left unanswered, reserved at
+    // construction so that handing over never allocates.
+    std::vector<std::uint64_t> unanswered_;
     // Replies waiting for ring space that no coroutine holds (reply_budget of them).
     std::unique_ptr<detail::queued_reply[]> queued_replies_;
     std::vector<std::uint32_t> free_replies_;
