@@ -14,8 +14,9 @@
 #   consumer   install, then a find_package user and an add_subdirectory user
 #   clang      clang -Werror with ASan+UBSan at -O1: every test,
 #              AIRLOCK_STRESS_SCALE=0.2
-#   asan       gcc with ASan+UBSan at -O1: the unit tests (the two compilers
-#              lay out coroutine frames and temporaries differently)
+#   asan       gcc with ASan at -O1: the unit tests (the two compilers lay
+#              out coroutine frames and temporaries differently; UBSan, which
+#              costs a third of the compile, is clang's stage's)
 #   tsan       gcc, TSan: the tests that start threads (label stress),
 #              AIRLOCK_STRESS_SCALE=0.05; builds only those
 #   fuzz       the libFuzzer targets, bounded (fuzz/run_bounded.sh), when present
