@@ -1051,8 +1051,8 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
 }
 
 endpoint_base::~endpoint_base() {
-    if (!handed_over_) end_waiters();
-    if (lifeline_->holders == 0) delete lifeline_;  // and the handlers with it
+    if (lifeline_->endpoint != nullptr) end_waiters();  // else hand_over did
+    if (lifeline_->holders == 0) delete lifeline_;      // and the handlers with it
 }
 
 void endpoint_base::end_waiters() noexcept {
@@ -1082,7 +1082,7 @@ void endpoint_base::collect_unanswered() noexcept {
 }
 
 endpoint_handover endpoint_base::hand_over() noexcept {
-    AIRLOCK_CHECK(!handed_over_, "an endpoint hands over once");
+    AIRLOCK_CHECK(lifeline_->endpoint != nullptr, "an endpoint hands over once");
     // What is owed to the peer goes on with the next endpoint (fail_waiters
     // drops it): the cancels and pool returns in line, a cancel for each
     // call in flight (its caller is told broken_promise), and an answer for
@@ -1118,7 +1118,6 @@ endpoint_handover endpoint_base::hand_over() noexcept {
     left.unanswered_ = std::move(unanswered);
     left.fault_ = fault_;
     left.ring_fault_ = ring_fault_;
-    handed_over_ = true;
     return left;
 }
 

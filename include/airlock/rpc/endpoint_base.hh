@@ -487,7 +487,6 @@ class endpoint_base : public async::source {
     std::size_t owed_replies_ = 0;
     std::size_t serving_ = 0;
     bool unpublished_ = false;
-    bool handed_over_ = false;  // hand_over() ran: the destructor has nothing left to end
     errc fault_ = errc::ok;
     errc ring_fault_ = errc::ok;
     endpoint_stats stats_;
