@@ -158,6 +158,18 @@ int main(int argc, char** argv) {
                 s.act(op::h_receive);
             write("full" + gs, s);
         }
+        {  // The bulk verbs: runs out, run views in.
+            seed s(g, 4, img);
+            for (std::uint16_t n : {std::uint16_t{1}, std::uint16_t{8}, std::uint16_t{13},
+                                    std::uint16_t{64}, std::uint16_t{200}}) {
+                s.act(op::p_send_run, n).u8(static_cast<std::uint8_t>(n % 37 + 3));
+                for (int i = 0; i < 4; ++i)
+                    s.act(op::h_receive);
+                s.act(op::h_send, n).act(op::h_send, n).act(op::c_peek_run).u8(5);
+                s.act(op::c_peek_run).u8(1);
+            }
+            write("runs" + gs, s);
+        }
     }
 
     const auto img0 = image(0);
@@ -235,6 +247,20 @@ int main(int argc, char** argv) {
             .u64(header(0xffff'ffff, wire::record_kind::message));
         s.act(op::c_peek).act(op::c_receive);
         write("header-huge-length", s);
+    }
+    {
+        // A 16-byte message's header rewritten as a run of two 8-byte
+        // messages (the same bytes), then one of three (past the tail).
+        seed s(0, 0, img0);
+        s.act(op::h_send, 16)
+            .act(op::x_header_at_head)
+            .u64(header(8, wire::record_kind::message) | (1ull << 56));
+        s.act(op::c_peek_run).u8(3);
+        s.act(op::h_send, 16)
+            .act(op::x_header_at_head)
+            .u64(header(8, wire::record_kind::message) | (2ull << 56));
+        s.act(op::c_peek_run).u8(3);
+        write("header-run", s);
     }
     {
         seed s(0, 0, img0);

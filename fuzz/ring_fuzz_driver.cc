@@ -363,6 +363,27 @@ class driver {
                 consumer_result(code_of(r));
                 break;
             }
+            case op::c_peek_run: {
+                const std::size_t max = in.u8() % 40 + 1;
+                auto r = c.try_peek_run(max);
+                if (r) {
+                    check(r->count() >= 1 && r->count() <= max, "run view of the wrong count",
+                          static_cast<long long>(r->count()), static_cast<long long>(max));
+                    check(r->size() <= c.max_record_payload(), "run above the record limit");
+                    check(r->kind() == wire::record_kind::message || r->count() == 1,
+                          "a run of fragments");
+                    std::vector<std::byte> all(r->count() * r->size());
+                    r->copy_to(all);
+                    if (r->kind() == wire::record_kind::message) {
+                        c.release(*r);
+                        for (std::size_t i = 0; i < r->count(); ++i)
+                            enclave_received(r->tag(),
+                                             std::span(all).subspan(i * r->size(), r->size()));
+                    }
+                }
+                consumer_result(code_of(r));
+                break;
+            }
             case op::c_receive: {
                 auto m = c.try_receive();
                 if (m) enclave_received(m->tag, m->bytes);
@@ -455,6 +476,30 @@ class driver {
                 p.publish();
                 producer_outcome(errc::ok);
                 break;
+            case op::p_send_run: {
+                const std::size_t count = in.u8() % 40 + 1;
+                if (!continue_enclave_message()) break;
+                const std::size_t n = arg % (max_payload + 9) + 1;
+                const auto tag = static_cast<std::uint16_t>(seq_);
+                std::vector<std::vector<std::byte>> messages;
+                std::vector<std::byte> all;
+                for (std::size_t i = 0; i < count; ++i) {
+                    messages.push_back(payload(seq_++, n));
+                    all.insert(all.end(), messages.back().begin(), messages.back().end());
+                }
+                auto s = p.try_send_run(tag, all, n);
+                if (s) {
+                    check(*s >= 1 && *s <= count, "try_send_run sent the wrong count",
+                          static_cast<long long>(*s), static_cast<long long>(count));
+                    for (std::size_t i = 0; i < *s; ++i)
+                        to_host_.push_back({tag, std::move(messages[i])});
+                }
+                check(s || n <= max_payload || s.error() == errc::message_too_large ||
+                          is_fault(s.error()),
+                      "oversize run not refused");
+                producer_result(code_of(s));
+                break;
+            }
             case op::p_send_large: {
                 if (out_.active()) {
                     (void)continue_enclave_message();
@@ -581,9 +626,9 @@ class driver {
         const auto o = static_cast<op>(in.u8() % static_cast<std::uint8_t>(op::count));
         ++current_action;
         current_op = static_cast<int>(o);
-        if (o <= op::c_wait)
+        if (o <= op::c_wait || o == op::c_peek_run)
             enclave_consume(o, in);
-        else if (o <= op::p_wait)
+        else if (o <= op::p_wait || o == op::p_send_run)
             enclave_produce(o, in);
         else if (o <= op::h_receive)
             host_action(o, in);

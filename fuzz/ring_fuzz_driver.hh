@@ -54,6 +54,9 @@ enum class op : std::uint8_t {
     x_header_at_head,  // hostile: ring 0 word at the published head = [u64 value]
     x_bell,            // hostile: doorbell [u8 which] = [u64 value]
     x_arm_injection,   // hostile: at the next hook call, word [u16 index] = [u64 value]
+    // Appended, so that the ops above keep their numbers in the corpus.
+    c_peek_run,  // enclave consumer try_peek_run [u8 max]; copy, release whole messages
+    p_send_run,  // enclave producer try_send_run [u16 length] [u8 count]
     count
 };
 

@@ -113,6 +113,67 @@ expected<void> ring_producer::try_send(outgoing_message& m) noexcept {
     }
 }
 
+expected<std::size_t> ring_producer::try_send_run(std::uint16_t tag,
+                                                  std::span<const std::byte> messages,
+                                                  std::size_t message_bytes) noexcept {
+    AIRLOCK_CHECK(message_bytes != 0 && messages.size() % message_bytes == 0,
+                  "try_send_run needs whole messages of at least one byte");
+    if (fault_ != errc::ok) [[unlikely]]
+        return unexpected(fault_);
+    if (message_bytes > max_payload_) [[unlikely]]
+        return unexpected(errc::message_too_large);
+    if (abort_pending_ && !flush_abort()) [[unlikely]]
+        return unexpected(fault_ != errc::ok ? fault_ : errc::ring_full);
+    close_run();
+    const std::size_t total = messages.size() / message_bytes;
+    const std::uint64_t stride = wire::round_up8(message_bytes);
+    const std::byte* src = messages.data();
+    std::size_t sent = 0;
+    while (sent < total) {
+        // One run record: as many messages as are left, at most
+        // max_run_count, and no further than the end of the ring (a record
+        // never wraps; padding_before moves it to the start when not even
+        // one fits before the end).
+        const std::uint64_t pad = padding_before(message_bytes);
+        const std::uint64_t pos = pad != 0 ? 0 : tail_ & mask_;
+        std::uint64_t count =
+            std::min<std::uint64_t>({total - sent, wire::max_run_count,
+                                     (capacity_ - pos - wire::record_header_bytes) / stride});
+        // And as many as there is room for: the cached head first, then
+        // one fresh read of the consumer's.
+        if (tail_ + pad + wire::run_bytes(message_bytes, count) - head_cache_ > capacity_) {
+            (void)refresh_head(pad + wire::run_bytes(message_bytes, count));
+            if (fault_ != errc::ok) return unexpected(fault_);
+            const std::uint64_t free = capacity_ - (tail_ - head_cache_);
+            if (free < pad + wire::record_bytes(message_bytes)) break;
+            count = std::min(count, (free - pad - wire::record_header_bytes) / stride);
+        }
+        if (pad != 0) {
+            shared::store_relaxed(
+                data_[(tail_ & mask_) / 8],
+                wire::encode({static_cast<std::uint32_t>(pad - 8), 0, wire::record_kind::padding}));
+            tail_ += pad;
+        }
+        shared_u64* payload = data_ + pos / 8 + 1;
+        if (stride == message_bytes) {
+            shared::copy_in(payload, src, count * message_bytes);
+        } else {
+            for (std::uint64_t i = 0; i < count; ++i)
+                shared::copy_in(payload + i * (stride / 8), src + i * message_bytes, message_bytes);
+        }
+        shared::store_relaxed(
+            data_[pos / 8],
+            wire::encode({static_cast<std::uint32_t>(message_bytes), tag,
+                          wire::record_kind::message, static_cast<std::uint16_t>(count)}));
+        tail_ += wire::run_bytes(message_bytes, count);
+        src += count * message_bytes;
+        sent += count;
+    }
+    if (sent == 0) return unexpected(errc::ring_full);  // refresh_head has published
+    publish();
+    return sent;
+}
+
 void ring_producer::abandon(outgoing_message& m) noexcept {
     if (m.started_ && !m.done_) {
         abort_pending_ = true;

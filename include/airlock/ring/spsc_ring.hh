@@ -18,7 +18,9 @@
 // Small messages (up to `max_run_payload` bytes) of one length and tag that
 // are committed one after another between two publishes share one header as
 // a run; the consumer hands them out one by one, so a run is invisible above
-// the wire format.
+// the wire format. The bulk verbs hand runs over whole: `try_send_run` writes
+// many equal messages from one span with one header per run and one publish,
+// `try_peek_run` gives the consumer up to a run's worth of them in one view.
 //
 // Thread contract: one thread uses the producer, one thread the consumer; a
 // second producer or consumer thread on the same ring is undefined (use
@@ -37,6 +39,7 @@
 #include "airlock/base/expected.hh"
 #include "airlock/base/speculation.hh"
 #include "airlock/ring/layout.hh"
+#include "airlock/ring/record.hh"
 #include "airlock/ring/region.hh"
 #include "airlock/ring/shared_memory.hh"
 #include "airlock/ring/wait.hh"
@@ -211,6 +214,18 @@ class ring_producer {
         next_publish_ = bytes == 0 ? never : (tail_ | (bytes - 1)) + 1;
     }
 
+    // --- bulk ------------------------------------------------------------
+    // Sends as many as fit now of the messages in `messages`, each
+    // `message_bytes` long (at least 1; `messages.size()` a multiple of it),
+    // as runs (ring/layout.hh) written straight from the span, then
+    // publishes once. Returns how many were sent (at least one), ring_full
+    // when not one fits (committed records have been published so the
+    // consumer can drain), message_too_large above max_record_payload(), or
+    // the fault. Closes the open run first.
+    [[nodiscard]] expected<std::size_t> try_send_run(std::uint16_t tag,
+                                                     std::span<const std::byte> messages,
+                                                     std::size_t message_bytes) noexcept;
+
     // --- copying ---------------------------------------------------------
     // Sends `bytes` as one record and publishes. Same errors as try_reserve.
     [[nodiscard]] expected<void> try_send(std::uint16_t tag,
@@ -361,43 +376,6 @@ class ring_producer {
     bool abort_pending_ = false;
 };
 
-// `record` is a zero-copy view of one record in the ring, valid until it is
-// released. Its header was validated from a private snapshot; its payload is
-// still in hostile memory, so the only ways to read it copy it out once.
-class record {
-  public:
-    [[nodiscard]] std::uint16_t tag() const noexcept { return tag_; }
-    [[nodiscard]] std::size_t size() const noexcept { return size_; }
-    [[nodiscard]] wire::record_kind kind() const noexcept { return kind_; }
-    // Copies payload bytes [offset, offset + dst.size()) into private memory;
-    // offset is a multiple of 8; precondition: within size().
-    void copy_to(std::span<std::byte> dst, std::size_t offset = 0) const noexcept {
-        AIRLOCK_CHECK(offset % 8 == 0 && offset <= size_ && dst.size() <= size_ - offset,
-                      "record read out of bounds");
-        shared::copy_out(dst.data(), payload_ + offset / 8, dst.size());
-    }
-    // Reads payload word `index` once; precondition: index < ceil(size() / 8).
-    [[nodiscard]] std::uint64_t read_word(std::size_t index) const noexcept {
-        AIRLOCK_CHECK(index < (size_ + 7) / 8, "record word out of bounds");
-        return shared::load_relaxed(payload_[index]);
-    }
-
-  private:
-    friend class ring_consumer;
-    const shared_u64* payload_ = nullptr;
-    std::uint64_t end_ = 0;  // private head after this record
-    std::uint32_t size_ = 0;
-    std::uint16_t tag_ = 0;
-    wire::record_kind kind_ = wire::record_kind::message;
-};
-
-// `message` is a received message in private memory, valid until the next
-// receive on the same consumer.
-struct message {
-    std::uint16_t tag = 0;
-    std::span<const std::byte> bytes;
-};
-
 // `ring_consumer` reads records from one ring. Wait-free except `receive`.
 class ring_consumer {
   public:
@@ -433,10 +411,32 @@ class ring_consumer {
         }
         return peek_slow();
     }
+    // Like try_peek, but when the next record is a message of a run, the
+    // view holds it and the messages of the run after it, up to
+    // `max_messages` (at least 1) in all: the producer's run was validated
+    // whole when its header was read. Any other record comes as a run of one.
+    [[nodiscard]] expected<record_run> try_peek_run(std::size_t max_messages) noexcept {
+        auto first = try_peek();
+        if (!first) [[unlikely]]
+            return unexpected(first.error());
+        record_run run(*first);
+        // Positions never repeat, so a message that is not in the run read
+        // last is outside this window, however old that run is.
+        if (first->end_ - run_next_ < run_rest_bytes_ && max_messages > 1) {
+            const std::uint64_t stride = wire::round_up8(run_length_);
+            const std::uint64_t left = (run_next_ + run_rest_bytes_ - first->end_) / stride;
+            const std::uint64_t more = std::min<std::uint64_t>(left, max_messages - 1);
+            run.count_ += more;
+            run.end_ += more * stride;
+        }
+        return run;
+    }
     // Done with `r` (the record last peeked): its space returns to the
     // producer at the next publish, which happens by itself when a quarter
     // of the ring is pending or the ring is found empty.
     void release(const record& r) noexcept { advance(r.end_ - head_); }
+    // Done with every message of `r` (the run last peeked).
+    void release(const record_run& r) noexcept { advance(r.end_ - head_); }
     // Makes released space visible to the producer now, and rings its
     // doorbell if it may be parked.
     void publish() noexcept {
