@@ -687,21 +687,49 @@ class driver {
 }  // namespace
 }  // namespace airlock::fuzz
 
+namespace {
+
+// The input's region: its geometry, flags and image over zeroed memory of
+// exactly the region's size.
+struct input_region {
+    airlock::ring::region_geometry geometry;
+    std::uint8_t flags = 0;
+    std::size_t size_needed = 0;
+    airlock::fuzz::region_memory memory;
+};
+
+input_region read_region(airlock::fuzz::reader& in) {
+    using namespace airlock;
+    input_region r;
+    r.geometry = fuzz::geometry_of(in.u8());
+    r.flags = in.u8();
+    const std::size_t image_size = in.u16();
+    r.size_needed = ring::region::required_size(r.geometry).value();
+    r.memory = fuzz::allocate_region(r.size_needed);
+    const auto image = in.take(image_size);
+    std::memcpy(r.memory.get(), image.data(), std::min(image.size(), r.size_needed));
+    return r;
+}
+
+}  // namespace
+
+bool ring_fuzz_input_attaches(const std::uint8_t* data, std::size_t size) {
+    airlock::fuzz::reader in(data, size);
+    input_region r = read_region(in);
+    return airlock::ring::region::attach({r.memory.get(), r.size_needed}, r.geometry).has_value();
+}
+
 int run_ring_fuzz_input(const std::uint8_t* data, std::size_t size) {
     using namespace airlock;
     using namespace airlock::ring;
     fuzz::reader in(data, size);
     fuzz::current_action = 0;
     fuzz::current_op = -1;
-    region_geometry geometry = fuzz::geometry_of(in.u8());
-    const std::uint8_t flags = in.u8();
-    const std::size_t image_size = in.u16();
-    const std::size_t size_needed = region::required_size(geometry).value();
-
-    // The image, over zeroed memory of exactly the region's size.
-    fuzz::region_memory memory = fuzz::allocate_region(size_needed);
-    const auto image = in.take(image_size);
-    std::memcpy(memory.get(), image.data(), std::min(image.size(), size_needed));
+    input_region input = read_region(in);
+    region_geometry geometry = std::move(input.geometry);
+    const std::uint8_t flags = input.flags;
+    const std::size_t size_needed = input.size_needed;
+    fuzz::region_memory memory = std::move(input.memory);
 
     // Pristine: byte for byte what format() lays out.
     fuzz::region_memory fresh = fuzz::allocate_region(size_needed);
