@@ -136,6 +136,13 @@ summary summarize(const trial& t, std::size_t metric) {
     return {median, v.front(), v.back()};
 }
 
+summary paired_ratio(const trial& a, const trial& b, std::size_t metric) {
+    trial ratios;
+    for (std::size_t i = 0; i < std::min(a.samples.size(), b.samples.size()); ++i)
+        ratios.samples.push_back({a.samples[i].at(metric) / b.samples[i].at(metric)});
+    return summarize(ratios, 0);
+}
+
 const trial* find_trial(std::span<const trial> trials, const std::string& impl, std::size_t bytes) {
     for (const trial& t : trials)
         if (t.impl == impl && t.bytes == bytes) return &t;

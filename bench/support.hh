@@ -182,6 +182,12 @@ struct summary {
     double max = 0;
 };
 [[nodiscard]] summary summarize(const trial& t, std::size_t metric);
+// The ratio a / b of metric `metric`, taken round by round (the two ran
+// within one round of each other) and summarised over the rounds. A VM whose
+// vCPUs move between near and far cores in the middle of a run shifts whole
+// rounds; a ratio of the two medians would then compare rounds run in
+// different states, the per-round ratio does not.
+[[nodiscard]] summary paired_ratio(const trial& a, const trial& b, std::size_t metric);
 
 // The trial for (impl, bytes), or nullptr.
 [[nodiscard]] const trial* find_trial(std::span<const trial> trials, const std::string& impl,
