@@ -11,10 +11,13 @@
 // and its late reply dropped). Without a deadline of its own, the
 // endpoint's default one bounds it (endpoint_options::default_call_timeout_ns).
 // The common case (the channel healthy, a free call slot, room in the ring,
-// nothing that can cancel it) has no coroutine frame of its own: awaiting it
-// commits the record into the ring and suspends the caller until the reply
-// resumes it directly. Anything else continues in the endpoint's untyped
-// slow path (finish_call), which the operation awaits in turn.
+// no deadline of its own, at most one token that can cancel it) has no
+// coroutine frame of its own: awaiting it commits the record into the ring,
+// listens to that token (a call inside when_all, a scope or any task with a
+// stop source has one) and suspends the caller until the reply, or the
+// cancellation, resumes it directly. Anything else continues in the
+// endpoint's untyped slow path (finish_call), which the operation awaits in
+// turn.
 //
 // A call whose encoding is at least the endpoint's pool threshold, on a
 // channel with a buffer pool, is encoded only when it is sent, straight into
@@ -42,6 +45,7 @@
 #include <utility>
 #include <vector>
 
+#include "airlock/async/cancel_point.hh"
 #include "airlock/async/cancellation.hh"
 #include "airlock/async/resumption.hh"
 #include "airlock/async/task.hh"
@@ -99,7 +103,8 @@ class [[nodiscard("co_await it")]] call_operation {
             // owner thread.
             endpoint_base::release_elsewhere(waiter_.executor(), life_);
         } else {
-            slow_ = {};  // its frames leave the endpoint's queues first
+            cancel_.disarm();  // never called back once destroyed
+            slow_ = {};        // its frames leave the endpoint's queues first
             if (life_->endpoint != nullptr) {
                 if (state_ == state::fresh)
                     endpoint_->give_back(std::move(message_));
@@ -152,6 +157,7 @@ class [[nodiscard("co_await it")]] call_operation {
     }
     [[nodiscard]] expected<R> await_resume() noexcept {
         if (state_ == state::refused) return unexpected(result_error_);
+        cancel_.disarm();
         if (state_ == state::slow) {
             if (const errc e = async::detail::task_access::take(slow_); e != errc::ok)
                 return unexpected(e);
@@ -202,27 +208,47 @@ class [[nodiscard("co_await it")]] call_operation {
             return false;
         }
         expected<std::uint64_t> id = ep.try_open_call(waiter_);
-        const bool cancellable = deadline_ns_ != 0 || token_.can_be_cancelled() ||
-                                 (inherited != nullptr && inherited->can_be_cancelled());
-        if (id) [[likely]] {
+        // The one token that can cancel the call on the fast path, if any;
+        // two of them, or a deadline, need the slow path's combined stop.
+        const bool given = token_.can_be_cancelled();
+        const bool from_task = inherited != nullptr && inherited->can_be_cancelled();
+        const async::cancellation_token* listen = given ? &token_ : from_task ? inherited : nullptr;
+        if (id && deadline_ns_ == 0 && !(given && from_task) && deferred_.state == nullptr)
+            [[likely]] {
             id_ = *id;
             std::memcpy(message_.data(), &id_, sizeof id_);
-            if (!cancellable && deferred_.state == nullptr && ep.try_send_now(call_tag, message_))
-                [[likely]] {
+            if (ep.try_send_now(call_tag, message_)) [[likely]] {
                 ep.give_back(std::move(message_));
                 ++ep.stats_.calls_sent;
                 ep.watch_sent(id_, ep.watch_epoch(0));  // no deadline of its own
                 sent_ = true;
                 state_ = state::replying;
                 waiter_.set_handle(awaiting);
-                return true;  // the reply comes through a later poll
+                // Cancelled since the check above, on another thread: the
+                // call is in the ring, so the peer is told.
+                if (listen != nullptr && !cancel_.arm(*ep.executor_, *listen, &on_cancel, this))
+                    on_cancel(this);
+                return true;  // the reply (or the cancellation) resumes it later
             }
+        } else if (id) {
+            id_ = *id;
+            std::memcpy(message_.data(), &id_, sizeof id_);
         }
         slow_ = ep.finish_call(message_, waiter_, id, token_, inherited, deadline_ns_, id_, sent_,
                                deferred_.state != nullptr ? &deferred_ : nullptr);
         state_ = state::slow;
         // The finish_call task inherits the caller's context, like any task it awaits.
         return slow_.when_ready().await_suspend(awaiting);
+    }
+
+    // The fast path's cancellation, on the endpoint's thread: unless the
+    // reply (or the default deadline) came first, the slot frees, the peer
+    // is told, a late reply is dropped, and the caller resumes cancelled.
+    static void on_cancel(void* self) noexcept {
+        auto& op = *static_cast<call_operation*>(self);
+        if (op.waiter_.done()) return;
+        if (op.life_->endpoint != nullptr) op.endpoint_->abandon_call(op.id_, /*sent=*/true);
+        op.waiter_.fail(errc::cancelled);
     }
 
     enum class state : std::uint8_t { fresh, refused, replying, slow };
@@ -235,8 +261,9 @@ class [[nodiscard("co_await it")]] call_operation {
     detail::reply_waiter<R> waiter_;
     detail::deferred_arguments deferred_;  // state null: the message is encoded
     async::task<errc> slow_;
-    std::uint64_t deadline_ns_ = 0;  // 0: none
-    std::uint64_t id_ = no_call;     // the call's id once it has a slot
+    async::detail::cancel_point cancel_;  // the fast path's token, while it waits
+    std::uint64_t deadline_ns_ = 0;       // 0: none
+    std::uint64_t id_ = no_call;          // the call's id once it has a slot
     // The thread it was made on (the endpoint's: endpoint::call checks).
     const char* thread_ = &async::detail::tls_thread_marker;
     errc result_error_ = errc::ok;
