@@ -1051,8 +1051,9 @@ endpoint_base::endpoint_base(async::executor& ex, ring::ring_view out, ring::rin
 }
 
 endpoint_base::~endpoint_base() {
-    if (lifeline_->endpoint != nullptr) end_waiters();  // else hand_over did
-    if (lifeline_->holders == 0) delete lifeline_;      // and the handlers with it
+    if (lifeline_ == nullptr) return;  // hand_over ended it and let go of its lifeline
+    end_waiters();
+    if (lifeline_->holders == 0) delete lifeline_;  // and the handlers with it
 }
 
 void endpoint_base::end_waiters() noexcept {
@@ -1082,7 +1083,7 @@ void endpoint_base::collect_unanswered() noexcept {
 }
 
 endpoint_handover endpoint_base::hand_over() noexcept {
-    AIRLOCK_CHECK(lifeline_->endpoint != nullptr, "an endpoint hands over once");
+    AIRLOCK_CHECK(lifeline_ != nullptr, "an endpoint hands over once");
     // What is owed to the peer goes on with the next endpoint (fail_waiters
     // drops it): the cancels and pool returns in line, a cancel for each
     // call in flight (its caller is told broken_promise), and an answer for
@@ -1103,6 +1104,10 @@ endpoint_handover endpoint_base::hand_over() noexcept {
         unanswered = std::move(unanswered_);
     }
     end_waiters();
+    // The lifeline now belongs to its holders (the last one deletes it), who
+    // may let go before this endpoint is destroyed: it is not touched again.
+    if (lifeline_->holders == 0) delete lifeline_;
+    lifeline_ = nullptr;
     // The calls and sends that fail_waiters ended leave nothing in the
     // rings half written: a message streaming in fragments was abandoned.
     if (fault_ == errc::ok) {
@@ -1143,6 +1148,7 @@ void endpoint_base::take_over(endpoint_handover& left) noexcept {
 
 void endpoint_base::add_handler(std::uint32_t method_id, detail::handler_entry entry) {
     AIRLOCK_CHECK(method_id < (1u << 16), "method ids are small dense numbers");
+    AIRLOCK_CHECK(lifeline_ != nullptr, "a handler for an endpoint that was handed over");
     std::vector<detail::handler_entry>& handlers = lifeline_->handlers;
     if (handlers.size() <= method_id) handlers.resize(method_id + 1);
     AIRLOCK_CHECK(handlers[method_id].invoke == nullptr, "a method is served once");

@@ -241,4 +241,23 @@ TEST(endpoint_handover, a_call_in_flight_is_cancelled_at_the_peer) {
     EXPECT_EQ(f.host->stats().replies_dropped, 0u);
 }
 
+TEST(endpoint_handover, an_endpoint_destroyed_after_its_calls_let_go_touches_nothing_of_them) {
+    // A call in flight holds the endpoint's lifeline; after the handover it
+    // resumes (broken_promise) and lets go, the last holder, before the
+    // handed-over endpoint is destroyed (ASan: a use after free of the
+    // lifeline in the destructor, then a double delete, before the fix).
+    handover_fixture f;
+    auto last = f.start(f.host->call(gated_size, std::vector<std::byte>(16)));
+    f.h.ex.run_until([&] { return f.enclave->serving() == 1; });
+    rpc::endpoint_handover left = f.host->hand_over();
+    expect_broken_promise(f.wait(last));
+    for (int round = 0; round < 20; ++round)
+        (void)f.h.ex.run_once();  // the call's frame goes
+    f.host.reset();
+    f.open_host(&left);
+    auto r = f.run(f.host->call(plus_one, 1));
+    ASSERT_TRUE(r.has_value()) << to_string(r.error());
+    EXPECT_EQ(*r, 2u);
+}
+
 }  // namespace

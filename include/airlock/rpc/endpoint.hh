@@ -149,6 +149,7 @@ class endpoint final : public endpoint_base {
                       "wrong number of arguments for this method");
         if (!on_owner_thread()) [[unlikely]]
             return call_operation<typename M::result_type>::made_elsewhere(*this);
+        AIRLOCK_CHECK(!handed_over(), "a call on an endpoint that was handed over");
         std::vector<std::byte> message = take_buffer();
         using P = typename M::parameters;
         // With a buffer pool, a call of pool_min() bytes or more is encoded

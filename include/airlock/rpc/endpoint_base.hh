@@ -275,6 +275,8 @@ class endpoint_base : public async::source {
     }
     // Counts and (in debug builds) aborts on a call from a foreign thread.
     [[nodiscard]] bool on_owner_thread() noexcept;
+    // hand_over() ran: only the destructor may follow.
+    [[nodiscard]] bool handed_over() const noexcept { return lifeline_ == nullptr; }
     // A call_operation destroyed on a thread that is not its endpoint's
     // gives its hold on `life` back on `ex`'s thread, through a post (the
     // lifeline's count belongs to that thread). Allocates the posted item:
@@ -441,7 +443,9 @@ class endpoint_base : public async::source {
     static constexpr std::uint64_t sweep_epochs = 5;
 
     async::executor* executor_;
-    detail::lifeline* lifeline_;  // cleared and handed over by the destructor
+    // Cleared and left to its holders by the destructor, or by hand_over
+    // (then null here).
+    detail::lifeline* lifeline_;
     ring::ring_producer out_;
     ring::ring_consumer in_;
     endpoint_options options_;
