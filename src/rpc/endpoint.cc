@@ -1064,6 +1064,7 @@ void endpoint_base::end_waiters() noexcept {
     // endpoint's own coroutines, which see the cleared lifeline and stop)
     // may run on this executor long after.
     lifeline_->endpoint = nullptr;
+    token_watch_.end();  // its calls are failed next; none touches the watch again
     fail_waiters(errc::broken_promise);
 }
 

@@ -6,7 +6,10 @@
 // is dropped, and the ring stays consistent for the calls after it (run
 // under TSan).
 #include <atomic>
+#include <memory>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include "airlock/async/cancellation.hh"
 #include "rpc/call_checks.hh"
@@ -90,4 +93,36 @@ TEST(call_cancelled_from_another_thread, a_call_waiting_for_a_slot_is_never_sent
     EXPECT_EQ(c->args, test::encoded(std::uint64_t{3}));
     EXPECT_EQ(f.enclave().stats().calls_sent, 2u);
     EXPECT_EQ(f.enclave().fault(), errc::ok);
+}
+
+TEST(call_cancelled_from_another_thread, calls_sharing_the_token_all_end_cancelled) {
+    test::hostile_host f;
+    async::cancellation_source source;
+    std::vector<std::shared_ptr<test::outcome<expected<std::uint64_t>>>> calls;
+    for (std::uint64_t k = 0; k < 8; ++k)
+        calls.push_back(f.start(f.enclave().call(source.token(), lookup, k)));
+    f.settle();
+    std::set<std::uint64_t> ids;
+    for (int k = 0; k < 8; ++k) {
+        auto c = f.ch.take_call();
+        ASSERT_TRUE(c.has_value()) << k;
+        ids.insert(c->id);
+    }
+    std::thread canceller([&] { source.request_cancellation(); });
+    run_until(f, [&] {
+        for (const auto& c : calls)
+            if (!c->done()) return false;
+        return true;
+    });
+    canceller.join();
+    f.settle();
+    std::set<std::uint64_t> cancelled;
+    for (std::size_t k = 0; k < calls.size(); ++k) {
+        EXPECT_EQ(error_of(*calls[k]->value), errc::cancelled) << k;
+        auto id = f.ch.take_cancel();
+        ASSERT_TRUE(id.has_value()) << k;
+        cancelled.insert(*id);
+    }
+    EXPECT_EQ(cancelled, ids);
+    EXPECT_EQ(f.enclave().outstanding_calls(), 0u);
 }

@@ -103,7 +103,7 @@ class [[nodiscard("co_await it")]] call_operation {
             // owner thread.
             endpoint_base::release_elsewhere(waiter_.executor(), life_);
         } else {
-            cancel_.disarm();  // never called back once destroyed
+            stop_listening();  // never called back once destroyed
             slow_ = {};        // its frames leave the endpoint's queues first
             if (life_->endpoint != nullptr) {
                 if (state_ == state::fresh)
@@ -157,7 +157,7 @@ class [[nodiscard("co_await it")]] call_operation {
     }
     [[nodiscard]] expected<R> await_resume() noexcept {
         if (state_ == state::refused) return unexpected(result_error_);
-        cancel_.disarm();
+        stop_listening();
         if (state_ == state::slow) {
             if (const errc e = async::detail::task_access::take(slow_); e != errc::ok)
                 return unexpected(e);
@@ -211,7 +211,8 @@ class [[nodiscard("co_await it")]] call_operation {
         // The one token that can cancel the call on the fast path, if any;
         // two of them, or a deadline, need the slow path's combined stop.
         const bool given = token_.can_be_cancelled();
-        const bool from_task = inherited != nullptr && inherited->can_be_cancelled();
+        const bool from_task = inherited != nullptr && inherited->can_be_cancelled() &&
+                               !(given && token_ == *inherited);  // the same token counts once
         const async::cancellation_token* listen = given ? &token_ : from_task ? inherited : nullptr;
         if (id && deadline_ns_ == 0 && !(given && from_task) && deferred_.state == nullptr)
             [[likely]] {
@@ -224,10 +225,7 @@ class [[nodiscard("co_await it")]] call_operation {
                 sent_ = true;
                 state_ = state::replying;
                 waiter_.set_handle(awaiting);
-                // Cancelled since the check above, on another thread: the
-                // call is in the ring, so the peer is told.
-                if (listen != nullptr && !cancel_.arm(*ep.executor_, *listen, &on_cancel, this))
-                    on_cancel(this);
+                if (listen != nullptr) listen_to(ep, *listen);
                 return true;  // the reply (or the cancellation) resumes it later
             }
         } else if (id) {
@@ -239,6 +237,31 @@ class [[nodiscard("co_await it")]] call_operation {
         state_ = state::slow;
         // The finish_call task inherits the caller's context, like any task it awaits.
         return slow_.when_ready().await_suspend(awaiting);
+    }
+
+    // The fast path's token: through the endpoint's watch when it is on the
+    // same token's calls (or free), else with a registration of the call's
+    // own. Cancelled since the checks before the send, on another thread:
+    // the call is in the ring, so the peer is told.
+    void listen_to(endpoint_base & ep, const async::cancellation_token& token) noexcept {
+        watch_node_.cancel = &on_cancel;
+        watch_node_.context = this;
+        switch (ep.token_watch_.watch(*ep.executor_, token, watch_node_)) {
+            case detail::token_watch::outcome::watched:
+                return;
+            case detail::token_watch::outcome::busy:
+                if (!cancel_.arm(*ep.executor_, token, &on_cancel, this)) on_cancel(this);
+                return;
+            case detail::token_watch::outcome::cancelled:
+                on_cancel(this);
+                return;
+        }
+    }
+    // Off the endpoint's watch: answered, or going away. An endpoint that
+    // ended took every call off it already.
+    void stop_listening() noexcept {
+        if (watch_node_.linked) endpoint_->token_watch_.unwatch(watch_node_);
+        cancel_.disarm();
     }
 
     // The fast path's cancellation, on the endpoint's thread: unless the
@@ -261,9 +284,11 @@ class [[nodiscard("co_await it")]] call_operation {
     detail::reply_waiter<R> waiter_;
     detail::deferred_arguments deferred_;  // state null: the message is encoded
     async::task<errc> slow_;
-    async::detail::cancel_point cancel_;  // the fast path's token, while it waits
-    std::uint64_t deadline_ns_ = 0;       // 0: none
-    std::uint64_t id_ = no_call;          // the call's id once it has a slot
+    detail::watched_call watch_node_;  // on the endpoint's token watch, while it waits
+    async::detail::cancel_point
+        cancel_;                     // the fast path's own registration, when the watch is busy
+    std::uint64_t deadline_ns_ = 0;  // 0: none
+    std::uint64_t id_ = no_call;     // the call's id once it has a slot
     // The thread it was made on (the endpoint's: endpoint::call checks).
     const char* thread_ = &async::detail::tls_thread_marker;
     errc result_error_ = errc::ok;

@@ -48,6 +48,7 @@
 #include "airlock/rpc/call_table.hh"
 #include "airlock/rpc/codec.hh"
 #include "airlock/rpc/protocol.hh"
+#include "airlock/rpc/token_watch.hh"
 #include "airlock/rpc/waiters.hh"
 
 namespace airlock::rpc {
@@ -450,6 +451,8 @@ class endpoint_base : public async::source {
     ring::ring_consumer in_;
     endpoint_options options_;
     call_table calls_;
+    // The calls on the fast path that one token can cancel (rpc/token_watch.hh).
+    detail::token_watch token_watch_;
     // The buffer pool: pool_[0, pooled_) are free buffers.
     std::unique_ptr<std::vector<std::byte>[]> pool_;
     std::size_t pool_capacity_ = 0;
