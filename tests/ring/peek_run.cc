@@ -6,22 +6,15 @@
 #include <cstdint>
 #include <vector>
 
-#include "support/region_fixture.hh"
-#include "support/ring_test_support.hh"
+#include "run_support.hh"
 
 using namespace airlock;
 using namespace airlock::ring;
+using airlock::test::commit_pattern;
 using airlock::test::is_pattern;
 using airlock::test::pattern;
 
 namespace {
-
-void commit(ring_producer& p, std::size_t bytes, std::uint16_t tag, std::uint64_t seed) {
-    auto r = p.try_reserve(bytes, tag);
-    ASSERT_TRUE(r) << to_string(r.error());
-    r->write(pattern(bytes, seed));
-    p.commit(*r);
-}
 
 // Peeks a run of at most `max`, checks it holds messages first.. of `bytes`
 // with `tag`, releases it and returns its count.
@@ -53,7 +46,7 @@ TEST(peek_run, a_run_in_views_of_at_most_the_number_asked_for) {
     ring_producer p(r.ring());
     ring_consumer c(r.ring());
     for (std::uint64_t i = 0; i < 20; ++i)
-        commit(p, 8, 3, i);
+        commit_pattern(p, 8, 3, i);
     p.publish();
     EXPECT_EQ(take_run(c, 8, 8, 3, 0), 8u);
     EXPECT_EQ(take_run(c, 8, 8, 3, 8), 8u);
@@ -66,9 +59,9 @@ TEST(peek_run, never_past_the_end_of_a_run) {
     ring_producer p(r.ring());
     ring_consumer c(r.ring());
     for (std::uint64_t i = 0; i < 5; ++i)
-        commit(p, 8, 1, i);
+        commit_pattern(p, 8, 1, i);
     for (std::uint64_t i = 5; i < 8; ++i)
-        commit(p, 8, 2, i);  // another tag: another run
+        commit_pattern(p, 8, 2, i);  // another tag: another run
     p.publish();
     EXPECT_EQ(take_run(c, 100, 8, 1, 0), 5u);
     EXPECT_EQ(take_run(c, 100, 8, 2, 5), 3u);
@@ -79,7 +72,7 @@ TEST(peek_run, mixes_with_try_peek_and_try_receive_inside_a_run) {
     ring_producer p(r.ring());
     ring_consumer c(r.ring());
     for (std::uint64_t i = 0; i < 10; ++i)
-        commit(p, 16, 7, i);
+        commit_pattern(p, 16, 7, i);
     p.publish();
     auto one = c.try_receive();
     ASSERT_TRUE(one);
@@ -98,8 +91,8 @@ TEST(peek_run, a_lone_message_is_a_run_of_one) {
     test::test_region r({4096});
     ring_producer p(r.ring());
     ring_consumer c(r.ring());
-    commit(p, 300, 1, 0);  // above max_run_payload: never joined
-    commit(p, 300, 1, 1);
+    commit_pattern(p, 300, 1, 0);  // above max_run_payload: never joined
+    commit_pattern(p, 300, 1, 1);
     p.publish();
     EXPECT_EQ(take_run(c, 10, 300, 1, 0), 1u);
     EXPECT_EQ(take_run(c, 10, 300, 1, 1), 1u);
@@ -110,7 +103,7 @@ TEST(peek_run, copies_sizes_not_a_multiple_of_8_back_to_back) {
     ring_producer p(r.ring());
     ring_consumer c(r.ring());
     for (std::uint64_t i = 0; i < 6; ++i)
-        commit(p, 13, 2, i);
+        commit_pattern(p, 13, 2, i);
     p.publish();
     auto run = c.try_peek_run(6);
     ASSERT_TRUE(run);

@@ -6,53 +6,26 @@
 #include <cstdint>
 #include <vector>
 
-#include "support/region_fixture.hh"
-#include "support/ring_test_support.hh"
+#include "run_support.hh"
 
 using namespace airlock;
 using namespace airlock::ring;
+using airlock::test::commit_pattern;
+using airlock::test::header_at;
 using airlock::test::is_pattern;
 using airlock::test::pattern;
+using airlock::test::receive_in_order;
 using airlock::test::shared_tail;
-
-namespace {
-
-void commit(ring_producer& p, std::size_t bytes, std::uint16_t tag, std::uint64_t seed) {
-    auto r = p.try_reserve(bytes, tag);
-    ASSERT_TRUE(r) << to_string(r.error());
-    r->write(pattern(bytes, seed));
-    p.commit(*r);
-}
-
-// Receives messages `first` .. `first + count - 1`, each `bytes` long with
-// `tag` and the pattern of its number.
-void receive_in_order(ring_consumer& c, std::size_t bytes, std::uint16_t tag, std::uint64_t first,
-                      std::uint64_t count) {
-    for (std::uint64_t i = first; i < first + count; ++i) {
-        auto m = c.try_receive();
-        ASSERT_TRUE(m) << i << ": " << to_string(m.error());
-        EXPECT_EQ(m->tag, tag) << i;
-        EXPECT_TRUE(is_pattern(m->bytes, bytes, i)) << i;
-    }
-}
-
-wire::record_header header_at(const test::test_region& r, std::uint64_t offset) {
-    wire::record_header h;
-    EXPECT_TRUE(wire::decode(shared::load_relaxed(r.ring().data[offset / 8]), h)) << offset;
-    return h;
-}
-
-}  // namespace
 
 TEST(runs, equal_messages_committed_before_a_publish_share_one_header) {
     test::test_region r({4096});
     ring_producer p(r.ring());
     ring_consumer c(r.ring());
     for (std::uint64_t i = 0; i < 10; ++i)
-        commit(p, 8, 3, i);
+        commit_pattern(p, 8, 3, i);
     p.publish();
     EXPECT_EQ(shared_tail(r.ring()), wire::run_bytes(8, 10));  // 88 bytes, not 160
-    const wire::record_header h = header_at(r, 0);
+    const wire::record_header h = header_at(r.ring(), 0);
     EXPECT_EQ(h.kind, wire::record_kind::message);
     EXPECT_EQ(h.length, 8u);
     EXPECT_EQ(h.tag, 3u);
@@ -68,7 +41,7 @@ TEST(runs, a_different_length_or_tag_starts_a_new_record) {
     const std::vector<std::pair<std::size_t, std::uint16_t>> sent = {
         {8, 1}, {8, 1}, {16, 1}, {16, 2}, {16, 2}, {13, 2}, {13, 2}, {8, 1}};
     for (std::size_t i = 0; i < sent.size(); ++i)
-        commit(p, sent[i].first, sent[i].second, i);
+        commit_pattern(p, sent[i].first, sent[i].second, i);
     p.publish();
     EXPECT_EQ(shared_tail(r.ring()), wire::run_bytes(8, 2) + wire::run_bytes(16, 1) +
                                          wire::run_bytes(16, 2) + wire::run_bytes(13, 2) +
@@ -86,15 +59,15 @@ TEST(runs, a_publish_closes_the_run) {
     test::test_region r({4096});
     ring_producer p(r.ring());
     ring_consumer c(r.ring());
-    commit(p, 8, 1, 0);
-    commit(p, 8, 1, 1);
+    commit_pattern(p, 8, 1, 0);
+    commit_pattern(p, 8, 1, 1);
     p.publish();
-    commit(p, 8, 1, 2);
-    commit(p, 8, 1, 3);
+    commit_pattern(p, 8, 1, 2);
+    commit_pattern(p, 8, 1, 3);
     p.publish();
     EXPECT_EQ(shared_tail(r.ring()), 2 * wire::run_bytes(8, 2));
-    EXPECT_EQ(header_at(r, 0).count, 2u);
-    EXPECT_EQ(header_at(r, wire::run_bytes(8, 2)).count, 2u);
+    EXPECT_EQ(header_at(r.ring(), 0).count, 2u);
+    EXPECT_EQ(header_at(r.ring(), wire::run_bytes(8, 2)).count, 2u);
     receive_in_order(c, 8, 1, 0, 4);
 }
 
@@ -102,9 +75,9 @@ TEST(runs, empty_and_large_messages_never_join) {
     test::test_region r({4096});
     ring_producer p(r.ring());
     for (int i = 0; i < 5; ++i)
-        commit(p, 0, 1, 0);
-    commit(p, max_run_payload + 1, 1, 0);
-    commit(p, max_run_payload + 1, 1, 1);
+        commit_pattern(p, 0, 1, 0);
+    commit_pattern(p, max_run_payload + 1, 1, 0);
+    commit_pattern(p, max_run_payload + 1, 1, 1);
     p.publish();
     EXPECT_EQ(shared_tail(r.ring()),
               5 * wire::record_bytes(0) + 2 * wire::record_bytes(max_run_payload + 1));
@@ -119,10 +92,10 @@ TEST(runs, a_run_stops_at_its_count_limit) {
     ring_producer p(r.ring());
     ring_consumer c(r.ring());
     for (std::uint64_t i = 0; i < 300; ++i)
-        commit(p, 8, 1, i);
+        commit_pattern(p, 8, 1, i);
     p.publish();
-    EXPECT_EQ(header_at(r, 0).count, wire::max_run_count);
-    EXPECT_EQ(header_at(r, wire::run_bytes(8, wire::max_run_count)).count, 300 - 256u);
+    EXPECT_EQ(header_at(r.ring(), 0).count, wire::max_run_count);
+    EXPECT_EQ(header_at(r.ring(), wire::run_bytes(8, wire::max_run_count)).count, 300 - 256u);
     EXPECT_EQ(shared_tail(r.ring()),
               wire::run_bytes(8, wire::max_run_count) + wire::run_bytes(8, 300 - 256));
     receive_in_order(c, 8, 1, 0, 300);
@@ -158,7 +131,7 @@ TEST(runs, peek_and_release_step_through_a_run) {
     ring_producer p(r.ring());
     ring_consumer c(r.ring());
     for (std::uint64_t i = 0; i < 4; ++i)
-        commit(p, 16, 9, i);
+        commit_pattern(p, 16, 9, i);
     p.publish();
     for (std::uint64_t i = 0; i < 4; ++i) {
         auto first = c.try_peek();
@@ -182,7 +155,7 @@ TEST(runs, poll_splits_a_run_across_budgets) {
     ring_producer p(r.ring());
     ring_consumer c(r.ring());
     for (std::uint64_t i = 0; i < 10; ++i)
-        commit(p, 8, 2, i);
+        commit_pattern(p, 8, 2, i);
     p.publish();
     std::uint64_t next = 0;
     std::vector<std::size_t> polls;

@@ -6,14 +6,14 @@
 #include <cstdint>
 #include <vector>
 
-#include "support/region_fixture.hh"
-#include "support/ring_test_support.hh"
+#include "run_support.hh"
 
 using namespace airlock;
 using namespace airlock::ring;
+using airlock::test::header_at;
 using airlock::test::header_word_at;
-using airlock::test::is_pattern;
 using airlock::test::pattern;
+using airlock::test::receive_in_order;
 using airlock::test::shared_tail;
 
 namespace {
@@ -26,22 +26,6 @@ std::vector<std::byte> batch(std::size_t bytes, std::uint64_t first, std::size_t
         out.insert(out.end(), m.begin(), m.end());
     }
     return out;
-}
-
-void receive_in_order(ring_consumer& c, std::size_t bytes, std::uint16_t tag, std::uint64_t first,
-                      std::uint64_t count) {
-    for (std::uint64_t i = first; i < first + count; ++i) {
-        auto m = c.try_receive();
-        ASSERT_TRUE(m) << i << ": " << to_string(m.error());
-        EXPECT_EQ(m->tag, tag) << i;
-        EXPECT_TRUE(is_pattern(m->bytes, bytes, i)) << i;
-    }
-}
-
-wire::record_header header_at(const ring_view& v, std::uint64_t offset) {
-    wire::record_header h;
-    EXPECT_TRUE(wire::decode(header_word_at(v, offset), h)) << offset;
-    return h;
 }
 
 }  // namespace

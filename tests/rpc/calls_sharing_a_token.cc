@@ -38,6 +38,18 @@ std::vector<std::uint64_t> take_calls(test::hostile_host& f, std::size_t n) {
     return ids;
 }
 
+// The ids of the next `n` cancels the enclave sent, as a set (they go out
+// in no particular order).
+std::set<std::uint64_t> take_cancels(test::hostile_host& f, std::size_t n) {
+    std::set<std::uint64_t> ids;
+    for (std::size_t i = 0; i < n; ++i) {
+        auto id = f.ch.take_cancel();
+        EXPECT_TRUE(id.has_value()) << "cancel " << i << " did not reach the host";
+        if (id) ids.insert(*id);
+    }
+    return ids;
+}
+
 TEST(calls_sharing_a_token, cancelling_it_cancels_every_call_and_tells_the_host_of_each) {
     test::hostile_host f;
     async::cancellation_source source;
@@ -50,12 +62,7 @@ TEST(calls_sharing_a_token, cancelling_it_cancels_every_call_and_tells_the_host_
     f.settle();
     for (std::size_t k = 0; k < calls.size(); ++k)
         EXPECT_TRUE(test::same_errc(error_of(calls[k]), errc::cancelled)) << k;
-    std::set<std::uint64_t> cancelled;
-    for (std::size_t k = 0; k < ids.size(); ++k) {
-        auto id = f.ch.take_cancel();
-        ASSERT_TRUE(id.has_value()) << k;
-        cancelled.insert(*id);
-    }
+    const std::set<std::uint64_t> cancelled = take_cancels(f, ids.size());
     EXPECT_EQ(cancelled, std::set<std::uint64_t>(ids.begin(), ids.end()));
     EXPECT_EQ(f.enclave().outstanding_calls(), 0u);
     // The channel goes on: a late reply is dropped, a new call is answered.
@@ -180,12 +187,7 @@ TEST(calls_sharing_a_token, the_watch_moves_to_another_token_once_its_calls_are_
     f.settle();
     EXPECT_TRUE(test::same_errc(error_of(b1), errc::cancelled));
     EXPECT_TRUE(test::same_errc(error_of(b2), errc::cancelled));
-    std::set<std::uint64_t> cancelled;
-    for (int k = 0; k < 2; ++k) {
-        auto id = f.ch.take_cancel();
-        ASSERT_TRUE(id.has_value()) << k;
-        cancelled.insert(*id);
-    }
+    const std::set<std::uint64_t> cancelled = take_cancels(f, 2);
     EXPECT_EQ(cancelled, (std::set<std::uint64_t>{ids[1], more[0]}));
     EXPECT_FALSE(f.ch.take().has_value()) << "one cancel per call";
     EXPECT_EQ(f.enclave().outstanding_calls(), 0u);
@@ -209,12 +211,7 @@ TEST(calls_sharing_a_token, calls_in_a_scope_end_cancelled_when_it_stops) {
     f.settle();
     for (std::size_t k = 0; k < calls.size(); ++k)
         EXPECT_TRUE(test::same_errc(error_of(calls[k]), errc::cancelled)) << k;
-    std::set<std::uint64_t> cancelled;
-    for (std::size_t k = 0; k < ids.size(); ++k) {
-        auto id = f.ch.take_cancel();
-        ASSERT_TRUE(id.has_value()) << k;
-        cancelled.insert(*id);
-    }
+    const std::set<std::uint64_t> cancelled = take_cancels(f, ids.size());
     EXPECT_EQ(cancelled, std::set<std::uint64_t>(ids.begin(), ids.end()));
     EXPECT_EQ(scope.active(), 0u);
 }
