@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "calls_baselines.hh"
 #include "commands.hh"
 #include "support.hh"

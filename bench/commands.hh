@@ -8,8 +8,11 @@
 //
 // Thread contract: called from main() before parsing.
 
-#include <CLI/CLI.hpp>
 #include <vector>
+
+namespace CLI {
+class App;  // <CLI/CLI.hpp>, in the files that build the command line only
+}  // namespace CLI
 
 namespace airlock::bench {
 

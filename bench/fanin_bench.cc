@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "airlock/ring/fan_in.hh"
 #include "commands.hh"
 #include "peers.hh"

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "airlock/ring/spsc_ring.hh"
 #include "commands.hh"
 #include "peers.hh"

@@ -29,6 +29,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "commands.hh"
 #include "ps/load.hh"
 #include "ps/server.hh"

@@ -52,6 +52,8 @@
 #include <tuple>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "airlock/ring/spsc_ring.hh"
 #include "commands.hh"
 #include "peers.hh"

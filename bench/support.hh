@@ -14,8 +14,6 @@
 // Memory ordering: the gate publishes its start time with a release store
 // that every thread reads with acquire.
 
-#include <CLI/CLI.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -31,6 +29,10 @@
 
 #include "airlock/ring/region.hh"
 #include "airlock/ring/wait.hh"
+
+namespace CLI {
+class App;  // <CLI/CLI.hpp>, in the files that build the command line only
+}  // namespace CLI
 
 namespace airlock::bench {
 

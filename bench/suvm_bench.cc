@@ -46,6 +46,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "airlock/platform/transition.hh"
 #include "airlock/suvm/s_ptr.hh"
 #include "airlock/suvm/space.hh"

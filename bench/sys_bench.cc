@@ -48,6 +48,8 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "airlock/async/sync_wait.hh"
 #include "airlock/async/when_all.hh"
 #include "airlock/platform/enclave.hh"
