@@ -92,9 +92,12 @@ class record_run {
   private:
     friend class ring_consumer;
     explicit record_run(const record& first) noexcept : first_(first) {}
-    record first_;                     // the first message; its end_ is where the second starts
-    std::size_t count_ = 1;            // at least 1
-    std::uint64_t end_ = first_.end_;  // private head after the last message
+    // The private head after the last message.
+    [[nodiscard]] std::uint64_t end() const noexcept {
+        return first_.end_ + (count_ - 1) * stride();
+    }
+    record first_;           // the first message; its end_ is where the second starts
+    std::size_t count_ = 1;  // at least 1
 };
 
 // `message` is a received message in private memory, valid until the next

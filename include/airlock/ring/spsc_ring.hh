@@ -427,7 +427,6 @@ class ring_consumer {
             const std::uint64_t left = (run_next_ + run_rest_bytes_ - first->end_) / stride;
             const std::uint64_t more = std::min<std::uint64_t>(left, max_messages - 1);
             run.count_ += more;
-            run.end_ += more * stride;
         }
         return run;
     }
@@ -436,7 +435,7 @@ class ring_consumer {
     // of the ring is pending or the ring is found empty.
     void release(const record& r) noexcept { advance(r.end_ - head_); }
     // Done with every message of `r` (the run last peeked).
-    void release(const record_run& r) noexcept { advance(r.end_ - head_); }
+    void release(const record_run& r) noexcept { advance(r.end() - head_); }
     // Makes released space visible to the producer now, and rings its
     // doorbell if it may be parked.
     void publish() noexcept {
